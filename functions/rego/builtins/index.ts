@@ -1,0 +1,105 @@
+/** The builtin registry: every builtin this engine implements, plus the names it refuses or lacks. */
+import { numberBuiltins } from './numbers.js';
+import type { BuiltinDef } from './types.js';
+
+export type { BuiltinContext, BuiltinDef, TypeSpec } from './types.js';
+export { BuiltinError } from './types.js';
+
+const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins];
+
+function register(groups: ReadonlyArray<readonly BuiltinDef[]>): Map<string, BuiltinDef> {
+  const map = new Map<string, BuiltinDef>();
+  for (const group of groups) {
+    for (const b of group) {
+      if (map.has(b.name)) throw new Error(`builtin ${b.name} registered twice`);
+      map.set(b.name, b);
+    }
+  }
+  return map;
+}
+
+export const builtins: ReadonlyMap<string, BuiltinDef> = register(all);
+
+/**
+ * Builtins refused by design: they reach the network or the host (the gateway evaluates
+ * policies in-process on every request) or expose the runtime. The compiler rejects them.
+ */
+export const refusedBuiltins: ReadonlySet<string> = new Set([
+  'http.send',
+  'net.lookup_ip_addr',
+  'opa.runtime',
+  'providers.aws.sign_req',
+  'rego.parse_module',
+  'rego.metadata.chain',
+  'rego.metadata.rule',
+]);
+
+/** OPA builtins not implemented yet (part 2 of the engine); the conformance runner skips cases needing them. */
+export const laterBuiltins: ReadonlySet<string> = new Set([
+  'indexof_n',
+  'strings.render_template',
+  'internal.template_string',
+  'regex.template_match',
+  'regex.globs_match',
+  'glob.quote_meta',
+  'json.filter',
+  'json.remove',
+  'json.patch',
+  'json.match_schema',
+  'json.verify_schema',
+  'yaml.marshal',
+  'yaml.unmarshal',
+  'yaml.is_valid',
+  'hex.encode',
+  'hex.decode',
+  'urlquery.encode',
+  'urlquery.decode',
+  'urlquery.encode_object',
+  'urlquery.decode_object',
+  'time.parse_ns',
+  'time.format',
+  'net.cidr_intersects',
+  'net.cidr_contains_matches',
+  'net.cidr_expand',
+  'net.cidr_merge',
+  'uuid.parse',
+  'crypto.md5',
+  'crypto.sha1',
+  'crypto.hmac.md5',
+  'crypto.hmac.sha1',
+  'crypto.hmac.sha512',
+  'crypto.hmac.equal',
+  'crypto.x509.parse_certificates',
+  'crypto.x509.parse_and_verify_certificates',
+  'crypto.x509.parse_and_verify_certificates_with_options',
+  'crypto.x509.parse_certificate_request',
+  'crypto.x509.parse_rsa_private_key',
+  'crypto.x509.parse_keypair',
+  'crypto.parse_private_keys',
+  'io.jwt.decode',
+  'io.jwt.decode_verify',
+  'io.jwt.encode_sign',
+  'io.jwt.encode_sign_raw',
+  'io.jwt.verify_rs256',
+  'io.jwt.verify_rs384',
+  'io.jwt.verify_rs512',
+  'io.jwt.verify_ps256',
+  'io.jwt.verify_ps384',
+  'io.jwt.verify_ps512',
+  'io.jwt.verify_es256',
+  'io.jwt.verify_es384',
+  'io.jwt.verify_es512',
+  'io.jwt.verify_eddsa',
+  'io.jwt.verify_hs256',
+  'io.jwt.verify_hs384',
+  'io.jwt.verify_hs512',
+  'graph.reachable',
+  'graph.reachable_paths',
+  'graphql.parse',
+  'graphql.parse_and_verify',
+  'graphql.parse_query',
+  'graphql.parse_schema',
+  'graphql.is_valid',
+  'graphql.schema_is_valid',
+  'rand.intn',
+]);
