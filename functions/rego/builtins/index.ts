@@ -1,11 +1,14 @@
 /** The builtin registry: every builtin this engine implements, plus the names it refuses or lacks. */
+import { aggregateBuiltins } from './aggregates.js';
+import { collectionBuiltins } from './collections.js';
 import { numberBuiltins } from './numbers.js';
+import { typeBuiltins } from './typeops.js';
 import type { BuiltinDef } from './types.js';
 
 export type { BuiltinContext, BuiltinDef, TypeSpec } from './types.js';
 export { BuiltinError } from './types.js';
 
-const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins];
+const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins];
 
 function register(groups: ReadonlyArray<readonly BuiltinDef[]>): Map<string, BuiltinDef> {
   const map = new Map<string, BuiltinDef>();
