@@ -1,0 +1,96 @@
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import { SseSplitter, type SseEvent } from './sse.js';
+
+export interface RelayObserver {
+  /** Called with each raw chunk forwarded (non-SSE bodies). */
+  onChunk?(chunk: Buffer): void;
+  /** Called with each complete SSE event forwarded. */
+  onEvent?(event: SseEvent): void;
+  /** Called once when the body is finished; `error` when it did not complete. */
+  onEnd?(outcome: { error?: Error }): void;
+}
+
+export interface RelayOptions {
+  sse: boolean;
+  observers: RelayObserver[];
+  /** SSE only: the closing bytes sent to the client when the upstream fails mid-stream. */
+  terminalError?: (err: Error) => string;
+  /** Aborts the upstream call (client went away, or the relay was destroyed). */
+  abortUpstream: (reason?: Error) => void;
+}
+
+/**
+ * Forwards the upstream body chunk by chunk with backpressure. SSE bodies are forwarded
+ * as whole events (a half-written event is held until its blank line) so a cut stream
+ * can be closed with a well-formed error event and `data: [DONE]` instead of a silent
+ * truncation. Destroying the relay (client disconnect) aborts the upstream call.
+ */
+export function relayBody(source: IncomingMessage, opts: RelayOptions): Readable {
+  const splitter = opts.sse ? new SseSplitter() : undefined;
+  let ended = false;
+  const finish = (error?: Error) => {
+    if (ended) return;
+    ended = true;
+    for (const o of opts.observers) {
+      try {
+        o.onEnd?.(error ? { error } : {});
+      } catch {
+        // observers never break the stream
+      }
+    }
+  };
+
+  const out = new Readable({
+    read() {
+      source.resume();
+    },
+    destroy(err, cb) {
+      if (!source.complete) opts.abortUpstream(err ?? new Error('client disconnected'));
+      finish(err ?? (source.complete ? undefined : new Error('client disconnected')));
+      cb(err);
+    },
+  });
+
+  const forward = (buf: Buffer | string) => {
+    if (!out.push(buf)) source.pause();
+  };
+
+  source.on('data', (chunk: Buffer) => {
+    if (!splitter) {
+      forward(chunk);
+      for (const o of opts.observers) o.onChunk?.(chunk);
+      return;
+    }
+    for (const event of splitter.push(chunk.toString('utf8'))) {
+      forward(event.raw);
+      for (const o of opts.observers) o.onEvent?.(event);
+    }
+  });
+
+  let failed = false;
+  const fail = (err: Error) => {
+    if (failed || ended) return;
+    failed = true;
+    if (splitter && opts.terminalError) {
+      out.push(opts.terminalError(err));
+      out.push(null);
+      finish(err);
+    } else {
+      finish(err);
+      out.destroy(err);
+    }
+  };
+
+  source.on('end', () => {
+    if (splitter && splitter.pending.trim() !== '') forward(splitter.pending);
+    if (!source.complete) return fail(new Error('upstream closed the stream early'));
+    out.push(null);
+    finish();
+  });
+  source.on('error', (err) => fail(err));
+  source.on('close', () => {
+    if (!source.complete && !ended) fail(new Error('upstream closed the stream early'));
+  });
+  return out;
+}

@@ -1,0 +1,58 @@
+import middy from '@middy/core';
+import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
+import { callModel } from './call-model.js';
+import { depsFromEnv } from './deps.js';
+import { envelope, maybeStateOf, stateOf, stateOfEvent, type GatewayMiddyRequest } from './envelope.js';
+import { authPlugin } from './plugins/auth.js';
+import { intentPlugin, policyPlugin } from './plugins/governance-steps.js';
+import { routingPlugin } from './plugins/routing.js';
+import { sessionPlugin } from './plugins/session.js';
+import { tracePlugin } from './plugins/trace.js';
+import type { FunctionUrlEvent, GatewayDeps, GatewayResponse, LambdaContext, Plugin } from './types.js';
+
+/**
+ * The one place that lists the plugin chain. Order matters:
+ *   envelope (trace id, header checks, headers on every response)
+ *   → auth → routing → session → trace → policy → intent → [spend: budgets and rate
+ *   limits, last before the upstream so a denied request reserves nothing — arrives
+ *   with its own issue] → the model call.
+ */
+export function createGatewayHandler(deps: GatewayDeps) {
+  const plugins: Plugin[] = [
+    authPlugin(deps),
+    routingPlugin(deps),
+    sessionPlugin(),
+    tracePlugin(deps),
+    policyPlugin(),
+    intentPlugin(),
+  ];
+  return middy<FunctionUrlEvent, GatewayResponse, Error, LambdaContext>({
+    executionMode: executionModeStreamifyResponse,
+    // Runs after the body was fully written: trace persistence is awaited here, never before the client's last byte.
+    requestEnd: async (request) => {
+      const state = maybeStateOf(request as GatewayMiddyRequest);
+      if (state) await Promise.all(state.pending);
+    },
+    timeoutEarlyInMillis: 0,
+  })
+    .use(envelope(deps))
+    .use(plugins.map(asMiddleware))
+    .handler((event) => callModel(deps, stateOfEvent(event)));
+}
+
+function asMiddleware(plugin: Plugin) {
+  return {
+    name: plugin.name,
+    ...(plugin.before ? { before: (request: GatewayMiddyRequest) => plugin.before!(stateOf(request)) } : {}),
+    ...(plugin.after
+      ? {
+          after: (request: GatewayMiddyRequest) => {
+            if (request.response) return plugin.after!(stateOf(request), request.response);
+          },
+        }
+      : {}),
+  };
+}
+
+/** The Lambda entry point (and what the local runtime serves): dependencies from the environment. */
+export const handler = createGatewayHandler(depsFromEnv(process.env));

@@ -1,0 +1,96 @@
+import { hashKey, looksLikeGatewayKey, secretFingerprint, timingSafeEqualHex } from '../../stores/keys.js';
+import type { ProxyConfig } from '../../stores/types.js';
+import { forbidden, unauthorized } from '../errors.js';
+import { signIdentity, verifyIdentity } from '../identity.js';
+import type { GatewayDeps, Identity, Plugin, RequestState } from '../types.js';
+
+/**
+ * auth — gateway key → identity {keyId, proxyId, orgId}, cached as an HMAC-signed blob.
+ * A key works only on its own proxy; an unknown proxy and another proxy's path get the
+ * same 403 so the API does not reveal which proxies exist.
+ */
+export function authPlugin(deps: Pick<GatewayDeps, 'store' | 'cache' | 'identitySigningKey' | 'authCacheTtlMs' | 'now'>): Plugin {
+  async function identify(gatewayKey: string): Promise<Identity> {
+    const hash = hashKey(gatewayKey);
+    const signingKey = await deps.identitySigningKey();
+    const cacheKey = `auth:${hash}`;
+    const cached = await deps.cache.get(cacheKey);
+    const fromCache = cached === undefined ? undefined : verifyIdentity(cached, signingKey);
+    if (fromCache) return fromCache;
+
+    const record = await deps.store.getKeyByHash(hash);
+    if (!record || !timingSafeEqualHex(record.hash, hash)) throw unauthorized('Invalid gateway key.');
+    if (record.revokedAt) throw unauthorized('This gateway key has been revoked.', 'key_revoked');
+    const identity: Identity = { keyId: record.id, proxyId: record.proxyId, orgId: record.orgId };
+    if (record.expiresAt) identity.expiresAt = Date.parse(record.expiresAt);
+    await deps.cache.set(cacheKey, signIdentity(identity, signingKey), deps.authCacheTtlMs);
+    return identity;
+  }
+
+  async function loadProxy(id: string): Promise<ProxyConfig | undefined> {
+    const cacheKey = `proxy:${id}`;
+    const cached = await deps.cache.get(cacheKey);
+    if (cached !== undefined) return JSON.parse(cached) as ProxyConfig;
+    const proxy = await deps.store.getProxy(id);
+    if (proxy) await deps.cache.set(cacheKey, JSON.stringify(proxy), deps.authCacheTtlMs);
+    return proxy;
+  }
+
+  return {
+    name: 'auth',
+    async before(state: RequestState) {
+      if (state.route.kind !== 'openai') return;
+      const { gatewayKey, providerKey } = extractKeys(state.headers);
+      if (!gatewayKey) {
+        throw unauthorized('Missing gateway key: send `Authorization: Bearer sk-sluice-…` or `X-Sluice-Key: sk-sluice-…`.', 'missing_api_key');
+      }
+      if (!looksLikeGatewayKey(gatewayKey)) throw unauthorized('Invalid gateway key.');
+      const identity = await identify(gatewayKey);
+      if (identity.expiresAt !== undefined && identity.expiresAt <= deps.now()) {
+        throw unauthorized('This gateway key has expired.', 'key_expired');
+      }
+      const pathProxyId = state.route.pathProxyId;
+      if (pathProxyId !== undefined && pathProxyId !== identity.proxyId) {
+        throw forbidden('This key is not valid for the requested proxy.', 'proxy_forbidden');
+      }
+      const proxy = await loadProxy(identity.proxyId);
+      if (!proxy) throw forbidden('This key is not valid for the requested proxy.', 'proxy_forbidden');
+      if (proxy.byok) {
+        if (!providerKey) {
+          throw unauthorized(
+            'This proxy is in bring-your-own-key mode: send the gateway key in `X-Sluice-Key` and your provider key in `Authorization: Bearer …`.',
+            'missing_provider_key',
+          );
+        }
+        state.providerKey = providerKey;
+      }
+      state.identity = identity;
+      state.proxy = proxy;
+      state.trace.set({
+        proxyId: proxy.id,
+        orgId: identity.orgId,
+        keyId: identity.keyId,
+        keyFingerprint: secretFingerprint(gatewayKey),
+        ...(state.providerKey ? { providerKeyFingerprint: secretFingerprint(state.providerKey) } : {}),
+      });
+      state.log.appendKeys({ proxyId: proxy.id, keyId: identity.keyId });
+    },
+  };
+}
+
+/**
+ * `X-Sluice-Key` always carries the gateway key; when it is present, `Authorization`
+ * is the caller's provider key (BYOK). Otherwise `Authorization: Bearer` is the gateway key.
+ */
+export function extractKeys(headers: Record<string, string>): { gatewayKey?: string; providerKey?: string } {
+  const sluiceKey = headers['x-sluice-key']?.trim();
+  const bearer = parseBearer(headers['authorization']);
+  if (sluiceKey) return bearer ? { gatewayKey: sluiceKey, providerKey: bearer } : { gatewayKey: sluiceKey };
+  return bearer ? { gatewayKey: bearer } : {};
+}
+
+function parseBearer(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(value);
+  return match?.[1];
+}

@@ -1,0 +1,137 @@
+import type { Readable } from 'node:stream';
+import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
+import type { Logger } from '../observability/logger.js';
+import type { ApiKeyRecord, Cache, ControlStore, ProxyConfig } from '../stores/types.js';
+import type { SluiceRequestHeaders } from './request-headers.js';
+import type { Route } from './routes.js';
+import type { TraceRecorder } from '../traces/recorder.js';
+import type { TraceSink } from '../traces/sink.js';
+import type { CheckedTarget } from '../net/index.js';
+import type { RelayObserver } from './body-relay.js';
+
+export type FunctionUrlEvent = LambdaFunctionURLEvent;
+export type LambdaContext = Context;
+
+/** What the handler returns to Middy's streaming mode: status/headers, then a body stream. */
+export interface GatewayResponse {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: string | Readable;
+}
+
+/** The caller, as established by the auth plugin. */
+export interface Identity {
+  keyId: string;
+  proxyId: string;
+  orgId: string;
+  /** Epoch ms after which the key is no longer valid (absent: no expiry). */
+  expiresAt?: number;
+}
+
+/** The parsed request body fields the gateway reads; everything else passes through untouched. */
+export interface RequestBody {
+  /** The parsed JSON object, as received. */
+  json: Record<string, unknown>;
+  /** The raw bytes, forwarded as-is when the gateway changes nothing. */
+  raw: Buffer;
+  model?: string;
+  stream: boolean;
+  /** Whether the client asked for usage on its stream (stream_options.include_usage). */
+  includeUsage: boolean;
+  user?: string;
+}
+
+/** The upstream call the routing plugin prepared. */
+export interface UpstreamPlan {
+  provider: ProxyConfig['provider'];
+  target: CheckedTarget;
+  method: 'GET' | 'POST';
+  /** Path appended to the target's base path, e.g. `/chat/completions`. */
+  path: string;
+  headers: Record<string, string>;
+  body?: Buffer;
+  modelRequested?: string;
+  modelResolved?: string;
+}
+
+/** Token usage normalized to OpenAI's fields. */
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  totalTokens: number;
+  cachedTokens?: number;
+  reasoningTokens?: number;
+}
+
+/**
+ * PostLLM work on a body stream. The body is forwarded chunk by chunk; observers
+ * see each chunk after it was handed on and are told when the body ends.
+ */
+export type BodyObserver = RelayObserver;
+
+/** The typed per-request state every plugin reads and extends. */
+export interface RequestState {
+  readonly traceId: string;
+  /** performance.now() when the event arrived. */
+  readonly startedAt: number;
+  readonly route: Route;
+  /** Request headers, names lower-cased. */
+  readonly headers: Record<string, string>;
+  readonly sluiceHeaders: SluiceRequestHeaders;
+  /** The client's valid X-Sluice-Session-Id, else a fresh UUID; the session plugin may refine it. */
+  sessionId: string;
+  /** The decoded request body bytes (size-checked, not yet parsed). */
+  readonly rawBody: Buffer;
+  readonly trace: TraceRecorder;
+  readonly log: Logger;
+  body?: RequestBody;
+  identity?: Identity;
+  key?: ApiKeyRecord;
+  proxy?: ProxyConfig;
+  /** BYOK: the caller's provider key for this one request. Never logged or traced. */
+  providerKey?: string;
+  upstream?: UpstreamPlan;
+  /** Set when the upstream's status and headers arrived: gateway time before that, in ms. */
+  overheadMs?: number;
+  /** Usage taken from the response (plain or streamed). */
+  usage?: Usage;
+  /** performance.now() when the first body byte of the upstream response arrived. */
+  firstByteAt?: number;
+  readonly observers: BodyObserver[];
+  /** Trace persistence started for this request; awaited before the invocation resolves. */
+  readonly pending: Promise<unknown>[];
+}
+
+/**
+ * A plugin: a PreLLM part (`before`, may answer early by throwing a GatewayError) and a
+ * PostLLM part (`after`, on the upstream's status and headers; body work is registered
+ * as a BodyObserver because Middy finishes `after` before the body streams).
+ */
+export interface Plugin {
+  readonly name: string;
+  before?(state: RequestState): Promise<void> | void;
+  after?(state: RequestState, response: GatewayResponse): Promise<void> | void;
+}
+
+export interface ProviderCredentialResolver {
+  /** Resolves a proxy's credentialRef (`env:NAME`, `secret:NAME`) to the secret value. */
+  resolve(ref: string): Promise<string>;
+}
+
+/** Everything the handler needs from the outside world, injected. */
+export interface GatewayDeps {
+  store: ControlStore;
+  cache: Cache;
+  traceSink: TraceSink;
+  logger: Logger;
+  credentials: ProviderCredentialResolver;
+  upstreamGuard: { check(baseUrl: string, opts: { allowPrivateNetwork: boolean }): Promise<CheckedTarget> };
+  /** Returns the HMAC key that signs cached identity blobs. */
+  identitySigningKey: () => Promise<Buffer>;
+  authCacheTtlMs: number;
+  /** Abort the upstream call when no byte arrives for this long. */
+  upstreamIdleTimeoutMs: number;
+  /** Abort the upstream call when the whole exchange takes longer than this. */
+  upstreamDeadlineMs: number;
+  now: () => number;
+}

@@ -1,0 +1,88 @@
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
+import { pinnedLookup } from '../net/index.js';
+import { badGateway, gatewayTimeout } from './errors.js';
+import type { UpstreamPlan } from './types.js';
+
+/** Keep-alive agents: connection reuse is most of the gateway's latency budget. */
+const agents = {
+  http: new http.Agent({ keepAlive: true, maxSockets: 256 }),
+  https: new https.Agent({ keepAlive: true, maxSockets: 256 }),
+};
+
+export interface UpstreamExchange {
+  status: number;
+  headers: IncomingMessage['headers'];
+  body: IncomingMessage;
+  /** Aborts the call (used on client disconnect and deadlines). */
+  abort(reason?: Error): void;
+}
+
+export interface UpstreamTimeouts {
+  /** No byte for this long (before or after the headers) aborts the call. */
+  idleMs: number;
+  /** The whole exchange, body included, may take at most this long. */
+  deadlineMs: number;
+}
+
+export class UpstreamTimeoutError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UpstreamTimeoutError';
+  }
+}
+
+/**
+ * Sends the planned request to the address the SSRF guard checked (never re-resolving
+ * the name) and resolves when the upstream's status and headers arrive. Redirects are
+ * not followed: a 3xx is returned to the caller as it is.
+ */
+export function sendUpstream(plan: UpstreamPlan, timeouts: UpstreamTimeouts): Promise<UpstreamExchange> {
+  const { target } = plan;
+  const isHttps = target.url.protocol === 'https:';
+  const basePath = target.url.pathname.replace(/\/$/, '');
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const req = (isHttps ? https : http).request({
+      method: plan.method,
+      host: target.hostname,
+      port: target.port,
+      path: `${basePath}${plan.path}${target.url.search}`,
+      headers: plan.headers,
+      agent: isHttps ? agents.https : agents.http,
+      lookup: pinnedLookup(target),
+      ...(isHttps ? { servername: target.hostname } : {}),
+    });
+    const deadline = setTimeout(() => {
+      req.destroy(new UpstreamTimeoutError(`Upstream did not complete within ${timeouts.deadlineMs} ms.`));
+    }, timeouts.deadlineMs);
+    deadline.unref();
+    req.setTimeout(timeouts.idleMs, () => {
+      req.destroy(new UpstreamTimeoutError(`Upstream sent nothing for ${timeouts.idleMs} ms.`));
+    });
+    req.on('error', (err) => {
+      clearTimeout(deadline);
+      if (settled) return;
+      settled = true;
+      reject(err instanceof UpstreamTimeoutError ? gatewayTimeout(err.message) : badGateway(`Upstream connection failed: ${describe(err)}.`));
+    });
+    req.on('response', (res) => {
+      settled = true;
+      const clear = () => clearTimeout(deadline);
+      res.once('end', clear);
+      res.once('close', clear);
+      resolve({
+        status: res.statusCode ?? 502,
+        headers: res.headers,
+        body: res,
+        abort: (reason) => req.destroy(reason),
+      });
+    });
+    req.end(plan.body);
+  });
+}
+
+function describe(err: Error): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code ? `${code}` : err.message;
+}

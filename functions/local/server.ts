@@ -1,0 +1,182 @@
+import './awslambda.js';
+import { randomUUID } from 'node:crypto';
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MAX_BODY_BYTES } from '../gateway/request-body.js';
+import { LambdaResponseStream, PRELUDE_CONTENT_TYPE, PRELUDE_DELIMITER } from './awslambda.js';
+import { toFunctionUrlEvent } from './function-url-event.js';
+
+type StreamingHandler = (event: unknown, responseStream: LambdaResponseStream, context: unknown) => Promise<unknown>;
+
+export interface LocalServerOptions {
+  /** The streaming handler, exactly as exported for Lambda. */
+  handler: unknown;
+  port?: number;
+  host?: string;
+  /** Hold response writes until this many bytes accumulate (reproduces Function URL coalescing). */
+  coalesceBytes?: number;
+  /** Per-invocation time limit, as the function's timeout (default 15 minutes). */
+  timeoutMs?: number;
+}
+
+export interface LocalServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The local runtime: a node:http server that plays the Function URL and the Lambda
+ * runtime around the SAME handler object Lambda runs. Each request becomes a payload
+ * 2.0 event; the handler writes to a response stream whose first write carries the
+ * JSON prelude and 8 NUL bytes, which this server parses into the HTTP status and
+ * headers before piping the rest to the client.
+ */
+export async function startLocalServer(opts: LocalServerOptions): Promise<LocalServer> {
+  const handler = opts.handler as StreamingHandler;
+  const timeoutMs = opts.timeoutMs ?? 15 * 60_000;
+  const server = http.createServer((req, res) => {
+    void serve(handler, req, res, opts.coalesceBytes ?? 0, timeoutMs);
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port, address } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function serve(handler: StreamingHandler, req: IncomingMessage, res: ServerResponse, coalesceBytes: number, timeoutMs: number) {
+  const body = await readBody(req);
+  if (body === 'too-large') {
+    res.writeHead(413, { 'content-type': 'application/json', 'x-sluice-trace-id': randomUUID(), 'x-sluice-session-id': randomUUID(), connection: 'close' });
+    res.end(JSON.stringify({ error: { message: `Request body exceeds the ${MAX_BODY_BYTES} byte limit.`, type: 'invalid_request_error', code: 'payload_too_large', param: null } }));
+    return;
+  }
+  const event = toFunctionUrlEvent(req, body);
+  const writer = new ResponseWriter(res, coalesceBytes);
+  const stream = new LambdaResponseStream((chunk, done) => writer.write(chunk, done));
+  stream.on('finish', () => writer.end());
+  // A client that goes away aborts the invocation's stream, and with it the upstream call.
+  res.on('close', () => {
+    if (!res.writableFinished) stream.destroy(new Error('client disconnected'));
+  });
+  const deadline = Date.now() + timeoutMs;
+  const context = {
+    awsRequestId: event.requestContext.requestId,
+    functionName: 'sluice-local',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:sluice-local',
+    memoryLimitInMB: '1024',
+    logGroupName: '/aws/lambda/sluice-local',
+    logStreamName: 'local',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+  try {
+    await handler(event, stream, context);
+    if (!stream.writableEnded) stream.end();
+  } catch (err) {
+    // As a Function URL does when the function fails before its prelude: 502.
+    if (!res.headersSent && !writer.started) {
+      res.writeHead(502, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'Internal Server Error' }));
+    } else {
+      res.destroy(err as Error);
+    }
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+  return new Promise((resolve) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      req.resume();
+      resolve('too-large');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        chunks.length = 0;
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > MAX_BODY_BYTES ? 'too-large' : Buffer.concat(chunks)));
+    req.on('error', () => resolve(Buffer.alloc(0)));
+  });
+}
+
+/**
+ * Parses the prelude out of the byte stream and forwards the rest, optionally
+ * coalescing writes as Function URLs have been reported to.
+ */
+class ResponseWriter {
+  started = false;
+  private head: Buffer[] = [];
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly coalesceBytes: number,
+  ) {}
+
+  write(chunk: Buffer, done: (err?: Error | null) => void): void {
+    this.started = true;
+    if (!this.res.headersSent && this.head !== undefined) {
+      this.head.push(chunk);
+      const joined = Buffer.concat(this.head);
+      const at = joined.indexOf(PRELUDE_DELIMITER);
+      if (at < 0) return done();
+      const prelude = JSON.parse(joined.subarray(0, at).toString('utf8')) as { statusCode?: number; headers?: Record<string, string>; cookies?: string[] };
+      const headers: Record<string, string | string[]> = { ...(prelude.headers ?? {}) };
+      if (prelude.cookies?.length) headers['set-cookie'] = prelude.cookies;
+      this.res.writeHead(prelude.statusCode ?? 200, headers);
+      this.res.flushHeaders();
+      const rest = joined.subarray(at + PRELUDE_DELIMITER.length);
+      return rest.length ? this.forward(rest, done) : done();
+    }
+    this.forward(chunk, done);
+  }
+
+  private forward(chunk: Buffer, done: (err?: Error | null) => void): void {
+    if (this.coalesceBytes > 0) {
+      this.held.push(chunk);
+      this.heldBytes += chunk.length;
+      if (this.heldBytes < this.coalesceBytes) return done();
+      chunk = Buffer.concat(this.held);
+      this.held = [];
+      this.heldBytes = 0;
+    }
+    if (this.res.write(chunk)) done();
+    else this.res.once('drain', () => done());
+  }
+
+  end(): void {
+    if (!this.res.headersSent) {
+      // No prelude: a handler that streamed raw bytes. Lambda answers 200 with the stream's content type.
+      const raw = Buffer.concat(this.head);
+      this.res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      this.res.end(raw);
+      return;
+    }
+    if (this.held.length) this.res.write(Buffer.concat(this.held));
+    this.res.end();
+  }
+}
+
+export { PRELUDE_CONTENT_TYPE };

@@ -1,0 +1,36 @@
+import type { SseEvent } from '../../gateway/sse.js';
+import type { Usage } from '../../gateway/types.js';
+import type { Endpoint } from '../../gateway/routes.js';
+import type { GatewayError } from '../../gateway/errors.js';
+import { normalizeUsage } from './usage.js';
+
+/**
+ * Usage from an OpenAI-format stream, taken from whichever event carries it: the
+ * final usage chunk of chat/completions (also chunks that still carry choices), or
+ * `response.completed` on the Responses API. Per-stream state lives in this object.
+ */
+export class StreamUsageTracker {
+  usage: Usage | undefined;
+
+  onEvent(event: SseEvent): void {
+    const data = event.data;
+    if (!data.includes('"usage"')) return;
+    try {
+      const json = JSON.parse(data) as Record<string, unknown>;
+      const usage = normalizeUsage(json.usage) ?? normalizeUsage((json.response as Record<string, unknown> | undefined)?.usage);
+      if (usage) this.usage = usage;
+    } catch {
+      // not JSON: nothing to take
+    }
+  }
+}
+
+/** The closing bytes of a stream the upstream broke: an error event in the endpoint's format, then [DONE]. */
+export function streamErrorEvent(endpoint: Endpoint, error: GatewayError): string {
+  const body = error.toBody();
+  if (endpoint === 'responses') {
+    const payload = { type: 'error', code: body.error.code, message: body.error.message, param: body.error.param, error: body.error };
+    return `event: error\ndata: ${JSON.stringify(payload)}\n\ndata: [DONE]\n\n`;
+  }
+  return `data: ${JSON.stringify(body)}\n\ndata: [DONE]\n\n`;
+}

@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+
+export type StepName = 'request_received' | 'policy' | 'intent' | 'escalation' | 'llm' | 'tool' | 'request_finished';
+
+export interface TraceStep {
+  stepId: string;
+  name: StepName;
+  /** ms since the trace started */
+  offsetMs: number;
+  durationMs?: number;
+  attributes: Record<string, unknown>;
+}
+
+export interface TraceRecord {
+  traceId: string;
+  startedAt: string;
+  sessionId: string;
+  parentTraceId?: string;
+  flowId?: string;
+  sessionPath?: string;
+  properties: Record<string, string>;
+  attributes: Record<string, unknown>;
+  steps: TraceStep[];
+}
+
+/**
+ * Collects one request's trace. Plugins add steps and attributes; `finish` is called
+ * once, when the response (streamed or not) is complete, and hands the record to
+ * persistence without waiting for it.
+ */
+export class TraceRecorder {
+  readonly record: TraceRecord;
+  private finished = false;
+
+  constructor(
+    traceId: string,
+    private readonly t0: number,
+    private readonly now: () => number,
+    startedAtIso: string,
+  ) {
+    this.record = { traceId, startedAt: startedAtIso, sessionId: '', properties: {}, attributes: {}, steps: [] };
+  }
+
+  step(name: StepName, attributes: Record<string, unknown> = {}, startedAt?: number): TraceStep {
+    const at = startedAt ?? this.now();
+    const step: TraceStep = { stepId: randomUUID(), name, offsetMs: round(at - this.t0), attributes };
+    if (startedAt !== undefined) step.durationMs = round(this.now() - startedAt);
+    this.record.steps.push(step);
+    return step;
+  }
+
+  set(attributes: Record<string, unknown>): void {
+    Object.assign(this.record.attributes, attributes);
+  }
+
+  get isFinished(): boolean {
+    return this.finished;
+  }
+
+  /** Marks the trace finished; returns false if it already was (stream hooks may race). */
+  finish(attributes: Record<string, unknown>): boolean {
+    if (this.finished) return false;
+    this.finished = true;
+    this.set(attributes);
+    this.step('request_finished', { latencyMs: round(this.now() - this.t0) });
+    return true;
+  }
+}
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
