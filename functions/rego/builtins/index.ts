@@ -2,13 +2,14 @@
 import { aggregateBuiltins } from './aggregates.js';
 import { collectionBuiltins } from './collections.js';
 import { numberBuiltins } from './numbers.js';
+import { stringBuiltins } from './strings.js';
 import { typeBuiltins } from './typeops.js';
 import type { BuiltinDef } from './types.js';
 
 export type { BuiltinContext, BuiltinDef, TypeSpec } from './types.js';
 export { BuiltinError } from './types.js';
 
-const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins];
+const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins];
 
 function register(groups: ReadonlyArray<readonly BuiltinDef[]>): Map<string, BuiltinDef> {
   const map = new Map<string, BuiltinDef>();
@@ -39,7 +40,6 @@ export const refusedBuiltins: ReadonlySet<string> = new Set([
 
 /** OPA builtins not implemented yet (part 2 of the engine); the conformance runner skips cases needing them. */
 export const laterBuiltins: ReadonlySet<string> = new Set([
-  'indexof_n',
   'strings.render_template',
   'internal.template_string',
   'regex.template_match',
