@@ -1,0 +1,129 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { BedrockModelAccess } from './bedrock-arns.js';
+import type { SluiceStackProps } from './sluice-stack.js';
+
+/**
+ * The `cdk.json` context keys (also settable with `cdk deploy -c key=value`). Values set
+ * with `-c` arrive as strings, so every reader accepts both the JSON type and its string form.
+ */
+export const CONTEXT_KEYS = {
+  stackName: 'sluice:stackName',
+  cache: 'sluice:cache',
+  bedrock: 'sluice:bedrock',
+  timeoutSeconds: 'sluice:timeoutSeconds',
+  memorySize: 'sluice:memorySize',
+  reservedConcurrency: 'sluice:reservedConcurrency',
+  xrayTracing: 'sluice:xrayTracing',
+  allowedOrigins: 'sluice:allowedOrigins',
+  logLevel: 'sluice:logLevel',
+  logRetentionDays: 'sluice:logRetentionDays',
+  retainTables: 'sluice:retainTables',
+  nag: 'sluice:nag',
+} as const;
+
+export interface SluiceAppConfig {
+  readonly stackName: string;
+  /** Run the cdk-nag AwsSolutions checks at synth. */
+  readonly nag: boolean;
+  readonly stackProps: SluiceStackProps;
+}
+
+type ContextReader = (key: string) => unknown;
+
+function parseMaybeJson(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const trimmed = value.trim();
+  if (trimmed === '' || !/^[[{]|^(true|false|null|-?\d)/.test(trimmed)) return value;
+  try {
+    return JSON.parse(trimmed);
+  } catch {
+    return value;
+  }
+}
+
+function readBoolean(get: ContextReader, key: string, fallback: boolean): boolean {
+  const raw = parseMaybeJson(get(key));
+  if (raw === undefined || raw === null) return fallback;
+  if (typeof raw === 'boolean') return raw;
+  throw new Error(`context ${key} must be true or false, got ${JSON.stringify(raw)}`);
+}
+
+function readPositiveInt(get: ContextReader, key: string): number | undefined {
+  const raw = parseMaybeJson(get(key));
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === 'number' && Number.isInteger(raw) && raw >= 0) return raw;
+  throw new Error(`context ${key} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+}
+
+function readStringArray(get: ContextReader, key: string): string[] | undefined {
+  const raw = parseMaybeJson(get(key));
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === 'string') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (Array.isArray(raw) && raw.every((s) => typeof s === 'string')) return raw;
+  throw new Error(`context ${key} must be a list of strings, got ${JSON.stringify(raw)}`);
+}
+
+function readBedrock(get: ContextReader): BedrockModelAccess | undefined {
+  const raw = parseMaybeJson(get(CONTEXT_KEYS.bedrock));
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new Error(`context ${CONTEXT_KEYS.bedrock} must be an object {foundationModelIds, inferenceProfiles, applicationInferenceProfileArns}`);
+  }
+  const o = raw as Record<string, unknown>;
+  const strings = (v: unknown, what: string): string[] => {
+    if (v === undefined) return [];
+    if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v;
+    throw new Error(`context ${CONTEXT_KEYS.bedrock}.${what} must be a list of strings`);
+  };
+  const profiles = o.inferenceProfiles ?? [];
+  if (!Array.isArray(profiles)) throw new Error(`context ${CONTEXT_KEYS.bedrock}.inferenceProfiles must be a list`);
+  return {
+    foundationModelIds: strings(o.foundationModelIds, 'foundationModelIds'),
+    inferenceProfiles: profiles.map((p: unknown, i) => {
+      const profile = p as { id?: unknown; regions?: unknown };
+      if (typeof profile?.id !== 'string') throw new Error(`context ${CONTEXT_KEYS.bedrock}.inferenceProfiles[${i}].id must be a string`);
+      return { id: profile.id, regions: strings(profile.regions, `inferenceProfiles[${i}].regions`) };
+    }),
+    applicationInferenceProfileArns: strings(o.applicationInferenceProfileArns, 'applicationInferenceProfileArns'),
+  };
+}
+
+const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+
+/** Reads and validates the app configuration from CDK context (`app.node.tryGetContext`). */
+export function configFromContext(get: ContextReader): SluiceAppConfig {
+  const stackName = get(CONTEXT_KEYS.stackName);
+  const logLevel = get(CONTEXT_KEYS.logLevel);
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel as (typeof LOG_LEVELS)[number])) {
+    throw new Error(`context ${CONTEXT_KEYS.logLevel} must be one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const timeoutSeconds = readPositiveInt(get, CONTEXT_KEYS.timeoutSeconds);
+  if (timeoutSeconds !== undefined && (timeoutSeconds < 1 || timeoutSeconds > 900)) {
+    throw new Error(`context ${CONTEXT_KEYS.timeoutSeconds} must be 1..900 (Lambda's limit)`);
+  }
+  const memorySize = readPositiveInt(get, CONTEXT_KEYS.memorySize);
+  const reservedConcurrency = readPositiveInt(get, CONTEXT_KEYS.reservedConcurrency);
+  const allowedOrigins = readStringArray(get, CONTEXT_KEYS.allowedOrigins);
+  const logRetention = readPositiveInt(get, CONTEXT_KEYS.logRetentionDays) as RetentionDays | undefined;
+  const bedrock = readBedrock(get);
+  const retainTables = readBoolean(get, CONTEXT_KEYS.retainTables, true);
+
+  const stackProps: SluiceStackProps = {
+    cache: readBoolean(get, CONTEXT_KEYS.cache, false),
+    xrayTracing: readBoolean(get, CONTEXT_KEYS.xrayTracing, false),
+    tableRemovalPolicy: retainTables ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    ...(timeoutSeconds !== undefined ? { timeout: Duration.seconds(timeoutSeconds) } : {}),
+    ...(memorySize !== undefined ? { memorySize } : {}),
+    ...(reservedConcurrency !== undefined ? { reservedConcurrency } : {}),
+    ...(allowedOrigins ? { allowedOrigins } : {}),
+    ...(logLevel !== undefined ? { logLevel: logLevel as SluiceStackProps['logLevel'] } : {}),
+    ...(logRetention !== undefined ? { logRetention } : {}),
+    ...(bedrock ? { bedrock } : {}),
+  };
+  return {
+    stackName: typeof stackName === 'string' && stackName !== '' ? stackName : 'Sluice',
+    nag: readBoolean(get, CONTEXT_KEYS.nag, true),
+    stackProps,
+  };
+}

@@ -1,0 +1,209 @@
+import { Duration, Stack } from 'aws-cdk-lib';
+import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
+import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import {
+  Architecture,
+  FunctionUrlAuthType,
+  HttpMethod,
+  InvokeMode,
+  LoggingFormat,
+  Runtime,
+  Tracing,
+  type FunctionUrl,
+} from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { fileURLToPath } from 'node:url';
+import { bedrockInvokeResourceArns, type BedrockModelAccess } from './bedrock-arns.js';
+
+/** Repository root (lib/ is one level below it). */
+export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The module Lambda runs, relative to the project root; the local runtime serves the same one. */
+export const GATEWAY_HANDLER_ENTRY = 'functions/gateway/handler.ts';
+/** The export of that module Lambda invokes. */
+export const GATEWAY_HANDLER_EXPORT = 'handler';
+
+/** Response headers browsers may read (the gateway's `X-Sluice-*` contract). */
+export const EXPOSED_HEADERS = [
+  'X-Sluice-Session-Id',
+  'X-Sluice-Trace-Id',
+  'X-Sluice-Approval-Id',
+  'X-Sluice-Overhead-Ms',
+] as const;
+
+export interface GatewayFunctionProps {
+  /**
+   * Absolute path of the handler module.
+   * @default `<project root>/functions/gateway/handler.ts`
+   */
+  readonly entry?: string;
+  /**
+   * Maximum duration of one request, streams included. A Function URL stream can last
+   * 15 minutes at most; a client that disconnects is still billed until the function returns.
+   * @default Duration.minutes(5)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Memory in MB (CPU scales with it; JSON and SSE relaying is CPU-bound at high rates).
+   * @default 1024
+   */
+  readonly memorySize?: number;
+  /**
+   * Reserved concurrency: caps the gateway (and the spend it can cause) and guarantees it
+   * that much of the account's pool.
+   * @default - unreserved (account pool)
+   */
+  readonly reservedConcurrency?: number;
+  /**
+   * Active X-Ray tracing.
+   * @default false
+   */
+  readonly xrayTracing?: boolean;
+  /**
+   * CORS origins allowed to call the Function URL from a browser.
+   * @default ['*'] (the gateway authenticates every call itself)
+   */
+  readonly allowedOrigins?: string[];
+  /**
+   * Bedrock models the gateway may invoke; nothing is granted when omitted.
+   * @default - no Bedrock permission
+   */
+  readonly bedrock?: BedrockModelAccess;
+  /**
+   * Name prefix of the Secrets Manager secrets holding provider keys (`secret:` credential refs).
+   * @default 'sluice/providers/'
+   */
+  readonly providerSecretPrefix?: string;
+  /**
+   * Extra environment (table names, secret ARNs, REDIS_URL…), set by the stack.
+   * @default {}
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * VPC to join; only set when the cache is on (a VPC needs a NAT to reach providers).
+   * @default - no VPC
+   */
+  readonly vpc?: IVpc;
+  /** Subnets in `vpc`. @default - the VPC's private subnets */
+  readonly vpcSubnets?: SubnetSelection;
+  /** Security groups in `vpc`. @default - a new one */
+  readonly securityGroups?: ISecurityGroup[];
+  /**
+   * Log level of the gateway's Powertools logger (`SLUICE_LOG_LEVEL`).
+   * @default 'INFO'
+   */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /**
+   * Retention of the function's log group.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+  /**
+   * CloudWatch metrics namespace of the Powertools metrics.
+   * @default 'Sluice'
+   */
+  readonly metricsNamespace?: string;
+}
+
+/**
+ * The gateway Lambda behind a Function URL: Node 24 on arm64, one ESM bundle, response
+ * streaming, no IAM auth on the URL (the gateway authenticates its own keys).
+ */
+export class GatewayFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly functionUrl: FunctionUrl;
+  readonly logGroup: LogGroup;
+  readonly timeout: Duration;
+
+  constructor(scope: Construct, id: string, props: GatewayFunctionProps = {}) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.timeout = props.timeout ?? Duration.minutes(5);
+    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH });
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: props.entry ?? `${PROJECT_ROOT}${GATEWAY_HANDLER_ENTRY}`,
+      handler: GATEWAY_HANDLER_EXPORT,
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 1024,
+      timeout: this.timeout,
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      tracing: props.xrayTracing ? Tracing.ACTIVE : Tracing.DISABLED,
+      logGroup: this.logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      vpc: props.vpc,
+      vpcSubnets: props.vpc ? props.vpcSubnets : undefined,
+      securityGroups: props.vpc ? props.securityGroups : undefined,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: 'sluice-gateway',
+        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'Sluice',
+        SLUICE_LOG_LEVEL: props.logLevel ?? 'INFO',
+        ...props.environment,
+      },
+      bundling: {
+        format: OutputFormat.ESM,
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        sourceMapMode: SourceMapMode.DEFAULT,
+        sourcesContent: false,
+        // Bundle the SDK v3 clients rather than take the runtime's copy: the version we
+        // test is the version we ship (the runtime's lags and changes under us), and
+        // tree-shaken clients are small. The cost is a larger asset, measured in the synth test.
+        bundleAwsSDK: true,
+        externalModules: [],
+        // Bundled CommonJS dependencies call require(); give the ESM bundle one.
+        banner: "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);",
+      },
+    });
+
+    this.functionUrl = this.function.addFunctionUrl({
+      authType: FunctionUrlAuthType.NONE,
+      invokeMode: InvokeMode.RESPONSE_STREAM,
+      cors: {
+        allowedOrigins: props.allowedOrigins ?? ['*'],
+        allowedMethods: [HttpMethod.ALL],
+        allowedHeaders: ['*'],
+        exposedHeaders: [...EXPOSED_HEADERS],
+        maxAge: Duration.hours(1),
+      },
+    });
+
+    const modelArns = bedrockInvokeResourceArns(props.bedrock ?? {}, {
+      partition: stack.partition,
+      region: stack.region,
+      account: stack.account,
+    });
+    if (modelArns.length > 0) {
+      this.function.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'InvokeConfiguredBedrockModels',
+          effect: Effect.ALLOW,
+          actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
+          resources: modelArns,
+        }),
+      );
+    }
+
+    const prefix = props.providerSecretPrefix ?? 'sluice/providers/';
+    this.function.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'ReadProviderSecrets',
+        effect: Effect.ALLOW,
+        actions: ['secretsmanager:GetSecretValue'],
+        // Secrets Manager appends a random 6-character suffix to every secret ARN.
+        resources: [`arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${prefix}*`],
+      }),
+    );
+  }
+
+  /** The Function URL, the customers' `base_url` host. */
+  get url(): string {
+    return this.functionUrl.url;
+  }
+}

@@ -1,0 +1,164 @@
+import { CfnElement, CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { RemovalPolicy } from 'aws-cdk-lib';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { BedrockModelAccess } from './bedrock-arns.js';
+import { Cache, type CacheProps } from './cache.js';
+import { ControlTables } from './control-tables.js';
+import { GatewayFunction } from './gateway-function.js';
+import { GatewayMonitoring } from './gateway-monitoring.js';
+
+export interface SluiceStackProps extends StackProps {
+  /**
+   * Opt into the shared ElastiCache Serverless (Valkey) cache. This puts the gateway in a
+   * VPC with a NAT gateway and VPC endpoints, which cost money at idle.
+   * @default false (in-process caches; no VPC at all)
+   */
+  readonly cache?: boolean | CacheProps;
+  /** Bedrock models the gateway may invoke. @default - none */
+  readonly bedrock?: BedrockModelAccess;
+  /** Gateway function timeout. @default Duration.minutes(5) */
+  readonly timeout?: Duration;
+  /** Gateway function memory in MB. @default 1024 */
+  readonly memorySize?: number;
+  /** Reserved concurrency of the gateway. @default - unreserved */
+  readonly reservedConcurrency?: number;
+  /** Active X-Ray tracing. @default false */
+  readonly xrayTracing?: boolean;
+  /** CORS origins. @default ['*'] */
+  readonly allowedOrigins?: string[];
+  /** Gateway log level. @default 'INFO' */
+  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** Log retention of the gateway's logs. @default one month */
+  readonly logRetention?: RetentionDays;
+  /** Removal policy of the tables. @default RETAIN */
+  readonly tableRemovalPolicy?: RemovalPolicy;
+}
+
+/** Stack outputs the CLI reads (`sluice … --aws`): keep these names stable. */
+export const STACK_OUTPUTS = {
+  controlTable: 'ControlTableName',
+  stateTable: 'StateTableName',
+  functionUrl: 'FunctionUrl',
+} as const;
+
+/**
+ * The base Sluice deployment: the gateway behind a streaming Function URL, its two
+ * DynamoDB tables, the identity signing key, alarms and a dashboard, and (opt-in) the
+ * ElastiCache cache with its VPC. The stack only wires the constructs.
+ */
+export class SluiceStack extends Stack {
+  readonly tables: ControlTables;
+  readonly gateway: GatewayFunction;
+  readonly monitoring: GatewayMonitoring;
+  readonly identitySigningKey: Secret;
+  readonly cache?: Cache;
+  private readonly xrayTracing: boolean;
+
+  constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
+    super(scope, id, props);
+    this.xrayTracing = props.xrayTracing ?? false;
+
+    this.tables = new ControlTables(this, 'Tables', {
+      ...(props.tableRemovalPolicy ? { removalPolicy: props.tableRemovalPolicy } : {}),
+    });
+
+    // HMAC key of the cached identity blobs; generated at deploy, never in the template.
+    this.identitySigningKey = new Secret(this, 'IdentitySigningKey', {
+      description: 'Sluice: HMAC key signing cached gateway-key identities',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(this.identitySigningKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The identity signing key only signs short-lived cache entries (SLUICE_AUTH_CACHE_TTL_MS); it is replaced by re-creating the secret, and a rotation Lambda would add cost and a VPC dependency for no gain.',
+    });
+
+    if (props.cache) {
+      this.cache = new Cache(this, 'Cache', props.cache === true ? {} : props.cache);
+    }
+
+    this.gateway = new GatewayFunction(this, 'Gateway', {
+      ...(props.timeout ? { timeout: props.timeout } : {}),
+      ...(props.memorySize ? { memorySize: props.memorySize } : {}),
+      ...(props.reservedConcurrency !== undefined ? { reservedConcurrency: props.reservedConcurrency } : {}),
+      ...(props.xrayTracing ? { xrayTracing: true } : {}),
+      ...(props.allowedOrigins ? { allowedOrigins: props.allowedOrigins } : {}),
+      ...(props.bedrock ? { bedrock: props.bedrock } : {}),
+      ...(props.logLevel ? { logLevel: props.logLevel } : {}),
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      ...(this.cache
+        ? {
+            vpc: this.cache.vpc,
+            vpcSubnets: this.cache.clientSubnets,
+            securityGroups: [this.cache.clientSecurityGroup],
+          }
+        : {}),
+      environment: {
+        SLUICE_STORE: 'dynamodb',
+        SLUICE_CONTROL_TABLE: this.tables.controlTable.tableName,
+        SLUICE_STATE_TABLE: this.tables.stateTable.tableName,
+        SLUICE_IDENTITY_SIGNING_KEY_SECRET_ARN: this.identitySigningKey.secretArn,
+        ...(this.cache ? { REDIS_URL: this.cache.redisUrl } : {}),
+      },
+    });
+    const fn = this.gateway.function;
+    this.tables.grantControlRead(fn);
+    this.tables.grantStateReadWrite(fn);
+    this.identitySigningKey.grantRead(fn);
+
+    this.monitoring = new GatewayMonitoring(this, 'Monitoring', {
+      function: fn,
+      timeout: props.timeout ?? this.gateway.timeout,
+    });
+
+    new CfnOutput(this, STACK_OUTPUTS.controlTable, {
+      value: this.tables.controlTable.tableName,
+      description: 'Control table (proxies, key hashes, policies)',
+    });
+    new CfnOutput(this, STACK_OUTPUTS.stateTable, {
+      value: this.tables.stateTable.tableName,
+      description: 'State table (sessions, counters)',
+    });
+    new CfnOutput(this, STACK_OUTPUTS.functionUrl, {
+      value: this.gateway.url,
+      description: 'Gateway base URL (OpenAI SDK base_url: <url>v1)',
+    });
+
+    this.acknowledgeNagFindings();
+  }
+
+  /** cdk-nag findings that are deliberate, each with its reason. */
+  private acknowledgeNagFindings(): void {
+    const role = this.gateway.function.role;
+    if (!role) return;
+    const v = Validations.of(role);
+    v.acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason: 'AWS-managed basic execution policy: log writing only (CreateLogGroup/CreateLogStream/PutLogEvents).',
+    });
+    if (this.cache) {
+      v.acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+        reason: 'AWS-managed VPC access policy: the ENI management Lambda needs to join the cache VPC, nothing more.',
+      });
+    }
+    if (this.xrayTracing) {
+      v.acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions (added by active tracing only).',
+      });
+    }
+    const controlTableId = this.getLogicalId(this.tables.controlTable.node.defaultChild as CfnElement);
+    v.acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${controlTableId}.Arn>/index/*]`,
+      reason: 'Queries on the control table GSI (gsi1); the grant covers the indexes of this one table only.',
+    });
+    v.acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:sluice/providers/*]`,
+      reason:
+        'Provider keys are referenced by name (secret:sluice/providers/<name>) and added after deploy; the grant is read-only and limited to that name prefix.',
+    });
+  }
+}

@@ -1,0 +1,37 @@
+import { readFileSync } from 'node:fs';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { addSluiceStack } from '../../lib/app.js';
+import type { SluiceStack } from '../../lib/sluice-stack.js';
+
+/** The context of cdk.json, so the tests synthesize what `cdk synth` would. */
+export const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as {
+  context: Record<string, unknown>;
+}).context;
+
+export interface Synthesized {
+  stack: SluiceStack;
+  template: Template;
+  /** cdk-nag error/warning text; empty when validation passed. */
+  validationError: string | undefined;
+}
+
+/**
+ * Builds the app as bin/app.ts does, with bundling skipped (no esbuild run) so each
+ * synthesis takes a second, and runs the validation plugins (cdk-nag) by synthesizing.
+ */
+export function synthesizeApp(context: Record<string, unknown> = {}): Synthesized {
+  const build = (extra: Record<string, unknown>) => {
+    const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [], ...context, ...extra } });
+    return { app, stack: addSluiceStack(app) };
+  };
+  const { app, stack } = build({});
+  try {
+    const assembly = app.synth();
+    return { stack, template: Template.fromJSON(assembly.getStackByName(stack.stackName).template), validationError: undefined };
+  } catch (err) {
+    // A failed validation leaves no template: take it from the same app without cdk-nag.
+    const unchecked = build({ 'sluice:nag': false });
+    return { stack: unchecked.stack, template: Template.fromStack(unchecked.stack), validationError: (err as Error).message };
+  }
+}
