@@ -47,29 +47,6 @@ export function formatIp(ip: ParsedIp): string {
   return ip.family === 4 ? formatIPv4(ip.v4) : formatIPv6(ip.groups);
 }
 
-/**
- * True when a hostname's last label is numeric (`1.2.3.08`, `foo.0x1f`).
- * The WHATWG URL parser treats such a host as IPv4 and rejects it when it is not a valid
- * one; we refuse them too rather than send a numeric-looking name to DNS.
- */
-export function endsInNumber(host: string): boolean {
-  let end = host.length;
-  if (end > 0 && host.charCodeAt(end - 1) === 0x2e /* . */) end--;
-  const start = host.lastIndexOf('.', end - 1) + 1;
-  if (start >= end) return false;
-  let i = start;
-  let hex = false;
-  if (end - start >= 2 && host.charCodeAt(i) === 0x30 && (host.charCodeAt(i + 1) | 0x20) === 0x78 /* x */) {
-    hex = true;
-    i += 2;
-  }
-  for (; i < end; i++) {
-    const d = digitValue(host.charCodeAt(i));
-    if (d < 0 || (!hex && d > 9)) return false;
-  }
-  return true;
-}
-
 export function formatIPv4(v4: number): string {
   return `${v4 >>> 24}.${(v4 >>> 16) & 0xff}.${(v4 >>> 8) & 0xff}.${v4 & 0xff}`;
 }
@@ -107,9 +84,9 @@ export function formatIPv6(groups: number[]): string {
 function stripZone(text: string): string {
   const pct = text.indexOf('%');
   if (pct < 0) return text;
-  // A zone id must be non-empty (`%25` is the URL-encoded `%`, RFC 6874).
-  const zone = text.startsWith('%25', pct) ? pct + 3 : pct + 1;
-  return zone < text.length ? text.slice(0, pct) : '';
+  // The zone id (`eth0`, or `25eth0` when a URL encoded the `%`) only picks an interface;
+  // it must be non-empty and does not change the address.
+  return pct + 1 < text.length ? text.slice(0, pct) : '';
 }
 
 /** 0–9 → 0–9, a–f/A–F → 10–15, anything else → -1. */

@@ -1,7 +1,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupFunction } from 'node:net';
 import { blockedIpReason, isMetadataHostname, PRIVATE_NETWORK, type BlockReason } from './blocked-address.js';
-import { endsInNumber, formatIp, parseIp, type ParsedIp } from './ip-literal.js';
+import { formatIp, parseIp, type ParsedIp } from './ip-literal.js';
 
 /**
  * SSRF-safe upstream targets. A base URL is parsed, its host name resolved once, every
@@ -34,7 +34,6 @@ export type SsrfReason =
   | 'invalid-url'
   | 'scheme' // not https (or not http(s) with private networks allowed)
   | 'userinfo' // credentials in the URL
-  | 'invalid-host' // a numeric-looking name that is not a valid IP
   | 'unresolvable'; // DNS gave no usable answer
 
 export class SsrfError extends Error {
@@ -134,13 +133,12 @@ async function checkTarget(baseUrl: string, opts: CheckOptions, resolve: Resolve
     throw new SsrfError('metadata', `upstream ${hostname} is a cloud metadata endpoint and is never allowed`);
   }
 
+  // The URL parser has already normalised IPv4 spellings (a numeric-looking host that is
+  // not a valid IPv4 fails to parse); IPv6 literals still need unwrapping here.
   const literal = parseIp(hostname);
   if (literal !== undefined) {
     judge(hostname, literal, opts);
     return { url, hostname, address: formatIp(literal), family: literal.family, port };
-  }
-  if (endsInNumber(hostname)) {
-    throw new SsrfError('invalid-host', `upstream ${hostname} looks numeric but is not a valid IP address`);
   }
 
   let answers: ResolvedAddress[];
