@@ -1,7 +1,9 @@
 /** The builtin registry: every builtin this engine implements, plus the names it refuses or lacks. */
 import { aggregateBuiltins } from './aggregates.js';
 import { collectionBuiltins } from './collections.js';
+import { globBuiltins } from './glob.js';
 import { numberBuiltins } from './numbers.js';
+import { regexBuiltins } from './regex.js';
 import { stringBuiltins } from './strings.js';
 import { typeBuiltins } from './typeops.js';
 import type { BuiltinDef } from './types.js';
@@ -9,7 +11,7 @@ import type { BuiltinDef } from './types.js';
 export type { BuiltinContext, BuiltinDef, TypeSpec } from './types.js';
 export { BuiltinError } from './types.js';
 
-const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins];
+const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins, regexBuiltins, globBuiltins];
 
 function register(groups: ReadonlyArray<readonly BuiltinDef[]>): Map<string, BuiltinDef> {
   const map = new Map<string, BuiltinDef>();

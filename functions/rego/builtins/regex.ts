@@ -1,0 +1,176 @@
+/**
+ * Regex builtins with Go's regexp (RE2) semantics via re2js: linear-time matching, never
+ * JavaScript's backtracking RegExp on policy input. Compiled patterns live in a bounded LRU.
+ */
+import { RE2JS } from 're2js';
+import type { Value } from '../value.js';
+import { builtinError, def, int, str } from './operands.js';
+import type { BuiltinDef } from './types.js';
+
+const CACHE_MAX = 500;
+const cache = new Map<string, RE2JS>();
+
+/** Bounded LRU of compiled RE2 programs, shared by regex and glob builtins. */
+export function cachedCompile(key: string, compile: () => RE2JS): RE2JS {
+  const hit = cache.get(key);
+  if (hit !== undefined) {
+    cache.delete(key);
+    cache.set(key, hit);
+    return hit;
+  }
+  const re = compile();
+  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
+  cache.set(key, re);
+  return re;
+}
+
+/** Compiles a Go regexp; syntax errors become OPA's builtin error ("error parsing regexp: …"). */
+export function compileRegex(name: string, pattern: string): RE2JS {
+  try {
+    return cachedCompile(`r:${pattern}`, () => RE2JS.compile(pattern));
+  } catch (e) {
+    throw builtinError(name, e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** Match positions as Go's regexp allMatches: no empty match right after a previous match. */
+function* allMatches(re: RE2JS, s: string, n: number): Generator<{ start: number; end: number; groups: Array<string | null> }> {
+  if (n === 0) return;
+  const m = re.matcher(s);
+  const groupCount = re.groupCount();
+  let pos = 0;
+  let prevEnd = -1;
+  let found = 0;
+  while (pos <= s.length && (n < 0 || found < n)) {
+    if (!m.find(pos)) return;
+    const start = m.start();
+    const end = m.end();
+    let accept = true;
+    if (end === pos) {
+      if (start === prevEnd) accept = false;
+      const cp = s.codePointAt(pos);
+      pos += cp !== undefined && cp > 0xffff ? 2 : 1;
+    } else {
+      pos = end;
+    }
+    prevEnd = end;
+    if (accept) {
+      const groups: Array<string | null> = [];
+      for (let g = 0; g <= groupCount; g++) groups.push(m.group(g));
+      found++;
+      yield { start, end, groups };
+    }
+  }
+}
+
+/** Go's Regexp.Split(s, -1). */
+function goSplit(re: RE2JS, s: string, pattern: string): string[] {
+  if (pattern.length > 0 && s.length === 0) return [''];
+  const out: string[] = [];
+  let beg = 0;
+  let end = 0;
+  for (const m of allMatches(re, s, -1)) {
+    end = m.start;
+    if (m.end !== 0) out.push(s.slice(beg, end));
+    beg = m.end;
+  }
+  if (end !== s.length) out.push(s.slice(beg));
+  return out;
+}
+
+/** Go's Regexp.Expand template syntax: $1, ${1}, $name, ${name}, $$. */
+function expand(template: string, groups: ReadonlyArray<string | null>, named: Record<string, number>): string {
+  let out = '';
+  let i = 0;
+  while (i < template.length) {
+    const d = template.indexOf('$', i);
+    if (d < 0) {
+      out += template.slice(i);
+      break;
+    }
+    out += template.slice(i, d);
+    i = d + 1;
+    if (template[i] === '$') {
+      out += '$';
+      i++;
+      continue;
+    }
+    let name: string | undefined;
+    if (template[i] === '{') {
+      const close = template.indexOf('}', i);
+      const inner = close < 0 ? '' : template.slice(i + 1, close);
+      if (close >= 0 && /^[A-Za-z0-9_]+$/.test(inner)) {
+        name = inner;
+        i = close + 1;
+      }
+    } else {
+      const m = /^[A-Za-z0-9_]+/.exec(template.slice(i));
+      if (m) {
+        name = m[0];
+        i += m[0].length;
+      }
+    }
+    if (name === undefined) {
+      out += '$';
+      continue;
+    }
+    const idx = /^\d+$/.test(name) ? Number(name) : named[name];
+    if (idx !== undefined && idx < groups.length) out += groups[idx] ?? '';
+  }
+  return out;
+}
+
+function regexMatch(name: string): BuiltinDef {
+  return def(name, ['string', 'string'], 'boolean', (args) => {
+    const pattern = str(name, args, 0);
+    const value = str(name, args, 1);
+    return compileRegex(name, pattern).test(value);
+  });
+}
+
+export const regexBuiltins: readonly BuiltinDef[] = [
+  regexMatch('regex.match'),
+  regexMatch('re_match'),
+  def('regex.is_valid', ['any'], 'boolean', (args) => {
+    const p = args[0]!;
+    if (typeof p !== 'string') return false;
+    try {
+      compileRegex('regex.is_valid', p);
+      return true;
+    } catch {
+      return false;
+    }
+  }),
+  def('regex.find_n', ['string', 'string', 'number'], 'array', (args) => {
+    const re = compileRegex('regex.find_n', str('regex.find_n', args, 0));
+    const value = str('regex.find_n', args, 1);
+    const n = int('regex.find_n', args, 2);
+    return [...allMatches(re, value, n)].map((m) => m.groups[0] ?? '');
+  }),
+  def('regex.find_all_string_submatch_n', ['string', 'string', 'number'], 'array', (args) => {
+    const name = 'regex.find_all_string_submatch_n';
+    const re = compileRegex(name, str(name, args, 0));
+    const value = str(name, args, 1);
+    const n = int(name, args, 2);
+    return [...allMatches(re, value, n)].map((m) => m.groups.map((g) => g ?? '') as Value[]);
+  }),
+  def('regex.split', ['string', 'string'], 'array', (args) => {
+    const pattern = str('regex.split', args, 0);
+    const re = compileRegex('regex.split', pattern);
+    return goSplit(re, str('regex.split', args, 1), pattern);
+  }),
+  def('regex.replace', ['string', 'string', 'string'], 'string', (args) => {
+    const s = str('regex.replace', args, 0);
+    const re = compileRegex('regex.replace', str('regex.replace', args, 1));
+    const template = str('regex.replace', args, 2);
+    const named = re.namedGroups();
+    let out = '';
+    let last = 0;
+    for (const m of allMatches(re, s, -1)) {
+      out += s.slice(last, m.start) + expand(template, m.groups, named);
+      last = m.end;
+    }
+    return out + s.slice(last);
+  }),
+];
+
