@@ -32,7 +32,7 @@ export async function callModel(deps: Pick<GatewayDeps, 'upstreamIdleTimeoutMs' 
     const text = await readBounded(exchange.body, MAX_ERROR_BODY);
     const error = mapUpstreamError(exchange.status, text, plan.provider);
     const headers: Record<string, string> = {};
-    for (const name of ['retry-after', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens']) {
+    for (const name of ['retry-after', 'retry-after-ms', 'x-request-id', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens']) {
       const v = exchange.headers[name];
       if (typeof v === 'string') headers[name] = v;
     }

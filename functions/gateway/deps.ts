@@ -15,7 +15,7 @@ export const preciseNow = () => performance.timeOrigin + performance.now();
  * stores connect and secrets are read on first use, so cold starts stay short.
  */
 export function depsFromEnv(env: NodeJS.ProcessEnv): GatewayDeps {
-  const logger = createLogger();
+  const logger = createLogger('sluice', env.SLUICE_LOG_LEVEL ?? 'INFO');
   const readSecret = async (secretId: string) => {
     // Loaded on demand: only deployments that use Secrets Manager pay for the client.
     const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
