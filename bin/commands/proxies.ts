@@ -1,0 +1,306 @@
+import { isCredentialRef, isProviderName, isValidProxyId, PROVIDER_NAMES } from '../../functions/stores/validation.js';
+import type { ApiKeyRecord, ProviderName, ProxyConfig } from '../../functions/stores/types.js';
+import {
+  CommandError,
+  EXIT_OK,
+  EXIT_USAGE,
+  expectPositionals,
+  flag,
+  listOption,
+  parseCommand,
+  runReportingErrors,
+  stringOption,
+  UsageError,
+  writeLine,
+  type CliIo,
+  type StoreCommandDeps,
+} from './args.js';
+import { formatTable, writeJson } from './output.js';
+
+export const PROXIES_HELP = `Usage: sluice proxies <command> [options]
+
+Commands:
+  create <id> --provider <p> [--base-url <url>] [options]   create a proxy (or --replace it)
+  list [--json]                                              list proxies
+  show <id> [--json]                                         show one proxy
+  delete <id>                                                delete a proxy and revoke its keys
+
+Options for create:
+  --provider <p>              ${PROVIDER_NAMES.join(', ')}
+  --base-url <url>            upstream base URL incl. version prefix; defaults exist for
+                              openai, groq, openrouter, together and anthropic
+  --credential <ref>          env:NAME (environment variable) or secret:NAME (Secrets Manager);
+                              a reference, never the key itself
+  --allowed-models <a,b>      only these upstream models may be requested (repeatable)
+  --alias <client=upstream>   model alias (repeatable)
+  --byok                      callers bring their own provider key (no --credential)
+  --allow-private-network     allow an upstream on a private or loopback address
+  --org <id>                  organization id (default: default)
+  --name <name>               display name (default: the id)
+  --replace                   overwrite an existing proxy of that id (keys stay valid)
+  --json                      print the proxy as JSON
+
+Global options: --data-dir <dir> (local store, default .sluice), --aws [--stack NAME] [--region R]`;
+
+/** Base URLs of providers that have exactly one public endpoint. */
+const DEFAULT_BASE_URLS: Partial<Record<ProviderName, string>> = {
+  openai: 'https://api.openai.com/v1',
+  groq: 'https://api.groq.com/openai/v1',
+  openrouter: 'https://openrouter.ai/api/v1',
+  together: 'https://api.together.xyz/v1',
+  anthropic: 'https://api.anthropic.com/v1',
+};
+
+/** Providers that normally need a credential, so a proxy without one gets a hint. */
+const CREDENTIALED: ReadonlySet<ProviderName> = new Set(['openai', 'groq', 'openrouter', 'together', 'anthropic']);
+
+const ORG_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+export async function runProxiesCommand(argv: string[], io: CliIo, deps: StoreCommandDeps): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+    writeLine(sub === undefined ? io.stderr : io.stdout, PROXIES_HELP);
+    return sub === undefined ? EXIT_USAGE : EXIT_OK;
+  }
+  const now = deps.now ?? (() => new Date());
+  return runReportingErrors(io, `proxies ${sub}`, async () => {
+    switch (sub) {
+      case 'create':
+        return createProxy(rest, io, deps, now);
+      case 'list':
+        return listProxies(rest, io, deps);
+      case 'show':
+        return showProxy(rest, io, deps, now);
+      case 'delete':
+        return deleteProxy(rest, io, deps, now);
+      default:
+        throw new UsageError(`unknown command '${sub}' (expected create, list, show or delete)`);
+    }
+  });
+}
+
+async function createProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, now: () => Date): Promise<number> {
+  const { positionals, values } = parseCommand(argv, {
+    provider: { type: 'string' },
+    'base-url': { type: 'string' },
+    credential: { type: 'string' },
+    'allowed-models': { type: 'string', multiple: true },
+    alias: { type: 'string', multiple: true },
+    byok: { type: 'boolean' },
+    'allow-private-network': { type: 'boolean' },
+    org: { type: 'string' },
+    name: { type: 'string' },
+    replace: { type: 'boolean' },
+    json: { type: 'boolean' },
+  });
+  if (flag(values, 'help')) return help(io);
+  const [id] = expectPositionals(positionals, ['<id>']) as [string];
+  const draft = buildProxy(id, values, now());
+
+  const store = await deps.openStore();
+  const existing = await store.getProxy(id);
+  if (existing && !flag(values, 'replace')) {
+    throw new CommandError(`proxy '${id}' already exists; pass --replace to overwrite it`);
+  }
+  const proxy = existing ? { ...draft, createdAt: existing.createdAt } : draft;
+  await store.putProxy(proxy);
+
+  if (flag(values, 'json')) {
+    writeJson(io, proxy);
+    return EXIT_OK;
+  }
+  writeLine(io.stdout, `${existing ? 'Replaced' : 'Created'} proxy ${proxy.id} (${proxy.provider} → ${proxy.baseUrl}).`);
+  if (!proxy.credentialRef && !proxy.byok && CREDENTIALED.has(proxy.provider)) {
+    writeLine(io.stdout, 'No credential set: calls will fail until you add one (--credential env:NAME) or use --byok.');
+  }
+  if (!existing) writeLine(io.stdout, `Next: sluice keys create --proxy ${proxy.id}`);
+  return EXIT_OK;
+}
+
+/** Validates every option and builds the record; throws UsageError naming the bad option. */
+export function buildProxy(id: string, values: Record<string, unknown>, createdAt: Date): ProxyConfig {
+  const v = values as Parameters<typeof stringOption>[0];
+  requireProxyId(id);
+  const provider = stringOption(v, 'provider');
+  if (provider === undefined) throw new UsageError('missing --provider');
+  if (!isProviderName(provider)) {
+    throw new UsageError(`unknown provider '${provider}' (expected one of ${PROVIDER_NAMES.join(', ')})`);
+  }
+  const allowPrivateNetwork = flag(v, 'allow-private-network');
+  const baseUrlOption = stringOption(v, 'base-url');
+  const baseUrl = baseUrlOption ?? DEFAULT_BASE_URLS[provider];
+  if (baseUrl === undefined) throw new UsageError(`missing --base-url (provider '${provider}' has no default)`);
+
+  const byok = flag(v, 'byok');
+  const credentialRef = stringOption(v, 'credential');
+  if (credentialRef !== undefined && !isCredentialRef(credentialRef)) {
+    // The value is not echoed: it may be a key pasted by mistake.
+    throw new UsageError('--credential must be env:NAME or secret:NAME (a reference to the key, never the key itself)');
+  }
+  if (credentialRef !== undefined && byok) {
+    throw new UsageError("--byok and --credential cannot be combined: with BYOK the caller's own provider key is used");
+  }
+
+  const allowedModels = parseModelList(listOption(v, 'allowed-models'));
+  const modelAliases = parseAliases(listOption(v, 'alias'), allowedModels);
+
+  const orgId = stringOption(v, 'org') ?? 'default';
+  if (!ORG_ID_PATTERN.test(orgId)) throw new UsageError(`invalid --org '${orgId}' (letters, digits, _ and -, up to 64)`);
+  const name = stringOption(v, 'name') ?? id;
+  if (name.trim() === '' || name.length > 200) throw new UsageError('--name must be 1 to 200 characters');
+
+  const proxy: ProxyConfig = {
+    id,
+    orgId,
+    name,
+    provider,
+    baseUrl: normalizeBaseUrl(baseUrl, allowPrivateNetwork),
+    byok,
+    allowPrivateNetwork,
+    createdAt: createdAt.toISOString(),
+  };
+  if (credentialRef !== undefined) proxy.credentialRef = credentialRef;
+  if (allowedModels !== undefined) proxy.allowedModels = allowedModels;
+  if (modelAliases !== undefined) proxy.modelAliases = modelAliases;
+  return proxy;
+}
+
+export function requireProxyId(id: string): void {
+  if (!isValidProxyId(id)) {
+    throw new UsageError(
+      `invalid proxy id '${id}': use 1 to 63 lowercase letters, digits, _ and -, starting with a letter or digit`,
+    );
+  }
+}
+
+/**
+ * Syntax only: the gateway SSRF-checks the resolved address on every call. Plain
+ * http is accepted only for private-network upstreams (a vLLM in the VPC, local
+ * development), since the provider key would otherwise cross the internet in clear.
+ */
+function normalizeBaseUrl(text: string, allowPrivateNetwork: boolean): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new UsageError('--base-url is not a valid absolute URL (e.g. https://api.openai.com/v1)');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError('--base-url must be an http(s) URL');
+  if (url.protocol === 'http:' && !allowPrivateNetwork) {
+    throw new UsageError('--base-url must use https (plain http is allowed only with --allow-private-network)');
+  }
+  if (url.username || url.password) {
+    throw new UsageError('--base-url must not contain a user name or password; use --credential');
+  }
+  if (url.search || url.hash) throw new UsageError('--base-url must not have a query string or fragment');
+  return url.href.replace(/\/+$/, '');
+}
+
+function parseModelList(options: string[]): string[] | undefined {
+  if (options.length === 0) return undefined;
+  const models = options.flatMap((o) => o.split(',')).map((m) => m.trim());
+  if (models.some((m) => m === '')) throw new UsageError('--allowed-models has an empty model name');
+  return [...new Set(models)];
+}
+
+function parseAliases(options: string[], allowedModels: string[] | undefined): Record<string, string> | undefined {
+  if (options.length === 0) return undefined;
+  const aliases: Record<string, string> = {};
+  for (const option of options) {
+    const eq = option.indexOf('=');
+    const client = option.slice(0, eq).trim();
+    const upstream = option.slice(eq + 1).trim();
+    if (eq < 0 || client === '' || upstream === '') {
+      throw new UsageError(`--alias '${option}' must look like client-name=upstream-model`);
+    }
+    if (Object.hasOwn(aliases, client)) throw new UsageError(`--alias '${client}' is given twice`);
+    if (allowedModels && !allowedModels.includes(upstream)) {
+      throw new UsageError(`--alias '${client}' points at '${upstream}', which is not in --allowed-models`);
+    }
+    aliases[client] = upstream;
+  }
+  return aliases;
+}
+
+async function listProxies(argv: string[], io: CliIo, deps: StoreCommandDeps): Promise<number> {
+  const { positionals, values } = parseCommand(argv, { json: { type: 'boolean' } });
+  if (flag(values, 'help')) return help(io);
+  expectPositionals(positionals, []);
+  const proxies = await (await deps.openStore()).listProxies();
+  if (flag(values, 'json')) {
+    writeJson(io, proxies);
+    return EXIT_OK;
+  }
+  if (proxies.length === 0) {
+    writeLine(io.stdout, 'No proxies yet. Create one with: sluice proxies create <id> --provider openai');
+    return EXIT_OK;
+  }
+  const rows = proxies.map((p) => [
+    p.id,
+    p.provider,
+    p.baseUrl,
+    p.byok ? 'byok' : (p.credentialRef ?? '-'),
+    p.allowPrivateNetwork ? 'yes' : 'no',
+    p.allowedModels ? p.allowedModels.join(',') : 'any',
+  ]);
+  writeLine(io.stdout, formatTable(['id', 'provider', 'base url', 'credential', 'private net', 'models'], rows));
+  return EXIT_OK;
+}
+
+async function showProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, now: () => Date): Promise<number> {
+  const { positionals, values } = parseCommand(argv, { json: { type: 'boolean' } });
+  if (flag(values, 'help')) return help(io);
+  const [id] = expectPositionals(positionals, ['<id>']) as [string];
+  requireProxyId(id);
+  const store = await deps.openStore();
+  const proxy = await store.getProxy(id);
+  if (!proxy) throw new CommandError(`unknown proxy '${id}' (see: sluice proxies list)`);
+  if (flag(values, 'json')) {
+    writeJson(io, proxy);
+    return EXIT_OK;
+  }
+  const keys = await store.listKeys(id);
+  const active = keys.filter((k) => isActive(k, now())).length;
+  const aliases = Object.entries(proxy.modelAliases ?? {}).map(([from, to]) => `${from} → ${to}`);
+  const lines: [string, string][] = [
+    ['id', proxy.id],
+    ['name', proxy.name],
+    ['org', proxy.orgId],
+    ['provider', proxy.provider],
+    ['base url', proxy.baseUrl],
+    ['credential', proxy.byok ? 'byok (caller sends its provider key)' : (proxy.credentialRef ?? 'none')],
+    ['private network', proxy.allowPrivateNetwork ? 'allowed' : 'refused'],
+    ['allowed models', proxy.allowedModels?.join(', ') ?? 'any'],
+    ['aliases', aliases.length ? aliases.join(', ') : 'none'],
+    ['keys', `${active} active, ${keys.length - active} revoked or expired`],
+    ['created', proxy.createdAt],
+  ];
+  for (const [label, value] of lines) writeLine(io.stdout, `${(label + ':').padEnd(17)}${value}`);
+  return EXIT_OK;
+}
+
+async function deleteProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, now: () => Date): Promise<number> {
+  const { positionals, values } = parseCommand(argv, {});
+  if (flag(values, 'help')) return help(io);
+  const [id] = expectPositionals(positionals, ['<id>']) as [string];
+  requireProxyId(id);
+  const store = await deps.openStore();
+  if (!(await store.getProxy(id))) throw new CommandError(`unknown proxy '${id}' (see: sluice proxies list)`);
+  // Revoke first: a proxy re-created later with the same id must not revive old keys.
+  const at = now();
+  const active = (await store.listKeys(id)).filter((k) => isActive(k, at));
+  for (const key of active) await store.revokeKey(key.id, at.toISOString());
+  await store.deleteProxy(id);
+  writeLine(io.stdout, `Deleted proxy ${id}; revoked ${active.length} active key${active.length === 1 ? '' : 's'}.`);
+  return EXIT_OK;
+}
+
+export function isActive(key: ApiKeyRecord, at: Date): boolean {
+  if (key.revokedAt !== undefined) return false;
+  return key.expiresAt === undefined || Date.parse(key.expiresAt) > at.getTime();
+}
+
+function help(io: CliIo): number {
+  writeLine(io.stdout, PROXIES_HELP);
+  return EXIT_OK;
+}
