@@ -1,7 +1,9 @@
 /** The builtin registry: every builtin this engine implements, plus the names it refuses or lacks. */
 import { aggregateBuiltins } from './aggregates.js';
 import { collectionBuiltins } from './collections.js';
+import { encodingBuiltins } from './encoding.js';
 import { globBuiltins } from './glob.js';
+import { jsonBuiltins } from './json.js';
 import { numberBuiltins } from './numbers.js';
 import { regexBuiltins } from './regex.js';
 import { stringBuiltins } from './strings.js';
@@ -11,7 +13,7 @@ import type { BuiltinDef } from './types.js';
 export type { BuiltinContext, BuiltinDef, TypeSpec } from './types.js';
 export { BuiltinError } from './types.js';
 
-const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins, regexBuiltins, globBuiltins];
+const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins, regexBuiltins, globBuiltins, jsonBuiltins, encodingBuiltins];
 
 function register(groups: ReadonlyArray<readonly BuiltinDef[]>): Map<string, BuiltinDef> {
   const map = new Map<string, BuiltinDef>();
@@ -53,14 +55,6 @@ export const laterBuiltins: ReadonlySet<string> = new Set([
   'json.match_schema',
   'json.verify_schema',
   'yaml.marshal',
-  'yaml.unmarshal',
-  'yaml.is_valid',
-  'hex.encode',
-  'hex.decode',
-  'urlquery.encode',
-  'urlquery.decode',
-  'urlquery.encode_object',
-  'urlquery.decode_object',
   'time.parse_ns',
   'time.format',
   'net.cidr_intersects',
