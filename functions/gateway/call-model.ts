@@ -48,7 +48,7 @@ export async function callModel(deps: Pick<GatewayDeps, 'upstreamIdleTimeoutMs' 
   const body = relayBody(exchange.body, {
     sse,
     observers,
-    terminalError: (err) => streamErrorEvent(route.endpoint, toUpstreamError(err)),
+    terminalError: (err) => streamErrorEvent(route.endpoint, toUpstreamError(exchange.abortReason() ?? err)),
     abortUpstream: exchange.abort,
   });
   return { statusCode: exchange.status, headers, body };

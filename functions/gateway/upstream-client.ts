@@ -16,6 +16,8 @@ export interface UpstreamExchange {
   body: IncomingMessage;
   /** Aborts the call (used on client disconnect and deadlines). */
   abort(reason?: Error): void;
+  /** Why the gateway ended the call (a timeout), if it did: the body's own error is generic. */
+  abortReason(): Error | undefined;
 }
 
 export interface UpstreamTimeouts {
@@ -43,6 +45,11 @@ export function sendUpstream(plan: UpstreamPlan, timeouts: UpstreamTimeouts): Pr
   const basePath = target.url.pathname.replace(/\/$/, '');
   return new Promise((resolve, reject) => {
     let settled = false;
+    let abortReason: Error | undefined;
+    const end = (reason: Error) => {
+      abortReason ??= reason;
+      req.destroy(reason);
+    };
     const req = (isHttps ? https : http).request({
       method: plan.method,
       host: target.hostname,
@@ -54,11 +61,11 @@ export function sendUpstream(plan: UpstreamPlan, timeouts: UpstreamTimeouts): Pr
       ...(isHttps ? { servername: target.hostname } : {}),
     });
     const deadline = setTimeout(() => {
-      req.destroy(new UpstreamTimeoutError(`Upstream did not complete within ${timeouts.deadlineMs} ms.`));
+      end(new UpstreamTimeoutError(`Upstream did not complete within ${timeouts.deadlineMs} ms.`));
     }, timeouts.deadlineMs);
     deadline.unref();
     req.setTimeout(timeouts.idleMs, () => {
-      req.destroy(new UpstreamTimeoutError(`Upstream sent nothing for ${timeouts.idleMs} ms.`));
+      end(new UpstreamTimeoutError(`Upstream sent nothing for ${timeouts.idleMs} ms.`));
     });
     req.on('error', (err) => {
       clearTimeout(deadline);
@@ -75,7 +82,8 @@ export function sendUpstream(plan: UpstreamPlan, timeouts: UpstreamTimeouts): Pr
         status: res.statusCode ?? 502,
         headers: res.headers,
         body: res,
-        abort: (reason) => req.destroy(reason),
+        abort: (reason) => end(reason ?? new Error('aborted by the gateway')),
+        abortReason: () => abortReason,
       });
     });
     req.end(plan.body);
