@@ -1,6 +1,6 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
-import type { IGrantable, Grant } from 'aws-cdk-lib/aws-iam';
+import { Grant, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 
 export interface ControlTablesProps {
@@ -22,6 +22,19 @@ export interface ControlTablesProps {
 export const TTL_ATTRIBUTE = 'ttl';
 /** The control table's one GSI: list-by-owner access patterns (keys of a proxy, proxies of an org). */
 export const CONTROL_GSI = 'gsi1';
+
+/**
+ * Item-level actions the stores use. Narrower than the L2 `grantReadData` family, which
+ * adds Scan, DescribeTable and the stream actions the code never calls (the tables have no streams).
+ */
+export const READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'] as const;
+export const WRITE_ACTIONS = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+  'dynamodb:ConditionCheckItem',
+] as const;
 
 /**
  * The two DynamoDB tables of the gateway (layout fixed by the backbone contract):
@@ -56,22 +69,31 @@ export class ControlTables extends Construct {
 
   /** Read the control table and its index (the gateway's view: it resolves keys and proxies). */
   grantControlRead(grantee: IGrantable): Grant {
-    return this.controlTable.grantReadData(grantee);
+    return this.grantControl(grantee, [...READ_ACTIONS]);
   }
 
   /** Read and write the control table (the CLI's and the admin functions' view). */
   grantControlReadWrite(grantee: IGrantable): Grant {
-    return this.controlTable.grantReadWriteData(grantee);
+    return this.grantControl(grantee, [...READ_ACTIONS, ...WRITE_ACTIONS]);
   }
 
   /** Read the state table. */
   grantStateRead(grantee: IGrantable): Grant {
-    return this.stateTable.grantReadData(grantee);
+    return this.stateTable.grant(grantee, ...READ_ACTIONS);
   }
 
   /** Read and write the state table (counters are updated on every request). */
   grantStateReadWrite(grantee: IGrantable): Grant {
-    return this.stateTable.grantReadWriteData(grantee);
+    return this.stateTable.grant(grantee, ...READ_ACTIONS, ...WRITE_ACTIONS);
+  }
+
+  /** The control table and its one index by name (no `index/*` wildcard). */
+  private grantControl(grantee: IGrantable, actions: string[]): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions,
+      resourceArns: [this.controlTable.tableArn, `${this.controlTable.tableArn}/index/${CONTROL_GSI}`],
+    });
   }
 
   /** Read both tables. */

@@ -1,4 +1,4 @@
-import { CfnElement, CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -150,11 +150,6 @@ export class SluiceStack extends Stack {
         reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions (added by active tracing only).',
       });
     }
-    const controlTableId = this.getLogicalId(this.tables.controlTable.node.defaultChild as CfnElement);
-    v.acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${controlTableId}.Arn>/index/*]`,
-      reason: 'Queries on the control table GSI (gsi1); the grant covers the indexes of this one table only.',
-    });
     v.acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:sluice/providers/*]`,
       reason:

@@ -35,3 +35,29 @@ export function synthesizeApp(context: Record<string, unknown> = {}): Synthesize
     return { stack: unchecked.stack, template: Template.fromStack(unchecked.stack), validationError: (err as Error).message };
   }
 }
+
+/**
+ * Renders a CloudFormation value as text so IAM resources compare as strings:
+ * `{Ref: X}` → `${X}`, `{Fn::GetAtt: [X, Y]}` → `${X.Y}`, `Fn::Join` concatenated.
+ */
+export function renderCfn(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(renderCfn);
+  if (value === null || typeof value !== 'object') return value;
+  const o = value as Record<string, unknown>;
+  if ('Ref' in o) return `\${${String(o.Ref)}}`;
+  if ('Fn::GetAtt' in o) return `\${${(o['Fn::GetAtt'] as string[]).join('.')}}`;
+  if ('Fn::Join' in o) {
+    const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+    return parts.map((p) => String(renderCfn(p))).join(sep);
+  }
+  return Object.fromEntries(Object.entries(o).map(([k, v]) => [k, renderCfn(v)]));
+}
+
+/** Resources of one type, as `[logicalId, properties]`. */
+export function resourcesOfType(template: Template, type: string): [string, Record<string, unknown>][] {
+  const resources = (template.toJSON() as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> })
+    .Resources;
+  return Object.entries(resources)
+    .filter(([, r]) => r.Type === type)
+    .map(([id, r]) => [id, r.Properties ?? {}]);
+}

@@ -1,0 +1,44 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { describe, expect, it } from 'vitest';
+import { configFromContext } from '../../lib/config.js';
+
+const reader = (ctx: Record<string, unknown>) => (key: string) => ctx[key];
+
+describe('configFromContext', () => {
+  it('defaults to stack Sluice, no cache, no X-Ray, retained tables, cdk-nag on', () => {
+    const c = configFromContext(reader({}));
+    expect(c.stackName).toBe('Sluice');
+    expect(c.nag).toBe(true);
+    expect(c.stackProps).toEqual({ cache: false, xrayTracing: false, tableRemovalPolicy: RemovalPolicy.RETAIN });
+  });
+
+  it('reads the string forms `cdk -c key=value` passes', () => {
+    const c = configFromContext(
+      reader({
+        'sluice:cache': 'true',
+        'sluice:timeoutSeconds': '900',
+        'sluice:memorySize': '2048',
+        'sluice:reservedConcurrency': '50',
+        'sluice:allowedOrigins': 'https://a.example, https://b.example',
+        'sluice:bedrock': '{"foundationModelIds":["amazon.nova-lite-v1:0"]}',
+        'sluice:retainTables': 'false',
+      }),
+    );
+    expect(c.stackProps.cache).toBe(true);
+    expect(c.stackProps.timeout?.toSeconds()).toBe(Duration.minutes(15).toSeconds());
+    expect(c.stackProps.memorySize).toBe(2048);
+    expect(c.stackProps.reservedConcurrency).toBe(50);
+    expect(c.stackProps.allowedOrigins).toEqual(['https://a.example', 'https://b.example']);
+    expect(c.stackProps.bedrock?.foundationModelIds).toEqual(['amazon.nova-lite-v1:0']);
+    expect(c.stackProps.tableRemovalPolicy).toBe(RemovalPolicy.DESTROY);
+  });
+
+  it('rejects values that would deploy something else than asked', () => {
+    expect(() => configFromContext(reader({ 'sluice:cache': 'yes' }))).toThrow(/sluice:cache must be true or false/);
+    expect(() => configFromContext(reader({ 'sluice:timeoutSeconds': 1200 }))).toThrow(/1\.\.900/);
+    expect(() => configFromContext(reader({ 'sluice:logLevel': 'verbose' }))).toThrow(/sluice:logLevel/);
+    expect(() => configFromContext(reader({ 'sluice:bedrock': { inferenceProfiles: [{ regions: [] }] } }))).toThrow(
+      /inferenceProfiles\[0\]\.id/,
+    );
+  });
+});
