@@ -137,7 +137,7 @@ async function checkTarget(baseUrl: string, opts: CheckOptions, resolve: Resolve
   // not a valid IPv4 fails to parse); IPv6 literals still need unwrapping here.
   const literal = parseIp(hostname);
   if (literal !== undefined) {
-    judge(hostname, literal, opts);
+    judge(hostname, literal, opts, true);
     return { url, hostname, address: formatIp(literal), family: literal.family, port };
   }
 
@@ -156,18 +156,22 @@ async function checkTarget(baseUrl: string, opts: CheckOptions, resolve: Resolve
     if (ip === undefined) {
       throw new SsrfError('not-an-ip-address', `upstream ${hostname} resolved to something that is not an IP address`);
     }
-    judge(hostname, ip, opts);
+    judge(hostname, ip, opts, false);
     chosen ??= ip;
   }
   const pinned = chosen as ParsedIp;
   return { url, hostname, address: formatIp(pinned), family: pinned.family, port };
 }
 
-function judge(hostname: string, ip: ParsedIp, opts: CheckOptions): void {
+function judge(hostname: string, ip: ParsedIp, opts: CheckOptions, literal: boolean): void {
   const reason = blockedIpReason(ip, opts);
   if (reason === undefined) return;
   const address = formatIp(ip);
-  const subject = address === hostname ? `upstream ${hostname} is` : `upstream ${hostname} resolves to ${address}, which is`;
+  const subject = !literal
+    ? `upstream ${hostname} resolves to ${address}, which is`
+    : address === hostname
+      ? `upstream ${hostname} is`
+      : `upstream ${hostname} (${address}) is`;
   const hint = !opts.allowPrivateNetwork && PRIVATE_NETWORK.has(reason) ? ' unless the proxy allows private networks' : '';
   throw new SsrfError(reason, `${subject} a blocked address (${reason})${hint}`);
 }

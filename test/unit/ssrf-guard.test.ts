@@ -81,6 +81,14 @@ describe('createUpstreamGuard', () => {
     );
   });
 
+  it('names the literal host, and its canonical form when it differs, when refusing', async () => {
+    const guard = createUpstreamGuard({ resolve: async () => { throw new Error('no DNS for literals'); } });
+    const v4 = (await outcome(guard.check('https://0x7f.1/', { allowPrivateNetwork: false }))) as SsrfError;
+    expect(v4.message).toBe('upstream 127.0.0.1 is a blocked address (loopback) unless the proxy allows private networks');
+    const v6 = (await outcome(guard.check('https://[::ffff:a9fe:a9fe]/', { allowPrivateNetwork: true }))) as SsrfError;
+    expect(v6.message).toBe('upstream ::ffff:a9fe:a9fe (::ffff:169.254.169.254) is a blocked address (metadata)');
+  });
+
   it('caches a checked target for ttlMs: no DNS per request, then re-resolves', async () => {
     let clock = 1_000;
     let calls = 0;
