@@ -7,13 +7,14 @@ import { jsonBuiltins } from './json.js';
 import { numberBuiltins } from './numbers.js';
 import { regexBuiltins } from './regex.js';
 import { stringBuiltins } from './strings.js';
+import { timeBuiltins } from './time.js';
 import { typeBuiltins } from './typeops.js';
 import type { BuiltinDef } from './types.js';
 
 export type { BuiltinContext, BuiltinDef, TypeSpec } from './types.js';
 export { BuiltinError } from './types.js';
 
-const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins, regexBuiltins, globBuiltins, jsonBuiltins, encodingBuiltins];
+const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins, regexBuiltins, globBuiltins, jsonBuiltins, encodingBuiltins, timeBuiltins];
 
 function register(groups: ReadonlyArray<readonly BuiltinDef[]>): Map<string, BuiltinDef> {
   const map = new Map<string, BuiltinDef>();

@@ -8,6 +8,8 @@ import type { BuiltinDef } from './types.js';
 function jsonErrorText(text: string, e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   const m = /position (\d+)/.exec(msg);
+  const tok = /Unexpected token '(.)'/.exec(msg);
+  if (!m && tok) return `invalid character '${tok[1]}' looking for beginning of value`;
   const pos = m ? Number(m[1]) : text.length;
   if (/end of (JSON )?input|Unterminated/i.test(msg) || pos >= text.trimEnd().length) return 'unexpected end of JSON input';
   const ch = text[pos] ?? '';
