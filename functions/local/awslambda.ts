@@ -65,9 +65,16 @@ export const awslambdaStandIn: AwsLambdaGlobal = {
   },
 };
 
+/**
+ * Installs the stand-in. Libraries may already have created a partial `awslambda`
+ * object (Powertools' invoke store adds `InvokeStore` to it), so the runtime's
+ * functions are added to whatever object is there, as on Lambda where both coexist.
+ */
 export function installAwsLambdaGlobal(): void {
-  const g = globalThis as unknown as { awslambda?: AwsLambdaGlobal };
-  g.awslambda ??= awslambdaStandIn;
+  const g = globalThis as unknown as { awslambda?: Partial<AwsLambdaGlobal> };
+  const target = (g.awslambda ??= {});
+  target.streamifyResponse ??= awslambdaStandIn.streamifyResponse;
+  target.HttpResponseStream ??= awslambdaStandIn.HttpResponseStream;
 }
 
 installAwsLambdaGlobal();

@@ -6,7 +6,7 @@ import type { GatewayDeps, Plugin, RequestState } from '../types.js';
  * asynchronously. The write never delays the client; the invocation awaits it at
  * the very end (Lambda does not wait for dangling promises).
  */
-export function tracePlugin(deps: Pick<GatewayDeps, 'traceSink' | 'logger'>): Plugin {
+export function tracePlugin(deps: Pick<GatewayDeps, 'traceSink' | 'logger' | 'now'>): Plugin {
   return {
     name: 'trace',
     before(state: RequestState) {
@@ -21,9 +21,19 @@ export function tracePlugin(deps: Pick<GatewayDeps, 'traceSink' | 'logger'>): Pl
 }
 
 /** Finishes and persists the trace once; later calls (racing stream hooks) do nothing. */
-export function completeTrace(deps: Pick<GatewayDeps, 'traceSink' | 'logger'>, state: RequestState, attributes: Record<string, unknown>): void {
+export function completeTrace(deps: Pick<GatewayDeps, 'traceSink' | 'logger' | 'now'>, state: RequestState, attributes: Record<string, unknown>): void {
   const ttftMs = state.firstByteAt !== undefined ? round(state.firstByteAt - state.startedAt) : undefined;
   if (!state.trace.finish({ ...attributes, usage: state.usage, ttftMs, overheadMs: state.overheadMs })) return;
+  const a = state.trace.record.attributes;
+  state.log.info('request finished', {
+    status: a.status,
+    endpoint: a.endpoint,
+    model: a.modelResolved,
+    latencyMs: round(deps.now() - state.startedAt),
+    ttftMs,
+    usage: state.usage,
+    ...(a.error ? { error: a.error } : {}),
+  });
   const write = deps.traceSink.write(state.trace.record).catch((err: Error) => {
     deps.logger.warn('trace write failed', { traceId: state.traceId, error: err.message });
   });
