@@ -4,17 +4,21 @@ import { collectionBuiltins } from './collections.js';
 import { encodingBuiltins } from './encoding.js';
 import { globBuiltins } from './glob.js';
 import { jsonBuiltins } from './json.js';
+import { miscBuiltins } from './misc.js';
+import { netBuiltins } from './net.js';
 import { numberBuiltins } from './numbers.js';
 import { regexBuiltins } from './regex.js';
 import { stringBuiltins } from './strings.js';
+import { semverBuiltins } from './semver.js';
 import { timeBuiltins } from './time.js';
 import { typeBuiltins } from './typeops.js';
+import { unitBuiltins } from './units.js';
 import type { BuiltinDef } from './types.js';
 
 export type { BuiltinContext, BuiltinDef, TypeSpec } from './types.js';
 export { BuiltinError } from './types.js';
 
-const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins, regexBuiltins, globBuiltins, jsonBuiltins, encodingBuiltins, timeBuiltins];
+const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins, regexBuiltins, globBuiltins, jsonBuiltins, encodingBuiltins, timeBuiltins, netBuiltins, unitBuiltins, semverBuiltins, miscBuiltins];
 
 function register(groups: ReadonlyArray<readonly BuiltinDef[]>): Map<string, BuiltinDef> {
   const map = new Map<string, BuiltinDef>();
@@ -58,17 +62,9 @@ export const laterBuiltins: ReadonlySet<string> = new Set([
   'yaml.marshal',
   'time.parse_ns',
   'time.format',
-  'net.cidr_intersects',
   'net.cidr_contains_matches',
   'net.cidr_expand',
   'net.cidr_merge',
-  'uuid.parse',
-  'crypto.md5',
-  'crypto.sha1',
-  'crypto.hmac.md5',
-  'crypto.hmac.sha1',
-  'crypto.hmac.sha512',
-  'crypto.hmac.equal',
   'crypto.x509.parse_certificates',
   'crypto.x509.parse_and_verify_certificates',
   'crypto.x509.parse_and_verify_certificates_with_options',
@@ -101,5 +97,4 @@ export const laterBuiltins: ReadonlySet<string> = new Set([
   'graphql.parse_schema',
   'graphql.is_valid',
   'graphql.schema_is_valid',
-  'rand.intn',
 ]);
