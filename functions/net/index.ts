@@ -5,6 +5,8 @@ export {
   createUpstreamGuard,
   defaultResolver,
   pinnedLookup,
+  pinnedRequestOptions,
+  type PinnedRequestOptions,
   SsrfError,
   type CheckedTarget,
   type CheckOptions,

@@ -7,9 +7,10 @@ import { formatIp, parseIp, type ParsedIp } from './ip-literal.js';
  * SSRF-safe upstream targets. A base URL is parsed, its host name resolved once, every
  * answer judged (refused if ANY is blocked: a name that answers a public and a private
  * address is an attack or a misconfiguration either way), and the checked address is
- * returned so that the connection goes to that address and nowhere else: pass
- * `pinnedLookup(target)` as the `lookup` option of node:http/https, so a DNS answer that
- * changes between check and connect (rebinding) cannot redirect the request.
+ * returned so that the connection goes to that address and nowhere else, so a DNS answer
+ * that changes between check and connect (rebinding) cannot redirect the request: dial it
+ * with `pinnedRequestOptions(target)` (safe with keep-alive agents), or pass
+ * `pinnedLookup(target)` as the `lookup` option of node:http/https.
  *
  * Upstream calls never follow redirects (node:http/https do not; a caller must not add a
  * redirect-following layer), so a 3xx cannot send a request to an unchecked host.
@@ -201,4 +202,37 @@ export function pinnedLookup(target: CheckedTarget): LookupFunction {
       }
     });
   };
+}
+
+export interface PinnedRequestOptions {
+  /** The checked address itself, so no name resolution happens at connect time. */
+  host: string;
+  port: number;
+  /** TLS SNI and certificate check name (omitted for IP-literal hosts, where SNI is not allowed). */
+  servername?: string;
+  /** The caller's headers plus `host` naming the upstream, as the URL spells it. */
+  headers: Record<string, string>;
+}
+
+/**
+ * Request options for node:http/https that dial the checked address directly. Prefer
+ * these over `{ host: hostname, lookup: pinnedLookup(target) }` with a keep-alive agent:
+ * an agent pools sockets by host name, so a socket opened to one checked address would
+ * be reused for a later check of the same name that approved a different address (for
+ * instance by a proxy that allows private networks, then by one that does not). With
+ * the address as `host` the pool key carries the address, and TLS still verifies the
+ * certificate against `servername`.
+ */
+export function pinnedRequestOptions(target: CheckedTarget, headers: Record<string, string> = {}): PinnedRequestOptions {
+  const options: PinnedRequestOptions = {
+    host: target.address,
+    port: target.port,
+    headers: { ...headers, host: target.url.host },
+  };
+  if (target.url.protocol === 'https:' && parseIp(target.hostname) === undefined) {
+    let end = target.hostname.length;
+    while (end > 0 && target.hostname.charCodeAt(end - 1) === 0x2e) end--; // SNI names carry no trailing dot
+    options.servername = target.hostname.slice(0, end);
+  }
+  return options;
 }

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createUpstreamGuard, pinnedLookup, SsrfError, type ResolvedAddress, type Resolver } from '../../functions/net/index.js';
+import { createUpstreamGuard, pinnedLookup, pinnedRequestOptions, SsrfError, type ResolvedAddress, type Resolver } from '../../functions/net/index.js';
 
 /** A resolver that answers `first` on its first call and `later` on every call after it (DNS rebinding). */
 function rebindingResolver(first: ResolvedAddress[], later: ResolvedAddress[]): Resolver & { calls: number } {
@@ -23,9 +23,9 @@ function listen(host: string, port: number, name: string): Promise<http.Server> 
   });
 }
 
-function get(options: http.RequestOptions): Promise<{ servedBy: string; body: string; remote: string | undefined }> {
+function get(options: http.RequestOptions, agent: http.Agent | false = false): Promise<{ servedBy: string; body: string; remote: string | undefined }> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ ...options, agent: false }, (res) => {
+    const req = http.request({ ...options, agent }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -148,5 +148,69 @@ describe('DNS rebinding: the connection goes to the checked address', () => {
       (err) => err instanceof SsrfError && err.reason === 'loopback',
     );
     expect(served).toBe(0);
+  });
+
+  describe('with a keep-alive agent', () => {
+    // The same name, checked twice with different answers (e.g. by a proxy that allows
+    // private networks and later by one that does not): each request must reach the
+    // address its own check approved, not a pooled socket opened for the other.
+    async function twoTargets() {
+      const answers = [[{ address: '127.0.0.1', family: 4 as const }], [{ address: '127.0.0.2', family: 4 as const }]];
+      let call = 0;
+      const guard = createUpstreamGuard({ resolve: async () => answers[call++] ?? [], ttlMs: 0 });
+      const first = await guard.check(`http://api.pool.test:${port}/v1`, { allowPrivateNetwork: true });
+      const second = await guard.check(`http://api.pool.test:${port}/v1`, { allowPrivateNetwork: true });
+      expect([first.address, second.address]).toEqual(['127.0.0.1', '127.0.0.2']);
+      return [first, second] as const;
+    }
+    const settle = () => new Promise((r) => setImmediate(r));
+
+    it('pinnedRequestOptions keys the pool by address: each request reaches its checked address', async () => {
+      const [first, second] = await twoTargets();
+      const agent = new http.Agent({ keepAlive: true });
+      try {
+        const a = await get({ ...pinnedRequestOptions(first, { 'x-test': '1' }), path: '/' }, agent);
+        await settle();
+        const b = await get({ ...pinnedRequestOptions(second), path: '/' }, agent);
+        expect(a.servedBy).toBe('checked');
+        expect(b.servedBy).toBe('rebound');
+        // The upstream still sees its own name in Host.
+        expect(a.body).toBe(`checked api.pool.test:${port}`);
+        expect(b.body).toBe(`rebound api.pool.test:${port}`);
+      } finally {
+        agent.destroy();
+      }
+    });
+
+    it('(why) a name-keyed pool with pinnedLookup reuses the first socket for the second check', async () => {
+      const [first, second] = await twoTargets();
+      const agent = new http.Agent({ keepAlive: true });
+      try {
+        const a = await get({ host: first.hostname, port, path: '/', lookup: pinnedLookup(first) }, agent);
+        await settle();
+        const b = await get({ host: second.hostname, port, path: '/', lookup: pinnedLookup(second) }, agent);
+        expect(a.servedBy).toBe('checked');
+        expect(b.servedBy).toBe('checked'); // not 127.0.0.2: the pooled socket won
+      } finally {
+        agent.destroy();
+      }
+    });
+  });
+
+  it('pinnedRequestOptions names the upstream for TLS and Host', async () => {
+    const guard = createUpstreamGuard({ resolve: async () => [{ address: '93.184.216.34', family: 4 }] });
+    const named = await guard.check('https://api.example.com./v1', { allowPrivateNetwork: false });
+    expect(pinnedRequestOptions(named, { authorization: 'Bearer x' })).toEqual({
+      host: '93.184.216.34',
+      port: 443,
+      servername: 'api.example.com',
+      headers: { authorization: 'Bearer x', host: 'api.example.com.' },
+    });
+    const literal = await guard.check('https://[2606:4700:4700::1111]:8443/v1', { allowPrivateNetwork: false });
+    expect(pinnedRequestOptions(literal)).toEqual({
+      host: '2606:4700:4700::1111',
+      port: 8443,
+      headers: { host: '[2606:4700:4700::1111]:8443' },
+    });
   });
 });
