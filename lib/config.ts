@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { BedrockModelAccess } from './bedrock-arns.js';
 import type { SluiceStackProps } from './sluice-stack.js';
+import { DEFAULT_STACK_NAME } from './stack-outputs.js';
 
 /**
  * The `cdk.json` context keys (also settable with `cdk deploy -c key=value`). Values set
@@ -122,7 +123,7 @@ export function configFromContext(get: ContextReader): SluiceAppConfig {
     ...(bedrock ? { bedrock } : {}),
   };
   return {
-    stackName: typeof stackName === 'string' && stackName !== '' ? stackName : 'Sluice',
+    stackName: typeof stackName === 'string' && stackName !== '' ? stackName : DEFAULT_STACK_NAME,
     nag: readBoolean(get, CONTEXT_KEYS.nag, true),
     stackProps,
   };

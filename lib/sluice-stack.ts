@@ -8,6 +8,7 @@ import { Cache, type CacheProps } from './cache.js';
 import { ControlTables } from './control-tables.js';
 import { GatewayFunction } from './gateway-function.js';
 import { GatewayMonitoring } from './gateway-monitoring.js';
+import { STACK_OUTPUTS } from './stack-outputs.js';
 
 export interface SluiceStackProps extends StackProps {
   /**
@@ -36,12 +37,7 @@ export interface SluiceStackProps extends StackProps {
   readonly tableRemovalPolicy?: RemovalPolicy;
 }
 
-/** Stack outputs the CLI reads (`sluice … --aws`): keep these names stable. */
-export const STACK_OUTPUTS = {
-  controlTable: 'ControlTableName',
-  stateTable: 'StateTableName',
-  functionUrl: 'FunctionUrl',
-} as const;
+export { STACK_OUTPUTS };
 
 /**
  * The base Sluice deployment: the gateway behind a streaming Function URL, its two

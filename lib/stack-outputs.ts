@@ -1,0 +1,12 @@
+/**
+ * Names of the stack outputs the CLI reads (`sluice … --aws`). Their own module so the
+ * CLI imports them without loading aws-cdk-lib. Renaming one breaks deployed CLIs.
+ */
+export const STACK_OUTPUTS = {
+  controlTable: 'ControlTableName',
+  stateTable: 'StateTableName',
+  functionUrl: 'FunctionUrl',
+} as const;
+
+/** Default stack name (`sluice:stackName` context, `--stack` option). */
+export const DEFAULT_STACK_NAME = 'Sluice';
