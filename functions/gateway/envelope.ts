@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request as MiddyRequest } from '@middy/core';
 import { TraceRecorder } from '../traces/recorder.js';
 import { GatewayError, notFound } from './errors.js';
-import { parseSluiceHeaders, type SluiceRequestHeaders } from './request-headers.js';
+import { parseSluiceHeaders, validSessionId, type SluiceRequestHeaders } from './request-headers.js';
 import { decodeEventBody } from './request-body.js';
 import { matchRoute, type Route } from './routes.js';
 import { completeTrace } from './plugins/trace.js';
@@ -66,7 +66,8 @@ export function envelope(deps: Pick<GatewayDeps, 'logger' | 'traceSink' | 'now'>
         route,
         headers,
         sluiceHeaders,
-        sessionId: sluiceHeaders.sessionId ?? randomUUID(),
+        // Even when another X-Sluice header is malformed, a valid client session id is kept.
+        sessionId: sluiceHeaders.sessionId ?? validSessionId(headers) ?? randomUUID(),
         rawBody,
         trace,
         log: deps.logger.createChild({ persistentKeys: { traceId } }),

@@ -1,6 +1,6 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { pinnedLookup } from '../net/index.js';
+import { pinnedRequestOptions } from '../net/index.js';
 import { badGateway, gatewayTimeout } from './errors.js';
 import type { UpstreamPlan } from './types.js';
 
@@ -50,15 +50,13 @@ export function sendUpstream(plan: UpstreamPlan, timeouts: UpstreamTimeouts): Pr
       abortReason ??= reason;
       req.destroy(reason);
     };
+    // Dial the checked address itself (Host header and TLS SNI carry the name): the agent pools
+    // sockets by address, so a socket opened for one check is never reused for another answer.
     const req = (isHttps ? https : http).request({
       method: plan.method,
-      host: target.hostname,
-      port: target.port,
       path: `${basePath}${plan.path}${target.url.search}`,
-      headers: plan.headers,
       agent: isHttps ? agents.https : agents.http,
-      lookup: pinnedLookup(target),
-      ...(isHttps ? { servername: target.hostname } : {}),
+      ...pinnedRequestOptions(target, plan.headers),
     });
     const deadline = setTimeout(() => {
       end(new UpstreamTimeoutError(`Upstream did not complete within ${timeouts.deadlineMs} ms.`));
