@@ -602,10 +602,10 @@ export class Evaluator implements BuiltinContext {
 
   private evalDynamic(rule: Rule, rest: Term[], obj: RObject): void {
     const env: Env = new Map();
-    const insert = (keys: Value[], value: Value): void => {
+    // Walks (creating) the objects for all keys but the last; returns the innermost object.
+    const parentOf = (keys: Value[]): RObject => {
       let cur = obj;
-      const last = rule.kind === 'multi' ? keys.length : keys.length - 1;
-      for (let j = 0; j < last; j++) {
+      for (let j = 0; j < keys.length - 1; j++) {
         const key = keys[j]!;
         let next = cur.get(key);
         if (next === undefined) {
@@ -616,19 +616,20 @@ export class Evaluator implements BuiltinContext {
         }
         cur = next;
       }
-      if (rule.kind === 'multi') return;
+      return cur;
+    };
+    const insert = (keys: Value[], value: Value): void => {
+      const cur = parentOf(keys);
       const lastKey = keys[keys.length - 1]!;
       const prev = cur.get(lastKey);
       if (prev !== undefined && !valuesEqual(prev, value)) throw new RegoEvalError('eval_conflict_error', 'object keys must be unique', rule.loc);
       cur.set(lastKey, value);
     };
     const addToSet = (keys: Value[], member: Value): void => {
-      insert(keys, null);
-      let cur: RObject = obj;
-      for (let j = 0; j < keys.length - 1; j++) cur = cur.get(keys[j]!) as RObject;
+      const cur = parentOf(keys);
       const lastKey = keys[keys.length - 1]!;
       let set = cur.get(lastKey);
-      if (set === undefined || (set instanceof RObject && set.size === 0)) {
+      if (set === undefined) {
         set = new RSet();
         cur.set(lastKey, set);
       }
