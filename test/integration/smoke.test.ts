@@ -48,7 +48,7 @@ describe('bin/smoke.ts against the local runtime', () => {
     expect(r['plain chat completion']).toMatchObject({ status: 'FAIL', detail: expect.stringMatching(/^HTTP 401/) });
     expect(r['streamed chat completion']!.status).toBe('FAIL');
 
-    const cli = await run('npx', ['tsx', 'bin/smoke.ts', gateway.url, 'sk-sluice-not-issued-0000000000000000', '--model', 'test'], {
+    const cli = await run(process.execPath, ['--import', 'tsx', 'bin/smoke.ts', gateway.url, 'sk-sluice-not-issued-0000000000000000', '--model', 'test'], {
       cwd: new URL('../..', import.meta.url).pathname,
     }).catch((e: { code: number; stdout: string }) => e);
     expect('code' in cli ? cli.code : 0).toBe(1);
