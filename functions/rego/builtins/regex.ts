@@ -24,6 +24,11 @@ export function cachedCompile(key: string, compile: () => RE2JS): RE2JS {
   return re;
 }
 
+/** Number of compiled programs held (bounded by CACHE_MAX). */
+export function cachedPatternCount(): number {
+  return cache.size;
+}
+
 /** Compiles a Go regexp; syntax errors become OPA's builtin error ("error parsing regexp: …"). */
 export function compileRegex(name: string, pattern: string): RE2JS {
   try {
