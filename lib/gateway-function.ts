@@ -142,6 +142,8 @@ export class GatewayFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: 'sluice-gateway',
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'Sluice',
         SLUICE_LOG_LEVEL: props.logLevel ?? 'INFO',
+        // Stack traces point into functions/… instead of the minified bundle.
+        NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
       },
       bundling: {

@@ -35,6 +35,7 @@ describe('SluiceStack, cache off (default)', () => {
           SLUICE_STORE: 'dynamodb',
           POWERTOOLS_SERVICE_NAME: 'sluice-gateway',
           POWERTOOLS_METRICS_NAMESPACE: 'Sluice',
+          NODE_OPTIONS: '--enable-source-maps',
           SLUICE_CONTROL_TABLE: Match.anyValue(),
           SLUICE_STATE_TABLE: Match.anyValue(),
           SLUICE_IDENTITY_SIGNING_KEY_SECRET_ARN: Match.anyValue(),
