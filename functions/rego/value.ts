@@ -120,12 +120,11 @@ export class RNumber {
     return digits - 1 + this.exp;
   }
 
-  /** Exact comparison; two non-integers equal as doubles compare equal, as in OPA. */
+  /** Exact comparison by the numbers denoted (OPA orders decimals exactly, beyond float64 precision). */
   compare(other: RNumber): number {
     if (this.exp === 0 && other.exp === 0) {
       return this.coef === other.coef ? 0 : this.coef < other.coef ? -1 : 1;
     }
-    if (this.exp < 0 && other.exp < 0 && this.toNumber() === other.toNumber()) return 0;
     return compareExact(this, other);
   }
 
@@ -137,8 +136,13 @@ export class RNumber {
     return new RNumber(-this.coef, this.exp);
   }
 
+  /** The same value without its source spelling (results of arithmetic are spelled canonically). */
+  plain(): RNumber {
+    return this.text === undefined ? this : new RNumber(this.coef, this.exp);
+  }
+
   abs(): RNumber {
-    return this.coef < 0n ? this.neg() : this;
+    return this.coef < 0n ? this.neg() : this.plain();
   }
 
   add(other: RNumber): RNumber {
@@ -192,7 +196,7 @@ export class RNumber {
 
   /** Largest integer ≤ this. */
   floor(): RNumber {
-    if (this.exp >= 0) return this;
+    if (this.exp >= 0) return this.plain();
     const d = 10n ** BigInt(-this.exp);
     let q = this.coef / d;
     if (this.coef < 0n && q * d !== this.coef) q -= 1n;
@@ -200,7 +204,7 @@ export class RNumber {
   }
 
   ceil(): RNumber {
-    if (this.exp >= 0) return this;
+    if (this.exp >= 0) return this.plain();
     const d = 10n ** BigInt(-this.exp);
     let q = this.coef / d;
     if (this.coef > 0n && q * d !== this.coef) q += 1n;
@@ -209,7 +213,7 @@ export class RNumber {
 
   /** Rounds half away from zero, as OPA's round. */
   round(): RNumber {
-    if (this.exp >= 0) return this;
+    if (this.exp >= 0) return this.plain();
     const d = 10n ** BigInt(-this.exp);
     const abs = this.coef < 0n ? -this.coef : this.coef;
     const q = (abs * 2n + d) / (2n * d);
@@ -321,8 +325,8 @@ export function valueKey(v: Value): string {
   if (v === false) return 'f';
   if (typeof v === 'string') return `s${v.length}:${v}`;
   if (v instanceof RNumber) {
-    // Non-integers equal as doubles are equal values (see RNumber.compare).
-    return v.exp < 0 ? `d${v.toNumber()}` : `i${v.coef}e${v.exp}`;
+    // Canonical (coef, exp): equal numbers have equal keys.
+    return `#${v.coef}e${v.exp}`;
   }
   if (Array.isArray(v)) {
     let s = '[';

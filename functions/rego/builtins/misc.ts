@@ -162,6 +162,12 @@ export const miscBuiltins: readonly BuiltinDef[] = [
     emit(0, []);
     return true;
   }),
+  // Variadic: `args` is empty and the evaluator rewrites print(a, b, …) into internal.print (see types.ts).
+  // Called directly, each argument is one defined value.
+  def('print', [], 'boolean', (args, ctx) => {
+    ctx.print(args.map(printed).join(' '));
+    return true;
+  }),
   // No tracer is attached to evaluations, so trace is the no-op OPA performs when tracing is off.
   def('trace', ['string'], 'boolean', (args) => {
     str('trace', args, 0);

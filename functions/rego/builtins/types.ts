@@ -13,7 +13,8 @@ export interface BuiltinContext {
    * holding, per operand, the RSet of all values that operand has (the empty set when it
    * is undefined). internal.print writes the cross product of those sets, one line per
    * combination, strings bare and other values in Rego term syntax, joined by spaces, and
-   * `<undefined>` for an empty set; it always returns true.
+   * `<undefined>` for an empty set; it always returns true. The registry also holds `print`
+   * itself (variadic, so its `args` is empty) for name resolution.
    */
   print(line: string): void;
   /** Throws the evaluator's budget error when past the deadline; builtins call it in long loops. */
