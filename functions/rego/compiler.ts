@@ -237,45 +237,57 @@ export class Compiler {
 
   /** Resolves one body in `scope`; `extraTerms` (head, args) share the body's variables. */
   private resolveBody(body: Body, scope: Scope, globals: Map<string, Term>, extraTerms: Term[]): Body {
-    // Declared vars (some, :=, some … in) get fresh names so nested scopes can shadow.
-    const assigned = new Set<string>();
-    for (const e of body) {
-      if (e.kind === 'assign') {
-        const vs = new Set<string>();
-        collectVars(e.lhs, vs, false);
-        if (e.lhs.type !== 'var' && e.lhs.type !== 'array' && e.lhs.type !== 'object') {
-          throw new RegoCompileError('rego_compile_error', `cannot assign to ${describeTerm(e.lhs)}`, e.loc);
-        }
-        for (const v of vs) {
-          if (ROOTS.has(v)) throw new RegoCompileError('rego_compile_error', `cannot assign to ${v}`, e.loc);
-          if (v.startsWith('$_')) continue;
-          if (assigned.has(v) || scope.own(v)) throw new RegoCompileError('rego_compile_error', `var ${v} assigned above`, e.loc);
-          assigned.add(v);
-          scope.set(v, { type: 'var', name: this.freshName(v), loc: e.loc });
-        }
-      } else if (e.kind === 'some') {
-        for (const t of e.vars) {
-          const name = (t as { name: string }).name;
-          if (ROOTS.has(name)) throw new RegoCompileError('rego_compile_error', `cannot declare ${name}`, e.loc);
-          scope.set(name, { type: 'var', name: this.freshName(name), loc: e.loc });
-        }
-      } else if (e.kind === 'somein') {
-        const vs = new Set<string>();
-        if (e.key !== undefined) collectVars(e.key, vs, false);
-        collectVars(e.value, vs, false);
-        for (const v of vs) if (!v.startsWith('$_')) scope.set(v, { type: 'var', name: this.freshName(v), loc: e.loc });
-      }
-    }
+    // Vars declared by `:=`, `some` and `some … in` take effect from their declaration on (as
+    // OPA's rewriteLocalVars): each gets a fresh name, so a closure before it has its own var.
+    const declared = new Set<string>();
+    for (const e of body) for (const v of declaredVars(e)) declared.add(v);
     // Other vars used in this body (outside closures) are locals of this scope unless they
     // belong to an enclosing scope or name a global (a rule of the package or an import).
     const used = new Set<string>();
     for (const e of body) collectExprVars(e, used);
     for (const t of extraTerms) collectVars(t, used, false);
     for (const v of used) {
-      if (ROOTS.has(v) || scope.lookup(v) !== undefined || globals.has(v)) continue;
+      if (ROOTS.has(v) || declared.has(v) || scope.lookup(v) !== undefined || globals.has(v)) continue;
       scope.set(v, { type: 'var', name: v, loc: body[0]?.loc ?? { file: '', line: 0, col: 0 } });
     }
-    return body.map((e) => this.rewriteExpr(e, scope, globals));
+    const assigned = new Set<string>();
+    const usedBefore = new Set<string>();
+    const declaredSoFar = new Set<string>();
+    const declare = (vs: Iterable<string>, loc: Location, isAssign: boolean): void => {
+      for (const v of vs) {
+        if (v.startsWith('$_')) continue;
+        if (ROOTS.has(v)) throw new RegoCompileError('rego_compile_error', `cannot ${isAssign ? 'assign to' : 'declare'} ${v}`, loc);
+        if (isAssign && assigned.has(v)) throw new RegoCompileError('rego_compile_error', `var ${v} assigned above`, loc);
+        if (isAssign && usedBefore.has(v) && !declaredSoFar.has(v)) throw new RegoCompileError('rego_compile_error', `var ${v} referenced above`, loc);
+        declaredSoFar.add(v);
+        if (isAssign) assigned.add(v);
+        scope.set(v, { type: 'var', name: this.freshName(v), loc });
+      }
+    };
+    const out: Body = [];
+    for (const e of body) {
+      if (e.kind === 'assign') {
+        if (e.lhs.type !== 'var' && e.lhs.type !== 'array' && e.lhs.type !== 'object') {
+          throw new RegoCompileError('rego_compile_error', `cannot assign to ${describeTerm(e.lhs)}`, e.loc);
+        }
+        const rhs = this.rewriteTerm(e.rhs, scope, globals);
+        const withs = e.with.map((w) => this.rewriteWith(w, scope, globals));
+        declare(declaredVars(e), e.loc, true);
+        out.push({ kind: 'unify', lhs: this.rewriteTerm(e.lhs, scope, globals), rhs, negated: e.negated, with: withs, loc: e.loc });
+      } else if (e.kind === 'some') {
+        declare(declaredVars(e), e.loc, false);
+        out.push(this.rewriteExpr(e, scope, globals));
+      } else if (e.kind === 'somein') {
+        const coll = this.rewriteTerm(e.coll, scope, globals);
+        const withs = e.with.map((w) => this.rewriteWith(w, scope, globals));
+        declare(declaredVars(e), e.loc, false);
+        const key = e.key && this.rewriteTerm(e.key, scope, globals);
+        out.push({ ...e, key, value: this.rewriteTerm(e.value, scope, globals), coll, with: withs });
+      } else out.push(this.rewriteExpr(e, scope, globals));
+      if (e.kind !== 'assign') collectExprVars(e, usedBefore);
+      else collectVars(e.rhs, usedBefore, false);
+    }
+    return out;
   }
 
   private freshName(v: string): string {
@@ -1055,6 +1067,18 @@ export function collectVars(t: Term, out: Set<string>, intoClosures: boolean): v
     default:
       break;
   }
+}
+
+/** Vars an expression declares: `:=` targets, `some x`, and the key/value of `some … in`. */
+function declaredVars(e: Expr): Set<string> {
+  const vs = new Set<string>();
+  if (e.kind === 'assign') collectVars(e.lhs, vs, false);
+  else if (e.kind === 'some') for (const t of e.vars) collectVars(t, vs, false);
+  else if (e.kind === 'somein') {
+    if (e.key !== undefined) collectVars(e.key, vs, false);
+    collectVars(e.value, vs, false);
+  }
+  return vs;
 }
 
 function exprTerms(e: Expr): Term[] {

@@ -563,10 +563,12 @@ export class Evaluator implements BuiltinContext {
 
   private evalComplete(node: RuleNode): Value | undefined {
     let val: Value | undefined;
+    // OPA 1.x words this two ways across versions; the message carries both phrasings.
+    const msg = `complete rules must not produce multiple outputs (rule ${node.pathText} produced conflicting values)`;
     for (const rule of node.complete) {
-      const v = this.evalRuleValue(rule, new Map(), 'complete rules must not produce multiple outputs');
+      const v = this.evalRuleValue(rule, new Map(), msg);
       if (v === undefined) continue;
-      if (val !== undefined && !valuesEqual(val, v)) throw new RegoEvalError('eval_conflict_error', 'complete rules must not produce multiple outputs', rule.loc);
+      if (val !== undefined && !valuesEqual(val, v)) throw new RegoEvalError('eval_conflict_error', msg, rule.loc);
       val = v;
     }
     if (val === undefined && node.defaultRule !== undefined) val = this.firstValue(node.defaultRule.value ?? TRUE_TERM, new Map());
@@ -696,12 +698,29 @@ export class Evaluator implements BuiltinContext {
         const o = fo.get(key);
         if (o !== undefined) {
           if ('value' in o) return k(o.value);
-          return this.invoke(o.fn, vals, call, k);
+          return this.invokeMock(o.fn, vals, call, k);
         }
       }
       if (target.kind === 'builtin') return this.callBuiltin(target.def, vals, call, k);
       return this.invoke({ kind: 'user', path: (target as { path: readonly string[] }).path }, vals, call, k);
     });
+  }
+
+  /** A replacement function runs with no function mocks in effect (as OPA: a mock never calls another mock). */
+  private invokeMock(fn: FuncRef, vals: Value[], call: CallTerm, k: KV): boolean {
+    const saved = this.ctx;
+    const results: Value[] = [];
+    this.ctx = { ...saved, funcOverrides: undefined, cache: new Map() };
+    try {
+      this.invoke(fn, vals, call, (v) => {
+        results.push(v);
+        return false;
+      });
+    } finally {
+      this.ctx = saved;
+    }
+    for (const r of results) if (k(r)) return true;
+    return false;
   }
 
   private invoke(fn: FuncRef, vals: Value[], call: CallTerm, k: KV): boolean {

@@ -225,11 +225,24 @@ class Parser {
 
   private ruleBody(): Body {
     if (this.isP('{')) {
-      this.pos++;
-      const b = this.bodyUntil('}');
-      if (b.length === 0) this.fail('found empty body');
-      this.expectP('}');
-      return b;
+      // `if {` starts a block, unless the braces are a term (`if {x | …}[k]`, `if {"a": 1} = x`).
+      const save = this.pos;
+      const saveWild = this.wildcards;
+      try {
+        this.pos++;
+        const b = this.bodyUntil('}');
+        if (b.length === 0) this.fail('found empty body');
+        this.expectP('}');
+        return b;
+      } catch (err) {
+        this.pos = save;
+        this.wildcards = saveWild;
+        try {
+          return [this.literal()];
+        } catch {
+          throw err;
+        }
+      }
     }
     return [this.literal()];
   }
