@@ -226,6 +226,7 @@ class Parser {
   private ruleBody(): Body {
     if (this.isP('{')) {
       // `if {` starts a block, unless the braces are a term (`if {x | …}[k]`, `if {"a": 1} = x`).
+      if (this.isP('}', this.peek())) this.fail('found empty body');
       const save = this.pos;
       const saveWild = this.wildcards;
       try {
