@@ -50,7 +50,7 @@ describe('parser', () => {
 
   it('rejects an empty body and reports where', () => {
     const err = compileError('package a\np if {\n}\n');
-    expect([err.code, err.line]).toEqual(['rego_parse_error', 3]);
+    expect([err.code, err.detail, err.line, err.col]).toEqual(['rego_parse_error', 'found empty body', 2, 6]);
   });
 
   it('rejects two expressions on one line without a separator', () => {
