@@ -59,7 +59,6 @@ export const laterBuiltins: ReadonlySet<string> = new Set([
   'json.patch',
   'json.match_schema',
   'json.verify_schema',
-  'yaml.marshal',
   'time.parse_ns',
   'time.format',
   'net.cidr_contains_matches',

@@ -1,6 +1,6 @@
 /** json.* and yaml.is_valid/unmarshal builtins. */
-import { parseDocument } from 'yaml';
-import { RObject, RSet, compareStrings, fromJSON, parseJSON, quoteJSON, toJSONText, type Value } from '../value.js';
+import { parseDocument, stringify as stringifyYAML } from 'yaml';
+import { RObject, RSet, compareStrings, fromJSON, parseJSON, quoteJSON, toJSON, toJSONText, type Value } from '../value.js';
 import { builtinError, def, object, operandError, str } from './operands.js';
 import type { BuiltinDef } from './types.js';
 
@@ -60,8 +60,9 @@ function marshalWithOptions(v: Value, opts: RObject): string {
   return marshalIndent(v, prefix, indent, 0);
 }
 
+// YAML 1.1 as Go's yaml.v2 (via sigs.k8s.io/yaml) reads it: yes/no/on/off are booleans.
 function yamlToValue(text: string): Value {
-  const doc = parseDocument(text, { uniqueKeys: false });
+  const doc = parseDocument(text, { uniqueKeys: false, version: '1.1' });
   if (doc.errors.length > 0) throw new Error(doc.errors[0]!.message);
   return fromJSON(doc.toJS({ maxAliasCount: 100 }));
 }
@@ -97,6 +98,10 @@ export const jsonBuiltins: readonly BuiltinDef[] = [
       return false;
     }
   }),
+  def('yaml.marshal', ['any'], 'string', (args) =>
+    // Block style, sorted keys, unindented sequences under keys, as Go's yaml.v2 writes them.
+    stringifyYAML(toJSON(args[0]!), { version: '1.1', indentSeq: false, sortMapEntries: true, lineWidth: 0 }),
+  ),
   def('yaml.unmarshal', ['string'], 'any', (args) => {
     const text = str('yaml.unmarshal', args, 0);
     try {

@@ -215,5 +215,13 @@ export const stringBuiltins: readonly BuiltinDef[] = [
     if (sub === '') return num(runeCount(s) + 1);
     return num(s.split(sub).length - 1);
   }),
+  def('strings.split_n', ['string', 'string', 'number'], 'array', (args) => {
+    const s = str('strings.split_n', args, 0);
+    const d = str('strings.split_n', args, 1);
+    const n = int('strings.split_n', args, 2);
+    const parts = d === '' ? [...s] : s.split(d);
+    // The first n parts, or for negative n the last |n|; the rest is dropped.
+    return n >= 0 ? parts.slice(0, n) : parts.slice(Math.max(0, parts.length + n));
+  }),
   def('strings.reverse', ['string'], 'string', (args) => [...str('strings.reverse', args, 0)].reverse().join('')),
 ];
