@@ -93,6 +93,8 @@ export interface OpenAIUpstreamOptions {
    * 401 as OpenAI answers it. When unset, any (or no) credential is accepted.
    */
   apiKey?: string;
+  /** Record requests in `requests` (default true); benchmarks turn it off to keep memory flat. */
+  record?: boolean;
 }
 
 export interface OpenAIUpstream {
@@ -339,7 +341,7 @@ export async function startOpenAIUpstream(opts: OpenAIUpstreamOptions = {}): Pro
         badJson = true;
       }
     }
-    requests.push({ method: req.method ?? '', path, query, headers: req.headers, body, rawBody, receivedAt: Date.now() });
+    if (opts.record !== false) requests.push({ method: req.method ?? '', path, query, headers: req.headers, body, rawBody, receivedAt: Date.now() });
 
     const isModelPath = path.startsWith('/v1/models/');
     const expectedMethod = isModelPath ? 'GET' : ROUTES[path];

@@ -1,0 +1,106 @@
+/**
+ * The Lambda artifact: functions/gateway/handler.ts bundled with the settings of the
+ * CDK's NodejsFunction (lib/gateway-function.ts: ESM, node24, minified, AWS SDK
+ * bundled, createRequire banner), its size, and how long a fresh Node process takes to
+ * import it — the handler module's share of a cold start.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build, version as esbuildVersion } from 'esbuild';
+
+export { esbuildVersion };
+import { median } from './stats.js';
+
+export interface ArtifactResult {
+  bundleBytes: number;
+  sourceMapBytes: number;
+  initMs: number[];
+  initMedianMs: number;
+  processMs: number[];
+  processMedianMs: number;
+}
+
+const BANNER = "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);";
+
+export async function bundleHandler(root: string, outDir: string): Promise<{ bundle: string; lambdaGlobal: string }> {
+  mkdirSync(outDir, { recursive: true });
+  const bundle = join(outDir, 'index.mjs');
+  await build({
+    absWorkingDir: root,
+    entryPoints: ['functions/gateway/handler.ts'],
+    outfile: bundle,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'esm',
+    mainFields: ['module', 'main'],
+    minify: true,
+    sourcemap: true,
+    sourcesContent: false,
+    banner: { js: BANNER },
+    logLevel: 'silent',
+  });
+  // The Lambda runtime installs `awslambda` before it loads the handler; so does this stand-in.
+  const lambdaGlobal = join(outDir, 'awslambda.mjs');
+  await build({
+    absWorkingDir: root,
+    entryPoints: ['functions/local/awslambda.ts'],
+    outfile: lambdaGlobal,
+    bundle: true,
+    platform: 'node',
+    target: 'node24',
+    format: 'esm',
+    logLevel: 'silent',
+  });
+  return { bundle, lambdaGlobal };
+}
+
+/** Imports the bundle in `samples` fresh processes; reports import time and whole-process time. */
+export function measureInit(bundle: string, lambdaGlobal: string, workDir: string, samples: number): { initMs: number[]; processMs: number[] } {
+  const probe = join(workDir, 'init-probe.mjs');
+  writeFileSync(
+    probe,
+    [
+      `const started = performance.now();`,
+      `await import(${JSON.stringify(pathToFileURL(bundle).href)});`,
+      `const imported = performance.now();`,
+      // performance.now() counts from process start, so `imported` includes Node's own boot.
+      `process.stdout.write(JSON.stringify({ initMs: imported - started, processMs: imported }));`,
+    ].join('\n'),
+  );
+  const initMs: number[] = [];
+  const processMs: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const out = execFileSync(process.execPath, ['--import', pathToFileURL(lambdaGlobal).href, probe], {
+      cwd: workDir,
+      env: {
+        PATH: process.env.PATH,
+        SLUICE_STORE: 'file',
+        SLUICE_DATA_DIR: join(workDir, 'init-data'),
+        SLUICE_IDENTITY_SIGNING_KEY: 'bench-init-probe',
+        AWS_REGION: 'us-east-1',
+      },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    const parsed = JSON.parse(out) as { initMs: number; processMs: number };
+    initMs.push(parsed.initMs);
+    processMs.push(parsed.processMs);
+  }
+  return { initMs, processMs };
+}
+
+export async function measureArtifact(root: string, workDir: string, samples = 9): Promise<ArtifactResult> {
+  const { bundle, lambdaGlobal } = await bundleHandler(root, join(workDir, 'artifact'));
+  const { initMs, processMs } = measureInit(bundle, lambdaGlobal, workDir, samples);
+  return {
+    bundleBytes: statSync(bundle).size,
+    sourceMapBytes: statSync(`${bundle}.map`).size,
+    initMs,
+    initMedianMs: median(initMs),
+    processMs,
+    processMedianMs: median(processMs),
+  };
+}

@@ -1,0 +1,237 @@
+/**
+ * `npm run bench`: Sluice's local runtime vs direct-to-upstream vs Portkey's gateway,
+ * all through the same test upstream, in one run; then the Lambda artifact's size and
+ * init time; then the Rego benchmark when bench/rego.ts exists. Writes
+ * bench/results/gateway.md. Loopback only; every loop is bounded in count and time.
+ *
+ * Knobs (environment): BENCH_REQUESTS (2000), BENCH_WARMUP (200), BENCH_ROUNDS (4),
+ * BENCH_CONCURRENCY (32), BENCH_RUNS (3), BENCH_DURATION_MS (4000),
+ * BENCH_INIT_SAMPLES (9), BENCH_OUT (bench/results/gateway.md).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { measureArtifact, esbuildVersion, type ArtifactResult } from './lib/artifact.js';
+import { chatBody, chatRequest, closedLoopThroughput, sequentialLatency, type Target } from './lib/http-load.js';
+import { renderGatewayReport, summariseLatency, type BenchSettings, type LatencySummary, type MachineInfo, type ThroughputSummary } from './lib/report.js';
+import { newUpstreamKey, startPortkey, startSluice, startUpstream, type BenchEnv, type Started } from './lib/targets.js';
+import { replyTo } from '../test/support/openai-upstream.js';
+import { Agent } from 'node:http';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const int = (name: string, fallback: number) => {
+  const n = Number(process.env[name]);
+  return Number.isInteger(n) && n > 0 ? n : fallback;
+};
+
+const PROMPT = 'hello from the sluice benchmark';
+const settings: BenchSettings = {
+  requests: int('BENCH_REQUESTS', 2000),
+  warmup: int('BENCH_WARMUP', 200),
+  rounds: int('BENCH_ROUNDS', 4),
+  concurrency: int('BENCH_CONCURRENCY', 32),
+  runs: int('BENCH_RUNS', 3),
+  durationMs: int('BENCH_DURATION_MS', 4000),
+  warmupMs: 1000,
+  plainModel: 'gpt-4o-mini',
+  // 1 ms between events, so a gateway that buffered the stream would show it in TTFT.
+  streamModel: 'test-slow@first=0,gap=1',
+  prompt: PROMPT,
+  initSamples: int('BENCH_INIT_SAMPLES', 9),
+};
+const outFile = resolve(root, process.env.BENCH_OUT ?? 'bench/results/gateway.md');
+const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
+
+function packageVersion(name: string): string {
+  try {
+    return (JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'missing';
+  }
+}
+
+function machineInfo(): MachineInfo {
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    // not a git checkout
+  }
+  const ownVersion = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+  return {
+    date: new Date().toISOString(),
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: totalmem() / 1024 ** 3,
+    os: `${type()} ${release()}`,
+    node: process.version,
+    versions: {
+      sluice: ownVersion,
+      '@portkey-ai/gateway': packageVersion('@portkey-ai/gateway'),
+      '@hono/node-server': packageVersion('@hono/node-server'),
+      '@middy/core': packageVersion('@middy/core'),
+      esbuild: esbuildVersion,
+    },
+    commit,
+    loadBefore: loadavg(),
+    loadAfter: [],
+  };
+}
+
+/** One plain and one streamed request per target must come back right before anything is timed. */
+async function verify(target: Target): Promise<void> {
+  const agent = new Agent({ keepAlive: false });
+  try {
+    const plain = await chatRequest(agent, target, chatBody(settings.plainModel, PROMPT, false), false);
+    const content = plain.ok ? (JSON.parse(plain.body) as { choices: { message: { content: string } }[] }).choices[0]?.message.content : undefined;
+    if (content !== replyTo(PROMPT)) throw new Error(`${target.name}: plain check failed (status ${plain.status}): ${plain.body.slice(0, 300)}`);
+    const stream = await chatRequest(agent, target, chatBody(settings.streamModel, PROMPT, true), true);
+    if (!stream.ok || !stream.body.includes('"usage":{')) {
+      throw new Error(`${target.name}: stream check failed (status ${stream.status}): ${stream.body.slice(0, 300)}`);
+    }
+  } finally {
+    agent.destroy();
+  }
+}
+
+async function latency(targets: Target[], stream: boolean): Promise<LatencySummary[]> {
+  const body = chatBody(stream ? settings.streamModel : settings.plainModel, PROMPT, stream);
+  const perRound = Math.ceil(settings.requests / settings.rounds);
+  const acc = new Map(targets.map((t) => [t.name, { total: [] as number[], ttft: [] as number[], errors: 0 }]));
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const target of targets) {
+      const run = await sequentialLatency(target, body, stream, {
+        count: perRound,
+        warmup: round === 0 ? settings.warmup : 20,
+        maxMs: 90_000,
+      });
+      const a = acc.get(target.name)!;
+      a.total.push(...run.totalMs);
+      a.ttft.push(...run.ttftMs);
+      a.errors += run.errors;
+    }
+    log(`  ${stream ? 'stream' : 'plain'} round ${round + 1}/${settings.rounds} done`);
+  }
+  return targets.map((t) => {
+    const a = acc.get(t.name)!;
+    return summariseLatency(t.name, a.total, a.ttft, a.errors);
+  });
+}
+
+async function throughput(targets: Target[]): Promise<ThroughputSummary[]> {
+  const body = chatBody(settings.plainModel, PROMPT, false);
+  const acc = new Map(targets.map((t) => [t.name, { runs: [] as number[], errors: 0 }]));
+  for (let run = 0; run < settings.runs; run++) {
+    for (const target of targets) {
+      const result = await closedLoopThroughput(target, body, {
+        concurrency: settings.concurrency,
+        warmupMs: settings.warmupMs,
+        durationMs: settings.durationMs,
+        maxRequests: 200_000,
+      });
+      const a = acc.get(target.name)!;
+      a.runs.push(result.requestsPerSecond);
+      a.errors += result.errors;
+      log(`  throughput run ${run + 1}/${settings.runs} ${target.name}: ${result.requestsPerSecond.toFixed(0)} req/s (${result.errors} errors)`);
+    }
+  }
+  return targets.map((t) => ({ target: t.name, ...acc.get(t.name)! }));
+}
+
+/** The Rego engineer's benchmark, when present; it writes its own results. */
+async function runRegoBenchIfPresent(notes: string[]): Promise<void> {
+  const regoBench = join(root, 'bench', 'rego.ts');
+  if (!existsSync(regoBench)) {
+    notes.push('bench/rego.ts not present: Rego benchmark not run.');
+    return;
+  }
+  log('rego benchmark (bench/rego.ts)…');
+  try {
+    const mod = (await import(pathToFileURL(regoBench).href)) as { runRegoBench?: () => unknown };
+    if (typeof mod.runRegoBench !== 'function') {
+      notes.push('bench/rego.ts exports no runRegoBench(): Rego benchmark not run.');
+      return;
+    }
+    await mod.runRegoBench();
+    notes.push('Rego benchmark: run by bench/rego.ts runRegoBench(); its results are in bench/results/rego.md.');
+  } catch (error) {
+    notes.push(`Rego benchmark failed: ${(error as Error).message}`);
+    log(`rego benchmark failed: ${(error as Error).message}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const machine = machineInfo();
+  const workDir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+  const env: BenchEnv = { root, workDir, upstreamKey: newUpstreamKey() };
+  const notes: string[] = [];
+  const running: Started[] = [];
+  let artifact: ArtifactResult | { error: string };
+  let plain: LatencySummary[] = [];
+  let stream: LatencySummary[] = [];
+  let tput: ThroughputSummary[] = [];
+  try {
+    log(`work dir ${workDir}`);
+    const upstream = await startUpstream(env);
+    running.push(upstream);
+    log(`upstream ${upstream.url}`);
+    const sluice = await startSluice(env, upstream.url);
+    running.push(sluice);
+    log(`sluice ${sluice.target.baseUrl}`);
+    const portkey = await startPortkey(env, upstream.url);
+    running.push(portkey);
+    log(`portkey ${portkey.target.baseUrl}`);
+    const targets = [upstream.target, sluice.target, portkey.target];
+    for (const t of targets) await verify(t);
+    log('all targets answer correctly (plain and stream)');
+
+    log('latency, plain…');
+    plain = await latency(targets, false);
+    log('latency, stream…');
+    stream = await latency(targets, true);
+    log('throughput…');
+    tput = await throughput(targets);
+  } finally {
+    for (const s of running.reverse()) await s.child.stop();
+  }
+
+  log('Lambda artifact…');
+  try {
+    artifact = await measureArtifact(root, workDir, settings.initSamples);
+  } catch (error) {
+    artifact = { error: (error as Error).message };
+  }
+
+  notes.push(
+    'Portkey runs with bench/portkey/preload.mjs: it binds 127.0.0.1 instead of all interfaces, refuses non-loopback fetches, and works around Portkey issue #1389 (every streamed answer failed with `TypeError: immutable` — Portkey appends headers to the upstream fetch Response, whose headers @hono/node-server ≥ 1.14.2 passes on with the "immutable" guard; versions before 1.14.2 do not start on Node 24, Portkey PR #1605). The preload re-wraps each upstream fetch Response in a native Response with a copy of its headers; the body stream is passed on, not buffered.',
+    "Portkey's Node stream handler waits 25 ms (setTimeout) before forwarding the first chunk of an OpenAI-format stream; that shows in its TTFT.",
+    'Sluice runs as `npm start` would (tsx, file store, default log level); it writes a JSONL trace per request under its data directory.',
+    'All processes share 2 cores with the load generator (and with anything else running on the machine — see the load average), so absolute numbers are pessimistic and noisy; compare targets within this run.',
+  );
+  await runRegoBenchIfPresent(notes);
+
+  machine.loadAfter = loadavg();
+  const markdown = renderGatewayReport({
+    machine,
+    settings,
+    plain,
+    stream,
+    throughput: tput,
+    artifact,
+    notes,
+    elapsedSeconds: (performance.now() - started) / 1000,
+  });
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, markdown);
+  rmSync(workDir, { recursive: true, force: true });
+  log(`wrote ${outFile}`);
+  process.stdout.write(`\n${markdown}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`[bench] failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});
