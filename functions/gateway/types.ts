@@ -6,8 +6,12 @@ import type { SluiceRequestHeaders } from './request-headers.js';
 import type { Route } from './routes.js';
 import type { TraceRecorder } from '../traces/recorder.js';
 import type { TraceSink } from '../traces/sink.js';
+import type { PriceBook } from '../pricing/price-book.js';
 import type { CheckedTarget } from '../net/index.js';
 import type { RelayObserver } from './body-relay.js';
+import type { SessionStore } from '../sessions/store.js';
+import type { SessionStrategy } from '../sessions/resolve.js';
+import type { BedrockClients } from '../providers/bedrock/transport.js';
 
 export type FunctionUrlEvent = LambdaFunctionURLEvent;
 export type LambdaContext = Context;
@@ -60,6 +64,8 @@ export interface Usage {
   completionTokens: number;
   totalTokens: number;
   cachedTokens?: number;
+  /** Prompt tokens written to the provider's prompt cache (Anthropic, Bedrock); part of promptTokens. */
+  cacheWriteTokens?: number;
   reasoningTokens?: number;
 }
 
@@ -80,6 +86,8 @@ export interface RequestState {
   readonly sluiceHeaders: SluiceRequestHeaders;
   /** The client's valid X-Sluice-Session-Id, else a fresh UUID; the session plugin may refine it. */
   sessionId: string;
+  /** Set by the session plugin: the resolved session, its strategy and turn (absent turn: not counted). */
+  session?: { id: string; strategy: SessionStrategy; turn?: number; refusedId?: string };
   /** The decoded request body bytes (size-checked, not yet parsed). */
   readonly rawBody: Buffer;
   readonly trace: TraceRecorder;
@@ -134,4 +142,12 @@ export interface GatewayDeps {
   /** Abort the upstream call when the whole exchange takes longer than this. */
   upstreamDeadlineMs: number;
   now: () => number;
+  /** Session turn counters and lookup links; without it sessions are the header's or new, uncounted. */
+  sessions?: SessionStore;
+  /** Bedrock Runtime clients per Region (the function's IAM role); absent: built from the environment on first use. */
+  bedrock?: BedrockClients;
+  /** Prices for trace cost (functions/pricing); absent: every cost is recorded as unknown. */
+  pricing?: PriceBook;
+  /** Bytes of request and response body kept on a trace (default 32 KiB each; 0: none). */
+  traceBodyBytes?: number;
 }

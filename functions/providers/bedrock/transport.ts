@@ -1,0 +1,80 @@
+import type { BedrockRuntimeClient, ConverseCommandOutput, ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
+import type { Json } from '../chat.js';
+
+/**
+ * Bedrock Runtime clients, one per Region and endpoint, signed with the function's IAM
+ * role (the default credential chain): the customer hands over no AWS keys.
+ */
+export interface BedrockClients {
+  /** The function's own Region, used when a proxy's endpoint does not name one. */
+  readonly defaultRegion: string;
+  client(region: string, endpoint: string | undefined): Promise<BedrockRuntimeClient>;
+}
+
+export function createBedrockClients(defaultRegion: string): BedrockClients {
+  const clients = new Map<string, Promise<BedrockRuntimeClient>>();
+  return {
+    defaultRegion,
+    client(region, endpoint) {
+      const key = `${region} ${endpoint ?? ''}`;
+      let client = clients.get(key);
+      if (!client) {
+        // Loaded on demand: only proxies that use Bedrock pay for the client at cold start.
+        client = import('@aws-sdk/client-bedrock-runtime').then(({ BedrockRuntimeClient }) => new BedrockRuntimeClient({ region, ...(endpoint ? { endpoint } : {}), maxAttempts: 1 }));
+        clients.set(key, client);
+      }
+      return client;
+    },
+  };
+}
+
+/** Regional Bedrock Runtime hosts (also FIPS and VPC endpoint names) carry the Region. */
+const REGION_IN_HOST = /(?:^|\.)bedrock-runtime(?:-fips)?\.([a-z]{2}(?:-gov)?-[a-z]+-\d)\.(?:vpce\.)?amazonaws\.com$/;
+
+/**
+ * The Region and endpoint for a proxy: the Region named by an AWS endpoint URL, else the
+ * function's. A regional AWS host needs no explicit endpoint; any other URL (a VPC
+ * endpoint, a local test server) is passed to the client as its endpoint.
+ */
+export function bedrockTarget(baseUrl: string, defaultRegion: string): { region: string; endpoint: string | undefined } {
+  const host = new URL(baseUrl).hostname;
+  const match = REGION_IN_HOST.exec(host);
+  const region = match?.[1] ?? defaultRegion;
+  const isDefaultHost = host === `bedrock-runtime.${region}.amazonaws.com`;
+  return { region, endpoint: isDefaultHost ? undefined : baseUrl.replace(/\/+$/, '') };
+}
+
+export const defaultBedrockBaseUrl = (region: string) => `https://bedrock-runtime.${region}.amazonaws.com`;
+
+/**
+ * Blobs travel base64-encoded in Converse JSON (the wire format); the SDK wants bytes.
+ * Converts `bytes` of image, document, video and redacted reasoning blocks in place order.
+ */
+export function withBinaryBlobs<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => withBinaryBlobs(v)) as T;
+  if (!value || typeof value !== 'object' || value instanceof Uint8Array) return value;
+  const out: Json = {};
+  for (const [k, v] of Object.entries(value as Json)) {
+    out[k] = (k === 'bytes' || k === 'redactedContent') && typeof v === 'string' ? new Uint8Array(Buffer.from(v, 'base64')) : withBinaryBlobs(v);
+  }
+  return out as T;
+}
+
+/** The JSON replacer that writes SDK bytes back as base64 (Converse's wire format). */
+export function blobsAsBase64(_key: string, value: unknown): unknown {
+  return value instanceof Uint8Array ? Buffer.from(value).toString('base64') : value;
+}
+
+export async function converse(clients: BedrockClients, region: string, endpoint: string | undefined, input: Json, signal: AbortSignal): Promise<ConverseCommandOutput> {
+  const { ConverseCommand } = await import('@aws-sdk/client-bedrock-runtime');
+  const client = await clients.client(region, endpoint);
+  return client.send(new ConverseCommand(withBinaryBlobs(input) as never), { abortSignal: signal });
+}
+
+export async function converseStream(clients: BedrockClients, region: string, endpoint: string | undefined, input: Json, signal: AbortSignal): Promise<AsyncIterable<ConverseStreamOutput>> {
+  const { ConverseStreamCommand } = await import('@aws-sdk/client-bedrock-runtime');
+  const client = await clients.client(region, endpoint);
+  const out = await client.send(new ConverseStreamCommand(withBinaryBlobs(input) as never), { abortSignal: signal });
+  if (!out.stream) throw new Error('ConverseStream answered without a stream');
+  return out.stream;
+}
