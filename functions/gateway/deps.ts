@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createLogger } from '../observability/logger.js';
 import { createUpstreamGuard } from '../net/index.js';
 import { createControlStore } from '../stores/factory.js';
+import { createSessionStore } from '../sessions/factory.js';
 import { LruCache } from '../stores/lru-cache.js';
 import { createJsonlTraceSink } from '../traces/sink.js';
 import { createCredentialResolver } from './credentials.js';
@@ -36,6 +37,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv): GatewayDeps {
     upstreamIdleTimeoutMs: numberFrom(env.SLUICE_UPSTREAM_IDLE_TIMEOUT_MS, 60_000),
     upstreamDeadlineMs: numberFrom(env.SLUICE_UPSTREAM_DEADLINE_MS, 600_000),
     now: preciseNow,
+    sessions: createSessionStore(env),
   };
 }
 

@@ -21,7 +21,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
   const plugins: Plugin[] = [
     authPlugin(deps),
     routingPlugin(deps),
-    sessionPlugin(),
+    sessionPlugin(deps),
     tracePlugin(deps),
     policyPlugin(),
     intentPlugin(),

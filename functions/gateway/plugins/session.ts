@@ -1,16 +1,82 @@
-import type { Plugin, RequestState } from '../types.js';
+import { randomUUID } from 'node:crypto';
+import { hashKey } from '../../stores/keys.js';
+import { CachedSessionLinks, linkKeys } from '../../sessions/links.js';
+import { ResponseCapture } from '../../sessions/response-capture.js';
+import { chainKeyAfterTurn, resolveSession } from '../../sessions/resolve.js';
+import { extractKeys } from './auth.js';
+import type { BodyObserver, GatewayDeps, Plugin, RequestState } from '../types.js';
 
 /**
- * session — which conversation this call belongs to. This release resolves the first
- * and last of the five strategies: the client's `X-Sluice-Session-Id`, else a new id
- * (minted by the envelope so even early errors carry one).
+ * session — which conversation this call belongs to, and which turn of it
+ * (functions/sessions/resolve.ts: header → previous_response_id → user → fingerprint
+ * of messages[:-1] → new). After the response it records what the next turn will be
+ * looked up by: the conversation so far including the new assistant answer (chat), or
+ * the returned response id (Responses API). A session store failure never fails the
+ * request: the call proceeds on the header's or a fresh id, without a turn.
  */
-export function sessionPlugin(): Plugin {
+export function sessionPlugin(deps: Pick<GatewayDeps, 'sessions' | 'cache' | 'logger'>): Plugin {
+  const store = deps.sessions;
+  const links = store ? new CachedSessionLinks(store, deps.cache) : undefined;
   return {
     name: 'session',
-    before(state: RequestState) {
-      const strategy = state.sluiceHeaders.sessionId ? 'header' : 'new';
-      state.trace.set({ sessionStrategy: strategy });
+    async before(state: RequestState) {
+      const fallbackStrategy = state.sluiceHeaders.sessionId ? 'header' : 'new';
+      const { route, proxy } = state;
+      const gatewayKey = extractKeys(state.headers).gatewayKey;
+      if (!store || !links || route.kind !== 'openai' || route.endpoint === 'models' || !proxy || !gatewayKey) {
+        state.session = { id: state.sessionId, strategy: fallbackStrategy };
+        state.trace.set({ sessionStrategy: fallbackStrategy });
+        return;
+      }
+      const keyHash = hashKey(gatewayKey);
+      try {
+        const resolved = await resolveSession(
+          { store, links, newId: randomUUID },
+          {
+            ...(state.sluiceHeaders.sessionId ? { headerSessionId: state.sluiceHeaders.sessionId } : {}),
+            keyHash,
+            proxyId: proxy.id,
+            traceId: state.traceId,
+            ...(state.body ? { body: state.body.json } : {}),
+          },
+        );
+        state.session = resolved;
+        state.sessionId = resolved.id;
+        state.trace.record.sessionId = resolved.id;
+        state.trace.set({
+          sessionStrategy: resolved.strategy,
+          turn: resolved.turn,
+          ...(resolved.refusedId ? { sessionRefusedId: resolved.refusedId } : {}),
+        });
+      } catch (err) {
+        state.log.warn('session store unavailable: continuing without a turn', { error: (err as Error).message });
+        state.session = { id: state.sessionId, strategy: fallbackStrategy };
+        state.trace.set({ sessionStrategy: fallbackStrategy, sessionError: (err as Error).message });
+        return;
+      }
+      state.observers.push(recordNextTurnLookup(links, state, keyHash));
+    },
+  };
+}
+
+/** Once the body is complete, writes the link the next turn is looked up by (tracked in state.pending). */
+function recordNextTurnLookup(links: CachedSessionLinks, state: RequestState, keyHash: string): BodyObserver {
+  const capture = new ResponseCapture();
+  return {
+    onChunk: (chunk) => capture.onChunk(chunk),
+    onEvent: (event) => capture.onEvent(event),
+    onEnd: ({ error }) => {
+      if (error) return;
+      const { assistant, responseId } = capture.result();
+      const messages = state.body?.json.messages;
+      let key: string | undefined;
+      if (responseId) key = linkKeys.responseChain(keyHash, responseId);
+      else if (assistant && Array.isArray(messages)) key = chainKeyAfterTurn(keyHash, messages, assistant);
+      if (!key) return;
+      const write = links.put(key, state.sessionId).catch((err: Error) => {
+        state.log.warn('session link write failed', { error: err.message });
+      });
+      state.pending.push(write);
     },
   };
 }

@@ -1,0 +1,106 @@
+import type { SseEvent } from '../gateway/sse.js';
+
+/** What the session plugin needs from a response: the assistant message (chat) or the response id (Responses API). */
+export interface CapturedResponse {
+  assistant?: { role: 'assistant'; content?: string; tool_calls?: { id?: string; type: 'function'; function: { name?: string; arguments: string } }[] };
+  responseId?: string;
+}
+
+interface ToolCallParts {
+  id?: string;
+  name?: string;
+  arguments: string;
+}
+
+const MAX_JSON_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Accumulates the first choice's assistant message from a plain chat completion or
+ * from its stream of `chat.completion.chunk` deltas (text and tool calls), and the
+ * response id of a Responses API answer. One instance per response: all per-stream
+ * state lives here.
+ */
+export class ResponseCapture {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  private content = '';
+  private sawAssistant = false;
+  private readonly toolCalls = new Map<number, ToolCallParts>();
+  private responseId: string | undefined;
+
+  onChunk(chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.size <= MAX_JSON_BYTES) this.chunks.push(chunk);
+  }
+
+  onEvent(event: SseEvent): void {
+    if (event.data === '' || event.data === '[DONE]') return;
+    let data: unknown;
+    try {
+      data = JSON.parse(event.data);
+    } catch {
+      return;
+    }
+    if (!isObject(data)) return;
+    if (isObject(data.response) && typeof data.response.id === 'string') {
+      this.responseId ??= data.response.id; // response.created / response.completed
+      return;
+    }
+    if (data.object !== 'chat.completion.chunk' || !Array.isArray(data.choices)) return;
+    for (const choice of data.choices) {
+      if (!isObject(choice) || (choice.index ?? 0) !== 0 || !isObject(choice.delta)) continue;
+      this.sawAssistant = true;
+      const delta = choice.delta;
+      if (typeof delta.content === 'string') this.content += delta.content;
+      if (!Array.isArray(delta.tool_calls)) continue;
+      for (const call of delta.tool_calls) {
+        if (!isObject(call)) continue;
+        const index = typeof call.index === 'number' ? call.index : 0;
+        const parts = this.toolCalls.get(index) ?? { arguments: '' };
+        if (typeof call.id === 'string') parts.id = call.id;
+        const fn = isObject(call.function) ? call.function : {};
+        if (typeof fn.name === 'string') parts.name = (parts.name ?? '') + fn.name;
+        if (typeof fn.arguments === 'string') parts.arguments += fn.arguments;
+        this.toolCalls.set(index, parts);
+      }
+    }
+  }
+
+  /** The captured response, once the body is complete. */
+  result(): CapturedResponse {
+    if (this.chunks.length > 0 && this.size <= MAX_JSON_BYTES) return fromJson(Buffer.concat(this.chunks));
+    const out: CapturedResponse = {};
+    if (this.responseId) out.responseId = this.responseId;
+    if (this.sawAssistant) {
+      const assistant: NonNullable<CapturedResponse['assistant']> = { role: 'assistant' };
+      if (this.content) assistant.content = this.content;
+      const calls = [...this.toolCalls.entries()].sort(([a], [b]) => a - b).map(([, c]) => ({
+        ...(c.id ? { id: c.id } : {}),
+        type: 'function' as const,
+        function: { ...(c.name ? { name: c.name } : {}), arguments: c.arguments },
+      }));
+      if (calls.length > 0) assistant.tool_calls = calls;
+      out.assistant = assistant;
+    }
+    return out;
+  }
+}
+
+function fromJson(bytes: Buffer): CapturedResponse {
+  let body: unknown;
+  try {
+    body = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return {};
+  }
+  if (!isObject(body)) return {};
+  if (body.object === 'response' && typeof body.id === 'string') return { responseId: body.id };
+  if (body.object !== 'chat.completion' || !Array.isArray(body.choices)) return {};
+  const first = body.choices.find((c) => isObject(c) && (c.index ?? 0) === 0);
+  if (!isObject(first) || !isObject(first.message)) return {};
+  return { assistant: { ...(first.message as object), role: 'assistant' } as CapturedResponse['assistant'] };
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -1,0 +1,219 @@
+/**
+ * Sessions end to end: the official OpenAI SDK through the local runtime, with no
+ * client change — conversations group by fingerprint (plain, streamed, tool turns),
+ * by `user`, by `previous_response_id`, and a session id never crosses proxies.
+ */
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileSessionStore } from '../../functions/sessions/file-session-store.js';
+import type { TraceSink } from '../../functions/traces/sink.js';
+
+/** Trace attributes by trace id, as the gateway hands them to its sink (whatever batch shape it uses). */
+const traces = new Map<string, Record<string, unknown>>();
+const capturingSink = {
+  async write(arg: unknown) {
+    const record = (typeof arg === 'object' && arg !== null && 'record' in arg ? (arg as { record: unknown }).record : arg) as {
+      traceId: string;
+      sessionId: string;
+      attributes: Record<string, unknown>;
+    };
+    traces.set(record.traceId, { ...traces.get(record.traceId), ...record.attributes, sessionId: record.sessionId });
+  },
+} as unknown as TraceSink;
+
+let upstream: OpenAIUpstream;
+let gw: TestGateway;
+let client: OpenAI;
+let sessionsDir: string;
+let sessions: FileSessionStore;
+
+beforeAll(async () => {
+  upstream = await startOpenAIUpstream();
+  sessionsDir = await mkdtemp(join(tmpdir(), 'sluice-sessions-'));
+  sessions = new FileSessionStore({ dataDir: sessionsDir });
+  gw = await startTestGateway({ upstreamUrl: upstream.url, deps: { traceSink: capturingSink, sessions } });
+  client = new OpenAI({ baseURL: `${gw.url}/a/test/openai/v1`, apiKey: gw.key, maxRetries: 0 });
+});
+afterAll(async () => {
+  await gw?.close();
+  await upstream?.close();
+  await sessions?.idle(); // link writes finish after the response they belong to
+  if (sessionsDir) await rm(sessionsDir, { recursive: true, force: true });
+});
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+async function traceOf(response: Response): Promise<Record<string, unknown>> {
+  const traceId = response.headers.get('x-sluice-trace-id')!;
+  for (let i = 0; i < 200 && !traces.has(traceId); i++) await new Promise((r) => setTimeout(r, 5));
+  const trace = traces.get(traceId);
+  if (!trace) throw new Error(`no trace ${traceId}`);
+  return trace;
+}
+
+interface Turn {
+  sessionId: string | null;
+  trace: Record<string, unknown>;
+}
+
+async function plainTurn(c: OpenAI, messages: OpenAI.ChatCompletionMessageParam[], extra: Partial<OpenAI.ChatCompletionCreateParamsNonStreaming> = {}): Promise<Turn & { message: OpenAI.ChatCompletionMessage }> {
+  const { data, response } = await c.chat.completions.create({ model: 'gpt-4o-mini', messages, ...extra }).withResponse();
+  return { sessionId: response.headers.get('x-sluice-session-id'), trace: await traceOf(response), message: data.choices[0]!.message };
+}
+
+async function streamedTurn(c: OpenAI, messages: OpenAI.ChatCompletionMessageParam[], extra: Partial<OpenAI.ChatCompletionCreateParamsStreaming> = {}): Promise<Turn & { message: OpenAI.ChatCompletionMessage }> {
+  const { data: stream, response } = await c.chat.completions
+    .create({ model: 'gpt-4o-mini', messages, stream: true, stream_options: { include_usage: true }, ...extra })
+    .withResponse();
+  // Accumulate the way an application does: text deltas and tool-call fragments into one message.
+  let content = '';
+  const calls: { id: string; type: 'function'; function: { name: string; arguments: string } }[] = [];
+  for await (const chunk of stream) {
+    const delta = chunk.choices[0]?.delta;
+    if (delta?.content) content += delta.content;
+    for (const tc of delta?.tool_calls ?? []) {
+      const call = (calls[tc.index] ??= { id: '', type: 'function', function: { name: '', arguments: '' } });
+      if (tc.id) call.id = tc.id;
+      if (tc.function?.name) call.function.name += tc.function.name;
+      if (tc.function?.arguments) call.function.arguments += tc.function.arguments;
+    }
+  }
+  const message = { role: 'assistant', content: content || null, refusal: null, ...(calls.length ? { tool_calls: calls } : {}) } as OpenAI.ChatCompletionMessage;
+  return { sessionId: response.headers.get('x-sluice-session-id'), trace: await traceOf(response), message };
+}
+
+describe('fingerprint: a conversation without a session header is one session', () => {
+  it('plain: three turns re-sending the SDK history share a session with turns 1..3', async () => {
+    const messages: OpenAI.ChatCompletionMessageParam[] = [
+      { role: 'system', content: 'You are terse.' },
+      { role: 'user', content: 'Name a river in France' },
+    ];
+    const turns: Turn[] = [];
+    for (const next of ['And one in Spain?', 'And in Italy?', undefined]) {
+      const turn = await plainTurn(client, messages);
+      turns.push(turn);
+      messages.push(turn.message); // the SDK's message object, as applications re-send it
+      if (next) messages.push({ role: 'user', content: next });
+      else break;
+    }
+    expect(turns).toHaveLength(3);
+    expect(turns[0]!.sessionId).toMatch(UUID);
+    expect(new Set(turns.map((t) => t.sessionId)).size).toBe(1);
+    expect(turns.map((t) => t.trace.turn)).toEqual([1, 2, 3]);
+    expect(turns.map((t) => t.trace.sessionStrategy)).toEqual(['new', 'fingerprint', 'fingerprint']);
+    expect(turns.every((t) => t.trace.sessionId === turns[0]!.sessionId)).toBe(true);
+
+    // The same system prompt with another first question is another conversation.
+    const other = await plainTurn(client, [messages[0]!, { role: 'user', content: 'Name a mountain' }]);
+    expect(other.sessionId).not.toBe(turns[0]!.sessionId);
+    expect(other.trace.turn).toBe(1);
+  });
+
+  it('streamed: three turns share a session with turns 1..3', async () => {
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: [{ type: 'text', text: 'Tell me about lighthouses' }] }];
+    const turns: Turn[] = [];
+    for (let i = 0; i < 3; i++) {
+      const turn = await streamedTurn(client, messages);
+      turns.push(turn);
+      messages.push(turn.message, { role: 'user', content: `Go on (${i})` });
+    }
+    expect(new Set(turns.map((t) => t.sessionId)).size).toBe(1);
+    expect(turns.map((t) => t.trace.turn)).toEqual([1, 2, 3]);
+    expect(turns.map((t) => t.trace.sessionStrategy)).toEqual(['new', 'fingerprint', 'fingerprint']);
+  });
+
+  it('tool turns: parallel tool calls and their results stay in the session (streamed and plain)', async () => {
+    const tools: OpenAI.ChatCompletionTool[] = [
+      { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } },
+    ];
+    const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Weather in Oslo and Bergen?' }];
+    const first = await streamedTurn(client, messages, { model: 'test-tools', tools });
+    expect(first.message.tool_calls).toHaveLength(2);
+    messages.push(first.message);
+    for (const call of first.message.tool_calls!) messages.push({ role: 'tool', tool_call_id: call.id, content: `sunny (${call.id})` });
+    const second = await plainTurn(client, messages, { tools });
+    messages.push(second.message, { role: 'user', content: 'Thanks. Tomorrow?' });
+    const third = await plainTurn(client, messages, { model: 'test-tools', tools });
+    messages.push(third.message);
+    for (const call of third.message.tool_calls!) messages.push({ role: 'tool', tool_call_id: call.id, content: 'rain' });
+    const fourth = await streamedTurn(client, messages, { tools });
+
+    const all = [first, second, third, fourth];
+    expect(new Set(all.map((t) => t.sessionId)).size).toBe(1);
+    expect(all.map((t) => t.trace.turn)).toEqual([1, 2, 3, 4]);
+  });
+});
+
+describe('user and previous_response_id', () => {
+  it('the `user` field groups unrelated requests of one user, per user', async () => {
+    const a1 = await plainTurn(client, [{ role: 'user', content: 'first thing' }], { user: 'alice@example.com' });
+    const b1 = await plainTurn(client, [{ role: 'user', content: 'first thing' }], { user: 'bob@example.com' });
+    const a2 = await streamedTurn(client, [{ role: 'user', content: 'something unrelated' }], { user: 'alice@example.com' });
+    expect(a1.sessionId).toBe(a2.sessionId);
+    expect(b1.sessionId).not.toBe(a1.sessionId);
+    expect([a1.trace.turn, a2.trace.turn, b1.trace.turn]).toEqual([1, 2, 1]);
+    expect([a1.trace.sessionStrategy, a2.trace.sessionStrategy]).toEqual(['user', 'user']);
+  });
+
+  it('previous_response_id continues the session of that response (plain and streamed)', async () => {
+    const first = await client.responses.create({ model: 'gpt-4o-mini', input: 'Describe a harbour' }).withResponse();
+    const s1 = first.response.headers.get('x-sluice-session-id');
+    const second = await client.responses.create({ model: 'gpt-4o-mini', input: 'More detail', previous_response_id: first.data.id, stream: true }).withResponse();
+    let secondId = '';
+    for await (const event of second.data) if (event.type === 'response.completed') secondId = event.response.id;
+    const third = await client.responses.create({ model: 'gpt-4o-mini', input: 'Summarize', previous_response_id: secondId }).withResponse();
+
+    expect(second.response.headers.get('x-sluice-session-id')).toBe(s1);
+    expect(third.response.headers.get('x-sluice-session-id')).toBe(s1);
+    const t = await Promise.all([first, second, third].map((r) => traceOf(r.response)));
+    expect(t.map((x) => x.turn)).toEqual([1, 2, 3]);
+    expect(t.map((x) => x.sessionStrategy)).toEqual(['new', 'previous_response_id', 'previous_response_id']);
+
+    // An unknown response id falls through to a new session, no error.
+    const unknown = await client.responses.create({ model: 'gpt-4o-mini', input: 'x', previous_response_id: 'resp_unknown' }).withResponse();
+    expect(unknown.response.headers.get('x-sluice-session-id')).not.toBe(s1);
+    expect((await traceOf(unknown.response)).sessionStrategy).toBe('new');
+  });
+});
+
+describe('header sessions are proxy-scoped', () => {
+  it('the owning proxy counts turns; another proxy gets a fresh session and the refused id is traced', async () => {
+    const sessionId = crypto.randomUUID();
+    const headers = { 'X-Sluice-Session-Id': sessionId };
+    const t1 = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'one' }] }, { headers }).withResponse();
+    const t2 = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'two' }] }, { headers }).withResponse();
+    expect(t1.response.headers.get('x-sluice-session-id')).toBe(sessionId);
+    expect(t2.response.headers.get('x-sluice-session-id')).toBe(sessionId);
+    expect((await traceOf(t1.response)).turn).toBe(1);
+    expect((await traceOf(t2.response)).turn).toBe(2);
+
+    const other = await gw.addProxy({ id: 'other' });
+    const { key } = await gw.addKey({ proxyId: other.id });
+    const otherClient = new OpenAI({ baseURL: `${gw.url}/a/other/openai/v1`, apiKey: key, maxRetries: 0 });
+    const probe = await otherClient.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'probe' }] }, { headers }).withResponse();
+    expect(probe.response.status).toBe(200);
+    const fresh = probe.response.headers.get('x-sluice-session-id');
+    expect(fresh).toMatch(UUID);
+    expect(fresh).not.toBe(sessionId);
+    const probeTrace = await traceOf(probe.response);
+    expect(probeTrace).toMatchObject({ sessionRefusedId: sessionId, sessionStrategy: 'new', turn: 1, sessionId: fresh });
+
+    // The owner's session was not touched by the probe.
+    const t3 = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'three' }] }, { headers }).withResponse();
+    expect((await traceOf(t3.response)).turn).toBe(3);
+  });
+
+  it('a malformed session header is a 400 before anything else', async () => {
+    upstream.reset();
+    const err = await client.chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'malformed' }] }, { headers: { 'X-Sluice-Session-Id': 'not-a-uuid' } })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(upstream.requests).toHaveLength(0);
+  });
+});
