@@ -11,8 +11,6 @@ import type { CheckedTarget } from '../net/index.js';
 import type { RelayObserver } from './body-relay.js';
 import type { SessionStore } from '../sessions/store.js';
 import type { SessionStrategy } from '../sessions/resolve.js';
-import type { SessionStore } from '../sessions/store.js';
-import type { SessionStrategy } from '../sessions/resolve.js';
 import type { BedrockClients } from '../providers/bedrock/transport.js';
 
 export type FunctionUrlEvent = LambdaFunctionURLEvent;
@@ -90,8 +88,6 @@ export interface RequestState {
   sessionId: string;
   /** Set by the session plugin: the resolved session, its strategy and turn (absent turn: not counted). */
   session?: { id: string; strategy: SessionStrategy; turn?: number; refusedId?: string };
-  /** Set by the session plugin: the resolved session, its strategy and turn (absent turn: not counted). */
-  session?: { id: string; strategy: SessionStrategy; turn?: number; refusedId?: string };
   /** The decoded request body bytes (size-checked, not yet parsed). */
   readonly rawBody: Buffer;
   readonly trace: TraceRecorder;
@@ -146,8 +142,6 @@ export interface GatewayDeps {
   /** Abort the upstream call when the whole exchange takes longer than this. */
   upstreamDeadlineMs: number;
   now: () => number;
-  /** Session turn counters and lookup links; without it sessions are the header's or new, uncounted. */
-  sessions?: SessionStore;
   /** Session turn counters and lookup links; without it sessions are the header's or new, uncounted. */
   sessions?: SessionStore;
   /** Bedrock Runtime clients per Region (the function's IAM role); absent: built from the environment on first use. */
