@@ -4,7 +4,7 @@ import { createUpstreamGuard } from '../net/index.js';
 import { createControlStore } from '../stores/factory.js';
 import { createSessionStore } from '../sessions/factory.js';
 import { LruCache } from '../stores/lru-cache.js';
-import { createJsonlTraceSink } from '../traces/sink.js';
+import { pricingFromEnv, traceBodyBytesFromEnv, traceSinkFromEnv } from '../traces/sink-from-env.js';
 import { createCredentialResolver } from './credentials.js';
 import type { GatewayDeps } from './types.js';
 
@@ -28,7 +28,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv): GatewayDeps {
   return {
     store: createControlStore(env),
     cache: new LruCache({ maxEntries: 10_000 }),
-    traceSink: createJsonlTraceSink(env.SLUICE_DATA_DIR ?? '.sluice'),
+    traceSink: traceSinkFromEnv(env, logger),
     logger,
     credentials: createCredentialResolver(env, readSecret),
     upstreamGuard: createUpstreamGuard(),
@@ -37,6 +37,8 @@ export function depsFromEnv(env: NodeJS.ProcessEnv): GatewayDeps {
     upstreamIdleTimeoutMs: numberFrom(env.SLUICE_UPSTREAM_IDLE_TIMEOUT_MS, 60_000),
     upstreamDeadlineMs: numberFrom(env.SLUICE_UPSTREAM_DEADLINE_MS, 600_000),
     now: preciseNow,
+    pricing: pricingFromEnv(env),
+    traceBodyBytes: traceBodyBytesFromEnv(env),
     sessions: createSessionStore(env),
   };
 }

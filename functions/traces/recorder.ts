@@ -5,6 +5,8 @@ export type StepName = 'request_received' | 'policy' | 'intent' | 'escalation' |
 export interface TraceStep {
   stepId: string;
   name: StepName;
+  /** The step this one hangs under (a tool call under its `llm` step); absent: the trace itself. */
+  parentId?: string;
   /** ms since the trace started */
   offsetMs: number;
   durationMs?: number;
@@ -31,6 +33,8 @@ export interface TraceRecord {
 export class TraceRecorder {
   readonly record: TraceRecord;
   private finished = false;
+  /** Step ids already handed to persistence: each step is written exactly once. */
+  private readonly taken = new Set<string>();
 
   constructor(
     traceId: string,
@@ -41,12 +45,28 @@ export class TraceRecorder {
     this.record = { traceId, startedAt: startedAtIso, sessionId: '', properties: {}, attributes: {}, steps: [] };
   }
 
-  step(name: StepName, attributes: Record<string, unknown> = {}, startedAt?: number): TraceStep {
+  step(name: StepName, attributes: Record<string, unknown> = {}, startedAt?: number, parentId?: string): TraceStep {
     const at = startedAt ?? this.now();
     const step: TraceStep = { stepId: randomUUID(), name, offsetMs: round(at - this.t0), attributes };
+    if (parentId !== undefined) step.parentId = parentId;
     if (startedAt !== undefined) step.durationMs = round(this.now() - startedAt);
     this.record.steps.push(step);
     return step;
+  }
+
+  /** The first step with this name, if any. */
+  find(name: StepName): TraceStep | undefined {
+    return this.record.steps.find((s) => s.name === name);
+  }
+
+  /**
+   * The steps not yet handed to persistence, marked as taken: racing completions
+   * (stream end and error hooks) can never write a step twice.
+   */
+  takeUnpersisted(): TraceStep[] {
+    const fresh = this.record.steps.filter((s) => !this.taken.has(s.stepId));
+    for (const s of fresh) this.taken.add(s.stepId);
+    return fresh;
   }
 
   set(attributes: Record<string, unknown>): void {
@@ -58,11 +78,12 @@ export class TraceRecorder {
   }
 
   /** Marks the trace finished; returns false if it already was (stream hooks may race). */
-  finish(attributes: Record<string, unknown>): boolean {
+  finish(attributes: Record<string, unknown>, finishedStep: Record<string, unknown> = {}): boolean {
     if (this.finished) return false;
     this.finished = true;
     this.set(attributes);
-    this.step('request_finished', { latencyMs: round(this.now() - this.t0) });
+    this.set({ latencyMs: round(this.now() - this.t0) });
+    this.step('request_finished', finishedStep);
     return true;
   }
 }

@@ -1,12 +1,29 @@
+import { ResponseCapture, toolResultsIn, truncateBody } from '../../traces/body-capture.js';
+import { stepRows } from '../../traces/rows.js';
 import type { GatewayDeps, Plugin, RequestState } from '../types.js';
 
+export const DEFAULT_TRACE_BODY_BYTES = 32 * 1024;
+
+export type TraceDeps = Pick<GatewayDeps, 'traceSink' | 'logger' | 'now'> & Partial<Pick<GatewayDeps, 'pricing' | 'traceBodyBytes'>>;
+
+/** What the session plugin leaves on the state (read structurally: the session plugin owns the field). */
+interface SessionAware {
+  session?: { strategy: string; turn?: number; refusedId?: string };
+}
+
+/** Per-request response capture, found again by completeTrace. */
+const captures = new WeakMap<RequestState, ResponseCapture>();
+
 /**
- * trace — one record per request: `request_received` on the way in, the `llm` step
- * and `request_finished` when the body is complete (streamed or not), persisted
- * asynchronously. The write never delays the client; the invocation awaits it at
- * the very end (Lambda does not wait for dangling promises).
+ * trace — one trace per request: `request_received` (with the request body) and a
+ * `tool` step per tool result the client sends on the way in; the `llm` step comes
+ * from the model call; when the body is complete (streamed or not) a `tool` step per
+ * tool call the model made, cost from the usage, and `request_finished` (with the
+ * response body). Persistence is asynchronous: it never delays the client, and the
+ * invocation awaits it at the very end (Lambda does not wait for dangling promises).
  */
-export function tracePlugin(deps: Pick<GatewayDeps, 'traceSink' | 'logger' | 'now'>): Plugin {
+export function tracePlugin(deps: TraceDeps): Plugin {
+  const limit = deps.traceBodyBytes ?? DEFAULT_TRACE_BODY_BYTES;
   return {
     name: 'trace',
     before(state: RequestState) {
@@ -14,27 +31,73 @@ export function tracePlugin(deps: Pick<GatewayDeps, 'traceSink' | 'logger' | 'no
         method: state.route.kind === 'openai' ? state.route.method : 'GET',
         endpoint: state.route.kind === 'openai' ? state.route.endpoint : 'health',
         bytes: state.rawBody.length,
+        ...(limit > 0 && state.rawBody.length ? { requestBody: truncateBody(state.rawBody, limit) } : {}),
       });
-      state.observers.push({ onEnd: ({ error }) => completeTrace(deps, state, error ? { error: error.message } : {}) });
+      for (const tool of toolResultsIn(state.body?.json)) state.trace.step('tool', { ...tool });
+      const capture = new ResponseCapture(limit);
+      captures.set(state, capture);
+      state.observers.push({
+        onChunk: (chunk) => capture.onChunk(chunk),
+        onEvent: (event) => capture.onEvent(event),
+        onEnd: ({ error }) => completeTrace(deps, state, error ? { error: error.message } : {}),
+      });
     },
   };
 }
 
-/** Finishes and persists the trace once; later calls (racing stream hooks) do nothing. */
-export function completeTrace(deps: Pick<GatewayDeps, 'traceSink' | 'logger' | 'now'>, state: RequestState, attributes: Record<string, unknown>): void {
+/**
+ * Finishes the trace once and hands its not-yet-written steps to the sink; later calls
+ * (racing stream and error hooks) find nothing left to write.
+ */
+export function completeTrace(deps: TraceDeps, state: RequestState, attributes: Record<string, unknown>): void {
+  const trace = state.trace;
+  if (trace.isFinished) return;
+  const now = deps.now();
   const ttftMs = state.firstByteAt !== undefined ? round(state.firstByteAt - state.startedAt) : undefined;
-  if (!state.trace.finish({ ...attributes, usage: state.usage, ttftMs, overheadMs: state.overheadMs })) return;
-  const a = state.trace.record.attributes;
+  const capture = captures.get(state);
+  const llm = trace.find('llm');
+  if (llm) {
+    // The llm step spans the whole exchange: from sending to the body's last byte.
+    llm.durationMs = round(now - state.startedAt - llm.offsetMs);
+    if (state.usage) llm.attributes.usage = state.usage;
+    for (const call of capture?.toolCalls() ?? []) trace.step('tool', { ...call }, undefined, llm.stepId);
+  }
+  const a = trace.record.attributes;
+  const cost = llm && deps.pricing ? deps.pricing.cost(String(a.provider ?? ''), a.modelResolved as string | undefined, state.usage, a.proxyId as string | undefined) : undefined;
+  const session = (state as SessionAware).session;
+  const responseBody = capture?.body();
+  trace.record.sessionId = state.sessionId;
+  const finished = trace.finish(
+    {
+      ...attributes,
+      ...(session ? { sessionStrategy: session.strategy, ...(session.turn !== undefined ? { sessionTurn: session.turn } : {}), ...(session.refusedId ? { sessionRefusedId: session.refusedId } : {}) } : {}),
+      ...(state.usage ? { usage: state.usage } : {}),
+      ...(cost ? { cost: { usd: cost.usd, unknown: cost.unknown, pricingVersion: cost.pricingVersion, ...(cost.pricedAs ? { pricedAs: cost.pricedAs } : {}) } } : {}),
+      ...(ttftMs !== undefined ? { ttftMs } : {}),
+      ...(state.overheadMs !== undefined ? { overheadMs: round(state.overheadMs) } : {}),
+    },
+    responseBody ? { responseBody } : {},
+  );
+  if (!finished) return;
   state.log.info('request finished', {
     status: a.status,
     endpoint: a.endpoint,
     model: a.modelResolved,
-    latencyMs: round(deps.now() - state.startedAt),
+    latencyMs: a.latencyMs,
     ttftMs,
     usage: state.usage,
+    ...(cost ? { costUsd: cost.usd } : {}),
     ...(a.error ? { error: a.error } : {}),
   });
-  const write = deps.traceSink.write(state.trace.record).catch((err: Error) => {
+  persist(deps, state);
+}
+
+/** Writes the steps not yet written. Never throws, never rejects: the writer absorbs sink failures. */
+function persist(deps: TraceDeps, state: RequestState): void {
+  const steps = state.trace.takeUnpersisted();
+  if (steps.length === 0) return;
+  const record = { ...state.trace.record, steps };
+  const write = deps.traceSink.write({ record, rows: stepRows(record) }).catch((err: Error) => {
     deps.logger.warn('trace write failed', { traceId: state.traceId, error: err.message });
   });
   state.pending.push(write);

@@ -1,0 +1,95 @@
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClickHouseClient, variantForVersion } from '../../functions/clickhouse/client.js';
+import { migrate } from '../../functions/clickhouse/migrate.js';
+import { createClickHouseTraceSink, TRACE_STEPS_TABLE } from '../../functions/traces/clickhouse-sink.js';
+import { TraceRecorder } from '../../functions/traces/recorder.js';
+import { decodeRow, stepRows } from '../../functions/traces/rows.js';
+import { TraceWriter } from '../../functions/traces/writer.js';
+import { startClickHouse, type RunningClickHouse } from '../support/clickhouse.js';
+
+let ch: RunningClickHouse;
+let client: ClickHouseClient;
+
+beforeAll(async () => {
+  ch = await startClickHouse();
+  client = new ClickHouseClient({ url: ch.url });
+});
+afterAll(async () => {
+  await ch?.close();
+});
+
+function sampleTrace(traceId = crypto.randomUUID()) {
+  let t = 1000;
+  const rec = new TraceRecorder(traceId, 1000, () => (t += 5), '2026-11-23T10:00:00.000Z');
+  rec.record.sessionId = 'sess-1';
+  rec.record.properties = { team: 'search', "quote'd": 'va"l' };
+  rec.set({ proxyId: 'p1', orgId: 'o1', keyId: 'key_1', provider: 'openai', modelResolved: 'gpt-4o-mini', status: 200, sessionStrategy: 'fingerprint', sessionTurn: 2 });
+  rec.step('request_received', { requestBody: '{"model":"gpt-4o-mini"}' });
+  const llm = rec.step('llm', {}, 1006);
+  rec.step('tool', { direction: 'call', name: 'lookup' }, undefined, llm.stepId);
+  rec.finish({ usage: { promptTokens: 11, completionTokens: 7, totalTokens: 18 }, cost: { usd: 0.0000123, unknown: false, pricingVersion: 'v' }, ttftMs: 4.5 }, { responseBody: '{"ok":true}' });
+  const steps = rec.takeUnpersisted();
+  return { record: { ...rec.record, steps }, rows: stepRows({ ...rec.record, steps }) };
+}
+
+describe('ClickHouse schema and direct sink (real clickhouse-server)', () => {
+  it('migrates with the variant the server version calls for, once', async () => {
+    const first = await migrate(client);
+    expect(first.serverVersion).toBe(ch.version);
+    expect(first.variant).toBe(variantForVersion(ch.version));
+    expect(first.applied).toEqual([1]);
+    const again = await migrate(client);
+    expect(again.applied).toEqual([]);
+    expect(again.alreadyApplied).toEqual([1]);
+    const columns = (await ch.query(`SELECT name, type FROM system.columns WHERE table = '${TRACE_STEPS_TABLE}' FORMAT TSV`)).trim().split('\n');
+    expect(columns).toContain('step_id\tString');
+    expect(columns.some((c) => c.startsWith('cost_usd\tNullable(Float64)'))).toBe(true);
+    expect(await ch.query(`SELECT engine FROM system.tables WHERE name = '${TRACE_STEPS_TABLE}'`)).toMatch(/ReplacingMergeTree/);
+  });
+
+  it('stores each step once even when the same batch is inserted again (retry, redelivery)', async () => {
+    const sink = createClickHouseTraceSink({ client });
+    const batch = sampleTrace();
+    await sink.write(batch);
+    await sink.write(batch);
+    const [counts] = await client.select<{ n: string; u: string }>(
+      `SELECT count() AS n, uniqExact(step_id) AS u FROM ${TRACE_STEPS_TABLE} FINAL WHERE trace_id = '${batch.record.traceId}'`,
+    );
+    expect(Number(counts!.n)).toBe(4);
+    expect(Number(counts!.u)).toBe(4);
+    const rows = (await client.select(`SELECT * FROM ${TRACE_STEPS_TABLE} FINAL WHERE trace_id = '${batch.record.traceId}' ORDER BY offset_ms`)).map(decodeRow);
+    expect(rows.map((r) => r.name)).toEqual(['request_received', 'llm', 'tool', 'request_finished']);
+    const finished = rows.find((r) => r.name === 'request_finished')!;
+    expect(finished).toMatchObject({ prompt_tokens: 11, completion_tokens: 7, cost_usd: 0.0000123, ttft_ms: 4.5, session_turn: 2, session_strategy: 'fingerprint', response_body: '{"ok":true}' });
+    expect(finished.properties).toEqual({ team: 'search', "quote'd": 'va"l' });
+    const tool = rows.find((r) => r.name === 'tool')!;
+    expect(tool.parent_trace_id).toBe(rows.find((r) => r.name === 'llm')!.step_id);
+    expect(rows.find((r) => r.name === 'request_received')!.parent_trace_id).toBe(batch.record.traceId);
+    expect(new Date(finished.started_at_ms).toISOString().slice(0, 16)).toBe('2026-11-23T10:00');
+  });
+
+  it('a sink that cannot reach ClickHouse never throws to the caller: rows are counted and spooled', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-spool-'));
+    try {
+      const dead = new ClickHouseClient({ url: 'http://127.0.0.1:1/', timeoutMs: 500 });
+      const warnings: unknown[] = [];
+      const writer = new TraceWriter({
+        sink: createClickHouseTraceSink({ client: dead, attempts: 2, backoffMs: 1 }),
+        logger: { warn: (...args: unknown[]) => warnings.push(args) },
+        spoolDir: dir,
+      });
+      const batch = sampleTrace();
+      await expect(writer.write(batch)).resolves.toBeUndefined();
+      expect(writer.stats).toMatchObject({ written: 0, undelivered: 4, spooled: 4 });
+      expect(warnings).toHaveLength(1);
+      const files = await readdir(dir);
+      const spooled = (await readFile(join(dir, files[0]!), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { step_id: string });
+      expect(spooled.map((r) => r.step_id).sort()).toEqual(batch.rows.map((r) => r.step_id).sort());
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
