@@ -121,7 +121,13 @@ function delimiters(v: unknown): string[] {
   return out.length === 0 ? ['.'] : out;
 }
 
+// gobwas/glob's special characters, escaped by glob.quote_meta.
+const GLOB_SPECIALS = new Set(['*', '?', '\\', '[', ']', '{', '}']);
+
 export const globBuiltins: readonly BuiltinDef[] = [
+  def('glob.quote_meta', ['string'], 'string', (args) =>
+    [...str('glob.quote_meta', args, 0)].map((c) => (GLOB_SPECIALS.has(c) ? `\\${c}` : c)).join(''),
+  ),
   def('glob.match', ['string', 'array|null', 'string'], 'boolean', (args) => {
     const pattern = str('glob.match', args, 0);
     const delims = delimiters(args[1]);

@@ -1,6 +1,7 @@
 /** The builtin registry: every builtin this engine implements, plus the names it refuses or lacks. */
 import { aggregateBuiltins } from './aggregates.js';
 import { collectionBuiltins } from './collections.js';
+import { documentBuiltins } from './documents.js';
 import { encodingBuiltins } from './encoding.js';
 import { globBuiltins } from './glob.js';
 import { jsonBuiltins } from './json.js';
@@ -18,7 +19,7 @@ import type { BuiltinDef } from './types.js';
 export type { BuiltinContext, BuiltinDef, TypeSpec } from './types.js';
 export { BuiltinError } from './types.js';
 
-const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins, regexBuiltins, globBuiltins, jsonBuiltins, encodingBuiltins, timeBuiltins, netBuiltins, unitBuiltins, semverBuiltins, miscBuiltins];
+const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins, regexBuiltins, globBuiltins, jsonBuiltins, encodingBuiltins, timeBuiltins, netBuiltins, unitBuiltins, semverBuiltins, miscBuiltins, documentBuiltins];
 
 function register(groups: ReadonlyArray<readonly BuiltinDef[]>): Map<string, BuiltinDef> {
   const map = new Map<string, BuiltinDef>();
@@ -53,10 +54,6 @@ export const laterBuiltins: ReadonlySet<string> = new Set([
   'internal.template_string',
   'regex.template_match',
   'regex.globs_match',
-  'glob.quote_meta',
-  'json.filter',
-  'json.remove',
-  'json.patch',
   'json.match_schema',
   'json.verify_schema',
   'time.parse_ns',
@@ -88,8 +85,6 @@ export const laterBuiltins: ReadonlySet<string> = new Set([
   'io.jwt.verify_hs256',
   'io.jwt.verify_hs384',
   'io.jwt.verify_hs512',
-  'graph.reachable',
-  'graph.reachable_paths',
   'graphql.parse',
   'graphql.parse_and_verify',
   'graphql.parse_query',
