@@ -3,5 +3,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-const { runCli } = await import('./sluice.ts');
-process.exitCode = await runCli(process.argv.slice(2), process);
+await import('./sluice.ts');

@@ -1,0 +1,169 @@
+// The `sluice` CLI dispatcher: `sluice <group> <command> …` (bin/sluice.ts runs it).
+// Store modules are imported only when a command opens the store: the AWS SDK sets
+// a bare `globalThis.awslambda` when loaded, which must not happen before `sluice dev`
+// installs the local Lambda runtime's stand-in.
+import type { ControlStore } from '../../functions/stores/types.js';
+import {
+  CommandError,
+  EXIT_FAILURE,
+  EXIT_OK,
+  EXIT_USAGE,
+  extractGlobalOptions,
+  flag,
+  parseCommand,
+  redactSecrets,
+  runReportingErrors,
+  stringOption,
+  UsageError,
+  writeLine,
+  type CliIo,
+  type GlobalOptions,
+  type StoreCommandDeps,
+} from './args.js';
+import { runKeysCommand } from './keys.js';
+import { runProxiesCommand } from './proxies.js';
+
+export const SLUICE_HELP = `Usage: sluice <group> <command> [options]
+
+Groups:
+  proxies    create, list, show and delete proxies (upstream, credential, models)
+  keys       create, list and revoke gateway keys
+  policies   check and evaluate Rego policies
+  dev        run the gateway locally (what npm start runs)
+
+Global options:
+  --data-dir <dir>          the local store (default: $SLUICE_DATA_DIR or .sluice)
+  --aws [--stack NAME] [--region R]
+                            use the deployed stack's DynamoDB tables instead
+  -h, --help                help; 'sluice <group> --help' for a group
+
+Without --aws or --data-dir, SLUICE_STORE=dynamodb and SLUICE_CONTROL_TABLE select DynamoDB.`;
+
+export const DEV_HELP = `Usage: sluice dev [--port N] [--host H] [--data-dir D]
+
+Runs the gateway on the local Function URL runtime and the embedded store.
+  --port N      default: $PORT or 8080
+  --host H      default: 127.0.0.1
+  --data-dir D  default: $SLUICE_DATA_DIR or .sluice`;
+
+export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let global: GlobalOptions;
+  let rest: string[];
+  try {
+    ({ global, rest } = extractGlobalOptions(argv));
+  } catch (error) {
+    writeLine(io.stderr, redactSecrets(`sluice: ${(error as Error).message}`));
+    writeLine(io.stderr, "Run 'sluice --help' for usage.");
+    return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+  }
+  const [group, ...groupArgs] = rest;
+  const deps: StoreCommandDeps = { openStore: () => openStore(global, env) };
+  switch (group) {
+    case undefined:
+      writeLine(io.stderr, SLUICE_HELP);
+      return EXIT_USAGE;
+    case '-h':
+    case '--help':
+    case 'help':
+      writeLine(io.stdout, SLUICE_HELP);
+      return EXIT_OK;
+    case 'proxies':
+      return runProxiesCommand(groupArgs, io, deps);
+    case 'keys':
+      return runKeysCommand(groupArgs, io, deps);
+    case 'dev':
+      return runReportingErrors(io, 'dev', () => runDevCommand(groupArgs, io, global, env));
+    case 'policies':
+      return runReportingErrors(io, 'policies', async () => {
+        if (global.aws) throw new UsageError('policies commands work on local files; --aws does not apply');
+        const run = await loadExport<(argv: string[], io: CliIo) => Promise<number> | number>(
+          './policies.js',
+          'runPoliciesCommand',
+          'this command',
+        );
+        return run(groupArgs, io);
+      });
+    default:
+      writeLine(io.stderr, redactSecrets(`sluice: unknown command group '${group}' (expected proxies, keys, policies or dev)`));
+      writeLine(io.stderr, "Run 'sluice --help' for usage.");
+      return EXIT_USAGE;
+  }
+}
+
+async function runDevCommand(argv: string[], io: CliIo, global: GlobalOptions, env: NodeJS.ProcessEnv): Promise<number> {
+  const { positionals, values } = parseCommand(argv, { port: { type: 'string' }, host: { type: 'string' } });
+  if (flag(values, 'help')) {
+    writeLine(io.stdout, DEV_HELP);
+    return EXIT_OK;
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  if (global.aws) throw new UsageError('sluice dev runs on the embedded store; --aws does not apply');
+  const portText = stringOption(values, 'port') ?? env.PORT ?? '8080';
+  const port = Number(portText);
+  if (!/^\d{1,5}$/.test(portText) || port > 65_535) throw new UsageError(`invalid port '${portText}' (0 to 65535)`);
+  const host = stringOption(values, 'host') ?? '127.0.0.1';
+  if (host.trim() === '') throw new UsageError('--host must not be empty');
+  const dataDir = global.dataDir ?? (env.SLUICE_DATA_DIR?.trim() || '.sluice');
+  const runDev = await loadExport<(opts: { port: number; host: string; dataDir: string }) => Promise<unknown>>(
+    '../../functions/local/dev.js',
+    'runDev',
+    'this command',
+  );
+  await runDev({ port, host, dataDir }); // the server keeps the process alive
+  return EXIT_OK;
+}
+
+/** What `resolveAwsTarget` (bin/commands/aws-target.ts) returns, as far as the CLI needs it. */
+interface AwsTarget {
+  controlTableName?: string;
+  controlTable?: string;
+  region?: string;
+}
+
+async function openStore(global: GlobalOptions, env: NodeJS.ProcessEnv): Promise<ControlStore> {
+  if (global.aws) {
+    const resolveAwsTarget = await loadExport<(opts: { stackName?: string; region?: string }) => Promise<AwsTarget>>(
+      './aws-target.js',
+      'resolveAwsTarget',
+      '--aws',
+    );
+    const target = await resolveAwsTarget({
+      ...(global.stack !== undefined ? { stackName: global.stack } : {}),
+      ...(global.region !== undefined ? { region: global.region } : {}),
+    });
+    const tableName = target.controlTableName ?? target.controlTable;
+    if (!tableName) throw new CommandError('the stack outputs name no control table (ControlTableName)');
+    const region = target.region ?? global.region ?? env.AWS_REGION;
+    const [{ DynamoDBClient }, { DynamoControlStore }] = await Promise.all([
+      import('@aws-sdk/client-dynamodb'),
+      import('../../functions/stores/dynamodb-store.js'),
+    ]);
+    return new DynamoControlStore({ client: new DynamoDBClient(region ? { region } : {}), tableName });
+  }
+  if (global.dataDir !== undefined) {
+    const { FileControlStore } = await import('../../functions/stores/file-store.js');
+    return new FileControlStore({ dataDir: global.dataDir });
+  }
+  const { createControlStore } = await import('../../functions/stores/factory.js');
+  return createControlStore(env);
+}
+
+/**
+ * Imports a module written by another part of the project only when its command
+ * runs, so `sluice proxies …` works even in a checkout where that part is missing.
+ */
+async function loadExport<T>(specifier: string, name: string, feature: string): Promise<T> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(specifier)) as Record<string, unknown>;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(specifier.replace(/^\.+\//, '').replace(/\.js$/, ''))) {
+      throw new CommandError(`${feature} is not available in this build (${specifier} is missing)`);
+    }
+    throw error;
+  }
+  const value = mod[name];
+  if (typeof value !== 'function') throw new CommandError(`${feature}: ${specifier} does not export ${name}()`);
+  return value as T;
+}
