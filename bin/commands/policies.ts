@@ -14,12 +14,24 @@ export interface CommandIO {
   stderr: (s: string) => void;
 }
 
+/** Output as functions (the contract) or as stream-like objects with write() (what bin/commands/cli.ts passes). */
+type Sink = ((s: string) => void) | { write(text: string): unknown };
+export interface CommandIOLike {
+  stdout: Sink;
+  stderr: Sink;
+}
+
+function toFn(sink: Sink): (s: string) => void {
+  return typeof sink === 'function' ? sink : (s) => void sink.write(s);
+}
+
 const USAGE = `usage:
   sluice policies eval -d <policy.rego|data.json|dir> [-d …] [-i input.json] '<query>'
   sluice policies check <policy.rego|dir> […]
 `;
 
-export async function runPoliciesCommand(argv: string[], io: CommandIO): Promise<number> {
+export async function runPoliciesCommand(argv: string[], ioLike: CommandIOLike): Promise<number> {
+  const io: CommandIO = { stdout: toFn(ioLike.stdout), stderr: toFn(ioLike.stderr) };
   const [sub, ...rest] = argv;
   if (sub === 'eval') return evalCommand(rest, io);
   if (sub === 'check') return checkCommand(rest, io);

@@ -477,17 +477,19 @@ export class Evaluator implements BuiltinContext {
       return v === undefined ? false : this.walkPath(v, path, i, env, k);
     }
     const p = path[i]!;
-    const step = (key: Value): boolean => {
-      const child = node.children.get(mapKey(key));
-      if (child !== undefined) return this.evalDataNode(child, path, i + 1, env, k);
-      const base = this.baseLookup([...node.path, key]);
-      return base === undefined ? false : this.walkPath(base, path, i + 1, env, k);
-    };
-    if (p.type === 'scalar') return step(p.value);
-    if (p.type === 'var' && env.has(p.name)) return step(env.get(p.name)!);
-    if (p.type !== 'var' && this.isGround(p, env)) return this.evalTerm(p, env, step);
+    if (p.type === 'scalar') return this.dataStep(node, p.value, path, i, env, k);
+    if (p.type === 'var' && env.has(p.name)) return this.dataStep(node, env.get(p.name)!, path, i, env, k);
+    if (p.type !== 'var' && this.isGround(p, env)) return this.evalTerm(p, env, (key) => this.dataStep(node, key, path, i, env, k));
     const v = this.nodeValue(node);
     return v === undefined ? false : this.walkPath(v, path, i, env, k);
+  }
+
+  /** Descends one ground key from a rule tree node: into a child node, or into base data. */
+  private dataStep(node: RuleNode, key: Value, path: Term[], i: number, env: Env, k: KV): boolean {
+    const child = node.children.get(mapKey(key));
+    if (child !== undefined) return this.evalDataNode(child, path, i + 1, env, k);
+    const base = this.baseLookup([...node.path, key]);
+    return base === undefined ? false : this.walkPath(base, path, i + 1, env, k);
   }
 
   private isOverridden(path: readonly Value[]): boolean {
