@@ -6,7 +6,7 @@
  *
  * Knobs (environment): BENCH_REQUESTS (2000), BENCH_WARMUP (200), BENCH_ROUNDS (4),
  * BENCH_CONCURRENCY (32), BENCH_RUNS (3), BENCH_DURATION_MS (4000),
- * BENCH_INIT_SAMPLES (9), BENCH_OUT (bench/results/gateway.md).
+ * BENCH_INIT_SAMPLES (9), BENCH_OUT (bench/results/gateway.md), BENCH_COMMIT (git HEAD).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,11 +53,14 @@ function packageVersion(name: string): string {
 }
 
 function machineInfo(): MachineInfo {
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-  } catch {
-    // not a git checkout
+  // BENCH_COMMIT names the commit when the benchmark runs from an exported snapshot (no .git).
+  let commit = process.env.BENCH_COMMIT ?? 'unknown';
+  if (!process.env.BENCH_COMMIT) {
+    try {
+      commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    } catch {
+      // not a git checkout
+    }
   }
   const ownVersion = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
   return {
@@ -208,7 +211,7 @@ async function main(): Promise<void> {
   notes.push(
     'Portkey runs with bench/portkey/preload.mjs: it binds 127.0.0.1 instead of all interfaces, refuses non-loopback fetches, and works around Portkey issue #1389 (every streamed answer failed with `TypeError: immutable` — Portkey appends headers to the upstream fetch Response, whose headers @hono/node-server ≥ 1.14.2 passes on with the "immutable" guard; versions before 1.14.2 do not start on Node 24, Portkey PR #1605). The preload re-wraps each upstream fetch Response in a native Response with a copy of its headers; the body stream is passed on, not buffered.',
     "Portkey's Node stream handler waits 25 ms (setTimeout) before forwarding the first chunk of an OpenAI-format stream; that shows in its TTFT.",
-    'Sluice runs as `npm start` would (tsx, file store, default log level); it writes a JSONL trace per request under its data directory.',
+    'Sluice runs as `npm start` would (tsx, file store, default log level: one JSON log line per request); it writes a JSONL trace per request under its data directory. Its figures include the local runtime\'s Function URL emulation (event v2 built from the HTTP request, prelude written and parsed), which AWS replaces with the real Function URL.',
     'All processes share 2 cores with the load generator (and with anything else running on the machine — see the load average), so absolute numbers are pessimistic and noisy; compare targets within this run.',
   );
   await runRegoBenchIfPresent(notes);

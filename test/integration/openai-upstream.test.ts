@@ -411,6 +411,16 @@ describe('failure scenarios', () => {
     expect(count).toBe(2);
   });
 
+  it('a Responses stream error arrives as an `event: error` the SDK raises', async () => {
+    const stream = await client.responses.create({ model: 'test-stream-error@after=3', input: PROMPT, stream: true });
+    const types: string[] = [];
+    const error = await (async () => {
+      for await (const event of stream) types.push(event.type);
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(APIError);
+    expect(types).toEqual(['response.created', 'response.in_progress', 'response.output_item.added']);
+  });
+
   it('a slow stream honours the first-chunk delay and the gap between chunks', async () => {
     const started = performance.now();
     const stream = await client.chat.completions.create({
