@@ -177,10 +177,26 @@ describe('SluiceStack, cache off (default)', () => {
   });
 });
 
-describe('SluiceStack, cache on (with X-Ray)', () => {
+describe('SluiceStack, cache on (with X-Ray and sizing from context)', () => {
   let s: Synthesized;
   beforeAll(() => {
-    s = synthesizeApp({ 'sluice:cache': true, 'sluice:xrayTracing': true });
+    s = synthesizeApp({
+      'sluice:cache': true,
+      'sluice:xrayTracing': true,
+      // String forms, as `cdk deploy -c key=value` passes them.
+      'sluice:timeoutSeconds': '900',
+      'sluice:memorySize': '2048',
+      'sluice:reservedConcurrency': '20',
+    });
+  });
+
+  it('sizes the function from context', () => {
+    s.template.hasResourceProperties('AWS::Lambda::Function', {
+      Timeout: 900,
+      MemorySize: 2048,
+      ReservedConcurrentExecutions: 20,
+    });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Duration', Threshold: 720_000 });
   });
 
   it('is cdk-nag (AwsSolutions) clean', () => {
