@@ -157,7 +157,8 @@ async function runRegoBenchIfPresent(notes: string[]): Promise<void> {
       notes.push('bench/rego.ts exports no runRegoBench(): Rego benchmark not run.');
       return;
     }
-    await mod.runRegoBench();
+    const markdown = await mod.runRegoBench();
+    if (typeof markdown === 'string') process.stdout.write(`\n${markdown}\n`);
     notes.push('Rego benchmark: run by bench/rego.ts runRegoBench(); its results are in bench/results/rego.md.');
   } catch (error) {
     notes.push(`Rego benchmark failed: ${(error as Error).message}`);
