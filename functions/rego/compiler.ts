@@ -190,6 +190,15 @@ export class Compiler {
       const rewrittenBody = this.resolveBody(c.body, scope, globals, [...c.head, ...args]);
       const head = c.head.map((t) => this.rewriteTerm(t, scope, globals));
       if (r.args !== undefined && c === clauses[0]) r.args = r.args.map((t) => this.rewriteTerm(t, scope, globals));
+      // Refs and calls in the head value (or contains term) are evaluated in the body, as OPA
+      // rewrites them: `q(_) := xs[_]` iterates xs like `q(_) := v if v := xs[_]`.
+      const valueIdx = head.length - 1;
+      const last = head[valueIdx];
+      if (last !== undefined && (r.value !== undefined || r.key !== undefined || c !== clauses[0]) && needsEval(last)) {
+        const v: Term = { type: 'var', name: `$h${this.fresh++}`, loc: last.loc };
+        rewrittenBody.push({ kind: 'unify', lhs: v, rhs: last, negated: false, with: [], loc: last.loc });
+        head[valueIdx] = v;
+      }
       const safe = new Set(argVars);
       const ordered = this.orderBody(rewrittenBody, safe);
       // Head vars must be bound by the body (or be arguments).
@@ -972,6 +981,25 @@ function describeTerm(t: Term): string {
       return 'call';
     default:
       return t.type;
+  }
+}
+
+/** Terms that need evaluation (refs, calls, comprehensions anywhere inside). */
+function needsEval(t: Term): boolean {
+  switch (t.type) {
+    case 'ref':
+    case 'call':
+    case 'arraycomp':
+    case 'setcomp':
+    case 'objectcomp':
+      return true;
+    case 'array':
+    case 'set':
+      return t.items.some(needsEval);
+    case 'object':
+      return t.items.some(([k, v]) => needsEval(k) || needsEval(v));
+    default:
+      return false;
   }
 }
 

@@ -754,7 +754,7 @@ export class Evaluator implements BuiltinContext {
   }
 
   private callUser(node: RuleNode, vals: Value[]): Value | undefined {
-    const msg = 'functions must not produce multiple outputs for same inputs';
+    const msg = `functions must not produce multiple outputs for same inputs (function ${node.pathText} produced conflicting values for the same inputs)`;
     let val: Value | undefined;
     for (const rule of node.funcs) {
       const env: Env = new Map();
