@@ -4,7 +4,6 @@
 // installs the local Lambda runtime's stand-in.
 import type { ControlStore } from '../../functions/stores/types.js';
 import {
-  CommandError,
   EXIT_FAILURE,
   EXIT_OK,
   EXIT_USAGE,
@@ -76,12 +75,8 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
     case 'policies':
       return runReportingErrors(io, 'policies', async () => {
         if (global.aws) throw new UsageError('policies commands work on local files; --aws does not apply');
-        const run = await loadExport<(argv: string[], io: CliIo) => Promise<number> | number>(
-          './policies.js',
-          'runPoliciesCommand',
-          'this command',
-        );
-        return run(groupArgs, io);
+        const { runPoliciesCommand } = await import('./policies.js');
+        return runPoliciesCommand(groupArgs, io);
       });
     default:
       writeLine(io.stderr, redactSecrets(`sluice: unknown command group '${group}' (expected proxies, keys, policies or dev)`));
@@ -104,41 +99,23 @@ async function runDevCommand(argv: string[], io: CliIo, global: GlobalOptions, e
   const host = stringOption(values, 'host') ?? '127.0.0.1';
   if (host.trim() === '') throw new UsageError('--host must not be empty');
   const dataDir = global.dataDir ?? (env.SLUICE_DATA_DIR?.trim() || '.sluice');
-  const runDev = await loadExport<(opts: { port: number; host: string; dataDir: string }) => Promise<unknown>>(
-    '../../functions/local/dev.js',
-    'runDev',
-    'this command',
-  );
+  const { runDev } = await import('../../functions/local/dev.js');
   await runDev({ port, host, dataDir }); // the server keeps the process alive
   return EXIT_OK;
 }
 
-/** What `resolveAwsTarget` (bin/commands/aws-target.ts) returns, as far as the CLI needs it. */
-interface AwsTarget {
-  controlTableName?: string;
-  controlTable?: string;
-  region?: string;
-}
-
 async function openStore(global: GlobalOptions, env: NodeJS.ProcessEnv): Promise<ControlStore> {
   if (global.aws) {
-    const resolveAwsTarget = await loadExport<(opts: { stackName?: string; region?: string }) => Promise<AwsTarget>>(
-      './aws-target.js',
-      'resolveAwsTarget',
-      '--aws',
-    );
+    const { resolveAwsTarget } = await import('./aws-target.js');
     const target = await resolveAwsTarget({
       ...(global.stack !== undefined ? { stackName: global.stack } : {}),
       ...(global.region !== undefined ? { region: global.region } : {}),
     });
-    const tableName = target.controlTableName ?? target.controlTable;
-    if (!tableName) throw new CommandError('the stack outputs name no control table (ControlTableName)');
-    const region = target.region ?? global.region ?? env.AWS_REGION;
     const [{ DynamoDBClient }, { DynamoControlStore }] = await Promise.all([
       import('@aws-sdk/client-dynamodb'),
       import('../../functions/stores/dynamodb-store.js'),
     ]);
-    return new DynamoControlStore({ client: new DynamoDBClient(region ? { region } : {}), tableName });
+    return new DynamoControlStore({ client: new DynamoDBClient({ region: target.region }), tableName: target.controlTable });
   }
   if (global.dataDir !== undefined) {
     const { FileControlStore } = await import('../../functions/stores/file-store.js');
@@ -146,24 +123,4 @@ async function openStore(global: GlobalOptions, env: NodeJS.ProcessEnv): Promise
   }
   const { createControlStore } = await import('../../functions/stores/factory.js');
   return createControlStore(env);
-}
-
-/**
- * Imports a module written by another part of the project only when its command
- * runs, so `sluice proxies …` works even in a checkout where that part is missing.
- */
-async function loadExport<T>(specifier: string, name: string, feature: string): Promise<T> {
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(specifier)) as Record<string, unknown>;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes(specifier.replace(/^\.+\//, '').replace(/\.js$/, ''))) {
-      throw new CommandError(`${feature} is not available in this build (${specifier} is missing)`);
-    }
-    throw error;
-  }
-  const value = mod[name];
-  if (typeof value !== 'function') throw new CommandError(`${feature}: ${specifier} does not export ${name}()`);
-  return value as T;
 }
