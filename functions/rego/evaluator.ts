@@ -453,12 +453,13 @@ export class Evaluator implements BuiltinContext {
       }
       return false;
     }
+    // OPA iterates objects and sets in sorted key order; results built by iteration follow it.
     if (v instanceof RObject) {
-      for (const [key, val] of v.entries()) if (f(key, val)) return true;
+      for (const [key, val] of v.sortedEntries()) if (f(key, val)) return true;
       return false;
     }
     if (v instanceof RSet) {
-      for (const x of v.values()) if (f(x, x)) return true;
+      for (const x of v.sorted()) if (f(x, x)) return true;
       return false;
     }
     return false;

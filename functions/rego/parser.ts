@@ -127,7 +127,7 @@ class Parser {
     const root = parts[0];
     if (root === 'rego' || root === 'future') {
       const name = parts.join('.');
-      if (name !== 'rego.v1' && name !== 'future.keywords' && !/^future\.keywords\.(in|if|every|contains)$/.test(name)) {
+      if (name !== 'rego.v1' && name !== 'future.keywords' && !/^future\.keywords\.[A-Za-z_]+$/.test(name)) {
         this.fail(`invalid import ${name}: must be rego.v1, future.keywords or future.keywords.<keyword>`, start);
       }
       return undefined;
