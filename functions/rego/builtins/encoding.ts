@@ -6,9 +6,12 @@ import type { BuiltinDef } from './types.js';
 const STD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-class CorruptInput extends Error {
-  constructor(readonly offset: number) {
-    super(`illegal base64 data at input byte ${offset}`);
+export class CorruptInput extends Error {
+  constructor(
+    readonly offset: number,
+    message = `illegal base64 data at input byte ${offset}`,
+  ) {
+    super(message);
   }
 }
 
@@ -67,6 +70,21 @@ function flush(q: readonly number[], out: number[]): void {
   out.push((n >> 16) & 0xff);
   if (q.length >= 3) out.push((n >> 8) & 0xff);
   if (q.length >= 4) out.push(n & 0xff);
+}
+
+/**
+ * OPA's base64url.decode as bytes: padding some encoders omit is restored (RFC 7515
+ * appendix C) before Go's strict URL-alphabet decoder runs. Throws CorruptInput.
+ */
+export function decodeBase64Url(input: string): Uint8Array {
+  let s = input;
+  if (!s.endsWith('=')) {
+    const r = s.length % 4;
+    if (r === 2) s += '==';
+    else if (r === 3) s += '=';
+    else if (r === 1) throw new CorruptInput(-1, `illegal base64url string: ${s}`);
+  }
+  return decodeBase64(s, URL);
 }
 
 const utf8 = new TextDecoder('utf-8');
@@ -175,16 +193,8 @@ export const encodingBuiltins: readonly BuiltinDef[] = [
   def('base64url.encode', ['string'], 'string', (args) => encode(str('base64url.encode', args, 0), true, true)),
   def('base64url.encode_no_pad', ['string'], 'string', (args) => encode(str('base64url.encode_no_pad', args, 0), true, false)),
   def('base64url.decode', ['string'], 'string', (args) => {
-    let s = str('base64url.decode', args, 0);
-    // RFC 7515 appendix C: restore the padding some encoders omit.
-    if (!s.endsWith('=')) {
-      const r = s.length % 4;
-      if (r === 2) s += '==';
-      else if (r === 3) s += '=';
-      else if (r === 1) throw builtinError('base64url.decode', `illegal base64url string: ${s}`);
-    }
     try {
-      return bytesToString(decodeBase64(s, URL));
+      return bytesToString(decodeBase64Url(str('base64url.decode', args, 0)));
     } catch (e) {
       if (e instanceof CorruptInput) throw builtinError('base64url.decode', e.message);
       throw e;

@@ -5,6 +5,7 @@ import { documentBuiltins } from './documents.js';
 import { encodingBuiltins } from './encoding.js';
 import { globBuiltins } from './glob.js';
 import { jsonBuiltins } from './json.js';
+import { jwtBuiltins } from './jwt.js';
 import { miscBuiltins } from './misc.js';
 import { netBuiltins } from './net.js';
 import { numberBuiltins } from './numbers.js';
@@ -19,7 +20,7 @@ import type { BuiltinDef } from './types.js';
 export type { BuiltinContext, BuiltinDef, TypeSpec } from './types.js';
 export { BuiltinError } from './types.js';
 
-const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins, regexBuiltins, globBuiltins, jsonBuiltins, encodingBuiltins, timeBuiltins, netBuiltins, unitBuiltins, semverBuiltins, miscBuiltins, documentBuiltins];
+const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins, regexBuiltins, globBuiltins, jsonBuiltins, encodingBuiltins, timeBuiltins, netBuiltins, unitBuiltins, semverBuiltins, miscBuiltins, documentBuiltins, jwtBuiltins];
 
 function register(groups: ReadonlyArray<readonly BuiltinDef[]>): Map<string, BuiltinDef> {
   const map = new Map<string, BuiltinDef>();
@@ -68,23 +69,8 @@ export const laterBuiltins: ReadonlySet<string> = new Set([
   'crypto.x509.parse_rsa_private_key',
   'crypto.x509.parse_keypair',
   'crypto.parse_private_keys',
-  'io.jwt.decode',
-  'io.jwt.decode_verify',
   'io.jwt.encode_sign',
   'io.jwt.encode_sign_raw',
-  'io.jwt.verify_rs256',
-  'io.jwt.verify_rs384',
-  'io.jwt.verify_rs512',
-  'io.jwt.verify_ps256',
-  'io.jwt.verify_ps384',
-  'io.jwt.verify_ps512',
-  'io.jwt.verify_es256',
-  'io.jwt.verify_es384',
-  'io.jwt.verify_es512',
-  'io.jwt.verify_eddsa',
-  'io.jwt.verify_hs256',
-  'io.jwt.verify_hs384',
-  'io.jwt.verify_hs512',
   'graphql.parse',
   'graphql.parse_and_verify',
   'graphql.parse_query',

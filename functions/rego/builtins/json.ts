@@ -5,7 +5,7 @@ import { builtinError, def, object, operandError, str } from './operands.js';
 import type { BuiltinDef } from './types.js';
 
 /** Go-like error text for malformed JSON (encoding/json's wording for the common cases). */
-function jsonErrorText(text: string, e: unknown): string {
+export function jsonErrorText(text: string, e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   const m = /position (\d+)/.exec(msg);
   const tok = /Unexpected token '(.)'/.exec(msg);
