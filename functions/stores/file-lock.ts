@@ -104,8 +104,12 @@ function parseOwner(raw: string): LockOwner | undefined {
   return undefined;
 }
 
+/** A holder writes its owner record right after creating the file; an empty lock this old is a crash leftover. */
+const UNWRITTEN_LOCK_STALE_MS = 2_000;
+
 function isStale(lock: ObservedLock, staleMs: number): boolean {
   if (lock.ageMs > staleMs) return true;
+  if (lock.owner === undefined && lock.ageMs > Math.min(staleMs, UNWRITTEN_LOCK_STALE_MS)) return true;
   return lock.owner !== undefined && lock.owner.host === hostname() && !processIsAlive(lock.owner.pid);
 }
 

@@ -155,6 +155,22 @@ describe('FileControlStore', () => {
     expect(await store.getProxy('p1')).toBeDefined();
   });
 
+  it('recovers an empty lock left by a process that crashed right after creating it', async () => {
+    const lock = join(dir, 'control.lock');
+    await fs.writeFile(lock, '');
+    const old = new Date(Date.now() - 5_000);
+    await fs.utimes(lock, old, old);
+    const store = new FileControlStore({ dataDir: dir, lock: { timeoutMs: 1000 } });
+    await store.putProxy(proxy('p1'));
+    expect(await store.getProxy('p1')).toBeDefined();
+  });
+
+  it('waits for a fresh empty lock (its holder is still writing it)', async () => {
+    await fs.writeFile(join(dir, 'control.lock'), '');
+    const store = new FileControlStore({ dataDir: dir, lock: { timeoutMs: 300 } });
+    await expect(store.putProxy(proxy('p1'))).rejects.toThrow(/timed out/);
+  });
+
   it('waits for a live lock, then fails with a clear error', async () => {
     const lock = join(dir, 'control.lock');
     await fs.writeFile(lock, JSON.stringify({ pid: process.pid, host: 'other-host', token: 'x', at: '' }));
