@@ -9,7 +9,7 @@
  * BENCH_INIT_SAMPLES (9), BENCH_OUT (bench/results/gateway.md), BENCH_COMMIT (git HEAD).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -17,6 +17,7 @@ import { measureArtifact, esbuildVersion, type ArtifactResult } from './lib/arti
 import { chatBody, chatRequest, closedLoopThroughput, sequentialLatency, type Target } from './lib/http-load.js';
 import { renderGatewayReport, summariseLatency, type BenchSettings, type LatencySummary, type MachineInfo, type ThroughputSummary } from './lib/report.js';
 import { newUpstreamKey, startPortkey, startSluice, startUpstream, type BenchEnv, type Started } from './lib/targets.js';
+import { median } from './lib/stats.js';
 import { replyTo } from '../test/support/openai-upstream.js';
 import { Agent } from 'node:http';
 
@@ -102,7 +103,7 @@ async function verify(target: Target): Promise<void> {
 async function latency(targets: Target[], stream: boolean): Promise<LatencySummary[]> {
   const body = chatBody(stream ? settings.streamModel : settings.plainModel, PROMPT, stream);
   const perRound = Math.ceil(settings.requests / settings.rounds);
-  const acc = new Map(targets.map((t) => [t.name, { total: [] as number[], ttft: [] as number[], errors: 0 }]));
+  const acc = new Map(targets.map((t) => [t.name, { total: [] as number[], ttft: [] as number[], errors: 0, roundP50: [] as number[] }]));
   for (let round = 0; round < settings.rounds; round++) {
     for (const target of targets) {
       const run = await sequentialLatency(target, body, stream, {
@@ -114,12 +115,13 @@ async function latency(targets: Target[], stream: boolean): Promise<LatencySumma
       a.total.push(...run.totalMs);
       a.ttft.push(...run.ttftMs);
       a.errors += run.errors;
+      a.roundP50.push(median(stream ? run.ttftMs : run.totalMs));
     }
     log(`  ${stream ? 'stream' : 'plain'} round ${round + 1}/${settings.rounds} done`);
   }
   return targets.map((t) => {
     const a = acc.get(t.name)!;
-    return summariseLatency(t.name, a.total, a.ttft, a.errors);
+    return { ...summariseLatency(t.name, a.total, a.ttft, a.errors), roundP50: a.roundP50 };
   });
 }
 
@@ -141,6 +143,21 @@ async function throughput(targets: Target[]): Promise<ThroughputSummary[]> {
     }
   }
   return targets.map((t) => ({ target: t.name, ...acc.get(t.name)! }));
+}
+
+/** File sizes in Sluice's data directory (state the file store rewrites per request shows up here). */
+function describeDataDir(dir: string): string {
+  const sizeOf = (path: string): number => {
+    const st = statSync(path);
+    return st.isDirectory() ? readdirSync(path).reduce((n, f) => n + sizeOf(join(path, f)), 0) : st.size;
+  };
+  try {
+    return readdirSync(dir)
+      .map((f) => `${f} ${(sizeOf(join(dir, f)) / 1024).toFixed(0)} KiB`)
+      .join(', ');
+  } catch (error) {
+    return `not readable (${(error as Error).message})`;
+  }
 }
 
 /** The Rego engineer's benchmark, when present; it writes its own results. */
@@ -201,6 +218,7 @@ async function main(): Promise<void> {
   } finally {
     for (const s of running.reverse()) await s.child.stop();
   }
+  notes.push(`Sluice's data directory after the run: ${describeDataDir(join(workDir, 'sluice-data'))}.`);
 
   log('Lambda artifact…');
   try {

@@ -23,6 +23,8 @@ export interface LatencySummary {
   p99: number;
   ttftP50?: number;
   ttftP99?: number;
+  /** p50 of each interleaved round (TTFT for streams), to show drift over the run. */
+  roundP50?: number[];
 }
 
 export function summariseLatency(target: string, totalMs: number[], ttftMs: number[], errors: number): LatencySummary {
@@ -92,6 +94,7 @@ function addedRows(rows: LatencySummary[], stream: boolean): string[] {
       isDirect ? '—' : fmt(added99, 3),
     ];
     if (stream) cells.push(fmt(r.p50, 3));
+    cells.push((r.roundP50 ?? []).map((x) => fmt(x, 2)).join(' → '));
     return `| ${cells.join(' | ')} |`;
   });
 }
@@ -134,16 +137,16 @@ export function renderGatewayReport(r: GatewayReport): string {
   out.push('');
   out.push(`### Plain chat completion (\`${s.plainModel}\`, full response)`);
   out.push('');
-  out.push('| target | requests | errors | p50 | p99 | added p50 | added p99 |');
-  out.push('|---|---|---|---|---|---|---|');
+  out.push('| target | requests | errors | p50 | p99 | added p50 | added p99 | p50 by round |');
+  out.push('|---|---|---|---|---|---|---|---|');
   out.push(...addedRows(r.plain, false));
   out.push('');
   out.push(`### Streaming chat completion, time to first token (\`${s.streamModel}\`, \`include_usage\`)`);
   out.push('');
   out.push('TTFT = request start → the first SSE event carrying content (the role chunk does not count).');
   out.push('');
-  out.push('| target | requests | errors | TTFT p50 | TTFT p99 | added p50 | added p99 | whole stream p50 |');
-  out.push('|---|---|---|---|---|---|---|---|');
+  out.push('| target | requests | errors | TTFT p50 | TTFT p99 | added p50 | added p99 | whole stream p50 | TTFT p50 by round |');
+  out.push('|---|---|---|---|---|---|---|---|---|');
   out.push(...addedRows(r.stream, true));
   out.push('');
 
