@@ -1,22 +1,34 @@
 import type { IncomingMessage } from 'node:http';
 import { mapUpstreamError } from '../providers/openai/errors.js';
-import { StreamUsageTracker, streamErrorEvent } from '../providers/openai/stream.js';
-import { usageFromResponseBody } from '../providers/openai/usage.js';
+import { StreamUsageTracker, streamErrorEvent, withoutUsage } from '../providers/openai/stream.js';
+import { normalizeUsage, usageFromResponseBody } from '../providers/openai/usage.js';
+import { OPENAI_FAMILY } from '../providers/openai/api.js';
+import { anthropicStreamErrorEvent, mapAnthropicError } from '../providers/anthropic/errors.js';
+import { fromAnthropicResponse } from '../providers/anthropic/response.js';
+import { anthropicStreamTokens, newAnthropicStreamState, translateAnthropicEvent } from '../providers/anthropic/stream.js';
+import { anthropicTokenCounts } from '../providers/anthropic/usage.js';
+import { callBedrock } from '../providers/bedrock/call.js';
+import { chatUsage, usageFromCounts, type Json, type TokenCounts } from '../providers/chat.js';
+import { completeBody, dataFrame, DONE, readBody, sseEvents, translatedBody, type Frame } from '../providers/transport.js';
 import { relayBody, type RelayObserver } from './body-relay.js';
 import { GatewayError, badGateway, gatewayTimeout } from './errors.js';
-import { sendUpstream, UpstreamTimeoutError } from './upstream-client.js';
-import type { GatewayDeps, GatewayResponse, RequestState } from './types.js';
+import type { SseEvent } from './sse.js';
+import { sendUpstream, UpstreamTimeoutError, type UpstreamExchange } from './upstream-client.js';
+import type { GatewayDeps, GatewayResponse, RequestState, Usage } from './types.js';
 
 /** Upstream response headers worth passing to the client; hop-by-hop and cookies stay behind. */
-const PASSED_HEADERS = /^(content-type|cache-control|retry-after|x-request-id|request-id|openai-[a-z-]+|x-ratelimit-[a-z-]+)$/;
+const PASSED_HEADERS = /^(content-type|cache-control|retry-after|x-request-id|request-id|openai-[a-z-]+|anthropic-[a-z-]+|x-ratelimit-[a-z-]+)$/;
+const ERROR_HEADERS = ['retry-after', 'retry-after-ms', 'x-request-id', 'request-id', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'];
 const MAX_ERROR_BODY = 1024 * 1024;
 const MAX_OBSERVED_JSON = 16 * 1024 * 1024;
 
+type Deps = Pick<GatewayDeps, 'upstreamIdleTimeoutMs' | 'upstreamDeadlineMs' | 'now' | 'bedrock'>;
+
 /**
  * The model call: sends the planned request and answers as soon as the upstream's
- * status and headers arrive, with the body relayed as it comes.
+ * status and headers arrive, with the body relayed (or translated) as it comes.
  */
-export async function callModel(deps: Pick<GatewayDeps, 'upstreamIdleTimeoutMs' | 'upstreamDeadlineMs' | 'now'>, state: RequestState): Promise<GatewayResponse> {
+export async function callModel(deps: Deps, state: RequestState): Promise<GatewayResponse> {
   const { route, proxy } = state;
   if (route.kind !== 'openai' || !proxy || !state.upstream) throw new Error('callModel reached without a routed request');
   if (route.endpoint === 'models' && proxy.allowedModels?.length) return allowedModelsList(proxy.allowedModels, proxy.modelAliases, proxy.id);
@@ -24,18 +36,24 @@ export async function callModel(deps: Pick<GatewayDeps, 'upstreamIdleTimeoutMs' 
   const plan = state.upstream;
   const sentAt = deps.now();
   state.overheadMs = sentAt - state.startedAt;
+  if (plan.provider === 'bedrock') return callBedrock(deps, state, sentAt, observersFor(deps, state));
+
   const exchange = await sendUpstream(plan, { idleMs: deps.upstreamIdleTimeoutMs, deadlineMs: deps.upstreamDeadlineMs });
   state.trace.step('llm', { provider: plan.provider, model: plan.modelResolved, status: exchange.status }, sentAt);
   state.trace.set({ status: exchange.status });
 
   if (exchange.status >= 400) {
     const text = await readBounded(exchange.body, MAX_ERROR_BODY);
-    const error = mapUpstreamError(exchange.status, text, plan.provider);
     const headers: Record<string, string> = {};
-    for (const name of ['retry-after', 'retry-after-ms', 'x-request-id', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens']) {
+    for (const name of ERROR_HEADERS) {
       const v = exchange.headers[name];
       if (typeof v === 'string') headers[name] = v;
     }
+    if (plan.provider === 'anthropic') {
+      if (route.ingress === 'anthropic') throw new NativeUpstreamError(exchange.status, text, headers);
+      throw mapAnthropicError(exchange.status, text, headers);
+    }
+    const error = mapUpstreamError(exchange.status, text, plan.provider);
     throw new GatewayError(error.status, error.message, error.type, error.code, error.param, headers);
   }
 
@@ -44,17 +62,117 @@ export async function callModel(deps: Pick<GatewayDeps, 'upstreamIdleTimeoutMs' 
     if (value !== undefined && PASSED_HEADERS.test(name)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   const sse = (headers['content-type'] ?? '').startsWith('text/event-stream');
-  const observers: RelayObserver[] = [firstByteObserver(deps, state), sse ? streamUsageObserver(state) : jsonUsageObserver(state), ...state.observers];
-  const body = relayBody(exchange.body, {
-    sse,
-    observers,
-    terminalError: (err) => streamErrorEvent(route.endpoint, toUpstreamError(exchange.abortReason() ?? err)),
-    abortUpstream: exchange.abort,
-  });
+  if (plan.provider === 'anthropic' && route.ingress === 'openai') return anthropicToChat(deps, state, exchange, headers, sse);
+
+  const usageObserver = sse ? (plan.provider === 'anthropic' ? anthropicUsageObserver(state) : streamUsageObserver(state)) : jsonUsageObserver(state, plan.provider === 'anthropic' ? anthropicUsageOf : usageFromResponseBody);
+  const observers: RelayObserver[] = [firstByteObserver(deps, state), usageObserver, ...state.observers];
+  const terminal = (err: Error) => {
+    const error = toUpstreamError(exchange.abortReason() ?? err);
+    return route.ingress === 'anthropic' ? anthropicStreamErrorEvent(error) : streamErrorEvent(route.endpoint, error);
+  };
+  // The gateway asked for usage the client did not: the stream is filtered event by event.
+  const stripUsage = sse && OPENAI_FAMILY.has(plan.provider) && state.body !== undefined && state.body.stream && !state.body.includeUsage && (route.endpoint === 'chat.completions' || route.endpoint === 'completions');
+  if (stripUsage) {
+    const tracker = new StreamUsageTracker();
+    const body = translatedBody<SseEvent>({
+      source: sseEvents(exchange.body),
+      translate: (event) => {
+        // The tracker sees the usage the client will not.
+        tracker.onEvent(event);
+        const kept = withoutUsage(event);
+        return { frames: kept ? [{ bytes: kept.raw, event: kept }] : [] };
+      },
+      end: () => [],
+      terminalError: (err) => [{ bytes: terminal(err) }],
+      observers: [
+        {
+          onEnd: () => {
+            if (tracker.usage) state.usage = tracker.usage;
+          },
+        },
+        ...observersFor(deps, state),
+      ],
+      abort: exchange.abort,
+    });
+    return { statusCode: exchange.status, headers, body };
+  }
+  const body = relayBody(exchange.body, { sse, observers, terminalError: terminal, abortUpstream: exchange.abort });
   return { statusCode: exchange.status, headers, body };
 }
 
-function toUpstreamError(err: Error): GatewayError {
+/** Thrown on the native Anthropic ingress: the provider's own error body and status, passed through. */
+export class NativeUpstreamError extends GatewayError {
+  constructor(status: number, readonly bodyText: string, headers: Record<string, string>) {
+    const parsed = mapAnthropicError(status, bodyText);
+    super(status, parsed.message, anthropicTypeFromBody(bodyText) ?? parsed.type, parsed.code, null, headers);
+    this.name = 'NativeUpstreamError';
+  }
+}
+
+function anthropicTypeFromBody(text: string): string | undefined {
+  try {
+    const t = (JSON.parse(text) as { error?: { type?: unknown } }).error?.type;
+    return typeof t === 'string' ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Anthropic Messages answer on the OpenAI chat endpoint: translated, plain or streamed. */
+async function anthropicToChat(deps: Deps, state: RequestState, exchange: UpstreamExchange, headers: Record<string, string>, sse: boolean): Promise<GatewayResponse> {
+  const created = Math.floor(Date.now() / 1000);
+  const observers = observersFor(deps, state);
+  if (!sse) {
+    let text: string;
+    let json: Json;
+    try {
+      text = await readBody(exchange.body, MAX_OBSERVED_JSON);
+      json = JSON.parse(text) as Json;
+    } catch {
+      throw badGateway('Anthropic sent an unreadable response body.', 'upstream_invalid_response');
+    }
+    const chat = fromAnthropicResponse(json, created);
+    state.usage = usageFromResponseBody(chat);
+    return { statusCode: 200, headers: { ...headers, 'content-type': 'application/json' }, body: completeBody(JSON.stringify(chat), observers) };
+  }
+  const s = newAnthropicStreamState(state.body?.includeUsage ?? false, created);
+  const body = translatedBody<SseEvent>({
+    source: sseEvents(exchange.body),
+    translate: (event) => {
+      if (event.data === '') return { frames: [] };
+      let data: Json;
+      try {
+        data = JSON.parse(event.data) as Json;
+      } catch {
+        return { frames: [] };
+      }
+      const frames: Frame[] = translateAnthropicEvent(s, data).map(dataFrame);
+      if (s.error) return { frames: [{ bytes: streamErrorEvent('chat.completions', s.error) }], final: true, error: s.error };
+      if (s.done) return { frames: [...frames, DONE], final: true };
+      return { frames };
+    },
+    end: () => {
+      throw new Error('Anthropic stream ended without message_stop');
+    },
+    terminalError: (err) => [{ bytes: streamErrorEvent('chat.completions', toUpstreamError(exchange.abortReason() ?? err)) }],
+    observers: [{ onEnd: () => setUsage(state, anthropicStreamTokens(s)) }, ...observers],
+    abort: exchange.abort,
+  });
+  return { statusCode: 200, headers: { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }, body };
+}
+
+function setUsage(state: RequestState, counts: TokenCounts): void {
+  const usage = usageFromCounts(counts);
+  if (usage) state.usage = usage;
+}
+
+/** First-byte timing plus every plugin's observers (trace completion among them). */
+export function observersFor(deps: Pick<GatewayDeps, 'now'>, state: RequestState): RelayObserver[] {
+  return [firstByteObserver(deps, state), ...state.observers];
+}
+
+export function toUpstreamError(err: Error): GatewayError {
+  if (err instanceof GatewayError) return err;
   if (err instanceof UpstreamTimeoutError) return gatewayTimeout(`The upstream stream stopped: ${err.message}`);
   return badGateway('The upstream stream was interrupted before it completed.', 'stream_interrupted');
 }
@@ -76,8 +194,34 @@ function streamUsageObserver(state: RequestState): RelayObserver {
   };
 }
 
+/** Native Anthropic streams: usage from message_start and the cumulative message_delta. */
+function anthropicUsageObserver(state: RequestState): RelayObserver {
+  const usage: Json = {};
+  return {
+    onEvent: (event) => {
+      if (!event.data.includes('"usage"')) return;
+      try {
+        const data = JSON.parse(event.data) as Json;
+        const u = (data.type === 'message_start' ? (data.message as Json | undefined)?.usage : data.usage) as Json | undefined;
+        if (u) for (const [k, v] of Object.entries(u)) if (typeof v === 'number') usage[k] = v;
+      } catch {
+        // not JSON
+      }
+    },
+    onEnd: () => setUsage(state, anthropicTokenCounts(usage)),
+  };
+}
+
+function anthropicUsageOf(body: unknown): Usage | undefined {
+  const json = body as Json | undefined;
+  if (!json || typeof json !== 'object') return undefined;
+  if (json.type === 'message') return normalizeUsage(chatUsage(anthropicTokenCounts(json.usage)));
+  if (typeof json.input_tokens === 'number') return { promptTokens: json.input_tokens, completionTokens: 0, totalTokens: json.input_tokens };
+  return undefined;
+}
+
 /** Plain JSON bodies: keep a bounded copy to read usage once the body is complete. */
-function jsonUsageObserver(state: RequestState): RelayObserver {
+function jsonUsageObserver(state: RequestState, read: (body: unknown) => Usage | undefined): RelayObserver {
   const chunks: Buffer[] = [];
   let size = 0;
   return {
@@ -88,7 +232,7 @@ function jsonUsageObserver(state: RequestState): RelayObserver {
     onEnd: ({ error }) => {
       if (error || size > MAX_OBSERVED_JSON) return;
       try {
-        const usage = usageFromResponseBody(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        const usage = read(JSON.parse(Buffer.concat(chunks).toString('utf8')));
         if (usage) state.usage = usage;
       } catch {
         // not JSON: no usage to read

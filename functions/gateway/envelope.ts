@@ -6,6 +6,7 @@ import { parseSluiceHeaders, validSessionId, type SluiceRequestHeaders } from '.
 import { decodeEventBody } from './request-body.js';
 import { matchRoute, type Route } from './routes.js';
 import { completeTrace } from './plugins/trace.js';
+import { errorResponseFor } from '../providers/ingress-errors.js';
 import type { FunctionUrlEvent, GatewayDeps, GatewayResponse, LambdaContext, RequestState } from './types.js';
 
 export type GatewayMiddyRequest = MiddyRequest<FunctionUrlEvent, GatewayResponse, Error, LambdaContext>;
@@ -103,10 +104,12 @@ export function envelope(deps: Pick<GatewayDeps, 'logger' | 'traceSink' | 'now'>
       if (!(request.error instanceof GatewayError)) {
         (state?.log ?? deps.logger).error('unhandled error', { error: request.error instanceof Error ? request.error.message : String(request.error) });
       }
+      // Anthropic- or Bedrock-shaped on their native ingress, OpenAI-shaped everywhere else.
+      const shaped = errorResponseFor(state?.route, error);
       const response: GatewayResponse = {
         statusCode: error.status,
-        headers: { 'content-type': 'application/json', ...error.headers },
-        body: JSON.stringify(error.toBody()),
+        headers: { 'content-type': 'application/json', ...error.headers, ...shaped.headers },
+        body: shaped.body,
       };
       if (!state) return { ...response, headers: { ...response.headers, 'x-sluice-trace-id': randomUUID(), 'x-sluice-session-id': randomUUID() } };
       completeTrace(deps, state, { status: error.status, error: { type: error.type, code: error.code, message: error.message } });

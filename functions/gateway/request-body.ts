@@ -18,7 +18,7 @@ export function decodeEventBody(body: string | undefined, isBase64Encoded: boole
 
 const tooLarge = () => payloadTooLarge(`Request body exceeds the ${MAX_BODY_BYTES} byte limit.`);
 
-type FieldType = 'string' | 'boolean' | 'array' | 'object' | 'string|array';
+type FieldType = 'string' | 'boolean' | 'number' | 'array' | 'object' | 'string|array';
 
 interface FieldRule {
   type: FieldType;
@@ -30,6 +30,32 @@ interface FieldRule {
  * other field passes through untouched so new OpenAI parameters keep working.
  */
 const FIELDS: Record<Exclude<Endpoint, 'models'>, Record<string, FieldRule>> = {
+  // Native Anthropic Messages: the fields the gateway reads (model, stream for the response format).
+  'anthropic.messages': {
+    model: { type: 'string', required: true },
+    messages: { type: 'array', required: true },
+    max_tokens: { type: 'number', required: true },
+    stream: { type: 'boolean' },
+    tools: { type: 'array' },
+  },
+  'anthropic.count_tokens': {
+    model: { type: 'string', required: true },
+    messages: { type: 'array', required: true },
+    tools: { type: 'array' },
+  },
+  // Native Converse: the model id comes from the path; the body carries the conversation.
+  'bedrock.converse': {
+    messages: { type: 'array' },
+    system: { type: 'array' },
+    inferenceConfig: { type: 'object' },
+    toolConfig: { type: 'object' },
+  },
+  'bedrock.converse-stream': {
+    messages: { type: 'array' },
+    system: { type: 'array' },
+    inferenceConfig: { type: 'object' },
+    toolConfig: { type: 'object' },
+  },
   'chat.completions': {
     model: { type: 'string', required: true },
     messages: { type: 'array', required: true },
@@ -101,7 +127,7 @@ export function parseRequestBody(endpoint: Exclude<Endpoint, 'models'>, raw: Buf
       'stream_options.include_usage',
     );
   }
-  if (endpoint === 'chat.completions') {
+  if (endpoint === 'chat.completions' || endpoint === 'anthropic.messages' || endpoint === 'anthropic.count_tokens') {
     (obj.messages as unknown[]).forEach((m, i) => {
       if (typeOf(m) !== 'object') throw badRequest(`Invalid type for 'messages[${i}]': expected an object, but got ${typeOf(m)}.`, 'invalid_type', `messages[${i}]`);
     });
@@ -109,7 +135,7 @@ export function parseRequestBody(endpoint: Exclude<Endpoint, 'models'>, raw: Buf
   const body: RequestBody = {
     json: obj,
     raw,
-    stream: obj.stream === true,
+    stream: obj.stream === true || endpoint === 'bedrock.converse-stream',
     includeUsage: streamOptions?.include_usage === true,
   };
   if (typeof obj.model === 'string') body.model = obj.model;

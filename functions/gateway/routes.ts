@@ -1,17 +1,29 @@
 /**
  * The gateway's URL space (see ../shared/DESIGN.md §1):
  *   GET  /healthz
- *   /v1/<endpoint>                       proxy taken from the key
- *   /a/<proxyId>/openai/v1/<endpoint>    proxy named in the path
+ *   /v1/<endpoint>                                      proxy taken from the key
+ *   /a/<proxyId>/openai/v1/<endpoint>                   proxy named in the path
+ *   /a/<proxyId>/anthropic/v1/messages[/count_tokens]   native Anthropic Messages
+ *   /a/<proxyId>/bedrock/model/<modelId>/converse[-stream]   native Bedrock Converse
  */
-export type Endpoint = 'chat.completions' | 'responses' | 'embeddings' | 'completions' | 'models';
+export type OpenAIEndpoint = 'chat.completions' | 'responses' | 'embeddings' | 'completions' | 'models';
+export type AnthropicEndpoint = 'anthropic.messages' | 'anthropic.count_tokens';
+export type BedrockEndpoint = 'bedrock.converse' | 'bedrock.converse-stream';
+export type Endpoint = OpenAIEndpoint | AnthropicEndpoint | BedrockEndpoint;
 
+/** Which wire format the client speaks; errors are answered in that format. */
+export type Ingress = 'openai' | 'anthropic' | 'bedrock';
+
+/**
+ * `kind: 'openai'` is every model-call route (the plugin chain runs on all of them);
+ * `ingress` says which API the client speaks. Bedrock routes carry the model id from the path.
+ */
 export type Route =
   | { kind: 'health' }
-  | { kind: 'openai'; endpoint: Endpoint; pathProxyId?: string; method: 'GET' | 'POST' };
+  | { kind: 'openai'; ingress: Ingress; endpoint: Endpoint; pathProxyId?: string; method: 'GET' | 'POST'; modelId?: string };
 
 interface EndpointSpec {
-  endpoint: Endpoint;
+  endpoint: OpenAIEndpoint;
   method: 'GET' | 'POST';
 }
 
@@ -24,13 +36,15 @@ const OPENAI_ENDPOINTS: Record<string, EndpointSpec> = {
 };
 
 /** Upstream path of each endpoint, relative to the provider's /v1 base URL. */
-export const OPENAI_PATHS: Record<Endpoint, string> = {
+export const OPENAI_PATHS: Record<OpenAIEndpoint, string> = {
   'chat.completions': '/chat/completions',
   responses: '/responses',
   embeddings: '/embeddings',
   completions: '/completions',
   models: '/models',
 };
+
+export const isOpenAIEndpoint = (e: Endpoint): e is OpenAIEndpoint => e in OPENAI_PATHS;
 
 export type RouteMatch = { ok: true; route: Route } | { ok: false; status: 404 | 405; allow?: string };
 
@@ -47,9 +61,14 @@ export function matchRoute(method: string, rawPath: string): RouteMatch {
     rest = path.slice(4);
   } else if (path.startsWith('/a/')) {
     const parts = path.split('/'); // ['', 'a', proxyId, 'openai', 'v1', ...]
+    const proxyId = decodeSegment(parts[2] ?? '');
     if (parts.length >= 6 && parts[3] === 'openai' && parts[4] === 'v1') {
-      pathProxyId = decodeSegment(parts[2] ?? '');
+      pathProxyId = proxyId;
       rest = parts.slice(5).join('/');
+    } else if (parts[3] === 'anthropic') {
+      return matchAnthropic(method, proxyId, parts.slice(4).join('/'));
+    } else if (parts[3] === 'bedrock') {
+      return matchBedrock(method, proxyId, parts.slice(4));
     }
   }
   if (rest === undefined) return { ok: false, status: 404 };
@@ -58,8 +77,32 @@ export function matchRoute(method: string, rawPath: string): RouteMatch {
   if (method !== spec.method) return { ok: false, status: 405, allow: spec.method };
   return {
     ok: true,
-    route: { kind: 'openai', endpoint: spec.endpoint, method: spec.method, ...(pathProxyId !== undefined ? { pathProxyId } : {}) },
+    route: { kind: 'openai', ingress: 'openai', endpoint: spec.endpoint, method: spec.method, ...(pathProxyId !== undefined ? { pathProxyId } : {}) },
   };
+}
+
+const ANTHROPIC_ENDPOINTS: Record<string, AnthropicEndpoint> = {
+  'v1/messages': 'anthropic.messages',
+  'v1/messages/count_tokens': 'anthropic.count_tokens',
+};
+
+function matchAnthropic(method: string, pathProxyId: string, rest: string): RouteMatch {
+  const endpoint = ANTHROPIC_ENDPOINTS[rest];
+  if (!endpoint) return { ok: false, status: 404 };
+  if (method !== 'POST') return { ok: false, status: 405, allow: 'POST' };
+  return { ok: true, route: { kind: 'openai', ingress: 'anthropic', endpoint, method: 'POST', pathProxyId } };
+}
+
+/** `model/<modelId>/converse[-stream]`; the model id may be an ARN, URL-encoded into one segment. */
+function matchBedrock(method: string, pathProxyId: string, parts: string[]): RouteMatch {
+  if (parts.length !== 3 || parts[0] !== 'model') return { ok: false, status: 404 };
+  const action = parts[2];
+  if (action !== 'converse' && action !== 'converse-stream') return { ok: false, status: 404 };
+  const modelId = decodeSegment(parts[1] ?? '');
+  if (modelId === '') return { ok: false, status: 404 };
+  if (method !== 'POST') return { ok: false, status: 405, allow: 'POST' };
+  const endpoint: BedrockEndpoint = action === 'converse' ? 'bedrock.converse' : 'bedrock.converse-stream';
+  return { ok: true, route: { kind: 'openai', ingress: 'bedrock', endpoint, method: 'POST', pathProxyId, modelId } };
 }
 
 function decodeSegment(segment: string): string {

@@ -40,7 +40,7 @@ export function authPlugin(deps: Pick<GatewayDeps, 'store' | 'cache' | 'identity
     name: 'auth',
     async before(state: RequestState) {
       if (state.route.kind !== 'openai') return;
-      const { gatewayKey, providerKey } = extractKeys(state.headers);
+      const { gatewayKey, providerKey } = state.route.ingress === 'anthropic' ? extractAnthropicKeys(state.headers) : extractKeys(state.headers);
       if (!gatewayKey) {
         throw unauthorized('Missing gateway key: send `Authorization: Bearer sk-sluice-…` or `X-Sluice-Key: sk-sluice-…`.', 'missing_api_key');
       }
@@ -87,6 +87,21 @@ export function extractKeys(headers: Record<string, string>): { gatewayKey?: str
   const bearer = parseBearer(headers['authorization']);
   if (sluiceKey) return bearer ? { gatewayKey: sluiceKey, providerKey: bearer } : { gatewayKey: sluiceKey };
   return bearer ? { gatewayKey: bearer } : {};
+}
+
+/**
+ * The Anthropic SDK sends its key in `x-api-key`: there it is the gateway key, or — when
+ * `X-Sluice-Key` carries the gateway key (BYOK) — the caller's Anthropic key.
+ */
+export function extractAnthropicKeys(headers: Record<string, string>): { gatewayKey?: string; providerKey?: string } {
+  const apiKey = headers['x-api-key']?.trim() || undefined;
+  const sluiceKey = headers['x-sluice-key']?.trim();
+  if (sluiceKey) {
+    const providerKey = apiKey ?? parseBearer(headers['authorization']);
+    return providerKey ? { gatewayKey: sluiceKey, providerKey } : { gatewayKey: sluiceKey };
+  }
+  if (apiKey) return { gatewayKey: apiKey };
+  return extractKeys(headers);
 }
 
 function parseBearer(value: string | undefined): string | undefined {

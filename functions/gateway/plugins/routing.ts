@@ -1,14 +1,27 @@
 import { OPENAI_FAMILY, upstreamHeaders } from '../../providers/openai/api.js';
 import { translateRequest } from '../../providers/openai/request.js';
+import { anthropicHeaders, ANTHROPIC_PATHS } from '../../providers/anthropic/api.js';
+import { toAnthropicRequest } from '../../providers/anthropic/request.js';
+import { toConverseRequest } from '../../providers/bedrock/request.js';
 import { SsrfError } from '../../net/index.js';
 import { badGateway, badRequest, forbidden, GatewayError } from '../errors.js';
 import { parseRequestBody } from '../request-body.js';
-import { OPENAI_PATHS } from '../routes.js';
+import { isOpenAIEndpoint, OPENAI_PATHS, type Endpoint, type Route } from '../routes.js';
 import type { GatewayDeps, Plugin, RequestState } from '../types.js';
+
+type ModelRoute = Extract<Route, { kind: 'openai' }>;
+
+/** What each provider serves, by the endpoint the client called (docs/providers.md has the table). */
+const SUPPORTED: Record<'openai-family' | 'anthropic' | 'bedrock', ReadonlySet<Endpoint>> = {
+  'openai-family': new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'completions', 'models']),
+  anthropic: new Set<Endpoint>(['chat.completions', 'anthropic.messages', 'anthropic.count_tokens']),
+  bedrock: new Set<Endpoint>(['chat.completions', 'bedrock.converse', 'bedrock.converse-stream']),
+};
 
 /**
  * routing — the proxy's upstream: body validation, model aliases and the allow-list,
- * the provider credential (configured or BYOK), and an SSRF-checked target address.
+ * the provider credential (configured or BYOK; Bedrock uses the function's IAM role),
+ * an SSRF-checked target address, and the request translated into the provider's API.
  */
 export function routingPlugin(deps: Pick<GatewayDeps, 'credentials' | 'upstreamGuard'>): Plugin {
   return {
@@ -16,24 +29,26 @@ export function routingPlugin(deps: Pick<GatewayDeps, 'credentials' | 'upstreamG
     async before(state: RequestState) {
       const { route, proxy } = state;
       if (route.kind !== 'openai' || !proxy) return;
-      if (!OPENAI_FAMILY.has(proxy.provider)) {
-        throw badRequest(`Provider '${proxy.provider}' is not available on this endpoint in this release.`, 'unsupported_provider');
+      const family = OPENAI_FAMILY.has(proxy.provider) ? 'openai-family' : proxy.provider === 'anthropic' || proxy.provider === 'bedrock' ? proxy.provider : undefined;
+      if (!family) throw badRequest(`Provider '${proxy.provider}' is not available in this release.`, 'unsupported_provider');
+      const allowedHere = route.endpoint === 'models' && proxy.allowedModels?.length;
+      if (!SUPPORTED[family].has(route.endpoint) && !allowedHere) {
+        throw badRequest(`The ${describe(route.endpoint)} is not available for provider '${proxy.provider}'; see docs/providers.md for what each provider serves.`, 'unsupported_endpoint');
       }
 
       let modelRequested: string | undefined;
       let modelResolved: string | undefined;
-      let body: Buffer | undefined;
       if (route.endpoint !== 'models') {
         state.body = parseRequestBody(route.endpoint, state.rawBody);
-        modelRequested = state.body.model;
+        modelRequested = route.ingress === 'bedrock' ? route.modelId : state.body.model;
         modelResolved = modelRequested === undefined ? undefined : (proxy.modelAliases?.[modelRequested] ?? modelRequested);
         if (modelResolved !== undefined && proxy.allowedModels?.length && !proxy.allowedModels.includes(modelResolved)) {
           throw forbidden(`Model '${modelRequested}' is not allowed on this proxy.`, 'model_not_allowed');
         }
-        body = translateRequest(state.body, modelResolved);
       }
 
-      const credential = state.providerKey ?? (proxy.credentialRef ? await resolveCredential(deps, proxy.credentialRef) : undefined);
+      // Bedrock signs with the function's IAM role: no provider key is read or forwarded.
+      const credential = family === 'bedrock' ? undefined : (state.providerKey ?? (proxy.credentialRef ? await resolveCredential(deps, proxy.credentialRef) : undefined));
       let target;
       try {
         target = await deps.upstreamGuard.check(proxy.baseUrl, { allowPrivateNetwork: proxy.allowPrivateNetwork });
@@ -41,19 +56,53 @@ export function routingPlugin(deps: Pick<GatewayDeps, 'credentials' | 'upstreamG
         if (err instanceof SsrfError) throw badGateway(`The proxy's upstream address is not allowed: ${err.message}`, 'upstream_blocked');
         throw err;
       }
+      const wire = upstreamRequest(family, route, state, credential, modelResolved);
       state.upstream = {
         provider: proxy.provider,
         target,
         method: route.method,
-        path: OPENAI_PATHS[route.endpoint],
-        headers: upstreamHeaders(state.headers, credential, body),
-        ...(body ? { body } : {}),
+        ...wire,
         ...(modelRequested !== undefined ? { modelRequested } : {}),
         ...(modelResolved !== undefined ? { modelResolved } : {}),
       };
       state.trace.set({ provider: proxy.provider, endpoint: route.endpoint, modelRequested, modelResolved, stream: state.body?.stream ?? false });
     },
   };
+}
+
+function upstreamRequest(
+  family: 'openai-family' | 'anthropic' | 'bedrock',
+  route: ModelRoute,
+  state: RequestState,
+  credential: string | undefined,
+  model: string | undefined,
+): { path: string; headers: Record<string, string>; body?: Buffer } {
+  const body = state.body;
+  if (family === 'openai-family') {
+    if (!isOpenAIEndpoint(route.endpoint)) throw new Error('unreachable: a native ingress on an OpenAI-family proxy');
+    const out = body ? translateRequest(body, model, route.endpoint).body : undefined;
+    return { path: OPENAI_PATHS[route.endpoint], headers: upstreamHeaders(state.headers, credential, out), ...(out ? { body: out } : {}) };
+  }
+  if (!body || model === undefined) throw new Error('unreachable: a model call without a body');
+  if (family === 'anthropic') {
+    if (route.ingress === 'anthropic') {
+      // Native Messages: passed through, re-serialized only for an aliased model.
+      const out = model === body.model ? body.raw : Buffer.from(JSON.stringify({ ...body.json, model }));
+      const path = route.endpoint === 'anthropic.count_tokens' ? ANTHROPIC_PATHS.countTokens : ANTHROPIC_PATHS.messages;
+      return { path, headers: anthropicHeaders(state.headers, credential, out, body.stream), body: out };
+    }
+    const out = Buffer.from(JSON.stringify(toAnthropicRequest(body.json, model)));
+    return { path: ANTHROPIC_PATHS.messages, headers: anthropicHeaders(state.headers, credential, out, body.stream), body: out };
+  }
+  // Bedrock: the Converse input, sent through the AWS SDK (path and headers are the SDK's).
+  const input = route.ingress === 'bedrock' ? { ...body.json, modelId: model } : toConverseRequest(body.json, model);
+  return { path: '', headers: {}, body: Buffer.from(JSON.stringify(input)) };
+}
+
+function describe(endpoint: Endpoint): string {
+  if (endpoint.startsWith('anthropic.')) return 'native Anthropic Messages endpoint';
+  if (endpoint.startsWith('bedrock.')) return 'native Bedrock Converse endpoint';
+  return `'${endpoint}' endpoint`;
 }
 
 async function resolveCredential(deps: Pick<GatewayDeps, 'credentials'>, ref: string): Promise<string> {
@@ -64,3 +113,4 @@ async function resolveCredential(deps: Pick<GatewayDeps, 'credentials'>, ref: st
     throw badGateway(`The provider credential could not be read: ${(err as Error).message}`, 'upstream_credential_missing');
   }
 }
+

@@ -25,6 +25,27 @@ export class StreamUsageTracker {
   }
 }
 
+/**
+ * Removes the usage the gateway asked for on the client's behalf: the usage-only chunk
+ * (`choices: []`) is dropped; a chunk that carries choices keeps them without `usage`.
+ * Every other event passes byte for byte. Undefined means: drop the event.
+ */
+export function withoutUsage(event: SseEvent): SseEvent | undefined {
+  if (!event.data.includes('"usage"')) return event;
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(event.data) as Record<string, unknown>;
+  } catch {
+    return event;
+  }
+  if (!('usage' in json)) return event;
+  if (Array.isArray(json.choices) && json.choices.length === 0) return undefined;
+  delete json.usage;
+  const data = JSON.stringify(json);
+  const raw = `${event.event !== undefined ? `event: ${event.event}\n` : ''}data: ${data}\n\n`;
+  return event.event !== undefined ? { event: event.event, data, raw } : { data, raw };
+}
+
 /** The closing bytes of a stream the upstream broke: an error event in the endpoint's format, then [DONE]. */
 export function streamErrorEvent(endpoint: Endpoint, error: GatewayError): string {
   const body = error.toBody();

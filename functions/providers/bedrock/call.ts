@@ -1,0 +1,149 @@
+import type { ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
+import type { RelayObserver } from '../../gateway/body-relay.js';
+import { GatewayError, gatewayTimeout } from '../../gateway/errors.js';
+import type { GatewayDeps, GatewayResponse, RequestState } from '../../gateway/types.js';
+import { streamErrorEvent } from '../openai/stream.js';
+import { usageFromCounts, type Json } from '../chat.js';
+import { completeBody, dataFrame, DONE, translatedBody, type Frame } from '../transport.js';
+import { bedrockErrorName, bedrockTypeOf, mapBedrockError, type BedrockErrorLike } from './errors.js';
+import { encodeEvent, encodeException, EVENT_STREAM_CONTENT_TYPE } from './eventstream.js';
+import { fromConverseResponse } from './response.js';
+import { bedrockStreamTokens, newBedrockStreamState, translateBedrockEvent } from './stream.js';
+import { bedrockTarget, blobsAsBase64, converse, converseStream, createBedrockClients, type BedrockClients } from './transport.js';
+import { bedrockTokenCounts } from './usage.js';
+
+type Deps = Pick<GatewayDeps, 'upstreamIdleTimeoutMs' | 'upstreamDeadlineMs' | 'now' | 'bedrock'>;
+
+let fallbackClients: BedrockClients | undefined;
+
+/** Clients from the deps, else one set per container from the function's Region. */
+function clientsOf(deps: Deps): BedrockClients {
+  if (deps.bedrock) return deps.bedrock;
+  fallbackClients ??= createBedrockClients(process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1');
+  return fallbackClients;
+}
+
+/**
+ * A Bedrock call through the AWS SDK: Converse or ConverseStream with the function's
+ * IAM role. The OpenAI chat endpoint gets chat.completion(.chunk)s; the native Converse
+ * ingress gets Bedrock's own JSON or AWS event-stream frames.
+ */
+export async function callBedrock(deps: Deps, state: RequestState, sentAt: number, observers: RelayObserver[]): Promise<GatewayResponse> {
+  const plan = state.upstream!;
+  const route = state.route;
+  if (route.kind !== 'openai' || !plan.body) throw new Error('callBedrock reached without a routed request');
+  const native = route.ingress === 'bedrock';
+  const model = plan.modelResolved ?? '';
+  const clients = clientsOf(deps);
+  const { region, endpoint } = bedrockTarget(plan.target.url.href, clients.defaultRegion);
+  const input = JSON.parse(plan.body.toString('utf8')) as Json;
+  const stream = state.body?.stream ?? false;
+  const created = Math.floor(Date.now() / 1000);
+
+  // The SDK call is bounded like any upstream: a deadline for the whole exchange, an idle limit between events.
+  const controller = new AbortController();
+  let timeoutReason: Error | undefined;
+  const stop = (reason: Error) => {
+    timeoutReason ??= reason;
+    controller.abort(reason);
+  };
+  const deadline = setTimeout(() => stop(new Error(`Bedrock did not complete within ${deps.upstreamDeadlineMs} ms.`)), deps.upstreamDeadlineMs);
+  deadline.unref();
+  let idle: NodeJS.Timeout | undefined;
+  const touch = () => {
+    clearTimeout(idle);
+    idle = setTimeout(() => stop(new Error(`Bedrock sent nothing for ${deps.upstreamIdleTimeoutMs} ms.`)), deps.upstreamIdleTimeoutMs);
+    idle.unref();
+  };
+  const clear = () => {
+    clearTimeout(deadline);
+    clearTimeout(idle);
+  };
+  const fail = (err: unknown): GatewayError => {
+    if (timeoutReason) return gatewayTimeout(timeoutReason.message);
+    if (err instanceof GatewayError) return err;
+    const mapped = mapBedrockError(err as BedrockErrorLike);
+    // The native ingress keeps Bedrock's exception name for its x-amzn-errortype.
+    return native ? new GatewayError(mapped.status, mapped.message, bedrockErrorName(err as BedrockErrorLike), mapped.code, null, mapped.headers) : mapped;
+  };
+
+  touch();
+  let events: AsyncIterable<ConverseStreamOutput>;
+  try {
+    if (!stream) {
+      const out = (await converse(clients, region, endpoint, input, controller.signal)) as unknown as Json;
+      clear();
+      state.trace.step('llm', { provider: 'bedrock', model, region, status: 200 }, sentAt);
+      state.trace.set({ status: 200 });
+      const usage = usageFromCounts(bedrockTokenCounts(out.usage));
+      if (native) {
+        const { $metadata: _metadata, ...body } = out;
+        if (usage) state.usage = usage;
+        return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: completeBody(JSON.stringify(body, blobsAsBase64), observers) };
+      }
+      const chat = fromConverseResponse(out, model, created);
+      if (usage) state.usage = usage;
+      return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: completeBody(JSON.stringify(chat), observers) };
+    }
+    events = await converseStream(clients, region, endpoint, input, controller.signal);
+  } catch (err) {
+    clear();
+    const error = fail(err);
+    state.trace.step('llm', { provider: 'bedrock', model, region, status: error.status, error: error.code }, sentAt);
+    state.trace.set({ status: error.status });
+    throw error;
+  }
+  state.trace.step('llm', { provider: 'bedrock', model, region, status: 200 }, sentAt);
+  state.trace.set({ status: 200 });
+
+  const s = newBedrockStreamState(model, state.body?.includeUsage ?? false, created, `chatcmpl-${created}-${state.traceId.slice(0, 8)}`);
+  const usageObserver: RelayObserver = {
+    onEnd: () => {
+      clear();
+      const usage = usageFromCounts(bedrockStreamTokens(s));
+      if (usage) state.usage = usage;
+    },
+  };
+  const common = { source: events, observers: [usageObserver, ...observers], abort: (reason?: Error) => controller.abort(reason) };
+
+  if (native) {
+    const body = translatedBody<ConverseStreamOutput>({
+      ...common,
+      translate: (event) => {
+        touch();
+        translateBedrockEvent(s, event as unknown as Json); // keeps usage and the stop state
+        const [type, payload] = Object.entries(event).find(([, v]) => v !== undefined) ?? ['unknown', {}];
+        return { frames: [{ bytes: encodeEvent(type, payload) }] };
+      },
+      end: () => [],
+      terminalError: (err) => {
+        const error = fail(err);
+        return [{ bytes: encodeException(lowerFirst(bedrockTypeOf(error)), error.message) }];
+      },
+    });
+    return { statusCode: 200, headers: { 'content-type': EVENT_STREAM_CONTENT_TYPE }, body };
+  }
+
+  const body = translatedBody<ConverseStreamOutput>({
+    ...common,
+    translate: (event) => {
+      touch();
+      const frames: Frame[] = translateBedrockEvent(s, event as unknown as Json).map(dataFrame);
+      if (s.error) return { frames: [{ bytes: streamErrorEvent('chat.completions', s.error) }], final: true, error: s.error };
+      if (s.done) return { frames: [...frames, DONE], final: true };
+      return { frames };
+    },
+    end: () => {
+      // metadata (usage) normally closes the stream; a stop without it still completed the answer.
+      if (s.stopped) return [DONE];
+      throw new Error('Bedrock stream ended without messageStop');
+    },
+    terminalError: (err) => {
+      const error = timeoutReason ? gatewayTimeout(`The upstream stream stopped: ${timeoutReason.message}`) : (err as BedrockErrorLike).$metadata || /Exception$/.test((err as Error).name) ? fail(err) : new GatewayError(502, 'The upstream stream was interrupted before it completed.', 'upstream_error', 'stream_interrupted');
+      return [{ bytes: streamErrorEvent('chat.completions', error) }];
+    },
+  });
+  return { statusCode: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }, body };
+}
+
+const lowerFirst = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);

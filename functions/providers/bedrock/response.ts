@@ -1,0 +1,65 @@
+import { badGateway } from '../../gateway/errors.js';
+import { chatUsage, type ChatToolCall, type FinishReason, type Json, type ThinkingBlock } from '../chat.js';
+import { bedrockTokenCounts } from './usage.js';
+
+/** Converse stopReason → OpenAI finish_reason; guardrail and content-filter stops are `content_filter`. */
+export function finishReasonOf(stopReason: unknown): FinishReason {
+  switch (stopReason) {
+    case 'max_tokens':
+    case 'model_context_window_exceeded':
+      return 'length';
+    case 'tool_use':
+      return 'tool_calls';
+    case 'guardrail_intervened':
+    case 'content_filtered':
+      return 'content_filter';
+    default:
+      return 'stop';
+  }
+}
+
+const base64 = (v: unknown): string => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : String(v ?? ''));
+
+/**
+ * Converse output → chat.completion. A 200 without `output.message` is an upstream
+ * error (502), never an empty answer.
+ */
+export function fromConverseResponse(out: Json, model: string, created: number): Json {
+  const message = (out.output as Json | undefined)?.message as Json | undefined;
+  if (!message || !Array.isArray(message.content)) throw badGateway('Bedrock answered without an output message.', 'upstream_invalid_response');
+  let text = '';
+  let reasoning = '';
+  const toolCalls: ChatToolCall[] = [];
+  const thinking: ThinkingBlock[] = [];
+  for (const b of message.content as Json[]) {
+    if (typeof b.text === 'string') text += b.text;
+    else if (b.toolUse) {
+      const use = b.toolUse as Json;
+      toolCalls.push({ id: String(use.toolUseId), type: 'function', function: { name: String(use.name), arguments: JSON.stringify(use.input ?? {}) } });
+    } else if (b.reasoningContent) {
+      const rc = b.reasoningContent as Json;
+      const rt = rc.reasoningText as Json | undefined;
+      if (rt) {
+        reasoning += String(rt.text ?? '');
+        thinking.push({ type: 'thinking', thinking: String(rt.text ?? ''), ...(typeof rt.signature === 'string' ? { signature: rt.signature } : {}) });
+      } else if (rc.redactedContent !== undefined) {
+        thinking.push({ type: 'redacted_thinking', data: base64(rc.redactedContent) });
+      }
+    }
+  }
+  const chatMessage: Json = { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, refusal: null };
+  if (toolCalls.length > 0) chatMessage.tool_calls = toolCalls;
+  if (thinking.length > 0) {
+    chatMessage.reasoning_content = reasoning;
+    chatMessage.thinking_blocks = thinking;
+  }
+  const requestId = ((out.$metadata as Json | undefined)?.requestId as string | undefined) ?? '';
+  return {
+    id: `chatcmpl-${requestId || created}`,
+    object: 'chat.completion',
+    created,
+    model,
+    choices: [{ index: 0, message: chatMessage, logprobs: null, finish_reason: finishReasonOf(out.stopReason) }],
+    usage: chatUsage(bedrockTokenCounts(out.usage, reasoning)),
+  };
+}
