@@ -3,7 +3,7 @@ import { createLogger } from '../observability/logger.js';
 import { createUpstreamGuard } from '../net/index.js';
 import { createControlStore } from '../stores/factory.js';
 import { createSessionStore } from '../sessions/factory.js';
-import { LruCache } from '../stores/lru-cache.js';
+import { cacheFromEnv } from '../stores/cache-from-env.js';
 import { pricingFromEnv, traceBodyBytesFromEnv, traceSinkFromEnv } from '../traces/sink-from-env.js';
 import { createCredentialResolver } from './credentials.js';
 import type { GatewayDeps } from './types.js';
@@ -27,7 +27,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv): GatewayDeps {
   };
   return {
     store: createControlStore(env),
-    cache: new LruCache({ maxEntries: 10_000 }),
+    cache: cacheFromEnv(env, logger),
     traceSink: traceSinkFromEnv(env, logger),
     logger,
     credentials: createCredentialResolver(env, readSecret),
