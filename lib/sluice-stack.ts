@@ -1,6 +1,5 @@
-import { CfnOutput, Duration, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Validations, type Duration, type RemovalPolicy, type StackProps } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { RemovalPolicy } from 'aws-cdk-lib';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { BedrockModelAccess } from './bedrock-arns.js';
@@ -137,7 +136,7 @@ export class SluiceStack extends Stack {
     if (this.cache) {
       v.acknowledge({
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-        reason: 'AWS-managed VPC access policy: the ENI management Lambda needs to join the cache VPC, nothing more.',
+        reason: 'AWS-managed VPC access policy: the ENI actions the function needs to run in the cache VPC, nothing more.',
       });
     }
     if (this.xrayTracing) {
