@@ -57,8 +57,6 @@ export const laterBuiltins: ReadonlySet<string> = new Set([
   'regex.globs_match',
   'json.match_schema',
   'json.verify_schema',
-  'time.parse_ns',
-  'time.format',
   'net.cidr_contains_matches',
   'net.cidr_expand',
   'net.cidr_merge',

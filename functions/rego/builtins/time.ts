@@ -5,6 +5,7 @@
  */
 import { RNumber, num, type Value } from '../value.js';
 import { builtinError, def, int, str, typeError } from './operands.js';
+import { LayoutParseError, NAMED_LAYOUTS, format as formatLayout, parse as parseLayout } from './timelayout.js';
 import type { BuiltinDef } from './types.js';
 
 const MIN_NS = -9223372036854775808n;
@@ -24,9 +25,11 @@ function safeNs(name: string, ns: bigint): RNumber {
 /** A zone: 'UTC', the process's local zone, or an IANA name, with offset lookup in ms. */
 interface Zone {
   offsetMs(utcMs: number): number;
+  /** The zone's abbreviation at an instant (Go's "MST" layout element). */
+  abbreviation(utcMs: number): string;
 }
 
-const UTC: Zone = { offsetMs: () => 0 };
+const UTC: Zone = { offsetMs: () => 0, abbreviation: () => 'UTC' };
 const zoneCache = new Map<string, Zone>();
 
 function intlZone(tz: string): Zone {
@@ -41,7 +44,16 @@ function intlZone(tz: string): Zone {
     second: 'numeric',
     era: 'short',
   });
+  const names = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'short' });
   return {
+    abbreviation(utcMs: number): string {
+      const name = names.formatToParts(new Date(utcMs)).find((p) => p.type === 'timeZoneName')?.value ?? '';
+      // ICU spells zones without a common abbreviation as GMT+5:30; Go's tzdata as +0530 or -03.
+      const m = /^GMT([+-])(\d{1,2})(?::(\d{2}))?$/.exec(name);
+      if (!m) return name === 'GMT' && tz !== 'Europe/London' ? 'GMT' : name;
+      const hh = m[2]!.padStart(2, '0');
+      return m[3] ? `${m[1]}${hh}${m[3]}` : `${m[1]}${hh}`;
+    },
     offsetMs(utcMs: number): number {
       // Whole-second instant; the zone offset never depends on sub-second parts.
       const base = Math.floor(utcMs / 1000) * 1000;
@@ -268,7 +280,54 @@ export function parseDuration(name: string, s: string): bigint {
   return neg ? -total : total;
 }
 
+function dayOfYear(f: Fields): number {
+  return Math.round((utcFields(f.year, f.month - 1, f.day, 0, 0, 0, 0) - utcFields(f.year, 0, 1, 0, 0, 0, 0)) / 86_400_000) + 1;
+}
+
+function formatTime(t: ZonedTime): string {
+  const layout = t.layout === '' ? NAMED_LAYOUTS.RFC3339Nano! : (NAMED_LAYOUTS[t.layout] ?? t.layout);
+  const f = fieldsOf(t);
+  const utcMs = Number(floorDiv(t.ns, NS_PER_MS));
+  return formatLayout(
+    { ...f, nanos: Number(f.nanos), yday: dayOfYear(f), offsetSec: Math.round(t.zone.offsetMs(utcMs) / 1000), zoneName: t.zone.abbreviation(utcMs) },
+    layout,
+  );
+}
+
+/** time.Parse(layout, value) in UTC, as ns. */
+function parseWithLayout(name: string, layoutName: string, value: string): bigint {
+  const layout = NAMED_LAYOUTS[layoutName] ?? layoutName;
+  let p;
+  try {
+    p = parseLayout(layout, value);
+  } catch (e) {
+    if (e instanceof LayoutParseError) throw builtinError(name, e.message);
+    throw e;
+  }
+  const range = (what: string): never => {
+    throw builtinError(name, `parsing time ${goQuote(value)}: ${what} out of range`);
+  };
+  if (p.yday >= 1) {
+    if (p.yday > 366) range('day-of-year');
+    const d = new Date(utcFields(p.year, 0, p.yday, 0, 0, 0, 0));
+    p.month = d.getUTCMonth() + 1;
+    p.day = d.getUTCDate();
+  }
+  if (p.month < 1 || p.month > 12) range('month');
+  if (p.day < 1 || p.day > daysIn(p.year, p.month)) range('day');
+  if (p.hour > 23) range('hour');
+  if (p.minute > 59) range('minute');
+  if (p.second > 59) range('second');
+  const ms = utcFields(p.year, p.month - 1, p.day, p.hour, p.minute, p.second, 0) - (p.offsetSec ?? 0) * 1000;
+  return BigInt(ms) * NS_PER_MS + BigInt(p.nanos);
+}
+
 export const timeBuiltins: readonly BuiltinDef[] = [
+  def('time.format', ['number|array'], 'string', (args) => formatTime(tzTime('time.format', args[0]!))),
+  def('time.parse_ns', ['string', 'string'], 'number', (args) => {
+    const name = 'time.parse_ns';
+    return safeNs(name, parseWithLayout(name, str(name, args, 0), str(name, args, 1)));
+  }),
   def('time.now_ns', [], 'number', (_args, ctx) => RNumber.of(ctx.nowNs, 0), { nondeterministic: true }),
   def('time.parse_rfc3339_ns', ['string'], 'number', (args) => {
     const name = 'time.parse_rfc3339_ns';
