@@ -4,7 +4,7 @@ import type { BuiltinDef } from './builtins/types.js';
 import { RegoCompileError } from './errors.js';
 import type { Location } from './errors.js';
 import { refParts } from './parser.js';
-import { mapKey, typeName } from './value.js';
+import { mapKey, RObject, RSet, typeName } from './value.js';
 import type { Value } from './value.js';
 
 /** A `with` modifier after compilation: what it replaces and with what. */
@@ -369,12 +369,24 @@ export class Compiler {
         if (head.type === 'ref') return { type: 'ref', head: head.head, path: [...head.path, ...path], loc: t.loc };
         return { type: 'ref', head, path, loc: t.loc };
       }
-      case 'array':
-        return { ...t, items: t.items.map(rw) };
-      case 'set':
-        return { ...t, items: t.items.map(rw) };
-      case 'object':
-        return { ...t, items: t.items.map(([k, v]) => [rw(k), rw(v)] as [Term, Term]) };
+      // Ground literals become constants, built once at compile time instead of per evaluation.
+      case 'array': {
+        const items = t.items.map(rw);
+        if (items.every(isConst)) return { type: 'scalar', value: items.map(constValue), loc: t.loc };
+        return { ...t, items };
+      }
+      case 'set': {
+        const items = t.items.map(rw);
+        if (items.every(isConst)) return { type: 'scalar', value: new RSet(items.map(constValue)), loc: t.loc };
+        return { ...t, items };
+      }
+      case 'object': {
+        const items = t.items.map(([k, v]) => [rw(k), rw(v)] as [Term, Term]);
+        if (items.every(([k, v]) => isConst(k) && isConst(v))) {
+          return { type: 'scalar', value: new RObject(items.map(([k, v]) => [constValue(k), constValue(v)] as const)), loc: t.loc };
+        }
+        return { ...t, items };
+      }
       case 'arraycomp':
       case 'setcomp': {
         const inner = new Scope(scope);
@@ -698,6 +710,15 @@ export class Compiler {
       if (node !== undefined && (node.funcs.length > 0 || node.defaultFunc !== undefined)) {
         return { kind: 'func', key: `data.${path.join('.')}`, value: w.value, replacement: this.funcRefOf(w.value), loc: w.loc };
       }
+      // Replacing part of a rule's value is not possible (as in OPA): the target must be the
+      // rule itself or a document above it.
+      let n: RuleNode | undefined = this.root;
+      for (let i = 0; i < path.length && n !== undefined; i++) {
+        if (n.complete.length + n.multi.length + n.dynamic.length > 0 || n.defaultRule !== undefined) {
+          throw new RegoCompileError('rego_compile_error', 'with keyword cannot partially replace virtual document(s)', w.loc);
+        }
+        n = n.children.get(mapKey(path[i]!));
+      }
       return { kind: 'data', path, value: w.value, loc: w.loc };
     }
     const parts = refParts(t);
@@ -982,6 +1003,14 @@ function describeTerm(t: Term): string {
     default:
       return t.type;
   }
+}
+
+function isConst(t: Term): boolean {
+  return t.type === 'scalar';
+}
+
+function constValue(t: Term): Value {
+  return (t as { value: Value }).value;
 }
 
 /** Terms that need evaluation (refs, calls, comprehensions anywhere inside). */

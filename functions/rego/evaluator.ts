@@ -384,12 +384,16 @@ export class Evaluator implements BuiltinContext {
   }
 
   private evalTerms(ts: Term[], i: number, acc: Value[], env: Env, k: (vs: Value[]) => boolean): boolean {
-    if (i === ts.length) return k(acc.slice());
-    const t = ts[i]!;
-    if (t.type === 'scalar') {
-      acc[i] = t.value;
-      return this.evalTerms(ts, i + 1, acc, env, k);
+    // Constants and bound vars need no continuation: a loop keeps long literals off the stack.
+    for (;;) {
+      if (i === ts.length) return k(acc.slice());
+      const c = ts[i]!;
+      if (c.type === 'scalar') acc[i] = c.value;
+      else if (c.type === 'var' && env.has(c.name)) acc[i] = env.get(c.name)!;
+      else break;
+      i++;
     }
+    const t = ts[i]!;
     return this.evalTerm(t, env, (v) => {
       acc[i] = v;
       return this.evalTerms(ts, i + 1, acc, env, k);
