@@ -452,7 +452,8 @@ class Parser {
           this.pos++;
           return { type: 'scalar', value: null, loc };
         }
-        if (KEYWORDS.has(t.text)) this.unexpected('expected term');
+        // `contains` is also a builtin function: `contains(s, "x")`.
+        if (KEYWORDS.has(t.text) && !(t.text === 'contains' && this.isP('(', this.peek()) && !this.peek().wsBefore)) this.unexpected('expected term');
         this.pos++;
         if (t.text === 'set' && this.isP('(') && !this.tok.wsBefore && this.isP(')', this.peek())) {
           this.pos += 2;
