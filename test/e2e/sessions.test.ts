@@ -104,14 +104,14 @@ describe('fingerprint: a conversation without a session header is one session', 
     expect(turns).toHaveLength(3);
     expect(turns[0]!.sessionId).toMatch(UUID);
     expect(new Set(turns.map((t) => t.sessionId)).size).toBe(1);
-    expect(turns.map((t) => t.trace.turn)).toEqual([1, 2, 3]);
+    expect(turns.map((t) => t.trace.sessionTurn)).toEqual([1, 2, 3]);
     expect(turns.map((t) => t.trace.sessionStrategy)).toEqual(['new', 'fingerprint', 'fingerprint']);
     expect(turns.every((t) => t.trace.sessionId === turns[0]!.sessionId)).toBe(true);
 
     // The same system prompt with another first question is another conversation.
     const other = await plainTurn(client, [messages[0]!, { role: 'user', content: 'Name a mountain' }]);
     expect(other.sessionId).not.toBe(turns[0]!.sessionId);
-    expect(other.trace.turn).toBe(1);
+    expect(other.trace.sessionTurn).toBe(1);
   });
 
   it('streamed: three turns share a session with turns 1..3', async () => {
@@ -123,7 +123,7 @@ describe('fingerprint: a conversation without a session header is one session', 
       messages.push(turn.message, { role: 'user', content: `Go on (${i})` });
     }
     expect(new Set(turns.map((t) => t.sessionId)).size).toBe(1);
-    expect(turns.map((t) => t.trace.turn)).toEqual([1, 2, 3]);
+    expect(turns.map((t) => t.trace.sessionTurn)).toEqual([1, 2, 3]);
     expect(turns.map((t) => t.trace.sessionStrategy)).toEqual(['new', 'fingerprint', 'fingerprint']);
   });
 
@@ -145,7 +145,7 @@ describe('fingerprint: a conversation without a session header is one session', 
 
     const all = [first, second, third, fourth];
     expect(new Set(all.map((t) => t.sessionId)).size).toBe(1);
-    expect(all.map((t) => t.trace.turn)).toEqual([1, 2, 3, 4]);
+    expect(all.map((t) => t.trace.sessionTurn)).toEqual([1, 2, 3, 4]);
   });
 });
 
@@ -156,7 +156,7 @@ describe('user and previous_response_id', () => {
     const a2 = await streamedTurn(client, [{ role: 'user', content: 'something unrelated' }], { user: 'alice@example.com' });
     expect(a1.sessionId).toBe(a2.sessionId);
     expect(b1.sessionId).not.toBe(a1.sessionId);
-    expect([a1.trace.turn, a2.trace.turn, b1.trace.turn]).toEqual([1, 2, 1]);
+    expect([a1.trace.sessionTurn, a2.trace.sessionTurn, b1.trace.sessionTurn]).toEqual([1, 2, 1]);
     expect([a1.trace.sessionStrategy, a2.trace.sessionStrategy]).toEqual(['user', 'user']);
   });
 
@@ -171,7 +171,7 @@ describe('user and previous_response_id', () => {
     expect(second.response.headers.get('x-sluice-session-id')).toBe(s1);
     expect(third.response.headers.get('x-sluice-session-id')).toBe(s1);
     const t = await Promise.all([first, second, third].map((r) => traceOf(r.response)));
-    expect(t.map((x) => x.turn)).toEqual([1, 2, 3]);
+    expect(t.map((x) => x.sessionTurn)).toEqual([1, 2, 3]);
     expect(t.map((x) => x.sessionStrategy)).toEqual(['new', 'previous_response_id', 'previous_response_id']);
 
     // An unknown response id falls through to a new session, no error.
@@ -189,8 +189,8 @@ describe('header sessions are proxy-scoped', () => {
     const t2 = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'two' }] }, { headers }).withResponse();
     expect(t1.response.headers.get('x-sluice-session-id')).toBe(sessionId);
     expect(t2.response.headers.get('x-sluice-session-id')).toBe(sessionId);
-    expect((await traceOf(t1.response)).turn).toBe(1);
-    expect((await traceOf(t2.response)).turn).toBe(2);
+    expect((await traceOf(t1.response)).sessionTurn).toBe(1);
+    expect((await traceOf(t2.response)).sessionTurn).toBe(2);
 
     const other = await gw.addProxy({ id: 'other' });
     const { key } = await gw.addKey({ proxyId: other.id });
@@ -201,11 +201,11 @@ describe('header sessions are proxy-scoped', () => {
     expect(fresh).toMatch(UUID);
     expect(fresh).not.toBe(sessionId);
     const probeTrace = await traceOf(probe.response);
-    expect(probeTrace).toMatchObject({ sessionRefusedId: sessionId, sessionStrategy: 'new', turn: 1, sessionId: fresh });
+    expect(probeTrace).toMatchObject({ sessionRefusedId: sessionId, sessionStrategy: 'new', sessionTurn: 1, sessionId: fresh });
 
     // The owner's session was not touched by the probe.
     const t3 = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'three' }] }, { headers }).withResponse();
-    expect((await traceOf(t3.response)).turn).toBe(3);
+    expect((await traceOf(t3.response)).sessionTurn).toBe(3);
   });
 
   it('a malformed session header is a 400 before anything else', async () => {

@@ -45,7 +45,7 @@ export function sessionPlugin(deps: Pick<GatewayDeps, 'sessions' | 'cache' | 'lo
         state.trace.record.sessionId = resolved.id;
         state.trace.set({
           sessionStrategy: resolved.strategy,
-          turn: resolved.turn,
+          sessionTurn: resolved.turn,
           ...(resolved.refusedId ? { sessionRefusedId: resolved.refusedId } : {}),
         });
       } catch (err) {
