@@ -156,6 +156,8 @@ export function writeLine(stream: CliIo['stdout'], line = ''): void {
 export interface StoreCommandDeps {
   openStore(): Promise<ControlStore>;
   now?: () => Date;
+  /** True when the store is a deployed stack's (`--aws`), for hints that differ there. */
+  aws?: boolean;
 }
 
 /**

@@ -56,7 +56,7 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
     return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
   }
   const [group, ...groupArgs] = rest;
-  const deps: StoreCommandDeps = { openStore: () => openStore(global, env) };
+  const deps: StoreCommandDeps = { openStore: () => openStore(global, env), aws: global.aws };
   switch (group) {
     case undefined:
       writeLine(io.stderr, SLUICE_HELP);

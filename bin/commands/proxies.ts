@@ -113,6 +113,13 @@ async function createProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, no
   if (!proxy.credentialRef && !proxy.byok && CREDENTIALED.has(proxy.provider)) {
     writeLine(io.stdout, 'No credential set: calls will fail until you add one (--credential env:NAME) or use --byok.');
   }
+  if (deps.aws && proxy.credentialRef?.startsWith('env:')) {
+    writeLine(
+      io.stderr,
+      `Note: in AWS, ${proxy.credentialRef} is read from the Lambda function's environment; ` +
+        'provider keys belong in Secrets Manager: --credential secret:sluice/providers/<name>.',
+    );
+  }
   if (!existing) writeLine(io.stdout, `Next: sluice keys create --proxy ${proxy.id}`);
   return EXIT_OK;
 }

@@ -68,6 +68,17 @@ describe('sluice proxies create', () => {
     expect(await reader.getProxy('local')).toMatchObject({ baseUrl: 'http://127.0.0.1:8000/v1', allowPrivateNetwork: true });
   });
 
+  it('points AWS users at Secrets Manager when they give an env: reference', async () => {
+    deps.aws = true;
+    const env = await run('create', 'p1', '--provider', 'openai', '--credential', 'env:OPENAI_API_KEY');
+    expect(env.code).toBe(0);
+    expect(env.err).toContain('--credential secret:sluice/providers/<name>');
+    const secret = await run('create', 'p2', '--provider', 'openai', '--credential', 'secret:sluice/providers/openai');
+    expect(secret).toMatchObject({ code: 0, err: '' });
+    deps.aws = false;
+    expect((await run('create', 'p3', '--provider', 'openai', '--credential', 'env:OPENAI_API_KEY')).err).toBe('');
+  });
+
   it('refuses to overwrite unless --replace, which keeps the creation time', async () => {
     await run('create', 'p1', '--provider', 'openai');
     const again = await run('create', 'p1', '--provider', 'groq');
