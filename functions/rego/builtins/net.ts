@@ -1,6 +1,7 @@
-/** net.cidr_contains / cidr_intersects / cidr_is_valid with Go's net.ParseIP / ParseCIDR rules. */
-import { builtinError, def, str } from './operands.js';
-import type { BuiltinDef } from './types.js';
+/** net.cidr_* builtins with Go's net.ParseIP / ParseCIDR / IPNet rules. */
+import { RObject, RSet, num, type Value } from '../value.js';
+import { builtinError, def, str, typeError } from './operands.js';
+import type { BuiltinContext, BuiltinDef } from './types.js';
 
 /** 4 bytes for IPv4, 16 for IPv6 (Go's net.IP), undefined if not an address. */
 export function parseIP(s: string): Uint8Array | undefined {
@@ -136,14 +137,163 @@ function cidrOperand(name: string, s: string): IPNet {
   return n;
 }
 
+/** net.cidr_contains on strings; throws the builtin's errors. */
+function cidrContains(name: string, cidr: string, other: string): boolean {
+  const network = cidrOperand(name, cidr);
+  const ip = parseIP(other);
+  if (ip) return contains(network, ip);
+  const sub = parseCIDR(other);
+  if (!sub) throw builtinError(name, `not a valid textual representation of an IP address or CIDR: ${other}`);
+  return contains(network, sub.ip) && contains(network, lastIP(sub));
+}
+
+/** Go's net.IP.String(): dotted IPv4 (v4-mapped included), RFC 5952 IPv6. */
+export function ipString(ip: Uint8Array): string {
+  const v4 = to4(ip);
+  if (v4) return [...v4].join('.');
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((ip[i]! << 8) | ip[i + 1]!);
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (g: number[]): string => g.map((x) => x.toString(16)).join(':');
+  if (bestStart < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+}
+
+function toBig(ip: Uint8Array): bigint {
+  let n = 0n;
+  for (const b of ip) n = (n << 8n) | BigInt(b);
+  return n;
+}
+
+function fromBig(n: bigint, len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  for (let i = len - 1; i >= 0; i--) {
+    out[i] = Number(n & 0xffn);
+    n >>= 8n;
+  }
+  return out;
+}
+
+// A cap on expansion: a /8 alone is 16 million addresses.
+const MAX_EXPAND = 1n << 20n;
+
+function expand(s: string, ctx: BuiltinContext): RSet {
+  const n = parseCIDR(s);
+  if (!n) throw builtinError('net.cidr_expand', `invalid CIDR address: ${s}`);
+  const len = n.ip.length;
+  const hostBits = BigInt(len * 8 - n.bits);
+  const count = 1n << hostBits;
+  if (count > MAX_EXPAND) throw builtinError('net.cidr_expand', `too many addresses to expand (${count})`);
+  const first = toBig(n.ip);
+  const out = new RSet();
+  for (let i = 0n; i < count; i++) {
+    if ((i & 0xfffn) === 0xfffn) ctx.checkDeadline();
+    out.add(ipString(fromBig(first + i, len)));
+  }
+  return out;
+}
+
+/** One input of net.cidr_merge: a CIDR, or an IPv4 address with its classful default mask (as OPA). */
+function mergeInput(e: Value): { first: bigint; last: bigint; len: number; text: string | undefined } {
+  if (typeof e !== 'string') throw builtinError('net.cidr_merge', 'element must be string');
+  const ip = parseIP(e);
+  if (ip) {
+    const v4 = to4(ip);
+    if (!v4) throw builtinError('net.cidr_merge', 'IPv6 invalid: needs prefix length');
+    const bits = v4[0]! < 0x80 ? 8 : v4[0]! < 0xc0 ? 16 : 24;
+    const host = (1n << BigInt(32 - bits)) - 1n;
+    const v = toBig(v4);
+    return { first: v & ~host, last: v | host, len: 4, text: `${ipString(v4)}/${bits}` };
+  }
+  const n = parseCIDR(e);
+  if (!n) throw builtinError('net.cidr_merge', `invalid CIDR address: ${e}`);
+  const first = toBig(n.ip);
+  const host = (1n << BigInt(n.ip.length * 8 - n.bits)) - 1n;
+  return { first, last: first | host, len: n.ip.length, text: `${ipString(n.ip)}/${n.bits}` };
+}
+
+/** The fewest CIDR blocks covering first..last. */
+function rangeToCIDRs(first: bigint, last: bigint, len: number): string[] {
+  const width = BigInt(len * 8);
+  const out: string[] = [];
+  let cur = first;
+  while (cur <= last) {
+    let size = 0n;
+    while (size < width && (cur & ((1n << (size + 1n)) - 1n)) === 0n && cur + (1n << (size + 1n)) - 1n <= last) size++;
+    out.push(`${ipString(fromBig(cur, len))}/${width - size}`);
+    cur += 1n << size;
+  }
+  return out;
+}
+
+function merge(items: readonly Value[]): RSet {
+  type R = { first: bigint; last: bigint; len: number; text: string | undefined };
+  const ranges: R[] = items.map(mergeInput);
+  // Sort by (family, last, first) as OPA sorts byte slices.
+  ranges.sort((a, b) => a.len - b.len || (a.last < b.last ? -1 : a.last > b.last ? 1 : a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+  for (let i = ranges.length - 1; i > 0; i--) {
+    const cur = ranges[i]!;
+    const prev = ranges[i - 1]!;
+    if (cur.len === prev.len && cur.first - 1n <= prev.last) {
+      ranges[i - 1] = { first: prev.first < cur.first ? prev.first : cur.first, last: cur.last, len: cur.len, text: undefined };
+      ranges.splice(i, 1);
+    }
+  }
+  const out = new RSet();
+  for (const r of ranges) {
+    if (r.text !== undefined) out.add(r.text);
+    else for (const c of rangeToCIDRs(r.first, r.last, r.len)) out.add(c);
+  }
+  return out;
+}
+
+/** net.cidr_contains_matches operands: a string, or a collection of strings / [cidr, …] arrays, with their keys. */
+function matchOperand(pos: number, v: Value): Array<[string, Value]> {
+  const cidrOf = (e: Value): string => {
+    if (typeof e === 'string') return e;
+    if (Array.isArray(e) && e.length > 0 && typeof e[0] === 'string') return e[0];
+    if (Array.isArray(e) && e.length > 0) throw typeError('net.cidr_contains_matches', pos, e[0]!, 'string');
+    throw builtinError('net.cidr_contains_matches', `operand ${pos}: element must be string or non-empty array`);
+  };
+  if (typeof v === 'string') return [[v, v]];
+  if (Array.isArray(v)) return v.map((e, i) => [cidrOf(e), num(i)]);
+  if (v instanceof RSet) return [...v].map((e) => [cidrOf(e), e]);
+  if (v instanceof RObject) return [...v].map(([k, e]) => [cidrOf(e), k]);
+  return [];
+}
+
 export const netBuiltins: readonly BuiltinDef[] = [
-  def('net.cidr_contains', ['string', 'string'], 'boolean', (args) => {
-    const network = cidrOperand('net.cidr_contains', str('net.cidr_contains', args, 0));
-    const other = str('net.cidr_contains', args, 1);
-    const ip = parseIP(other);
-    if (ip) return contains(network, ip);
-    const sub = cidrOperand('net.cidr_contains', other);
-    return contains(network, sub.ip) && contains(network, lastIP(sub));
+  def('net.cidr_contains', ['string', 'string'], 'boolean', (args) =>
+    cidrContains('net.cidr_contains', str('net.cidr_contains', args, 0), str('net.cidr_contains', args, 1)),
+  ),
+  def('net.cidr_contains_matches', ['string|array|set|object', 'string|array|set|object'], 'set', (args) => {
+    const out = new RSet();
+    for (const [c1, k1] of matchOperand(1, args[0]!)) {
+      for (const [c2, k2] of matchOperand(2, args[1]!)) {
+        if (cidrContains('net.cidr_contains_matches', c1, c2)) out.add([k1, k2]);
+      }
+    }
+    return out;
+  }),
+  def('net.cidr_expand', ['string'], 'set', (args, ctx) => expand(str('net.cidr_expand', args, 0), ctx)),
+  def('net.cidr_merge', ['array|set'], 'set', (args) => {
+    const v = args[0]!;
+    if (!Array.isArray(v) && !(v instanceof RSet)) throw builtinError('net.cidr_merge', 'operand must be an array');
+    return merge([...v]);
   }),
   def('net.cidr_intersects', ['string', 'string'], 'boolean', (args) => {
     const a = cidrOperand('net.cidr_intersects', str('net.cidr_intersects', args, 0));
