@@ -10,7 +10,9 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoSessionStore } from '../../functions/sessions/dynamodb-session-store.js';
 import { FileSessionStore } from '../../functions/sessions/file-session-store.js';
+import { createSluiceTables, localDynamoClient, startDynalite } from '../support/dynalite.js';
 import type { TraceSink } from '../../functions/traces/sink.js';
 
 /** Trace attributes by trace id, as the gateway hands them to its sink (whatever batch shape it uses). */
@@ -215,5 +217,75 @@ describe('header sessions are proxy-scoped', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(upstream.requests).toHaveLength(0);
+  });
+});
+
+/** 50 conversations at once, three streamed turns each, no session header: fingerprinting alone must group them. */
+async function concurrentConversations(c: OpenAI, count: number): Promise<Turn[][]> {
+  return Promise.all(
+    Array.from({ length: count }, async (_, n) => {
+      const messages: OpenAI.ChatCompletionMessageParam[] = [
+        { role: 'system', content: 'Shared system prompt.' },
+        { role: 'user', content: `Conversation ${n}: tell me about topic ${n * 7919}` },
+      ];
+      const turns: Turn[] = [];
+      for (let i = 0; i < 3; i++) {
+        const turn = await streamedTurn(c, messages);
+        turns.push(turn);
+        messages.push(turn.message, { role: 'user', content: `Conversation ${n}, follow-up ${i}` });
+      }
+      return turns;
+    }),
+  );
+}
+
+function expectGrouped(conversations: Turn[][]): void {
+  for (const turns of conversations) {
+    expect(new Set(turns.map((t) => t.sessionId)).size).toBe(1);
+    expect(turns.map((t) => t.trace.sessionTurn)).toEqual([1, 2, 3]);
+  }
+  expect(new Set(conversations.map((turns) => turns[0]!.sessionId)).size).toBe(conversations.length);
+}
+
+describe('concurrency', () => {
+  it('file store: 50 concurrent streamed conversations × 3 turns → 50 sessions with turns 1..3', async () => {
+    expectGrouped(await concurrentConversations(client, 50));
+  });
+
+  it('DynamoDB store (dynalite): the same, through SLUICE_STORE=dynamodb session storage', async () => {
+    const dynalite = await startDynalite();
+    const dynamo = localDynamoClient(dynalite.endpoint);
+    const { stateTable } = await createSluiceTables(dynamo);
+    const store = new DynamoSessionStore({ client: dynamo, tableName: stateTable });
+    const dgw = await startTestGateway({ upstreamUrl: upstream.url, deps: { traceSink: capturingSink, sessions: store } });
+    try {
+      const c = new OpenAI({ baseURL: `${dgw.url}/v1`, apiKey: dgw.key, maxRetries: 0 });
+      expectGrouped(await concurrentConversations(c, 50));
+    } finally {
+      await dgw.close();
+      dynamo.destroy();
+      await dynalite.close();
+    }
+  });
+});
+
+describe('a failing session store never fails the request', () => {
+  it('the call proceeds on a fresh session without a turn; the error is on the trace', async () => {
+    const dynalite = await startDynalite();
+    const dynamo = localDynamoClient(dynalite.endpoint);
+    await dynalite.close(); // nothing listens there any more
+    const broken = new DynamoSessionStore({ client: dynamo, tableName: 'gone' });
+    const bgw = await startTestGateway({ upstreamUrl: upstream.url, deps: { traceSink: capturingSink, sessions: broken } });
+    try {
+      const c = new OpenAI({ baseURL: `${bgw.url}/v1`, apiKey: bgw.key, maxRetries: 0 });
+      const turn = await plainTurn(c, [{ role: 'user', content: 'still answered' }]);
+      expect(turn.message.content).toBeTruthy();
+      expect(turn.sessionId).toMatch(UUID);
+      expect(turn.trace.sessionTurn).toBeUndefined();
+      expect(turn.trace.sessionError).toBeTruthy();
+    } finally {
+      await bgw.close();
+      dynamo.destroy();
+    }
   });
 });
