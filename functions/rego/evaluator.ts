@@ -220,7 +220,7 @@ export class Evaluator implements BuiltinContext {
     if (this.isGround(b, env)) return this.evalTerm(b, env, (vb) => this.unifyValue(a, vb, env, k));
     if (a.type === 'array' && b.type === 'array') {
       if (a.items.length !== b.items.length) return false;
-      return this.unifyItems(a.items, b.items, 0, env, k);
+      return this.unifyPairs(a.items.map((x, i) => [x, b.items[i]!] as [Term, Term]), env, k);
     }
     if (a.type === 'object' && b.type === 'object') {
       if (a.items.length !== b.items.length) return false;
@@ -234,7 +234,7 @@ export class Evaluator implements BuiltinContext {
         if (match === undefined) return false;
         pairs.push([va, match[1]]);
       }
-      return this.unifyItems(pairs.map((p) => p[0]), pairs.map((p) => p[1]), 0, env, k);
+      return this.unifyPairs(pairs, env, k);
     }
     // Refs with unbound vars in their path enumerate; evaluate whichever side can be.
     if (this.isEvaluable(a, env)) return this.evalTerm(a, env, (va) => this.unifyValue(b, va, env, k));
@@ -242,9 +242,19 @@ export class Evaluator implements BuiltinContext {
     throw new RegoEvalError('eval_internal_error', 'cannot unify two unbound terms', a.loc);
   }
 
-  private unifyItems(as: Term[], bs: Term[], i: number, env: Env, k: K): boolean {
-    if (i === as.length) return k();
-    return this.unify(as[i]!, bs[i]!, env, () => this.unifyItems(as, bs, i + 1, env, k));
+  /** Unifies pairs in an order that binds vars before they are needed (`[x, y] = [y, 1]`). */
+  private unifyPairs(pairs: Array<[Term, Term]>, env: Env, k: K): boolean {
+    if (pairs.length === 0) return k();
+    const idx = pairs.findIndex(([a, b]) => this.canUnify(a, b, env));
+    if (idx < 0) throw new RegoEvalError('eval_internal_error', 'cannot unify two unbound terms', pairs[0]![0].loc);
+    const [a, b] = pairs[idx]!;
+    const rest = pairs.length === 1 ? pairs.slice(1) : pairs.filter((_, j) => j !== idx);
+    return this.unify(a, b, env, () => this.unifyPairs(rest, env, k));
+  }
+
+  private canUnify(a: Term, b: Term, env: Env): boolean {
+    if ((a.type === 'array' && b.type === 'array') || (a.type === 'object' && b.type === 'object')) return true;
+    return this.isGround(a, env) || this.isGround(b, env) || this.isEvaluable(a, env) || this.isEvaluable(b, env);
   }
 
   /** Matches a term (a pattern with unbound vars, or anything evaluable) against a value. */
