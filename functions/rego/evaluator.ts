@@ -87,7 +87,9 @@ export class Evaluator implements BuiltinContext {
       const e = body[i]!;
       if (e.kind === 'term' && !e.negated && e.with.length === 0) {
         return this.evalTerm(e.term, env, (v) => {
-          if (v === false) return false;
+          // A query that is a single term captures its value, false included (OPA's
+          // rewriteToCaptureValue): `data.a.allow` answers false rather than nothing.
+          if (v === false && body.length > 1) return false;
           values[i] = v;
           return step(i + 1);
         });
