@@ -1,0 +1,127 @@
+/**
+ * The official Anthropic SDK against the gateway's native Anthropic ingress
+ * (`/a/{proxyId}/anthropic`), only its base URL changed: requests pass through to a
+ * wire-faithful Anthropic upstream, errors come back Anthropic-shaped.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { replyTo, startAnthropicUpstream, type AnthropicUpstream } from '../support/anthropic-upstream.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+
+const PROVIDER_KEY = 'sk-ant-provider-key-for-tests';
+let upstream: AnthropicUpstream;
+let gw: TestGateway;
+let client: Anthropic;
+
+beforeAll(async () => {
+  upstream = await startAnthropicUpstream({ apiKey: PROVIDER_KEY });
+  gw = await startTestGateway({ upstreamUrl: upstream.url, proxy: { provider: 'anthropic', credentialRef: 'env:ANTHROPIC_TEST_KEY' }, env: { ANTHROPIC_TEST_KEY: PROVIDER_KEY } });
+  client = new Anthropic({ baseURL: `${gw.url}/a/test/anthropic`, apiKey: gw.key, maxRetries: 0 });
+});
+afterAll(async () => {
+  await gw?.close();
+  await upstream?.close();
+});
+beforeEach(() => upstream.reset());
+
+/** Trace records the gateway wrote (JSONL), polled until one matches. */
+async function traceWhere(match: (r: { attributes?: Record<string, unknown> }) => boolean): Promise<{ attributes: Record<string, unknown> }> {
+  const dir = join(gw.dataDir, 'traces');
+  for (let i = 0; i < 50; i++) {
+    const files = await readdir(dir).catch(() => [] as string[]);
+    for (const f of files) {
+      for (const line of (await readFile(join(dir, f), 'utf8')).split('\n').filter(Boolean)) {
+        const r = JSON.parse(line) as { attributes?: Record<string, unknown> };
+        if (match(r)) return r as { attributes: Record<string, unknown> };
+      }
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('no matching trace record');
+}
+
+describe('native Anthropic Messages through the gateway', () => {
+  it('messages.create: passed through; the gateway key never reaches Anthropic, the provider key does', async () => {
+    const { data, response } = await client.messages
+      .create({ model: 'claude-sonnet-4-6', max_tokens: 100, messages: [{ role: 'user', content: 'Say something about rivers' }] })
+      .withResponse();
+    expect(data.content).toEqual([{ type: 'text', text: replyTo('Say something about rivers') }]);
+    expect(data.stop_reason).toBe('end_turn');
+    expect(response.headers.get('x-sluice-trace-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const seen = upstream.requests[0]!;
+    expect(seen.path).toBe('/v1/messages');
+    expect(seen.headers['x-api-key']).toBe(PROVIDER_KEY);
+    expect(JSON.stringify(seen.headers)).not.toContain(gw.key);
+    // The SDK's own API version is forwarded, not replaced.
+    expect(seen.headers['anthropic-version']).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    // The body went through unchanged.
+    expect(seen.body).toEqual({ model: 'claude-sonnet-4-6', max_tokens: 100, messages: [{ role: 'user', content: 'Say something about rivers' }] });
+  });
+
+  it('messages.stream: SSE events pass through; tool use and thinking arrive; usage is traced', async () => {
+    const stream = client.messages.stream({
+      model: 'claude-sonnet-4-6+thinking+tools',
+      max_tokens: 2000,
+      messages: [{ role: 'user', content: 'weather in Oslo' }],
+      tools: [{ name: 'weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }],
+    });
+    const final = await stream.finalMessage();
+    expect(final.content.map((b) => b.type)).toEqual(['thinking', 'tool_use']);
+    expect(final.content[1]).toMatchObject({ type: 'tool_use', name: 'weather', input: { city: 'weather in Oslo' } });
+    expect(final.stop_reason).toBe('tool_use');
+    const trace = await traceWhere((r) => String(r.attributes?.modelRequested).includes('+thinking+tools'));
+    expect(trace.attributes.usage).toMatchObject({ completionTokens: final.usage.output_tokens });
+  });
+
+  it('messages.countTokens goes to /v1/messages/count_tokens', async () => {
+    const res = await client.messages.countTokens({ model: 'claude-sonnet-4-6', messages: [{ role: 'user', content: 'one two three four' }] });
+    expect(res.input_tokens).toBe(4);
+    expect(upstream.requests[0]!.path).toBe('/v1/messages/count_tokens');
+  });
+
+  it('provider errors pass through Anthropic-shaped with their status (429 keeps retry-after, 529 stays 529)', async () => {
+    const limited = await client.messages.create({ model: 'claude+error=429', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(limited).toBeInstanceOf(Anthropic.RateLimitError);
+    const e = limited as InstanceType<typeof Anthropic.RateLimitError>;
+    expect(e.headers?.get('retry-after')).toBe('7');
+    expect(e.error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+    const overloaded = (await client.messages.create({ model: 'claude+error=529', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e)) as InstanceType<typeof Anthropic.APIError>;
+    expect(overloaded.status).toBe(529);
+    expect(overloaded.error).toMatchObject({ type: 'error', error: { type: 'overloaded_error' } });
+  });
+
+  it('gateway errors are Anthropic-shaped too: a bad key is a 401 authentication_error', async () => {
+    const bad = new Anthropic({ baseURL: `${gw.url}/a/test/anthropic`, apiKey: 'sk-sluice-not-a-real-key', maxRetries: 0 });
+    const err = await bad.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect((err as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('a missing max_tokens is a 400 invalid_request_error before the upstream', async () => {
+    const res = await fetch(`${gw.url}/a/test/anthropic/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': gw.key, 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'claude-sonnet-4-6', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('max_tokens') } });
+  });
+
+  it('a mid-stream upstream error event reaches the SDK as an error', async () => {
+    const stream = client.messages.stream({ model: 'claude-sonnet-4-6+stream-error=4', max_tokens: 100, messages: [{ role: 'user', content: 'a b c d e' }] });
+    await expect(stream.finalMessage()).rejects.toThrow(/Overloaded/);
+  });
+
+  it('BYOK: the caller’s Anthropic key in x-api-key, the gateway key in X-Sluice-Key', async () => {
+    await gw.addProxy({ id: 'byok', provider: 'anthropic', byok: true });
+    const { key } = await gw.addKey({ proxyId: 'byok' });
+    const byok = new Anthropic({ baseURL: `${gw.url}/a/byok/anthropic`, apiKey: PROVIDER_KEY, defaultHeaders: { 'X-Sluice-Key': key }, maxRetries: 0 });
+    const res = await byok.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] });
+    expect(res.content[0]).toMatchObject({ type: 'text' });
+    expect(upstream.requests[0]!.headers['x-api-key']).toBe(PROVIDER_KEY);
+    expect(JSON.stringify(upstream.requests[0]!.headers)).not.toContain(key);
+  });
+});
