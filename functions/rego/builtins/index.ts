@@ -64,8 +64,6 @@ export const laterBuiltins: ReadonlySet<string> = new Set([
   'crypto.x509.parse_rsa_private_key',
   'crypto.x509.parse_keypair',
   'crypto.parse_private_keys',
-  'io.jwt.encode_sign',
-  'io.jwt.encode_sign_raw',
   'graphql.parse',
   'graphql.parse_and_verify',
   'graphql.parse_query',

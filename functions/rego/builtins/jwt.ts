@@ -2,8 +2,8 @@
  * io.jwt.* verification and decoding with OPA's semantics: JWS compact tokens, keys from a
  * PEM certificate or public key, a JWK or a JWK set, signatures checked with node:crypto.
  */
-import { X509Certificate, createHmac, createPublicKey, timingSafeEqual, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
-import { RNumber, RObject, parseJSON, type Value } from '../value.js';
+import { X509Certificate, createHmac, createPrivateKey, createPublicKey, sign as cryptoSign, timingSafeEqual, verify as cryptoVerify, constants, type KeyObject } from 'node:crypto';
+import { RNumber, RObject, parseJSON, toJSONText, type Value } from '../value.js';
 import { CorruptInput, decodeBase64Url } from './encoding.js';
 import { jsonErrorText } from './json.js';
 import { builtinError, def, object, str, typeError } from './operands.js';
@@ -316,7 +316,87 @@ function decodeVerify(args: readonly Value[], ctx: BuiltinContext): Value[] {
   return [true, header, payload];
 }
 
+/** Signs `header.payload` (both raw JSON text) with the first key of a JWK or JWK set. */
+function encodeSign(headerText: string, payloadText: string, jwkText: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(jwkText);
+  } catch (e) {
+    throw new JWTError(`failed to parse a JWK key (set): ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const keys = parsed !== null && typeof parsed === 'object' && Array.isArray((parsed as { keys?: unknown }).keys) ? (parsed as { keys: unknown[] }).keys : [parsed];
+  const jwk = keys[0];
+  if (jwk === undefined || jwk === null || typeof jwk !== 'object') throw new JWTError('no keys found in JWK set');
+  let header: unknown;
+  try {
+    header = JSON.parse(headerText);
+  } catch {
+    header = undefined;
+  }
+  const alg = header !== null && typeof header === 'object' ? (header as { alg?: unknown; typ?: unknown }).alg : undefined;
+  if (typeof alg !== 'string') throw new JWTError("missing or invalid 'alg' header");
+  if (!ALGORITHMS.has(alg)) throw new JWTError(`unknown JWS algorithm: ${alg}`);
+  const typ = (header as { typ?: unknown }).typ;
+  if (typ === undefined || typ === 'JWT') {
+    try {
+      JSON.parse(payloadText);
+    } catch {
+      throw new JWTError('type is JWT but payload is not JSON');
+    }
+  }
+  const data = `${Buffer.from(headerText).toString('base64url')}.${Buffer.from(payloadText).toString('base64url')}`;
+  const j = jwk as Record<string, unknown>;
+  const hash = HASHES[alg.slice(2)];
+  let sig: Buffer;
+  try {
+    if (alg.startsWith('HS')) {
+      if (j.kty !== 'oct') throw new JWTError('invalid key type for HMAC signing');
+      sig = createHmac(hash!, Buffer.from(decodeBase64Url(String(j.k ?? '')))).update(data).digest();
+    } else {
+      const key = createPrivateKey({ key: j as never, format: 'jwk' });
+      if (alg === 'EdDSA') sig = cryptoSign(null, Buffer.from(data), key);
+      else if (alg.startsWith('RS')) sig = cryptoSign(hash!, Buffer.from(data), { key, padding: constants.RSA_PKCS1_PADDING });
+      else if (alg.startsWith('PS')) sig = cryptoSign(hash!, Buffer.from(data), { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST });
+      else sig = cryptoSign(hash!, Buffer.from(data), { key, dsaEncoding: 'ieee-p1363' });
+    }
+  } catch (e) {
+    if (e instanceof JWTError) throw e;
+    throw new JWTError(e instanceof Error ? e.message : String(e));
+  }
+  return `${data}.${sig.toString('base64url')}`;
+}
+
 export const jwtBuiltins: readonly BuiltinDef[] = [
+  def(
+    'io.jwt.encode_sign',
+    ['object', 'object', 'object'],
+    'string',
+    (args) => {
+      try {
+        // Header and payload are serialized as Go's json.Marshal does.
+        return encodeSign(toJSONText(args[0]!, true), toJSONText(args[1]!, true), toJSONText(args[2]!, true));
+      } catch (e) {
+        rethrow('io.jwt.encode_sign', e);
+      }
+    },
+    { nondeterministic: true },
+  ),
+  def(
+    'io.jwt.encode_sign_raw',
+    ['string', 'string', 'string'],
+    'string',
+    (args) => {
+      const jwk = str('io.jwt.encode_sign_raw', args, 2);
+      const header = str('io.jwt.encode_sign_raw', args, 0);
+      const payload = str('io.jwt.encode_sign_raw', args, 1);
+      try {
+        return encodeSign(header, payload, jwk);
+      } catch (e) {
+        rethrow('io.jwt.encode_sign_raw', e);
+      }
+    },
+    { nondeterministic: true },
+  ),
   def('io.jwt.decode', ['string'], 'array', (args) => {
     try {
       return decode('io.jwt.decode', args[0]!);

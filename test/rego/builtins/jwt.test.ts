@@ -1,4 +1,4 @@
-import { createHmac, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createHmac, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { BuiltinError, builtins, type BuiltinContext } from '../../../functions/rego/builtins/index.js';
 import { RObject, fromJSON, num, toJSON, type Value } from '../../../functions/rego/value.js';
@@ -76,6 +76,15 @@ describe('io.jwt verification with generated keys', () => {
     const outer = `${b64({ alg: 'none', cty: 'JWT' })}.${Buffer.from(JSON.stringify(inner)).toString('base64url')}.`;
     const r = call('io.jwt.decode', outer) as Value[];
     expect(toJSON(r[1]!)).toEqual({ deep: true });
+  });
+
+  it('encode_sign signs with a private JWK so that node:crypto verifies it', () => {
+    const privateJwk = fromJSON(rsa.privateKey.export({ format: 'jwk' }));
+    const jwt = call('io.jwt.encode_sign', RObject.fromRecord({ alg: 'RS256' }), RObject.fromRecord({ sub: 'svc' }), privateJwk) as string;
+    const [h, p, s] = jwt.split('.');
+    expect(JSON.parse(Buffer.from(p!, 'base64url').toString())).toEqual({ sub: 'svc' });
+    expect(verify('sha256', Buffer.from(`${h}.${p}`), rsa.publicKey, Buffer.from(s!, 'base64url'))).toBe(true);
+    expect(call('io.jwt.verify_rs256', jwt, pem(rsa.publicKey))).toBe(true);
   });
 
   it('raises builtin errors for malformed tokens and keys', () => {
