@@ -28,6 +28,9 @@ Groups:
   proxies    create, list, show and delete proxies (upstream, credential, models)
   keys       create, list and revoke gateway keys
   policies   check and evaluate Rego policies
+  traces     list and show traces; migrate the ClickHouse trace tables
+  sessions   show a session's turns
+  spend      cost and tokens by key, proxy, model or day
   dev        run the gateway locally (what npm start runs)
 
 Global options:
@@ -78,11 +81,23 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
         const { runPoliciesCommand } = await import('./policies.js');
         return runPoliciesCommand(groupArgs, io);
       });
+    case 'traces':
+    case 'sessions':
+    case 'spend':
+      return runTraceCommand(group, groupArgs, io, global, env);
     default:
-      writeLine(io.stderr, redactSecrets(`sluice: unknown command group '${group}' (expected proxies, keys, policies or dev)`));
+      writeLine(io.stderr, redactSecrets(`sluice: unknown command group '${group}' (expected proxies, keys, policies, traces, sessions, spend or dev)`));
       writeLine(io.stderr, "Run 'sluice --help' for usage.");
       return EXIT_USAGE;
   }
+}
+
+/** traces, sessions and spend read the local trace store or ClickHouse (--clickhouse URL); imported on use. */
+async function runTraceCommand(group: 'traces' | 'sessions' | 'spend', argv: string[], io: CliIo, global: GlobalOptions, env: NodeJS.ProcessEnv): Promise<number> {
+  const ctx = { dataDir: global.dataDir ?? (env.SLUICE_DATA_DIR?.trim() || '.sluice'), aws: global.aws };
+  if (group === 'traces') return (await import('./traces.js')).runTracesCommand(argv, io, ctx);
+  if (group === 'sessions') return (await import('./sessions.js')).runSessionsCommand(argv, io, ctx);
+  return (await import('./spend.js')).runSpendCommand(argv, io, ctx);
 }
 
 async function runDevCommand(argv: string[], io: CliIo, global: GlobalOptions, env: NodeJS.ProcessEnv): Promise<number> {
