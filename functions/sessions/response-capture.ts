@@ -46,7 +46,8 @@ export class ResponseCapture {
       this.responseId ??= data.response.id; // response.created / response.completed
       return;
     }
-    if (data.object !== 'chat.completion.chunk' || !Array.isArray(data.choices)) return;
+    // Some OpenAI-compatible servers omit `object`; the delta shape is what counts.
+    if ((data.object !== undefined && data.object !== 'chat.completion.chunk') || !Array.isArray(data.choices)) return;
     for (const choice of data.choices) {
       if (!isObject(choice) || (choice.index ?? 0) !== 0 || !isObject(choice.delta)) continue;
       this.sawAssistant = true;
@@ -95,7 +96,7 @@ function fromJson(bytes: Buffer): CapturedResponse {
   }
   if (!isObject(body)) return {};
   if (body.object === 'response' && typeof body.id === 'string') return { responseId: body.id };
-  if (body.object !== 'chat.completion' || !Array.isArray(body.choices)) return {};
+  if ((body.object !== undefined && body.object !== 'chat.completion') || !Array.isArray(body.choices)) return {};
   const first = body.choices.find((c) => isObject(c) && (c.index ?? 0) === 0);
   if (!isObject(first) || !isObject(first.message)) return {};
   return { assistant: { ...(first.message as object), role: 'assistant' } as CapturedResponse['assistant'] };
