@@ -35,7 +35,7 @@ describe('anthropic request fixtures', () => {
 describe('anthropic response fixtures', () => {
   for (const [name, f] of loadFixtures<ResponseFixture>('anthropic/response')) {
     it(`${name}: ${f.description}`, () => {
-      expect(fromAnthropicResponse(f.anthropic, 1700000000)).toEqual(f.openai);
+      expect(fromAnthropicResponse(f.anthropic!, 1700000000)).toEqual(f.openai);
     });
   }
 });
