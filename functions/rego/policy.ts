@@ -19,6 +19,10 @@ export interface CompileOptions {
 
 export interface EvalOptions {
   input?: unknown;
+  /**
+   * The base documents under `data`. Converted to Rego values once per object identity and
+   * reused: pass a new object when the data changes, do not mutate one already passed.
+   */
   data?: unknown;
   /** time.now_ns() for this evaluation (default: the wall clock at the start of the call). */
   nowNs?: bigint;
