@@ -53,7 +53,6 @@ export const refusedBuiltins: ReadonlySet<string> = new Set([
 export const laterBuiltins: ReadonlySet<string> = new Set([
   'strings.render_template',
   'internal.template_string',
-  'regex.template_match',
   'regex.globs_match',
   'json.match_schema',
   'json.verify_schema',

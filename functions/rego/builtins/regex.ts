@@ -133,7 +133,61 @@ function regexMatch(name: string): BuiltinDef {
   });
 }
 
+/** Go's regexp.QuoteMeta. */
+function quoteMeta(s: string): string {
+  return s.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&');
+}
+
+/** OPA's compileRegexTemplate (from gorilla/mux): literal text quoted, delimited parts as regexes, anchored. */
+function templateRegex(tpl: string, open: string, close: string): string {
+  const idxs: number[] = [];
+  let level = 0;
+  let idx = 0;
+  for (let i = 0; i < tpl.length; i++) {
+    const c = tpl[i];
+    if (c === open) {
+      if (++level === 1) idx = i;
+    } else if (c === close) {
+      level--;
+      if (level === 0) idxs.push(idx, i + 1);
+      else if (level < 0) throw new Error(`unbalanced braces in ${JSON.stringify(tpl)}`);
+    }
+  }
+  if (level !== 0) throw new Error(`unbalanced braces in ${JSON.stringify(tpl)}`);
+  let pattern = '^';
+  let end = 0;
+  for (let i = 0; i < idxs.length; i += 2) {
+    const raw = tpl.slice(end, idxs[i]);
+    end = idxs[i + 1]!;
+    const part = tpl.slice(idxs[i]! + 1, end - 1);
+    RE2JS.compile(`^${part}$`);
+    pattern += `${quoteMeta(raw)}(${part})`;
+  }
+  return `${pattern}${quoteMeta(tpl.slice(end))}$`;
+}
+
+function utf8Length(s: string): number {
+  return Buffer.byteLength(s, 'utf8');
+}
+
 export const regexBuiltins: readonly BuiltinDef[] = [
+  def('regex.template_match', ['string', 'string', 'string', 'string'], 'boolean', (args) => {
+    const name = 'regex.template_match';
+    const tpl = str(name, args, 0);
+    const value = str(name, args, 1);
+    const open = str(name, args, 2);
+    const close = str(name, args, 3);
+    if (utf8Length(open) !== 1) throw builtinError(name, `start delimiter has to be exactly one character long but is ${utf8Length(open)} long`);
+    // OPA reports the start delimiter's length here too.
+    if (utf8Length(close) !== 1) throw builtinError(name, `end delimiter has to be exactly one character long but is ${utf8Length(open)} long`);
+    let re: RE2JS;
+    try {
+      re = cachedCompile(`t:${open}${close}:${tpl}`, () => RE2JS.compile(templateRegex(tpl, open, close)));
+    } catch (e) {
+      throw builtinError(name, e instanceof Error ? e.message : String(e));
+    }
+    return re.test(value);
+  }),
   regexMatch('regex.match'),
   regexMatch('re_match'),
   def('regex.is_valid', ['any'], 'boolean', (args) => {
