@@ -564,7 +564,7 @@ export class Evaluator implements BuiltinContext {
           if (cv === undefined) continue;
           const prev = result.get(child.key);
           if (prev === undefined) result.set(child.key, cv);
-          else result.set(child.key, mergeValues(prev, cv, node));
+          else result.set(child.key, mergeValues(prev, cv, child));
         }
       }
     }
@@ -844,7 +844,7 @@ function mergeValues(a: Value, b: Value, node: RuleNode): Value {
     return out;
   }
   if (valuesEqual(a, b)) return b;
-  throw new RegoEvalError('eval_conflict_error', `${node.pathText}: conflicting values for the same document`);
+  throw new RegoEvalError('eval_conflict_error', `object keys must be unique (rule ${node.pathText} produced conflicting values)`);
 }
 
 /** doc with `value` set at `path` (copying objects on the way), as `with` replaces documents. */
