@@ -63,23 +63,39 @@ function decodeHeader(t: Token): RObject {
   return header;
 }
 
+/** The first PEM block (Go's pem.Decode), found with indexOf scans rather than a backtracking regex. */
+function pemBlock(text: string): { type: string; block: string; rest: string } | undefined {
+  const begin = text.indexOf('-----BEGIN ');
+  if (begin < 0) return undefined;
+  const typeEnd = text.indexOf('-----', begin + 11);
+  if (typeEnd < 0) return undefined;
+  const type = text.slice(begin + 11, typeEnd);
+  const endMarker = `-----END ${type}-----`;
+  const end = text.indexOf(endMarker, typeEnd + 5);
+  if (end < 0) return undefined;
+  let stop = end + endMarker.length;
+  if (text[stop] === '\r') stop++;
+  if (text[stop] === '\n') stop++;
+  return { type, block: text.slice(begin, stop), rest: text.slice(stop) };
+}
+
 type VerificationKey = { key: KeyObject | Buffer; alg: string; kid: string };
 
 /** Keys from a PEM certificate / public key, or a JWK / JWK set (OPA's getKeysFromCertOrJWK). */
 function parseKeys(text: string): VerificationKey[] {
-  const pem = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n[\s\S]*?-----END \1-----(\r?\n)?/.exec(text);
+  const pem = pemBlock(text);
   if (pem) {
-    if (text.slice(pem.index + pem[0].length).length > 0) throw new JWTError('extra data after a PEM certificate block');
-    if (pem[1] === 'CERTIFICATE') {
+    if (pem.rest.length > 0) throw new JWTError('extra data after a PEM certificate block');
+    if (pem.type === 'CERTIFICATE') {
       try {
-        return [{ key: new X509Certificate(pem[0]).publicKey, alg: '', kid: '' }];
+        return [{ key: new X509Certificate(pem.block).publicKey, alg: '', kid: '' }];
       } catch (e) {
         throw new JWTError(`failed to parse a PEM certificate: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
-    if (pem[1] === 'PUBLIC KEY') {
+    if (pem.type === 'PUBLIC KEY') {
       try {
-        return [{ key: createPublicKey(pem[0]), alg: '', kid: '' }];
+        return [{ key: createPublicKey(pem.block), alg: '', kid: '' }];
       } catch (e) {
         throw new JWTError(`failed to parse a PEM public key: ${e instanceof Error ? e.message : String(e)}`);
       }

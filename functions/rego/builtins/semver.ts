@@ -1,10 +1,13 @@
 /** semver.is_valid and semver.compare (Semantic Versioning 2.0.0, no "v" prefix). */
+import { RE2JS } from 're2js';
 import { num } from '../value.js';
 import { builtinError, def, str } from './operands.js';
 import type { BuiltinDef } from './types.js';
 
-const SEMVER_RE =
-  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
+// semver.org's grammar, matched by RE2 (linear time: versions come from policy input).
+const SEMVER_RE = RE2JS.compile(
+  '^(0|[1-9]\\d*)\\.(0|[1-9]\\d*)\\.(0|[1-9]\\d*)(?:-((?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\\.(?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\\+([0-9a-zA-Z-]+(?:\\.[0-9a-zA-Z-]+)*))?$',
+);
 
 interface Version {
   core: [bigint, bigint, bigint];
@@ -12,9 +15,10 @@ interface Version {
 }
 
 function parse(s: string): Version | undefined {
-  const m = SEMVER_RE.exec(s);
-  if (!m) return undefined;
-  return { core: [BigInt(m[1]!), BigInt(m[2]!), BigInt(m[3]!)], pre: m[4] ? m[4].split('.') : [] };
+  const m = SEMVER_RE.matcher(s);
+  if (!m.matches()) return undefined;
+  const pre = m.group(4);
+  return { core: [BigInt(m.group(1)!), BigInt(m.group(2)!), BigInt(m.group(3)!)], pre: pre ? pre.split('.') : [] };
 }
 
 function cmpBig(a: bigint, b: bigint): number {

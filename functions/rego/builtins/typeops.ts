@@ -4,7 +4,7 @@ import { builtinError, def, typeError } from './operands.js';
 import type { BuiltinDef } from './types.js';
 
 // strconv.ParseFloat's decimal syntax (hex floats and underscores are not accepted here).
-const GO_FLOAT_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const GO_FLOAT_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 function toNumber(s: string): RNumber {
   const lower = s.replace(/^[+-]+/, '').toLowerCase();

@@ -4,7 +4,7 @@ import { builtinError, def, str } from './operands.js';
 import type { BuiltinDef } from './types.js';
 
 const MAX_EXPONENT_DIGITS = 6;
-const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const NUMBER_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 /** OPA's extractNumAndUnit: digits, '.', and a scientific exponent, then the unit. */
 function splitNumberAndUnit(name: string, s: string): [string, string] {

@@ -181,6 +181,18 @@ describe('regex', () => {
   });
 });
 
+describe('no super-linear work on adversarial strings', () => {
+  it('parses long malformed numbers, versions and keys in linear time', () => {
+    const digits = '1'.repeat(200_000);
+    const start = performance.now();
+    expect(failure('to_number', `${digits}x`).code).toBe('eval_builtin_error');
+    expect(failure('units.parse', `${digits}.${digits}.x`).code).toBe('eval_builtin_error');
+    expect(show('semver.is_valid', `1.0.0-${digits}x${'.1'.repeat(50_000)}!`)).toBe('false');
+    expect(failure('io.jwt.verify_rs256', 'a.b.c', '-----BEGIN PUBLIC KEY-----\n'.repeat(20_000)).code).toBe('eval_builtin_error');
+    expect(performance.now() - start).toBeLessThan(3000);
+  });
+});
+
 describe('glob.match', () => {
   it('honours delimiters, ** and classes', () => {
     expect(show('glob.match', '*.example.com', ['.'], 'a.example.com')).toBe('true');
