@@ -273,6 +273,17 @@ export class Compiler {
         scope.set(v, { type: 'var', name: this.freshName(v), loc });
       }
     };
+    // `some x` must be followed by a use of x (OPA: declared var x unused).
+    for (const e of body) {
+      if (e.kind !== 'some') continue;
+      const usedElsewhere = new Set<string>();
+      for (const o of body) if (o !== e) collectExprVarsDeep(o, usedElsewhere);
+      for (const t of extraTerms) collectVars(t, usedElsewhere, true);
+      for (const v of e.vars) {
+        const name = (v as { name: string }).name;
+        if (!usedElsewhere.has(name)) throw new RegoCompileError('rego_compile_error', `declared var ${name} unused`, e.loc);
+      }
+    }
     const out: Body = [];
     for (const e of body) {
       if (e.kind === 'assign') {

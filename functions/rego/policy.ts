@@ -1,7 +1,7 @@
 import type { Body, Module } from './ast.js';
 import { collectExprVars, Compiler } from './compiler.js';
 import type { CompiledModules } from './compiler.js';
-import { RegoCompileError } from './errors.js';
+import { RegoCompileError, RegoEvalError } from './errors.js';
 import { Evaluator } from './evaluator.js';
 import { parseModule, parseQuery } from './parser.js';
 import { fromJSON, RObject, toJSON } from './value.js';
@@ -94,10 +94,16 @@ export class CompiledPolicy {
       strictBuiltinErrors: opts.strictBuiltinErrors ?? false,
     });
     const out: QueryResult[] = [];
-    ev.runQuery(q.body, q.vars, q.order, (s) => {
-      out.push({ bindings: s.bindings, expressions: s.values });
-      return out.length >= limit;
-    });
+    try {
+      ev.runQuery(q.body, q.vars, q.order, (s) => {
+        out.push({ bindings: s.bindings, expressions: s.values });
+        return out.length >= limit;
+      });
+    } catch (err) {
+      // A pathological policy can nest deeper than the JS stack; report it like other evaluation errors.
+      if (err instanceof RangeError) throw new RegoEvalError('eval_internal_error', `evaluation nested too deeply: ${err.message}`);
+      throw err;
+    }
     return out;
   }
 
