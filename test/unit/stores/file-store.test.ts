@@ -120,13 +120,16 @@ describe('FileControlStore', () => {
         child.on('error', reject);
         child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`child ${label} exited ${code}: ${err}`))));
       });
+    // A long-lived reader (like a running gateway) that loaded the store before the writers started.
+    const gateway = new FileControlStore({ dataDir: dir });
+    expect(await gateway.listKeys()).toEqual([]);
     const children = [run('a'), run('b')];
     // Release both children together once both have started (tsx startup takes a while).
     const ready = async (label: string) => fs.access(join(dir, `ready-${label}`)).then(() => true, () => false);
     while (!((await ready('a')) && (await ready('b')))) await new Promise((r) => setTimeout(r, 20));
     await fs.writeFile(join(dir, 'go'), '');
     expect(await Promise.all(children)).toEqual(['a done\n', 'b done\n']);
-    const names = (await new FileControlStore({ dataDir: dir }).listKeys()).map((k) => k.name ?? '');
+    const names = (await gateway.listKeys()).map((k) => k.name ?? '');
     expect(names).toHaveLength(2 * perProcess);
     for (const label of ['a', 'b']) {
       for (let i = 0; i < perProcess; i++) expect(names).toContain(`${label}-${i}`);
