@@ -1,16 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
-import { withFileLock } from '../stores/file-lock.js';
 import { DEFAULT_SESSION_TIMINGS, nextTurn, type SessionStore, type SessionTimings, type TurnInput, type TurnRecord, type TurnResult } from './store.js';
 
 /**
- * SessionStore for the local runtime: one JSON document, `<dataDir>/sessions.json`,
- * changed read-modify-write under `<dataDir>/sessions.lock` (so a second process on the
- * same data dir does not lose writes) and replaced atomically by rename. Reads are
- * served from memory and re-read the file only when its stat signature changed.
- * Expired records are dropped whenever the document is written. Session state is not
- * worth an fsync per turn: a crash loses at most the last turns' counters.
+ * SessionStore for the local runtime: the document lives in memory and is written
+ * behind to `<dataDir>/sessions.json` (replaced atomically by rename; at most one
+ * write in flight, later changes coalesced into the next one). A turn is therefore
+ * counted with no I/O on the request path, and atomically, since the read-modify-write
+ * runs without an await in between.
+ *
+ * One gateway process owns a data dir's sessions: the file is read once, at first
+ * use. Expired records are dropped on every write. A failed write is retried, and
+ * reported once by the next call, which the session plugin logs.
  */
 export interface FileSessionStoreOptions {
   dataDir: string;
@@ -29,82 +31,89 @@ export const SESSIONS_FILE_NAME = 'sessions.json';
 export class FileSessionStore implements SessionStore {
   private readonly dataDir: string;
   private readonly filePath: string;
-  private readonly lockPath: string;
   private readonly now: () => number;
   private readonly timings: SessionTimings;
-  private cached: { signature: string; doc: SessionsDocument } | undefined;
-  private queue: Promise<unknown> = Promise.resolve();
+  private doc: SessionsDocument | undefined;
+  private loading: Promise<SessionsDocument> | undefined;
+  private dirty = false;
+  private writing: Promise<void> | undefined;
+  private writeError: Error | undefined;
 
   constructor(options: FileSessionStoreOptions) {
     this.dataDir = options.dataDir;
     this.filePath = join(options.dataDir, SESSIONS_FILE_NAME);
-    this.lockPath = join(options.dataDir, 'sessions.lock');
     this.now = options.now ?? Date.now;
     this.timings = options.timings ?? DEFAULT_SESSION_TIMINGS;
   }
 
   async getLink(key: string): Promise<string | undefined> {
-    const link = (await this.current()).links[key];
+    const link = (await this.load()).links[key];
     return link && link.retainUntil > this.now() ? link.sessionId : undefined;
   }
 
   async putLink(key: string, sessionId: string): Promise<void> {
-    await this.mutate((doc) => {
-      doc.links[key] = { sessionId, retainUntil: this.now() + this.timings.retentionMs };
-    });
+    this.reportWriteError();
+    const doc = await this.load();
+    doc.links[key] = { sessionId, retainUntil: this.now() + this.timings.retentionMs };
+    this.changed();
   }
 
-  advanceTurn(input: TurnInput): Promise<TurnResult> {
-    return this.mutate((doc) => {
-      const { record, result } = nextTurn(doc.sessions[input.sessionId], input, this.now(), this.timings);
-      if (record) doc.sessions[input.sessionId] = record;
-      return result;
-    });
-  }
-
-  /** Resolves once every write queued so far has finished (tests, shutdown). */
-  async idle(): Promise<void> {
-    await this.queue;
-  }
-
-  /** The document as the file holds it now: one stat, and a read only when it changed. */
-  private async current(): Promise<SessionsDocument> {
-    const signature = await this.signature();
-    if (this.cached?.signature === signature) return this.cached.doc;
-    const doc = await this.read();
-    this.cached = { signature, doc };
-    return doc;
-  }
-
-  private mutate<T>(change: (doc: SessionsDocument) => T): Promise<T> {
-    const run = async (): Promise<T> => {
-      await fs.mkdir(this.dataDir, { recursive: true, mode: 0o700 });
-      return withFileLock(this.lockPath, {}, async () => {
-        const doc = await this.current();
-        const result = change(doc);
-        dropExpired(doc, this.now());
-        try {
-          await this.write(doc);
-        } catch (err) {
-          this.cached = undefined; // memory ran ahead of the file: re-read next time
-          throw err;
-        }
-        this.cached = { signature: await this.signature(), doc };
-        return result;
-      });
-    };
-    const result = this.queue.then(run, run);
-    this.queue = result.catch(() => undefined);
+  async advanceTurn(input: TurnInput): Promise<TurnResult> {
+    this.reportWriteError();
+    const doc = await this.load();
+    const { record, result } = nextTurn(doc.sessions[input.sessionId], input, this.now(), this.timings);
+    if (record) {
+      doc.sessions[input.sessionId] = record;
+      this.changed();
+    }
     return result;
   }
 
-  private async signature(): Promise<string> {
+  /** Resolves once everything changed so far is on disk (tests, shutdown); rejects if the last write failed. */
+  async idle(): Promise<void> {
+    while (this.writing) await this.writing;
+    if (this.writeError) throw this.writeError;
+  }
+
+  private async load(): Promise<SessionsDocument> {
+    if (this.doc) return this.doc;
+    this.loading ??= this.read();
     try {
-      const st = await fs.stat(this.filePath, { bigint: true });
-      return `${st.ino}:${st.size}:${st.mtimeNs}`;
+      this.doc ??= await this.loading;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+      this.loading = undefined;
       throw err;
+    }
+    return this.doc;
+  }
+
+  private changed(): void {
+    this.dirty = true;
+    this.writing ??= this.flush();
+  }
+
+  /** A failed write surfaces once, before the next change (nothing is changed by that call). */
+  private reportWriteError(): void {
+    const failed = this.writeError;
+    if (!failed) return;
+    this.writeError = undefined;
+    this.writing ??= this.flush();
+    throw new Error(`sessions could not be written to ${this.filePath}: ${failed.message}`);
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.dirty && this.doc) {
+        this.dirty = false;
+        dropExpired(this.doc, this.now());
+        await this.write(JSON.stringify(this.doc));
+      }
+      this.writeError = undefined;
+    } catch (err) {
+      this.dirty = true; // retried with the next change
+      this.writeError = err as Error;
+    } finally {
+      this.writing = undefined;
     }
   }
 
@@ -123,9 +132,10 @@ export class FileSessionStore implements SessionStore {
     return doc as SessionsDocument;
   }
 
-  private async write(doc: SessionsDocument): Promise<void> {
+  private async write(text: string): Promise<void> {
+    await fs.mkdir(this.dataDir, { recursive: true, mode: 0o700 });
     const temp = `${this.filePath}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-    await fs.writeFile(temp, JSON.stringify(doc), { mode: 0o600, flag: 'wx' });
+    await fs.writeFile(temp, text, { mode: 0o600, flag: 'wx' });
     try {
       await fs.rename(temp, this.filePath);
     } catch (err) {

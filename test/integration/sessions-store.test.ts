@@ -3,7 +3,7 @@
  * 30-minute window, proxy-scoped) and links — run against both implementations:
  * DynamoDB on dynalite (the state table as the stack defines it) and the file store.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -199,5 +199,50 @@ describe('DynamoDB specifics', () => {
     expect(Number(item.expiresAt?.N)).toBe(clock.now + 30 * MINUTE);
     expect(Number(item.ttl?.N)).toBe(Math.ceil((clock.now + 7 * 24 * 60 * MINUTE) / 1000));
     expect(Object.keys(item.turns?.M ?? {}).length).toBeLessThanOrEqual(MAX_REMEMBERED_TRACES);
+  });
+});
+
+describe('file store specifics', () => {
+  it('written behind: a new process on the same data dir continues the counters and links', async () => {
+    const dir = join(dataDir, 'restart');
+    const first = new FileSessionStore({ dataDir: dir });
+    const sessionId = id();
+    await first.advanceTurn({ sessionId, proxyId: 'p1', traceId: id() });
+    await first.advanceTurn({ sessionId, proxyId: 'p1', traceId: id() });
+    await first.putLink('chain:k:h', sessionId);
+    await first.idle();
+    const doc = JSON.parse(await readFile(join(dir, 'sessions.json'), 'utf8')) as { version: number };
+    expect(doc.version).toBe(1);
+    const second = new FileSessionStore({ dataDir: dir });
+    expect(await second.getLink('chain:k:h')).toBe(sessionId);
+    expect(await second.advanceTurn({ sessionId, proxyId: 'p1', traceId: id() })).toEqual({ owned: true, turn: 3 });
+    expect(await second.advanceTurn({ sessionId, proxyId: 'p2', traceId: id() })).toEqual({ owned: false });
+  });
+
+  it('a failed write is reported once by the next call, and retried', async () => {
+    const dir = join(dataDir, 'will-break');
+    const store = new FileSessionStore({ dataDir: dir });
+    const sessionId = id();
+    expect(await store.advanceTurn({ sessionId, proxyId: 'p1', traceId: id() })).toEqual({ owned: true, turn: 1 });
+    await store.idle();
+    await rm(dir, { recursive: true });
+    await writeFile(dir, 'a file where the data dir was');
+    expect(await store.advanceTurn({ sessionId, proxyId: 'p1', traceId: id() })).toEqual({ owned: true, turn: 2 });
+    await expect(store.idle()).rejects.toThrow();
+    await rm(dir);
+    // Reported once (nothing counted by that call), and the write is retried.
+    await expect(store.advanceTurn({ sessionId, proxyId: 'p1', traceId: id() })).rejects.toThrow(/could not be written/);
+    await store.idle();
+    expect(JSON.parse(await readFile(join(dir, 'sessions.json'), 'utf8')).sessions[sessionId].turn).toBe(2);
+    expect(await store.advanceTurn({ sessionId, proxyId: 'p1', traceId: id() })).toEqual({ owned: true, turn: 3 });
+  });
+
+  it('a corrupt sessions file is an error naming the file, not a silent reset', async () => {
+    const dir = join(dataDir, 'corrupt');
+    const store = new FileSessionStore({ dataDir: dir });
+    await store.putLink('x', 'y');
+    await store.idle();
+    await writeFile(join(dir, 'sessions.json'), '{"version":2}');
+    await expect(new FileSessionStore({ dataDir: dir }).getLink('x')).rejects.toThrow(/sessions\.json is not a Sluice sessions document/);
   });
 });
