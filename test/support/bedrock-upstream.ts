@@ -1,0 +1,317 @@
+/**
+ * A wire-faithful Bedrock Runtime upstream for Converse and ConverseStream, served over
+ * HTTP/2 cleartext (the AWS SDK's Bedrock client speaks HTTP/2), so the real
+ * `@aws-sdk/client-bedrock-runtime` client can be pointed at it.
+ *
+ * | route | answer |
+ * |---|---|
+ * | `POST /model/{modelId}/converse` | `{output:{message}, stopReason, usage, metrics}` |
+ * | `POST /model/{modelId}/converse-stream` | `application/vnd.amazon.eventstream`: messageStart, contentBlockStart (tool use), contentBlockDelta, contentBlockStop, messageStop, metadata (usage) — binary AWS event-stream frames via @smithy/eventstream-codec |
+ *
+ * Every request must carry a valid SigV4 signature for the configured test credentials,
+ * Region and service `bedrock` (else 403 as AWS answers). It enforces Converse's rules a
+ * translator can break: the first message from the user, alternating roles, no blank
+ * text, toolUse/toolResult only with a toolConfig, each toolResult answering a toolUse of
+ * the previous turn. Errors are `{"message"}` with `x-amzn-errortype`.
+ *
+ * Behaviour by `+` suffixes on the model id: `tools`, `text-tool` (two text blocks, then
+ * tools), `thinking`, `cache` (cache read 100 / write 20), `no-output` (200 without
+ * output), `guardrail` (stopReason guardrail_intervened), `filtered` (content_filtered),
+ * `max`, `error=<ExceptionName>` (`context` for a too-long ValidationException),
+ * `stream-error=<n>` (a throttlingException after n events), `cut=<n>`, `no-metadata`.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { EventStreamCodec, type MessageHeaders } from '@smithy/eventstream-codec';
+import { countTokens, replyTo, splitIntoTokens } from './upstream/content.js';
+
+export { replyTo } from './upstream/content.js';
+
+export const TEST_AWS_CREDENTIALS = { accessKeyId: 'AKIASLUICETESTKEY000', secretAccessKey: 'sluice/test/secret/key/for/sigv4/only00000' };
+
+type Json = Record<string, unknown>;
+
+export interface BedrockRecordedRequest {
+  path: string;
+  modelId: string;
+  action: 'converse' | 'converse-stream';
+  headers: IncomingHttpHeaders;
+  body: Json | undefined;
+  rawBody: Buffer;
+  /** The protocol the request arrived on: always '2.0' here. */
+  httpVersion: string;
+}
+
+export interface BedrockUpstream {
+  readonly url: string;
+  readonly requests: BedrockRecordedRequest[];
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const STATUS: Record<string, number> = {
+  ValidationException: 400,
+  AccessDeniedException: 403,
+  ResourceNotFoundException: 404,
+  ModelTimeoutException: 408,
+  ThrottlingException: 429,
+  ServiceUnavailableException: 503,
+  InternalServerException: 500,
+  ModelErrorException: 424,
+};
+
+const codec = new EventStreamCodec(
+  (b) => Buffer.from(b).toString('utf8'),
+  (s) => new Uint8Array(Buffer.from(s, 'utf8')),
+);
+
+function frame(type: string, payload: Json, messageType: 'event' | 'exception' = 'event'): Buffer {
+  const headers: MessageHeaders =
+    messageType === 'event'
+      ? { ':event-type': { type: 'string' as const, value: type }, ':content-type': { type: 'string' as const, value: 'application/json' }, ':message-type': { type: 'string' as const, value: 'event' } }
+      : { ':exception-type': { type: 'string' as const, value: type }, ':content-type': { type: 'string' as const, value: 'application/json' }, ':message-type': { type: 'string' as const, value: 'exception' } };
+  // Bedrock pads event payloads with a "p" field; clients must ignore it.
+  return Buffer.from(codec.encode({ headers, body: new Uint8Array(Buffer.from(JSON.stringify({ ...payload, p: 'abcdefgh' }))) }));
+}
+
+class Refusal extends Error {
+  constructor(
+    readonly exception: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** RFC 3986 escaping as SigV4 wants it (also ! ' ( ) *). */
+const escapeUri = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
+
+/** Verifies a SigV4 `Authorization` header the way AWS does (service bedrock); returns why not, or undefined. */
+export function sigV4Problem(method: string, rawPath: string, headers: IncomingHttpHeaders, body: Buffer, creds: { accessKeyId: string; secretAccessKey: string }, region: string): string | undefined {
+  const auth = String(headers['authorization'] ?? '');
+  const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
+  if (!m) return 'missing or malformed SigV4 Authorization header';
+  const [, akid, day, scopeRegion, service, signedHeaders, signature] = m as unknown as [string, string, string, string, string, string, string];
+  if (akid !== creds.accessKeyId) return 'unknown access key';
+  if (scopeRegion !== region) return `credential scope region ${scopeRegion}, expected ${region}`;
+  if (service !== 'bedrock') return `credential scope service ${service}`;
+  const amzDate = String(headers['x-amz-date'] ?? '');
+  if (!amzDate.startsWith(day)) return 'x-amz-date does not match the credential scope';
+  const [pathPart, query = ''] = rawPath.split('?') as [string, string?];
+  const canonicalPath = pathPart.split('/').map(escapeUri).join('/');
+  const canonicalQuery = query
+    .split('&')
+    .filter(Boolean)
+    .map((kv) => kv.split('=').map((x) => escapeUri(decodeURIComponent(x ?? ''))).join('='))
+    .sort()
+    .join('&');
+  const names = signedHeaders.split(';');
+  const valueOf = (name: string) => (name === 'host' ? String(headers['host'] ?? headers[':authority'] ?? '') : String(headers[name] ?? ''));
+  const canonicalHeaders = names.map((n) => `${n}:${valueOf(n).trim().replace(/\s+/g, ' ')}\n`).join('');
+  const payloadHash = typeof headers['x-amz-content-sha256'] === 'string' ? headers['x-amz-content-sha256'] : sha256(body);
+  if (payloadHash !== 'UNSIGNED-PAYLOAD' && payloadHash !== sha256(body)) return 'payload hash mismatch';
+  const canonicalRequest = [method, canonicalPath, canonicalQuery, canonicalHeaders, signedHeaders, payloadHash].join('\n');
+  const scope = `${day}/${scopeRegion}/${service}/aws4_request`;
+  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, sha256(canonicalRequest)].join('\n');
+  const key = hmac(hmac(hmac(hmac(`AWS4${creds.secretAccessKey}`, day), scopeRegion), service), 'aws4_request');
+  const expected = createHmac('sha256', key).update(stringToSign).digest('hex');
+  return expected === signature ? undefined : 'The request signature we calculated does not match the signature you provided.';
+}
+
+function scenarioOf(modelId: string): { names: Set<string>; params: Map<string, string> } {
+  const [, ...parts] = modelId.split('+');
+  const names = new Set<string>();
+  const params = new Map<string, string>();
+  for (const p of parts) {
+    const [n, v] = p.split('=') as [string, string | undefined];
+    names.add(n);
+    if (v !== undefined) params.set(n, v);
+  }
+  return { names, params };
+}
+
+const check = (cond: unknown, message: string) => {
+  if (!cond) throw new Refusal('ValidationException', message);
+};
+
+function textOf(blocks: Json[]): string {
+  return blocks.map((b) => (typeof b.text === 'string' ? b.text : b.toolResult ? textOf(((b.toolResult as Json).content as Json[]) ?? []) : '')).filter(Boolean).join(' ');
+}
+
+function validate(body: Json): void {
+  const messages = body.messages as Json[] | undefined;
+  check(Array.isArray(messages) && messages.length > 0, 'A conversation must start with a user message.');
+  check(messages![0]!.role === 'user', 'A conversation must start with a user message. Try again with a conversation that starts with a user message.');
+  let previousUses = new Set<string>();
+  let toolBlocks = false;
+  messages!.forEach((m, i) => {
+    check(m.role === 'user' || m.role === 'assistant', `messages.${i}.role must be user or assistant`);
+    if (i > 0) check(messages![i - 1]!.role !== m.role, 'A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.');
+    const content = (m.content as Json[]) ?? [];
+    check(content.length > 0, `messages.${i}.content must not be empty`);
+    for (const b of content) {
+      if ('text' in b) check(typeof b.text === 'string' && b.text.trim() !== '', 'The text field in the ContentBlock object is blank. Add text to the text field, and try again.');
+      if (b.toolUse || b.toolResult) toolBlocks = true;
+      if (b.toolResult) check(previousUses.has(String((b.toolResult as Json).toolUseId)), 'The number of toolResult blocks at messages.' + i + '.content exceeds the number of toolUse blocks of previous turn.');
+      if (b.image) {
+        const src = (b.image as Json).source as Json;
+        check(typeof src.bytes === 'string' || src.s3Location, 'image source must be bytes or s3Location');
+      }
+    }
+    previousUses = new Set(m.role === 'assistant' ? content.filter((b) => b.toolUse).map((b) => String((b.toolUse as Json).toolUseId)) : []);
+  });
+  if (toolBlocks) check(body.toolConfig, 'The toolConfig field must be defined when using toolUse and toolResult content blocks.');
+  const temperature = (body.inferenceConfig as Json | undefined)?.temperature;
+  if (temperature !== undefined) check(typeof temperature === 'number' && temperature >= 0 && temperature <= 1, 'temperature must be between 0 and 1');
+}
+
+function answer(modelId: string, body: Json, s: ReturnType<typeof scenarioOf>): { content: Json[]; stopReason: string } {
+  const messages = body.messages as Json[];
+  const last = [...messages].reverse().find((m) => m.role === 'user');
+  const prompt = textOf((last?.content as Json[]) ?? []);
+  const tools = (((body.toolConfig as Json | undefined)?.tools as Json[] | undefined) ?? []).filter((t) => t.toolSpec).map((t) => t.toolSpec as Json);
+  const choice = (body.toolConfig as Json | undefined)?.toolChoice as Json | undefined;
+  const wantsTools = (s.names.has('tools') || s.names.has('text-tool')) && tools.length > 0;
+  const content: Json[] = [];
+  if (s.names.has('thinking')) content.push({ reasoningContent: { reasoningText: { text: `Thinking about ${prompt}`, signature: `sig-${messages.length}` } } });
+  if (s.names.has('text-tool')) content.push({ text: 'Let me check.' }, { text: ' One moment.' });
+  else if (!wantsTools) content.push({ text: replyTo(prompt) });
+  if (wantsTools) {
+    const chosen = choice?.tool ? tools.filter((t) => t.name === (choice.tool as Json).name) : tools.slice(0, 2);
+    chosen.forEach((t, i) => {
+      const props = Object.keys((((t.inputSchema as Json).json as Json).properties as Json | undefined) ?? {});
+      content.push({ toolUse: { toolUseId: `tooluse_${createHash('sha256').update(`${modelId}:${JSON.stringify(messages)}:${i}`).digest('base64url').slice(0, 22)}`, name: t.name, input: props.length ? { [props[0]!]: prompt } : {} } });
+    });
+  }
+  const stopReason = s.names.has('guardrail') ? 'guardrail_intervened' : s.names.has('filtered') ? 'content_filtered' : wantsTools ? 'tool_use' : s.names.has('max') ? 'max_tokens' : 'end_turn';
+  return { content, stopReason };
+}
+
+function usageOf(body: Json, content: Json[], s: ReturnType<typeof scenarioOf>): Json {
+  const input = (body.messages as Json[]).reduce((n, m) => n + countTokens(textOf((m.content as Json[]) ?? [])), 0) + countTokens(textOf(((body.system as Json[]) ?? [])));
+  const output = content.reduce((n, b) => n + (typeof b.text === 'string' ? splitIntoTokens(b.text).length : b.toolUse ? 5 : 3), 0);
+  const cacheRead = s.names.has('cache') ? 100 : 0;
+  const cacheWrite = s.names.has('cache') ? 20 : 0;
+  return { inputTokens: input, outputTokens: output, totalTokens: input + output + cacheRead + cacheWrite, ...(s.names.has('cache') ? { cacheReadInputTokens: cacheRead, cacheWriteInputTokens: cacheWrite } : {}) };
+}
+
+function streamFrames(content: Json[], stopReason: string, usage: Json, s: ReturnType<typeof scenarioOf>): Buffer[] {
+  const frames: Buffer[] = [frame('messageStart', { role: 'assistant' })];
+  content.forEach((b, contentBlockIndex) => {
+    if (typeof b.text === 'string') {
+      for (const piece of splitIntoTokens(b.text)) frames.push(frame('contentBlockDelta', { contentBlockIndex, delta: { text: piece } }));
+    } else if (b.toolUse) {
+      const use = b.toolUse as Json;
+      frames.push(frame('contentBlockStart', { contentBlockIndex, start: { toolUse: { toolUseId: use.toolUseId, name: use.name } } }));
+      const json = JSON.stringify(use.input);
+      const cut = Math.ceil(json.length / 2);
+      for (const part of [json.slice(0, cut), json.slice(cut)]) frames.push(frame('contentBlockDelta', { contentBlockIndex, delta: { toolUse: { input: part } } }));
+    } else if (b.reasoningContent) {
+      const rt = (b.reasoningContent as Json).reasoningText as Json;
+      frames.push(frame('contentBlockDelta', { contentBlockIndex, delta: { reasoningContent: { text: rt.text } } }));
+      frames.push(frame('contentBlockDelta', { contentBlockIndex, delta: { reasoningContent: { signature: rt.signature } } }));
+    }
+    frames.push(frame('contentBlockStop', { contentBlockIndex }));
+  });
+  frames.push(frame('messageStop', { stopReason }));
+  if (!s.names.has('no-metadata')) frames.push(frame('metadata', { usage, metrics: { latencyMs: 12 } }));
+  return frames;
+}
+
+export async function startBedrockUpstream(opts: { region?: string } = {}): Promise<BedrockUpstream> {
+  const region = opts.region ?? 'us-east-1';
+  const requests: BedrockRecordedRequest[] = [];
+  const sessions = new Set<http2.ServerHttp2Session>();
+  let closed = false;
+
+  const sendError = (stream: ServerHttp2Stream, name: string, message: string) => {
+    if (stream.destroyed) return;
+    stream.respond({ ':status': STATUS[name] ?? 400, 'content-type': 'application/json', 'x-amzn-errortype': `${name}:http://internal.amazon.com/coral/com.amazon.bedrock/`, 'x-amzn-requestid': 'req-err' });
+    stream.end(JSON.stringify({ message }));
+  };
+
+  async function handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(c as Buffer);
+    const raw = Buffer.concat(chunks);
+    const rawPath = String(headers[':path'] ?? '/');
+    const method = String(headers[':method'] ?? 'GET');
+    const match = /^\/model\/([^/]+)\/(converse|converse-stream)$/.exec(rawPath.split('?')[0]!);
+    let body: Json | undefined;
+    try {
+      body = JSON.parse(raw.toString('utf8')) as Json;
+    } catch {
+      body = undefined;
+    }
+    const modelId = match ? decodeURIComponent(match[1]!) : '';
+    requests.push({ path: rawPath, modelId, action: (match?.[2] ?? 'converse') as 'converse', headers, body, rawBody: raw, httpVersion: '2.0' });
+    if (!match || method !== 'POST') return sendError(stream, 'ResourceNotFoundException', `No route for ${method} ${rawPath}`);
+    const problem = sigV4Problem(method, rawPath, headers, raw, TEST_AWS_CREDENTIALS, region);
+    if (problem) return sendError(stream, 'AccessDeniedException', problem);
+    if (!body) return sendError(stream, 'ValidationException', 'Malformed JSON body');
+    const s = scenarioOf(modelId);
+    try {
+      const err = s.params.get('error');
+      if (err) throw new Refusal(err, err === 'ValidationException' && s.names.has('context') ? 'Input is too long for requested model.' : `Scenario ${err}`);
+      validate(body);
+    } catch (e) {
+      if (e instanceof Refusal) return sendError(stream, e.exception, e.message);
+      throw e;
+    }
+    const { content, stopReason } = answer(modelId, body, s);
+    const usage = usageOf(body, content, s);
+    if (match[2] === 'converse') {
+      stream.respond({ ':status': 200, 'content-type': 'application/json', 'x-amzn-requestid': `req-${requests.length}` });
+      const out = s.names.has('no-output') ? { stopReason: 'end_turn', usage, metrics: { latencyMs: 10 } } : { output: { message: { role: 'assistant', content } }, stopReason, usage, metrics: { latencyMs: 10 } };
+      stream.end(JSON.stringify(out));
+      return;
+    }
+    stream.respond({ ':status': 200, 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': `req-${requests.length}` });
+    const frames = streamFrames(content, stopReason, usage, s);
+    const errorAfter = s.params.has('stream-error') ? Number(s.params.get('stream-error')) : undefined;
+    const cutAfter = s.params.has('cut') ? Number(s.params.get('cut')) : undefined;
+    for (let i = 0; i < frames.length; i++) {
+      if (stream.destroyed || closed) return;
+      if (errorAfter === i) {
+        stream.end(frame('throttlingException', { message: 'Too many requests, please wait before trying again.' }, 'exception'));
+        return;
+      }
+      if (cutAfter === i) {
+        stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        return;
+      }
+      await new Promise<void>((resolve) => stream.write(frames[i], () => resolve()));
+    }
+    stream.end();
+  }
+
+  const server = http2.createServer();
+  server.on('session', (session) => {
+    sessions.add(session);
+    session.on('close', () => sessions.delete(session));
+  });
+  server.on('stream', (stream, headers) => {
+    handle(stream, headers).catch(() => {
+      if (!stream.headersSent) sendError(stream, 'InternalServerException', 'test upstream failed');
+      else stream.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    reset: () => {
+      requests.length = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        closed = true;
+        for (const s of sessions) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
