@@ -64,6 +64,8 @@ export class DynamoSessionStore implements SessionStore {
   }
 
   async advanceTurn(input: TurnInput): Promise<TurnResult> {
+    // A new session is one conditional PutItem; should the id exist after all, count the usual way.
+    if (input.fresh && (await this.claim(input, this.now()))) return { owned: true, turn: 1 };
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       const now = this.now();
       const counted = await this.increment(input, now);

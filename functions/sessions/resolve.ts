@@ -40,22 +40,29 @@ export async function resolveSession(deps: ResolveDeps, req: SessionRequest): Pr
   const candidate = await findCandidate(deps, req);
   const userKey = userLinkKey(req);
   const [counted] = await Promise.all([
-    deps.store.advanceTurn({ sessionId: candidate.id, proxyId: req.proxyId, traceId: req.traceId }),
+    deps.store.advanceTurn({ sessionId: candidate.id, proxyId: req.proxyId, traceId: req.traceId, ...(candidate.fresh ? { fresh: true } : {}) }),
     // The user's link slides with every request it carries; written alongside the count, not after it.
     candidate.strategy === 'user' && userKey ? deps.links.put(userKey, candidate.id) : undefined,
   ]);
-  if (counted.owned) return { ...candidate, turn: counted.turn };
+  if (counted.owned) return { id: candidate.id, strategy: candidate.strategy, turn: counted.turn };
 
   const fresh = deps.newId();
   const [recount] = await Promise.all([
-    deps.store.advanceTurn({ sessionId: fresh, proxyId: req.proxyId, traceId: req.traceId }),
+    deps.store.advanceTurn({ sessionId: fresh, proxyId: req.proxyId, traceId: req.traceId, fresh: true }),
     candidate.strategy === 'user' && userKey ? deps.links.put(userKey, fresh) : undefined,
   ]);
   if (!recount.owned) throw new Error('a freshly minted session id is owned by another proxy');
   return { id: fresh, strategy: 'new', turn: recount.turn, refusedId: candidate.id };
 }
 
-async function findCandidate(deps: ResolveDeps, req: SessionRequest): Promise<{ id: string; strategy: SessionStrategy }> {
+interface Candidate {
+  id: string;
+  strategy: SessionStrategy;
+  /** Minted for this request rather than found. */
+  fresh?: boolean;
+}
+
+async function findCandidate(deps: ResolveDeps, req: SessionRequest): Promise<Candidate> {
   if (req.headerSessionId) return { id: req.headerSessionId, strategy: 'header' };
   const body = req.body ?? {};
   if (typeof body.previous_response_id === 'string' && body.previous_response_id !== '') {
@@ -63,14 +70,17 @@ async function findCandidate(deps: ResolveDeps, req: SessionRequest): Promise<{ 
     if (id) return { id, strategy: 'previous_response_id' };
   }
   const userKey = userLinkKey(req);
-  if (userKey) return { id: (await deps.links.get(userKey)) ?? deps.newId(), strategy: 'user' };
+  if (userKey) {
+    const id = await deps.links.get(userKey);
+    return id ? { id, strategy: 'user' } : { id: deps.newId(), strategy: 'user', fresh: true };
+  }
   if (Array.isArray(body.messages)) {
     for (const prefix of lookupPrefixes(body.messages)) {
       const id = await deps.links.get(linkKeys.chain(req.keyHash, historyFingerprint(prefix)));
       if (id) return { id, strategy: 'fingerprint' };
     }
   }
-  return { id: deps.newId(), strategy: 'new' };
+  return { id: deps.newId(), strategy: 'new', fresh: true };
 }
 
 function userLinkKey(req: SessionRequest): string | undefined {

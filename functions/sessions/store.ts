@@ -9,6 +9,8 @@ export interface TurnInput {
   proxyId: string;
   /** The request's trace id: counting the same trace twice returns the first turn. */
   traceId: string;
+  /** A just-minted id: the store can start the counter without looking for an existing one. */
+  fresh?: boolean;
 }
 
 /** `owned: false` — the session belongs to another proxy; nothing was counted. */

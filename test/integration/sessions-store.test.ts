@@ -88,6 +88,16 @@ describe.each(implementations)('session store: %s', (_name, make) => {
     expect(turns).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   });
 
+  it('a fresh id starts at 1; a fresh hint on an existing session still counts it correctly', async () => {
+    const { store } = make();
+    const sessionId = id();
+    const traceId = id();
+    expect(await store.advanceTurn({ sessionId, proxyId: 'p1', traceId, fresh: true })).toEqual({ owned: true, turn: 1 });
+    expect(await store.advanceTurn({ sessionId, proxyId: 'p1', traceId, fresh: true })).toEqual({ owned: true, turn: 1 }); // retried
+    expect(await store.advanceTurn({ sessionId, proxyId: 'p1', traceId: id(), fresh: true })).toEqual({ owned: true, turn: 2 });
+    expect(await store.advanceTurn({ sessionId, proxyId: 'p2', traceId: id(), fresh: true })).toEqual({ owned: false });
+  });
+
   it('concurrent retries of one trace count once', async () => {
     const { store } = make();
     const sessionId = id();
