@@ -130,7 +130,11 @@ async function openStore(global: GlobalOptions, env: NodeJS.ProcessEnv): Promise
       import('@aws-sdk/client-dynamodb'),
       import('../../functions/stores/dynamodb-store.js'),
     ]);
-    return new DynamoControlStore({ client: new DynamoDBClient({ region: target.region }), tableName: target.controlTable });
+    return new DynamoControlStore({
+      client: new DynamoDBClient({ region: target.region }),
+      tableName: target.controlTable,
+      consistentReads: true, // each command must see what the previous one wrote
+    });
   }
   if (global.dataDir !== undefined) {
     const { FileControlStore } = await import('../../functions/stores/file-store.js');

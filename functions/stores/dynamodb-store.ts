@@ -27,6 +27,12 @@ export interface DynamoControlStoreOptions {
   tableName: string;
   /** The GSI name; `gsi1` in the stack. */
   indexName?: string;
+  /**
+   * Strongly consistent GetItems (twice the read cost). The CLI turns this on so a
+   * command sees what the previous one wrote; the gateway reads behind its cache
+   * and does not need it.
+   */
+  consistentReads?: boolean;
 }
 
 type Item = Record<string, AttributeValue>;
@@ -44,16 +50,22 @@ export class DynamoControlStore implements ControlStore {
   private readonly client: DynamoDBClient;
   private readonly table: string;
   private readonly index: string;
+  private readonly consistent: boolean;
 
   constructor(options: DynamoControlStoreOptions) {
     this.client = options.client;
     this.table = options.tableName;
     this.index = options.indexName ?? 'gsi1';
+    this.consistent = options.consistentReads ?? false;
   }
 
   async getProxy(id: string): Promise<ProxyConfig | undefined> {
     const out = await this.client.send(
-      new GetItemCommand({ TableName: this.table, Key: { pk: s(proxyPk(id)), sk: s(PROXY_SK) } }),
+      new GetItemCommand({
+        TableName: this.table,
+        Key: { pk: s(proxyPk(id)), sk: s(PROXY_SK) },
+        ConsistentRead: this.consistent,
+      }),
     );
     return out.Item ? proxyFromItem(out.Item) : undefined;
   }
@@ -83,7 +95,11 @@ export class DynamoControlStore implements ControlStore {
 
   async getKeyByHash(hash: string): Promise<ApiKeyRecord | undefined> {
     const out = await this.client.send(
-      new GetItemCommand({ TableName: this.table, Key: { pk: s(keyPk(hash)), sk: s(KEY_SK) } }),
+      new GetItemCommand({
+        TableName: this.table,
+        Key: { pk: s(keyPk(hash)), sk: s(KEY_SK) },
+        ConsistentRead: this.consistent,
+      }),
     );
     return out.Item ? keyFromItem(out.Item) : undefined;
   }

@@ -27,6 +27,11 @@ controlStoreContract('DynamoControlStore on dynalite', async () => {
   return { store, close: async () => {} };
 });
 
+controlStoreContract('DynamoControlStore on dynalite, consistent reads (as the CLI uses it)', async () => {
+  const { controlTable } = await createSluiceTables(client);
+  return { store: new DynamoControlStore({ client, tableName: controlTable, consistentReads: true }), close: async () => {} };
+});
+
 describe('DynamoControlStore item layout', () => {
   it('keeps a key at pk KEY#<hash> (one GetItem on the auth path) and never the raw key', async () => {
     const { store, table } = await freshStore();
