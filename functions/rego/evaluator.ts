@@ -22,6 +22,8 @@ interface Ctx {
   readonly dataOverrides: ReadonlyArray<readonly Value[]> | undefined;
   readonly funcOverrides: ReadonlyMap<string, FuncOverride> | undefined;
   readonly cache: Map<RuleNode, Value | typeof UNDEF>;
+  /** Values of single keys of partial sets/objects looked up without evaluating the whole rule. */
+  readonly keyCache: Map<RuleNode, Map<string, Value | typeof UNDEF>>;
 }
 
 const UNDEF = Symbol('undefined');
@@ -57,7 +59,7 @@ export class Evaluator implements BuiltinContext {
     private readonly params: EvalParams,
   ) {
     this.nowNs = params.nowNs;
-    this.ctx = { input: params.input, data: params.data, dataOverrides: undefined, funcOverrides: undefined, cache: new Map() };
+    this.ctx = { input: params.input, data: params.data, dataOverrides: undefined, funcOverrides: undefined, cache: new Map(), keyCache: new Map() };
   }
 
   print(line: string): void {
@@ -190,7 +192,7 @@ export class Evaluator implements BuiltinContext {
         funcOverrides = m;
       }
     }
-    const inner: Ctx = { input, data, dataOverrides, funcOverrides, cache: new Map() };
+    const inner: Ctx = { input, data, dataOverrides, funcOverrides, cache: new Map(), keyCache: new Map() };
     this.ctx = inner;
     try {
       return this.evalExprNoWith(e, env, () => {
@@ -489,6 +491,12 @@ export class Evaluator implements BuiltinContext {
       return base === undefined ? false : this.walkPath(base, path, i, env, k);
     }
     const ownRules = node.complete.length + node.multi.length + node.dynamic.length > 0 || node.defaultRule !== undefined;
+    if (i < path.length && ownRules && this.keyDirected(node) && !this.ctx.cache.has(node)) {
+      const p = path[i]!;
+      if (p.type === 'scalar') return this.lookupKey(node, p.value, path, i, env, k);
+      if (p.type === 'var' && env.has(p.name)) return this.lookupKey(node, env.get(p.name)!, path, i, env, k);
+      if (p.type !== 'var' && this.isGround(p, env)) return this.evalTerm(p, env, (key) => this.lookupKey(node, key, path, i, env, k));
+    }
     if (i === path.length || ownRules) {
       const v = this.nodeValue(node);
       return v === undefined ? false : this.walkPath(v, path, i, env, k);
@@ -499,6 +507,49 @@ export class Evaluator implements BuiltinContext {
     if (p.type !== 'var' && this.isGround(p, env)) return this.evalTerm(p, env, (key) => this.dataStep(node, key, path, i, env, k));
     const v = this.nodeValue(node);
     return v === undefined ? false : this.walkPath(v, path, i, env, k);
+  }
+
+  /** Partial sets and objects (only) can be looked up by key without evaluating every key. */
+  private keyDirected(node: RuleNode): boolean {
+    if (node.complete.length > 0 || node.defaultRule !== undefined) return false;
+    return (node.multi.length > 0) !== (node.dynamic.length > 0);
+  }
+
+  /** `node[key]…` evaluating only the rules that can produce key (memoized per key). */
+  private lookupKey(node: RuleNode, key: Value, path: Term[], i: number, env: Env, k: KV): boolean {
+    let perNode = this.ctx.keyCache.get(node);
+    if (perNode === undefined) {
+      perNode = new Map();
+      this.ctx.keyCache.set(node, perNode);
+    }
+    const mk = mapKey(key);
+    let v: Value | undefined;
+    const cached = perNode.get(mk);
+    if (cached !== undefined) v = cached === UNDEF ? undefined : cached;
+    else {
+      v = this.computeKey(node, key);
+      perNode.set(mk, v === undefined ? UNDEF : v);
+    }
+    return v === undefined ? false : this.walkPath(v, path, i + 1, env, k);
+  }
+
+  private computeKey(node: RuleNode, key: Value): Value | undefined {
+    let v: Value | undefined;
+    if (node.multi.length > 0) {
+      v = this.evalMulti(node, key).has(key) ? key : undefined;
+    } else {
+      const obj = new RObject();
+      for (const d of node.dynamic) this.evalDynamic(d.rule, d.rule.ref.slice(d.start), obj, key);
+      v = obj.get(key);
+      const child = node.children.get(mapKey(key));
+      if (child !== undefined) {
+        const cv = this.nodeValue(child);
+        if (cv !== undefined) v = v === undefined ? cv : mergeValues(v, cv, child);
+      }
+    }
+    const base = this.baseLookup([...node.path, key]);
+    if (base !== undefined) v = v === undefined ? base : mergeValues(base, v, node);
+    return v;
   }
 
   /** Descends one ground key from a rule tree node: into a child node, or into base data. */
@@ -612,16 +663,24 @@ export class Evaluator implements BuiltinContext {
     return undefined;
   }
 
-  private evalMulti(node: RuleNode): RSet {
+  /** The members of a partial set; with `only`, just whether that one value is a member. */
+  private evalMulti(node: RuleNode, only?: Value): RSet {
     const out = new RSet();
     for (const rule of node.multi) {
       const env: Env = new Map();
-      this.evalBody(rule.body, 0, env, () => this.evalTerm(rule.key!, env, (v) => (out.add(v), false)));
+      const run = (): boolean => this.evalBody(rule.body, 0, env, () => this.evalTerm(rule.key!, env, (v) => (out.add(v), only !== undefined)));
+      if (only === undefined) run();
+      else if (this.unifyValue(rule.key!, only, env, run)) break;
     }
     return out;
   }
 
-  private evalDynamic(rule: Rule, rest: Term[], obj: RObject): void {
+  /**
+   * Adds what a rule with a non-ground ref head produces to obj. With `only`, the first
+   * non-ground ref term is bound to that key before the body runs (OPA evaluates a lookup
+   * `p[k]` with k bound, so rules for other keys are not evaluated).
+   */
+  private evalDynamic(rule: Rule, rest: Term[], obj: RObject, only?: Value): void {
     const env: Env = new Map();
     // Walks (creating) the objects for all keys but the last; returns the innermost object.
     const parentOf = (keys: Value[]): RObject => {
@@ -659,7 +718,8 @@ export class Evaluator implements BuiltinContext {
     };
     for (const c of this.clauses(rule)) {
       let found = false;
-      this.evalBody(c.body, 0, env, () =>
+      const run = (): boolean =>
+        this.evalBody(c.body, 0, env, () =>
         this.evalTerms(rest, 0, [], env, (keys) => {
           if (rule.kind === 'multi') {
             return this.evalTerm(rule.key!, env, (m) => {
@@ -675,6 +735,8 @@ export class Evaluator implements BuiltinContext {
           });
         }),
       );
+      if (only === undefined) run();
+      else this.unifyValue(rest[0]!, only, env, run);
       if (found) return;
     }
   }
@@ -729,7 +791,7 @@ export class Evaluator implements BuiltinContext {
   private invokeMock(fn: FuncRef, vals: Value[], call: CallTerm, k: KV): boolean {
     const saved = this.ctx;
     const results: Value[] = [];
-    this.ctx = { ...saved, funcOverrides: undefined, cache: new Map() };
+    this.ctx = { ...saved, funcOverrides: undefined, cache: new Map(), keyCache: new Map() };
     try {
       this.invoke(fn, vals, call, (v) => {
         results.push(v);
