@@ -36,6 +36,25 @@ function register(groups: ReadonlyArray<readonly BuiltinDef[]>): Map<string, Bui
 export const builtins: ReadonlyMap<string, BuiltinDef> = register(all);
 
 /**
+ * Builtins OPA marks deprecated. Rego v1 rejects calls to them at compile time with
+ * `rego_type_error: deprecated built-in function calls in expression: <name>`; the
+ * implementations stay registered for callers that accept them.
+ */
+export const deprecatedBuiltins: ReadonlySet<string> = new Set([
+  'any',
+  'all',
+  're_match',
+  'set_diff',
+  'net.cidr_overlap',
+  'cast_array',
+  'cast_set',
+  'cast_string',
+  'cast_boolean',
+  'cast_null',
+  'cast_object',
+]);
+
+/**
  * Builtins refused by design: they reach the network or the host (the gateway evaluates
  * policies in-process on every request) or expose the runtime. The compiler rejects them.
  */
