@@ -65,15 +65,30 @@ export class LayeredCache implements Cache {
   private readonly breakerFailures: number;
   private readonly breakerCooldownMs: number;
 
-  constructor(layers: CacheLayer[], options: LayeredCacheOptions = {}) {
+  private readonly options: LayeredCacheOptions;
+
+  constructor(layers: CacheLayer[], options: LayeredCacheOptions = {}, sharedState?: LayerState[]) {
     if (layers.length === 0) throw new RangeError('a layered cache needs at least one layer');
     this.layers = layers;
-    this.state = layers.map(() => ({ stats: { hits: 0, misses: 0, failures: 0, skipped: 0 }, consecutiveFailures: 0, openUntil: 0, lastWarnAt: -Infinity }));
+    this.options = options;
+    this.state = sharedState ?? layers.map(() => ({ stats: { hits: 0, misses: 0, failures: 0, skipped: 0 }, consecutiveFailures: 0, openUntil: 0, lastWarnAt: -Infinity }));
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
     this.backfillTtlMs = options.backfillTtlMs ?? 60_000;
     this.breakerFailures = options.breakerFailures ?? 3;
     this.breakerCooldownMs = options.breakerCooldownMs ?? 1000;
+  }
+
+  /**
+   * The same stack without some layers (sharing their counters and breakers), e.g. session
+   * links, which live in DynamoDB already and gain nothing from a DynamoDB cache layer.
+   * Undefined when no layer would remain.
+   */
+  without(...names: string[]): Cache | undefined {
+    const keep = this.layers.map((layer, i) => ({ layer, state: this.state[i]! })).filter(({ layer }) => !names.includes(layer.name));
+    if (keep.length === this.layers.length) return this;
+    if (keep.length === 0) return undefined;
+    return new LayeredCache(keep.map((k) => k.layer), this.options, keep.map((k) => k.state));
   }
 
   /** Counters per layer name. */

@@ -81,6 +81,24 @@ describe('DynamoCache', () => {
   });
 });
 
+describe('LayeredCache.without', () => {
+  it('drops the named layers and shares counters with the full stack', async () => {
+    const memory = new LruCache({ maxEntries: 10 });
+    const dynamo = new DynamoCache({ client, tableName: stateTable });
+    const full = new LayeredCache([
+      { name: 'memory', cache: memory },
+      { name: 'dynamodb', cache: dynamo, timeoutMs: 1000 },
+    ]);
+    const lean = full.without('dynamodb')!;
+    await lean.set('only-memory', 'v', 10_000);
+    expect(await dynamo.get('only-memory')).toBeUndefined();
+    expect(await lean.get('only-memory')).toBe('v');
+    expect(full.stats().memory!.hits).toBe(1);
+    expect(full.without('nothing-by-that-name')).toBe(full);
+    expect(full.without('memory', 'dynamodb')).toBeUndefined();
+  });
+});
+
 describe('cacheFromEnv', () => {
   it('memory only by default; memory → redis → dynamodb as the environment says', async () => {
     expect(cacheFromEnv({}, silent)).toBeInstanceOf(LruCache);

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hashKey } from '../../stores/keys.js';
+import { LayeredCache } from '../../stores/layered-cache.js';
+import { LruCache } from '../../stores/lru-cache.js';
 import { CachedSessionLinks, linkKeys } from '../../sessions/links.js';
 import { ResponseCapture } from '../../sessions/response-capture.js';
 import { chainKeyAfterTurn, resolveSession } from '../../sessions/resolve.js';
@@ -16,7 +18,9 @@ import type { BodyObserver, GatewayDeps, Plugin, RequestState } from '../types.j
  */
 export function sessionPlugin(deps: Pick<GatewayDeps, 'sessions' | 'cache' | 'logger'>): Plugin {
   const store = deps.sessions;
-  const links = store ? new CachedSessionLinks(store, deps.cache) : undefined;
+  // Links live in the session store; a DynamoDB cache layer in front of DynamoDB would only double the writes.
+  const linkCache = deps.cache instanceof LayeredCache ? (deps.cache.without('dynamodb') ?? new LruCache({ maxEntries: 10_000 })) : deps.cache;
+  const links = store ? new CachedSessionLinks(store, linkCache) : undefined;
   return {
     name: 'session',
     async before(state: RequestState) {
