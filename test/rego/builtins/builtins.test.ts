@@ -157,6 +157,11 @@ describe('regex', () => {
     expect(performance.now() - start).toBeLessThan(2000);
   });
 
+  it('keeps the deprecated re_match as an alias of regex.match', () => {
+    expect(show('re_match', '^x', 'xy')).toBe('true');
+    expect(show('re_match', '^y', 'xy')).toBe('false');
+  });
+
   it("reports Go's syntax errors and rejects non-RE2 syntax", () => {
     expect(failure('regex.match', '(?=x)', 'x').message).toMatch(/^regex\.match: error parsing regexp: /);
     expect(failure('regex.split', '[', 'x').message).toBe('regex.split: error parsing regexp: missing closing ]: `[`');
