@@ -75,7 +75,7 @@ describe('native Converse through the gateway', () => {
     );
     const events: ConverseStreamOutput[] = [];
     for await (const e of out.stream!) events.push(e);
-    const kinds = events.map((e) => Object.keys(e).find((k) => (e as Record<string, unknown>)[k] !== undefined));
+    const kinds = events.map((e) => Object.keys(e).find((k) => (e as unknown as Record<string, unknown>)[k] !== undefined));
     expect(kinds[0]).toBe('messageStart');
     expect(kinds.slice(-2)).toEqual(['messageStop', 'metadata']);
     const text = events.map((e) => e.contentBlockDelta?.delta?.text ?? '').join('');
