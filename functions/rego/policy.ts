@@ -1,5 +1,6 @@
 import type { Body, Module } from './ast.js';
-import { collectExprVars, Compiler } from './compiler.js';
+import { Compiler } from './compiler.js';
+import { collectExprVars } from './vars.js';
 import type { CompiledModules } from './compiler.js';
 import { RegoCompileError, RegoEvalError } from './errors.js';
 import { Evaluator } from './evaluator.js';
