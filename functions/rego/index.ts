@@ -3,3 +3,5 @@ export { compilePolicy, CompiledPolicy, DEFAULT_COMPILE_BUDGET_MS, DEFAULT_EVAL_
 export type { CompileOptions, EvalOptions, PolicySource, QueryResult, ValueEvalOptions } from './policy.js';
 export { RegoCompileError, RegoError, RegoEvalError, RegoParseError } from './errors.js';
 export type { Location } from './errors.js';
+export { compile, entrypointPath } from './wasm/compile.js';
+export type { Policy, PolicyCompileOptions, PolicyEvalOptions, PolicyUpload } from './wasm/compile.js';
