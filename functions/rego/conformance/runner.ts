@@ -19,6 +19,8 @@ export interface ConformanceCase {
   want_result?: Array<Record<string, unknown>>;
   want_error?: string;
   want_error_code?: string;
+  want_defined?: boolean;
+  ignore_generated_vars?: boolean;
   sort_bindings?: boolean;
   strict_error?: boolean;
   skip?: boolean | string;
@@ -56,15 +58,23 @@ export function runCase(c: ConformanceCase, file = ''): CaseOutcome {
     return problems.length === 0 ? out('pass') : out('fail', problems.join('\n  '));
   }
   if (wantsError) return out('fail', `want error ${c.want_error_code ?? ''} ${c.want_error ?? ''}\n  got result: ${formatRows(results.map((r) => normalizeBindings(r.bindings, false)))}`);
-  const got = results.map((r) => normalizeBindings(r.bindings, c.sort_bindings === true));
+  if (c.want_result === undefined && c.want_defined !== undefined) {
+    return (results.length > 0) === c.want_defined ? out('pass') : out('fail', `want ${c.want_defined ? 'defined' : 'undefined'}, got ${results.length} result(s)`);
+  }
+  const got = results.map((r) => {
+    const b = normalizeBindings(r.bindings, c.sort_bindings === true);
+    if (c.ignore_generated_vars === true) for (const k of [...b.keys()]) if (k.startsWith('__localq')) b.delete(k);
+    return b;
+  });
   const want = (c.want_result ?? []).map((row) => {
     const m = new Map<string, Value>();
     for (const [k, v] of Object.entries(row)) m.set(k, normalize(fromJSON(v), c.sort_bindings === true));
     return m;
   });
   const key = (m: Map<string, Value>): string => [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, v]) => `${k}=${valueKey(v)}`).join(';');
-  const gk = got.map(key).sort();
-  const wk = want.map(key).sort();
+  // Result rows compare as sets (OPA's runner puts both sides in an ast.Set).
+  const gk = [...new Set(got.map(key))].sort();
+  const wk = [...new Set(want.map(key))].sort();
   if (gk.length === wk.length && gk.every((x, i) => x === wk[i])) return out('pass');
   return out('fail', `want: ${formatRows(want)}\n  got:  ${formatRows(got)}`);
 }
