@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Request as MiddyRequest } from '@middy/core';
+import { requestLog } from '../observability/request-log.js';
 import { TraceRecorder } from '../traces/recorder.js';
 import { GatewayError, notFound } from './errors.js';
 import { parseSluiceHeaders, validSessionId, type SluiceRequestHeaders } from './request-headers.js';
@@ -71,7 +72,7 @@ export function envelope(deps: Pick<GatewayDeps, 'logger' | 'traceSink' | 'now'>
         sessionId: sluiceHeaders.sessionId ?? validSessionId(headers) ?? randomUUID(),
         rawBody,
         trace,
-        log: deps.logger.createChild({ persistentKeys: { traceId } }),
+        log: requestLog(deps.logger, { traceId }),
         observers: [],
         pending: [],
       };

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import type { Logger } from '../observability/logger.js';
+import type { RequestLog } from '../observability/request-log.js';
 import type { ApiKeyRecord, Cache, ControlStore, ProxyConfig } from '../stores/types.js';
 import type { SluiceRequestHeaders } from './request-headers.js';
 import type { Route } from './routes.js';
@@ -91,7 +92,7 @@ export interface RequestState {
   /** The decoded request body bytes (size-checked, not yet parsed). */
   readonly rawBody: Buffer;
   readonly trace: TraceRecorder;
-  readonly log: Logger;
+  readonly log: RequestLog;
   body?: RequestBody;
   identity?: Identity;
   key?: ApiKeyRecord;
