@@ -47,6 +47,11 @@ export interface CompiledModules {
   readonly modules: readonly Module[];
 }
 
+/** Builtins OPA deprecated; Rego v1 (OPA 1.x) rejects calls to them. */
+const DEPRECATED_BUILTINS: ReadonlySet<string> = new Set([
+  'any', 'all', 're_match', 'net.cidr_overlap', 'set_diff', 'cast_array', 'cast_set', 'cast_string', 'cast_boolean', 'cast_null', 'cast_object',
+]);
+
 export function builtinArity(def: BuiltinDef): number {
   return def.name === 'print' ? -1 : def.args.length;
 }
@@ -802,6 +807,9 @@ export class Compiler {
       }
       arity = node.arity;
     } else if (target.kind === 'builtin') {
+      if (DEPRECATED_BUILTINS.has(target.def.name)) {
+        throw new RegoCompileError('rego_type_error', `deprecated built-in function calls in expression: ${target.def.name}`, call.loc);
+      }
       arity = builtinArity(target.def);
     } else return;
     if (arity < 0) return;
