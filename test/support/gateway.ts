@@ -75,7 +75,8 @@ export async function startTestGateway(opts: TestGatewayOptions): Promise<TestGa
     addProxy,
     async close() {
       await server.close();
-      await rm(dataDir, { recursive: true, force: true });
+      // Write-behind stores may still be flushing: retry the removal briefly.
+      await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     },
   };
 }
