@@ -29,6 +29,9 @@ Options for create:
   --provider <p>              ${PROVIDER_NAMES.join(', ')}
   --base-url <url>            upstream base URL incl. version prefix; defaults exist for
                               openai, groq, openrouter, together and anthropic
+  --bedrock-region <r>        bedrock: the Region to call (base URL
+                              https://bedrock-runtime.<r>.amazonaws.com); without it and
+                              without --base-url, the gateway function's own Region
   --credential <ref>          env:NAME (environment variable) or secret:NAME (Secrets Manager);
                               a reference, never the key itself
   --allowed-models <a,b>      only these upstream models may be requested (repeatable)
@@ -83,6 +86,7 @@ async function createProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, no
   const { positionals, values } = parseCommand(argv, {
     provider: { type: 'string' },
     'base-url': { type: 'string' },
+    'bedrock-region': { type: 'string' },
     credential: { type: 'string' },
     'allowed-models': { type: 'string', multiple: true },
     alias: { type: 'string', multiple: true },
@@ -135,7 +139,14 @@ export function buildProxy(id: string, values: Record<string, unknown>, createdA
   }
   const allowPrivateNetwork = flag(v, 'allow-private-network');
   const baseUrlOption = stringOption(v, 'base-url');
-  const baseUrl = baseUrlOption ?? DEFAULT_BASE_URLS[provider];
+  const bedrockRegion = stringOption(v, 'bedrock-region');
+  if (bedrockRegion !== undefined && (provider !== 'bedrock' || baseUrlOption !== undefined)) {
+    throw new UsageError('--bedrock-region is for --provider bedrock without --base-url');
+  }
+  if (bedrockRegion !== undefined && !/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(bedrockRegion)) throw new UsageError(`invalid --bedrock-region '${bedrockRegion}' (e.g. us-east-1)`);
+  // Bedrock: the Region is part of the endpoint host; the Region-less host means the function's own Region.
+  const bedrockDefault = provider === 'bedrock' ? `https://${bedrockRegion ? `bedrock-runtime.${bedrockRegion}` : 'bedrock-runtime'}.amazonaws.com` : undefined;
+  const baseUrl = baseUrlOption ?? bedrockDefault ?? DEFAULT_BASE_URLS[provider];
   if (baseUrl === undefined) throw new UsageError(`missing --base-url (provider '${provider}' has no default)`);
 
   const byok = flag(v, 'byok');

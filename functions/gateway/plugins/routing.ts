@@ -3,6 +3,8 @@ import { translateRequest } from '../../providers/openai/request.js';
 import { anthropicHeaders, ANTHROPIC_PATHS } from '../../providers/anthropic/api.js';
 import { toAnthropicRequest } from '../../providers/anthropic/request.js';
 import { toConverseRequest } from '../../providers/bedrock/request.js';
+import { clientsOf } from '../../providers/bedrock/call.js';
+import { regionalBaseUrl } from '../../providers/bedrock/transport.js';
 import { SsrfError } from '../../net/index.js';
 import { badGateway, badRequest, forbidden, GatewayError } from '../errors.js';
 import { parseRequestBody } from '../request-body.js';
@@ -23,7 +25,7 @@ const SUPPORTED: Record<'openai-family' | 'anthropic' | 'bedrock', ReadonlySet<E
  * the provider credential (configured or BYOK; Bedrock uses the function's IAM role),
  * an SSRF-checked target address, and the request translated into the provider's API.
  */
-export function routingPlugin(deps: Pick<GatewayDeps, 'credentials' | 'upstreamGuard'>): Plugin {
+export function routingPlugin(deps: Pick<GatewayDeps, 'credentials' | 'upstreamGuard' | 'bedrock'>): Plugin {
   return {
     name: 'routing',
     async before(state: RequestState) {
@@ -51,7 +53,8 @@ export function routingPlugin(deps: Pick<GatewayDeps, 'credentials' | 'upstreamG
       const credential = family === 'bedrock' ? undefined : (state.providerKey ?? (proxy.credentialRef ? await resolveCredential(deps, proxy.credentialRef) : undefined));
       let target;
       try {
-        target = await deps.upstreamGuard.check(proxy.baseUrl, { allowPrivateNetwork: proxy.allowPrivateNetwork });
+        const baseUrl = family === 'bedrock' ? regionalBaseUrl(proxy.baseUrl, clientsOf(deps).defaultRegion) : proxy.baseUrl;
+        target = await deps.upstreamGuard.check(baseUrl, { allowPrivateNetwork: proxy.allowPrivateNetwork });
       } catch (err) {
         if (err instanceof SsrfError) throw badGateway(`The proxy's upstream address is not allowed: ${err.message}`, 'upstream_blocked');
         throw err;

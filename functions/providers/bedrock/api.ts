@@ -2,15 +2,10 @@
  * Bedrock Runtime facts the translators need. Model ids take every form Converse
  * accepts and pass through unchanged: foundation model ids (`anthropic.claude-…-v1:0`),
  * cross-Region inference profiles (`us.`, `eu.`, `apac.`, `global.` prefixes), and
- * inference-profile / application-inference-profile / provisioned-model ARNs.
+ * inference-profile / application-inference-profile / provisioned-model ARNs. The
+ * gateway does not second-guess them: Bedrock answers an unknown id with a
+ * ValidationException or ResourceNotFoundException, mapped like any other error.
  */
-const MODEL_ID = /^(?:(?:us|eu|apac|us-gov|global|jp|au|ca)\.)?[a-z0-9-]+\.[A-Za-z0-9._:-]+$/;
-const MODEL_ARN = /^arn:aws(?:-[a-z]+)*:bedrock:[a-z0-9-]+:\d{12}:(?:application-inference-profile|inference-profile|provisioned-model|custom-model|imported-model|foundation-model|prompt|custom-model-deployment)\/[A-Za-z0-9._:/-]+$/;
-const FOUNDATION_ARN = /^arn:aws(?:-[a-z]+)*:bedrock:[a-z0-9-]+::foundation-model\/[A-Za-z0-9._:-]+$/;
-
-export function isBedrockModelId(id: string): boolean {
-  return MODEL_ID.test(id) || MODEL_ARN.test(id) || FOUNDATION_ARN.test(id);
-}
 
 /** Whether a model id names an Anthropic model (for Anthropic-only fields such as top_k and thinking). */
 export const isAnthropicModel = (id: string): boolean => /anthropic\.claude|claude-/.test(id);

@@ -17,7 +17,7 @@ type Deps = Pick<GatewayDeps, 'upstreamIdleTimeoutMs' | 'upstreamDeadlineMs' | '
 let fallbackClients: BedrockClients | undefined;
 
 /** Clients from the deps, else one set per container from the function's Region. */
-function clientsOf(deps: Deps): BedrockClients {
+export function clientsOf(deps: Pick<GatewayDeps, 'bedrock'>): BedrockClients {
   if (deps.bedrock) return deps.bedrock;
   fallbackClients ??= createBedrockClients(process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1');
   return fallbackClients;

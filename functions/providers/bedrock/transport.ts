@@ -46,6 +46,12 @@ export function bedrockTarget(baseUrl: string, defaultRegion: string): { region:
 
 export const defaultBedrockBaseUrl = (region: string) => `https://bedrock-runtime.${region}.amazonaws.com`;
 
+/** A proxy's base URL without a Region (`https://bedrock-runtime.amazonaws.com`) stands for the function's own Region. */
+export function regionalBaseUrl(baseUrl: string, defaultRegion: string): string {
+  const url = new URL(baseUrl);
+  return url.hostname === 'bedrock-runtime.amazonaws.com' ? defaultBedrockBaseUrl(defaultRegion) : baseUrl;
+}
+
 /**
  * Blobs travel base64-encoded in Converse JSON (the wire format); the SDK wants bytes.
  * Converts `bytes` of image, document, video and redacted reasoning blocks in place order.
