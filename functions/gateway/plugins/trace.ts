@@ -53,9 +53,11 @@ export function completeTrace(deps: TraceDeps, state: RequestState, attributes: 
   const trace = state.trace;
   if (trace.isFinished) return;
   const now = deps.now();
-  const ttftMs = state.firstByteAt !== undefined ? round(state.firstByteAt - state.startedAt) : undefined;
   const capture = captures.get(state);
   const llm = trace.find('llm');
+  // TTFT of the model call: from sending upstream to its first body byte. The gateway's
+  // own time before sending is overheadMs; the client saw roughly the sum.
+  const ttftMs = state.firstByteAt !== undefined && llm ? round(state.firstByteAt - state.startedAt - llm.offsetMs) : undefined;
   if (llm) {
     // The llm step spans the whole exchange: from sending to the body's last byte.
     llm.durationMs = round(now - state.startedAt - llm.offsetMs);
