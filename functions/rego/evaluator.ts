@@ -4,7 +4,7 @@ import type { BuiltinContext, BuiltinDef } from './builtins/types.js';
 import type { CompiledWith, FuncRef, RuleNode } from './compiler.js';
 import { RegoError, RegoEvalError } from './errors.js';
 import type { Location } from './errors.js';
-import { mapKey, RNumber, RObject, RSet, valuesEqual } from './value.js';
+import { mapKey, num, RNumber, RObject, RSet, valuesEqual } from './value.js';
 import type { Value } from './value.js';
 
 type Env = Map<string, Value>;
@@ -138,11 +138,9 @@ export class Evaluator implements BuiltinContext {
       case 'some':
         return k();
       case 'somein':
+        if (e.key === undefined) return this.evalTerm(e.coll, env, (coll) => this.iterate(coll, (_key, val) => this.unifyValue(e.value, val, env, k), false));
         return this.evalTerm(e.coll, env, (coll) =>
-          this.iterate(coll, (key, val) => {
-            if (e.key !== undefined) return this.unifyValue(e.key, key, env, () => this.unifyValue(e.value, val, env, k));
-            return this.unifyValue(e.value, val, env, k);
-          }),
+          this.iterate(coll, (key, val) => this.unifyValue(e.key!, key, env, () => this.unifyValue(e.value, val, env, k))),
         );
       case 'every':
         return this.evalTerm(e.domain, env, (dom) => {
@@ -397,10 +395,11 @@ export class Evaluator implements BuiltinContext {
     }
   }
 
-  private evalTerms(ts: Term[], i: number, acc: Value[], env: Env, k: (vs: Value[]) => boolean): boolean {
+  /** Evaluates terms left to right; k gets a fresh array unless `shared` (call arguments, never kept). */
+  private evalTerms(ts: Term[], i: number, acc: Value[], env: Env, k: (vs: Value[]) => boolean, shared = false): boolean {
     // Constants and bound vars need no continuation: a loop keeps long literals off the stack.
     for (;;) {
-      if (i === ts.length) return k(acc.slice());
+      if (i === ts.length) return k(shared ? acc : acc.slice());
       const c = ts[i]!;
       if (c.type === 'scalar') acc[i] = c.value;
       else if (c.type === 'var' && env.has(c.name)) acc[i] = env.get(c.name)!;
@@ -410,7 +409,7 @@ export class Evaluator implements BuiltinContext {
     const t = ts[i]!;
     return this.evalTerm(t, env, (v) => {
       acc[i] = v;
-      return this.evalTerms(ts, i + 1, acc, env, k);
+      return this.evalTerms(ts, i + 1, acc, env, k, shared);
     });
   }
 
@@ -446,6 +445,8 @@ export class Evaluator implements BuiltinContext {
           return x === undefined ? false : this.walkPath(x, path, i + 1, env, k);
         });
       }
+      // A wildcard's key is never read: skip binding it (and building array index numbers).
+      if (p.name.startsWith('$_')) return this.iterate(v, (_key, val) => this.walkPath(val, path, i + 1, env, k), false);
       return this.iterate(v, (key, val) => {
         env.set(p.name, key);
         const r = this.walkPath(val, path, i + 1, env, k);
@@ -463,11 +464,12 @@ export class Evaluator implements BuiltinContext {
     return this.iterate(v, (key, val) => this.unifyValue(p, key, env, () => this.walkPath(val, path, i + 1, env, k)));
   }
 
-  private iterate(v: Value, f: (key: Value, val: Value) => boolean): boolean {
+  /** Calls f for each (key, value); with needKey false, array keys are not built (f gets null). */
+  private iterate(v: Value, f: (key: Value, val: Value) => boolean, needKey = true): boolean {
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
         if ((i & 1023) === 1023) this.checkDeadline();
-        if (f(RNumber.fromInt(i), v[i]!)) return true;
+        if (f(needKey ? num(i) : null, v[i]!)) return true;
       }
       return false;
     }
@@ -784,7 +786,7 @@ export class Evaluator implements BuiltinContext {
       }
       if (target.kind === 'builtin') return this.callBuiltin(target.def, vals, call, k);
       return this.invoke({ kind: 'user', path: (target as { path: readonly string[] }).path }, vals, call, k);
-    });
+    }, true);
   }
 
   /** A replacement function runs with no function mocks in effect (as OPA: a mock never calls another mock). */
