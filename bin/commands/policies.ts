@@ -6,6 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYAML } from 'yaml';
 import { compilePolicy, RegoError } from '../../functions/rego/index.js';
+import { runTestCommand } from '../../functions/rego/testing/command.js';
 import { parseJSON, quoteJSON, RObject, toJSONText } from '../../functions/rego/value.js';
 import type { Value } from '../../functions/rego/value.js';
 
@@ -28,6 +29,7 @@ function toFn(sink: Sink): (s: string) => void {
 const USAGE = `usage:
   sluice policies eval -d <policy.rego|data.json|dir> [-d …] [-i input.json] '<query>'
   sluice policies check <policy.rego|dir> […]
+  sluice policies test <dir|file.rego> […] [--verbose]
 `;
 
 export async function runPoliciesCommand(argv: string[], ioLike: CommandIOLike): Promise<number> {
@@ -35,6 +37,7 @@ export async function runPoliciesCommand(argv: string[], ioLike: CommandIOLike):
   const [sub, ...rest] = argv;
   if (sub === 'eval') return evalCommand(rest, io);
   if (sub === 'check') return checkCommand(rest, io);
+  if (sub === 'test') return runTestCommand(rest, io);
   io.stderr(USAGE);
   return sub === undefined || sub === 'help' || sub === '--help' || sub === '-h' ? 0 : 2;
 }
