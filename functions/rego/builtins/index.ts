@@ -5,6 +5,7 @@ import { documentBuiltins } from './documents.js';
 import { encodingBuiltins } from './encoding.js';
 import { globBuiltins } from './glob.js';
 import { jsonBuiltins } from './json.js';
+import { jsonSchemaBuiltins } from './jsonschema.js';
 import { jwtBuiltins } from './jwt.js';
 import { miscBuiltins } from './misc.js';
 import { netBuiltins } from './net.js';
@@ -20,7 +21,7 @@ import type { BuiltinDef } from './types.js';
 export type { BuiltinContext, BuiltinDef, TypeSpec } from './types.js';
 export { BuiltinError } from './types.js';
 
-const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins, regexBuiltins, globBuiltins, jsonBuiltins, encodingBuiltins, timeBuiltins, netBuiltins, unitBuiltins, semverBuiltins, miscBuiltins, documentBuiltins, jwtBuiltins];
+const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins, regexBuiltins, globBuiltins, jsonBuiltins, encodingBuiltins, timeBuiltins, netBuiltins, unitBuiltins, semverBuiltins, miscBuiltins, documentBuiltins, jwtBuiltins, jsonSchemaBuiltins];
 
 function register(groups: ReadonlyArray<readonly BuiltinDef[]>): Map<string, BuiltinDef> {
   const map = new Map<string, BuiltinDef>();
@@ -73,8 +74,6 @@ export const laterBuiltins: ReadonlySet<string> = new Set([
   'strings.render_template',
   'internal.template_string',
   'regex.globs_match',
-  'json.match_schema',
-  'json.verify_schema',
   'crypto.x509.parse_certificates',
   'crypto.x509.parse_and_verify_certificates',
   'crypto.x509.parse_and_verify_certificates_with_options',
