@@ -1,4 +1,5 @@
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,9 +22,9 @@ afterAll(async () => {
   await ch?.close();
 });
 
-function sampleTrace(traceId = crypto.randomUUID()) {
+function sampleTrace(traceId = crypto.randomUUID(), startedAt = '2026-11-23T10:00:00.000Z') {
   let t = 1000;
-  const rec = new TraceRecorder(traceId, 1000, () => (t += 5), '2026-11-23T10:00:00.000Z');
+  const rec = new TraceRecorder(traceId, 1000, () => (t += 5), startedAt);
   rec.record.sessionId = 'sess-1';
   rec.record.properties = { team: 'search', "quote'd": 'va"l' };
   rec.set({ proxyId: 'p1', orgId: 'o1', keyId: 'key_1', provider: 'openai', modelResolved: 'gpt-4o-mini', status: 200, sessionStrategy: 'fingerprint', sessionTurn: 2 });
@@ -91,5 +92,20 @@ describe('ClickHouse schema and direct sink (real clickhouse-server)', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('the example queries in docs/traces.md run on this server and see the stored traces', async () => {
+    const docs = await readFile(fileURLToPath(new URL('../../docs/traces.md', import.meta.url)), 'utf8');
+    const section = docs.slice(docs.indexOf('### Example queries'), docs.indexOf('### Firehose → trace-ingest'));
+    const queries = [...section.matchAll(/```sql\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(queries.length).toBe(4);
+    const sink = createClickHouseTraceSink({ client });
+    const now = new Date().toISOString();
+    await sink.write(sampleTrace(crypto.randomUUID(), now));
+    const [sessions, p95, spend] = await Promise.all(queries.slice(0, 3).map((q) => client.select(q)));
+    expect(sessions).toContainEqual(expect.objectContaining({ proxy_id: 'p1' }));
+    expect(p95).toContainEqual(expect.objectContaining({ model: 'gpt-4o-mini' }));
+    expect(spend).toContainEqual(expect.objectContaining({ key_id: 'key_1', day: now.slice(0, 10) }));
+    await client.select(queries[3]!);
   });
 });
