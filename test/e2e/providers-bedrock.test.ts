@@ -213,3 +213,32 @@ describe('chat completions → Bedrock Converse', () => {
     expect(err?.code).toBe('unsupported_endpoint');
   });
 });
+
+describe('native Anthropic Messages on a Bedrock proxy (Claude through InvokeModel)', () => {
+  it('the Anthropic SDK works unchanged: plain, streamed with tools, errors Anthropic-shaped', async () => {
+    const { default: Anthropic } = await import('@anthropic-ai/sdk');
+    const anthropic = new Anthropic({ baseURL: `${gw.url}/a/test/anthropic`, apiKey: gw.key, maxRetries: 0 });
+    const plain = await anthropic.messages.create({ model: MODEL, max_tokens: 100, messages: [{ role: 'user', content: 'Say something about rivers' }] });
+    expect(plain.content).toEqual([{ type: 'text', text: replyTo('Say something about rivers') }]);
+    const seen = upstream.requests[0]!;
+    expect(seen.action).toBe('invoke');
+    expect(seen.body).toMatchObject({ anthropic_version: 'bedrock-2023-05-31', max_tokens: 100 });
+    expect(seen.body).not.toHaveProperty('model');
+
+    const final = await anthropic.messages
+      .stream({
+        model: `${MODEL}+tools`,
+        max_tokens: 100,
+        messages: [{ role: 'user', content: 'weather in Oslo' }],
+        tools: [{ name: 'weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }],
+      })
+      .finalMessage();
+    expect(final.content[0]).toMatchObject({ type: 'tool_use', name: 'weather', input: { city: 'weather in Oslo' } });
+    expect(final.stop_reason).toBe('tool_use');
+    expect(upstream.requests[1]!.action).toBe('invoke-with-response-stream');
+
+    const err = await anthropic.messages.create({ model: `${MODEL}+error=ThrottlingException`, max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.RateLimitError);
+    expect((err as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+  });
+});

@@ -56,12 +56,12 @@ const ERROR_TYPES: Record<number, string> = {
   529: 'overloaded_error',
 };
 
-interface Options {
+export interface Options {
   scenario: Set<string>;
   params: Map<string, string>;
 }
 
-function scenarioOf(model: string): Options {
+export function scenarioOf(model: string): Options {
   const [, ...parts] = model.split('+');
   const scenario = new Set<string>();
   const params = new Map<string, string>();
@@ -75,7 +75,7 @@ function scenarioOf(model: string): Options {
 
 const errorBody = (type: string, message: string) => ({ type: 'error', error: { type, message } });
 
-class InvalidRequest extends Error {}
+export class InvalidRequest extends Error {}
 
 function check(cond: unknown, message: string): void {
   if (!cond) throw new InvalidRequest(message);
@@ -88,7 +88,7 @@ function textOf(content: unknown): string {
 }
 
 /** Validates a Messages request the way the API does for the fields translators write. */
-function validate(body: Json, countOnly: boolean): void {
+export function validate(body: Json, countOnly: boolean): void {
   check(typeof body.model === 'string', 'model: Field required');
   if (!countOnly) check(Number.isInteger(body.max_tokens) && (body.max_tokens as number) > 0, 'max_tokens: Field required');
   check(Array.isArray(body.messages) && body.messages.length > 0, 'messages: at least one message is required');
@@ -138,7 +138,7 @@ function inputTokens(body: Json): number {
 }
 
 /** The content blocks the "model" answers with, and why it stopped. */
-function answer(body: Json, opts: Options): { blocks: Json[]; stopReason: string } {
+export function answer(body: Json, opts: Options): { blocks: Json[]; stopReason: string } {
   const messages = body.messages as Json[];
   const prompt = lastUserText(messages);
   const blocks: Json[] = [];
@@ -167,7 +167,7 @@ function answer(body: Json, opts: Options): { blocks: Json[]; stopReason: string
   return { blocks, stopReason };
 }
 
-function usageFor(body: Json, blocks: Json[], opts: Options): Json {
+export function usageFor(body: Json, blocks: Json[], opts: Options): Json {
   const cache = opts.scenario.has('cache');
   const output = blocks.reduce((n, b) => n + (b.type === 'text' ? splitIntoTokens(String(b.text)).length : b.type === 'tool_use' ? 5 : b.type === 'thinking' ? countTokens(String(b.thinking)) + 1 : 0), 0);
   return {
@@ -178,7 +178,7 @@ function usageFor(body: Json, blocks: Json[], opts: Options): Json {
   };
 }
 
-function streamEvents(id: string, model: string, blocks: Json[], stopReason: string, usage: Json): Array<[string, Json]> {
+export function streamEvents(id: string, model: string, blocks: Json[], stopReason: string, usage: Json): Array<[string, Json]> {
   const events: Array<[string, Json]> = [];
   events.push(['message_start', { type: 'message_start', message: { id, type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } }]);
   events.push(['ping', { type: 'ping' }]);

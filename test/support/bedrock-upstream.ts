@@ -19,12 +19,18 @@
  * output), `guardrail` (stopReason guardrail_intervened), `filtered` (content_filtered),
  * `max`, `error=<ExceptionName>` (`context` for a too-long ValidationException),
  * `stream-error=<n>` (a throttlingException after n events), `cut=<n>`, `no-metadata`.
+ *
+ * Anthropic models are also served through InvokeModel (`/model/{id}/invoke` and
+ * `/invoke-with-response-stream`) with Anthropic's Messages body (`anthropic_version:
+ * bedrock-2023-05-31`, no `model`): the answer is the Anthropic test upstream's, the
+ * stream `chunk` events carrying each Anthropic event as base64 `bytes`.
  */
 import { createHash, createHmac } from 'node:crypto';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { EventStreamCodec, type MessageHeaders } from '@smithy/eventstream-codec';
 import { countTokens, replyTo, splitIntoTokens } from './upstream/content.js';
+import * as anthropic from './anthropic-upstream.js';
 
 export { replyTo } from './upstream/content.js';
 
@@ -35,7 +41,7 @@ type Json = Record<string, unknown>;
 export interface BedrockRecordedRequest {
   path: string;
   modelId: string;
-  action: 'converse' | 'converse-stream';
+  action: 'converse' | 'converse-stream' | 'invoke' | 'invoke-with-response-stream';
   headers: IncomingHttpHeaders;
   body: Json | undefined;
   rawBody: Buffer;
@@ -239,7 +245,7 @@ export async function startBedrockUpstream(opts: { region?: string } = {}): Prom
     const raw = Buffer.concat(chunks);
     const rawPath = String(headers[':path'] ?? '/');
     const method = String(headers[':method'] ?? 'GET');
-    const match = /^\/model\/([^/]+)\/(converse|converse-stream)$/.exec(rawPath.split('?')[0]!);
+    const match = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/.exec(rawPath.split('?')[0]!);
     let body: Json | undefined;
     try {
       body = JSON.parse(raw.toString('utf8')) as Json;
@@ -252,6 +258,7 @@ export async function startBedrockUpstream(opts: { region?: string } = {}): Prom
     const problem = sigV4Problem(method, rawPath, headers, raw, TEST_AWS_CREDENTIALS, region);
     if (problem) return sendError(stream, 'AccessDeniedException', problem);
     if (!body) return sendError(stream, 'ValidationException', 'Malformed JSON body');
+    if (match[2] === 'invoke' || match[2] === 'invoke-with-response-stream') return invokeAnthropic(stream, modelId, body, match[2] === 'invoke');
     const s = scenarioOf(modelId);
     try {
       const err = s.params.get('error');
@@ -284,6 +291,46 @@ export async function startBedrockUpstream(opts: { region?: string } = {}): Prom
         return;
       }
       await new Promise<void>((resolve) => stream.write(frames[i], () => resolve()));
+    }
+    stream.end();
+  }
+
+  /** InvokeModel with an Anthropic Messages body, as Bedrock serves Claude. */
+  async function invokeAnthropic(stream: ServerHttp2Stream, modelId: string, body: Json, plain: boolean): Promise<void> {
+    const opts = anthropic.scenarioOf(modelId);
+    try {
+      check(body.anthropic_version === 'bedrock-2023-05-31', 'anthropic_version: must be bedrock-2023-05-31');
+      check(!('model' in body), 'extraneous key [model] is not permitted');
+      check(!('stream' in body), 'extraneous key [stream] is not permitted');
+      const err = opts.params.get('error');
+      if (err) throw new Refusal(err, `Scenario ${err}`);
+      anthropic.validate({ ...body, model: modelId }, false);
+    } catch (e) {
+      if (e instanceof Refusal) return sendError(stream, e.exception, e.message);
+      if (e instanceof anthropic.InvalidRequest) return sendError(stream, 'ValidationException', e.message);
+      throw e;
+    }
+    const { blocks, stopReason } = anthropic.answer(body, opts);
+    const usage = anthropic.usageFor(body, blocks, opts);
+    const id = `msg_bdrk_${requests.length}`;
+    if (plain) {
+      stream.respond({ ':status': 200, 'content-type': 'application/json', 'x-amzn-requestid': `req-${requests.length}` });
+      stream.end(JSON.stringify({ id, type: 'message', role: 'assistant', model: modelId, content: blocks, stop_reason: stopReason, stop_sequence: null, usage }));
+      return;
+    }
+    stream.respond({ ':status': 200, 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': `req-${requests.length}` });
+    const events = anthropic.streamEvents(id, modelId, blocks, stopReason, usage).filter(([name]) => name !== 'ping');
+    const errorAfter = opts.params.has('stream-error') ? Number(opts.params.get('stream-error')) : undefined;
+    for (let i = 0; i < events.length; i++) {
+      if (stream.destroyed || closed) return;
+      if (errorAfter === i) {
+        stream.end(frame('throttlingException', { message: 'Too many requests, please wait before trying again.' }, 'exception'));
+        return;
+      }
+      const [, data] = events[i]!;
+      // Bedrock adds its invocation metrics to the last event.
+      const payload = data.type === 'message_stop' ? { ...data, 'amazon-bedrock-invocationMetrics': { inputTokenCount: usage.input_tokens, outputTokenCount: usage.output_tokens, invocationLatency: 10, firstByteLatency: 5 } } : data;
+      await new Promise<void>((resolve) => stream.write(frame('chunk', { bytes: Buffer.from(JSON.stringify(payload)).toString('base64') }), () => resolve()));
     }
     stream.end();
   }

@@ -2,6 +2,7 @@ import { OPENAI_FAMILY, upstreamHeaders } from '../../providers/openai/api.js';
 import { translateRequest } from '../../providers/openai/request.js';
 import { anthropicHeaders, ANTHROPIC_PATHS } from '../../providers/anthropic/api.js';
 import { toAnthropicRequest } from '../../providers/anthropic/request.js';
+import { toBedrockAnthropicBody } from '../../providers/anthropic/bedrock.js';
 import { toConverseRequest } from '../../providers/bedrock/request.js';
 import { clientsOf } from '../../providers/bedrock/call.js';
 import { regionalBaseUrl } from '../../providers/bedrock/transport.js';
@@ -17,7 +18,7 @@ type ModelRoute = Extract<Route, { kind: 'openai' }>;
 const SUPPORTED: Record<'openai-family' | 'anthropic' | 'bedrock', ReadonlySet<Endpoint>> = {
   'openai-family': new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'completions', 'models']),
   anthropic: new Set<Endpoint>(['chat.completions', 'anthropic.messages', 'anthropic.count_tokens']),
-  bedrock: new Set<Endpoint>(['chat.completions', 'bedrock.converse', 'bedrock.converse-stream']),
+  bedrock: new Set<Endpoint>(['chat.completions', 'bedrock.converse', 'bedrock.converse-stream', 'anthropic.messages']),
 };
 
 /**
@@ -97,7 +98,9 @@ function upstreamRequest(
     const out = Buffer.from(JSON.stringify(toAnthropicRequest(body.json, model)));
     return { path: ANTHROPIC_PATHS.messages, headers: anthropicHeaders(state.headers, credential, out, body.stream), body: out };
   }
-  // Bedrock: the Converse input, sent through the AWS SDK (path and headers are the SDK's).
+  // Bedrock: sent through the AWS SDK (path and headers are the SDK's). Native Anthropic
+  // Messages go to InvokeModel as Claude-on-Bedrock bodies; everything else is a Converse input.
+  if (route.ingress === 'anthropic') return { path: '', headers: {}, body: Buffer.from(JSON.stringify(toBedrockAnthropicBody(body.json, state.headers['anthropic-beta']))) };
   const input = route.ingress === 'bedrock' ? { ...body.json, modelId: model } : toConverseRequest(body.json, model);
   return { path: '', headers: {}, body: Buffer.from(JSON.stringify(input)) };
 }

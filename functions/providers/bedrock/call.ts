@@ -4,12 +4,14 @@ import { GatewayError, gatewayTimeout } from '../../gateway/errors.js';
 import type { GatewayDeps, GatewayResponse, RequestState } from '../../gateway/types.js';
 import { streamErrorEvent } from '../openai/stream.js';
 import { usageFromCounts, type Json } from '../chat.js';
-import { completeBody, dataFrame, DONE, translatedBody, type Frame } from '../transport.js';
+import { completeBody, dataFrame, DONE, namedFrame, translatedBody, type Frame } from '../transport.js';
 import { bedrockErrorName, bedrockTypeOf, mapBedrockError, type BedrockErrorLike } from './errors.js';
 import { encodeEvent, encodeException, EVENT_STREAM_CONTENT_TYPE } from './eventstream.js';
 import { fromConverseResponse } from './response.js';
 import { bedrockStreamTokens, newBedrockStreamState, translateBedrockEvent } from './stream.js';
-import { bedrockTarget, blobsAsBase64, converse, converseStream, createBedrockClients, type BedrockClients } from './transport.js';
+import { bedrockTarget, blobsAsBase64, converse, converseStream, createBedrockClients, invokeModel, invokeModelStream, type BedrockClients } from './transport.js';
+import { anthropicStreamErrorEvent } from '../anthropic/errors.js';
+import { anthropicTokenCounts } from '../anthropic/usage.js';
 import { bedrockTokenCounts } from './usage.js';
 
 type Deps = Pick<GatewayDeps, 'upstreamIdleTimeoutMs' | 'upstreamDeadlineMs' | 'now' | 'bedrock'>;
@@ -36,7 +38,6 @@ export async function callBedrock(deps: Deps, state: RequestState, sentAt: numbe
   const model = plan.modelResolved ?? '';
   const clients = clientsOf(deps);
   const { region, endpoint } = bedrockTarget(plan.target.url.href, clients.defaultRegion);
-  const input = JSON.parse(plan.body.toString('utf8')) as Json;
   const stream = state.body?.stream ?? false;
   const created = Math.floor(Date.now() / 1000);
 
@@ -68,6 +69,9 @@ export async function callBedrock(deps: Deps, state: RequestState, sentAt: numbe
   };
 
   touch();
+  const bounds = { signal: controller.signal, abort: (reason?: Error) => controller.abort(reason), touch, clear, fail };
+  if (route.ingress === 'anthropic') return invokeAnthropic(clients, region, endpoint, state, sentAt, observers, bounds);
+  const input = JSON.parse(plan.body.toString('utf8')) as Json;
   let events: AsyncIterable<ConverseStreamOutput>;
   try {
     if (!stream) {
@@ -147,3 +151,81 @@ export async function callBedrock(deps: Deps, state: RequestState, sentAt: numbe
 }
 
 const lowerFirst = (name: string) => name.charAt(0).toLowerCase() + name.slice(1);
+
+interface Bounds {
+  signal: AbortSignal;
+  abort(reason?: Error): void;
+  touch(): void;
+  clear(): void;
+  fail(err: unknown): GatewayError;
+}
+
+/**
+ * Native Anthropic Messages on a Bedrock proxy: passed through InvokeModel(WithResponseStream)
+ * as Claude-on-Bedrock; the answer is Anthropic's own JSON, or its events re-framed as SSE.
+ */
+async function invokeAnthropic(clients: BedrockClients, region: string, endpoint: string | undefined, state: RequestState, sentAt: number, observers: RelayObserver[], b: Bounds): Promise<GatewayResponse> {
+  const plan = state.upstream!;
+  const model = plan.modelResolved ?? '';
+  const body = new Uint8Array(plan.body!);
+  const record = (status: number, code?: string | null) => {
+    state.trace.step('llm', { provider: 'bedrock', model, region, status, ...(code ? { error: code } : {}) }, sentAt);
+    state.trace.set({ status });
+  };
+  let events: AsyncIterable<{ chunk?: { bytes?: Uint8Array } }>;
+  try {
+    if (!state.body?.stream) {
+      const bytes = await invokeModel(clients, region, endpoint, model, body, b.signal);
+      b.clear();
+      record(200);
+      const text = Buffer.from(bytes).toString('utf8');
+      try {
+        const usage = usageFromCounts(anthropicTokenCounts((JSON.parse(text) as Json).usage));
+        if (usage) state.usage = usage;
+      } catch {
+        // not JSON: passed on as it came, without usage
+      }
+      return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: completeBody(text, observers) };
+    }
+    events = await invokeModelStream(clients, region, endpoint, model, body, b.signal);
+  } catch (err) {
+    b.clear();
+    const error = b.fail(err);
+    record(error.status, error.code);
+    throw error;
+  }
+  record(200);
+  const usage: Json = {};
+  const body$ = translatedBody<{ chunk?: { bytes?: Uint8Array } }>({
+    source: events,
+    translate: (event) => {
+      b.touch();
+      const bytes = event.chunk?.bytes;
+      if (!bytes) return { frames: [] };
+      const data = Buffer.from(bytes).toString('utf8');
+      let json: Json;
+      try {
+        json = JSON.parse(data) as Json;
+      } catch {
+        return { frames: [] };
+      }
+      const u = (json.type === 'message_start' ? (json.message as Json | undefined)?.usage : json.usage) as Json | undefined;
+      if (u) for (const [k, v] of Object.entries(u)) if (typeof v === 'number') usage[k] = v;
+      return { frames: [namedFrame(String(json.type), json)], ...(json.type === 'message_stop' ? { final: true } : {}) };
+    },
+    end: () => [],
+    terminalError: (err) => [{ bytes: anthropicStreamErrorEvent(b.fail(err)) }],
+    observers: [
+      {
+        onEnd: () => {
+          b.clear();
+          const u = usageFromCounts(anthropicTokenCounts(usage));
+          if (u) state.usage = u;
+        },
+      },
+      ...observers,
+    ],
+    abort: b.abort,
+  });
+  return { statusCode: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }, body: body$ };
+}

@@ -84,3 +84,20 @@ export async function converseStream(clients: BedrockClients, region: string, en
   if (!out.stream) throw new Error('ConverseStream answered without a stream');
   return out.stream;
 }
+
+/** InvokeModel with a provider-native body (Anthropic Messages on Bedrock); the answer's bytes. */
+export async function invokeModel(clients: BedrockClients, region: string, endpoint: string | undefined, modelId: string, body: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
+  const { InvokeModelCommand } = await import('@aws-sdk/client-bedrock-runtime');
+  const client = await clients.client(region, endpoint);
+  const out = await client.send(new InvokeModelCommand({ modelId, body, contentType: 'application/json', accept: 'application/json' }), { abortSignal: signal });
+  return out.body;
+}
+
+/** InvokeModelWithResponseStream: each event's bytes are one provider-native event (JSON). */
+export async function invokeModelStream(clients: BedrockClients, region: string, endpoint: string | undefined, modelId: string, body: Uint8Array, signal: AbortSignal): Promise<AsyncIterable<{ chunk?: { bytes?: Uint8Array } }>> {
+  const { InvokeModelWithResponseStreamCommand } = await import('@aws-sdk/client-bedrock-runtime');
+  const client = await clients.client(region, endpoint);
+  const out = await client.send(new InvokeModelWithResponseStreamCommand({ modelId, body, contentType: 'application/json', accept: 'application/json' }), { abortSignal: signal });
+  if (!out.body) throw new Error('InvokeModelWithResponseStream answered without a stream');
+  return out.body;
+}
