@@ -6,12 +6,17 @@
 import { RE2JS } from 're2js';
 import { RNumber, RObject, RSet, parseJSON, toJSONText, valuesEqual, type Value } from '../value.js';
 import { runeCount } from './aggregates.js';
+import { cachedCompile } from './regex.js';
 import { parseIP } from './net.js';
 import { builtinError, def } from './operands.js';
 import { parseRFC3339 } from './time.js';
 import type { BuiltinDef } from './types.js';
 
 class SchemaError extends Error {}
+
+function compiledPattern(p: string): RE2JS {
+  return cachedCompile(`r:${p}`, () => RE2JS.compile(p));
+}
 
 const PRIMITIVES = ['array', 'boolean', 'integer', 'number', 'null', 'object', 'string'];
 
@@ -313,7 +318,7 @@ class Validator {
       }
       if (patterns instanceof RObject) {
         for (const [p, sub] of patterns) {
-          if (typeof p === 'string' && RE2JS.compile(p).test(key)) {
+          if (typeof p === 'string' && compiledPattern(p).test(key)) {
             matched = true;
             this.validate(sub, v, [...path, key], depth + 1);
           }
@@ -351,7 +356,7 @@ class Validator {
     const max = s.get('maxLength');
     if (max instanceof RNumber && len > max.toNumber()) this.add('string_lte', path, `String length must be less than or equal to ${numText(max)}`);
     const pattern = s.get('pattern');
-    if (typeof pattern === 'string' && !RE2JS.compile(pattern).test(v)) this.add('pattern', path, `Does not match pattern '${pattern}'`);
+    if (typeof pattern === 'string' && !compiledPattern(pattern).test(v)) this.add('pattern', path, `Does not match pattern '${pattern}'`);
     const format = s.get('format');
     if (typeof format === 'string') {
       const check = FORMAT_CHECKS[format];
