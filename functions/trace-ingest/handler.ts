@@ -11,7 +11,8 @@ const ROWS_PER_INSERT = 5_000;
 export interface TraceIngestDeps {
   /** The shared secret Firehose sends as X-Amz-Firehose-Access-Key. */
   accessKey: () => Promise<string>;
-  clickhouse: ClickHouseClient;
+  /** The client, or how to build it on first use (the URL may come from a secret). */
+  clickhouse: ClickHouseClient | (() => Promise<ClickHouseClient>);
   logger: Pick<Logger, 'info' | 'warn' | 'error'>;
   now?: () => number;
 }
@@ -93,9 +94,10 @@ export function createTraceIngestHandler(deps: TraceIngestDeps) {
         throw new Rejection(400, 'body is not JSON');
       }
       const { requestId, rows } = rowsFromDelivery(parsed);
-      const variant = await deps.clickhouse.variant();
+      const clickhouse = typeof deps.clickhouse === 'function' ? await deps.clickhouse() : deps.clickhouse;
+      const variant = await clickhouse.variant();
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-        await deps.clickhouse.insertJsonEachRow(TRACE_STEPS_TABLE, rows.slice(i, i + ROWS_PER_INSERT).map((r) => encodeRow(r, variant)));
+        await clickhouse.insertJsonEachRow(TRACE_STEPS_TABLE, rows.slice(i, i + ROWS_PER_INSERT).map((r) => encodeRow(r, variant)));
       }
       deps.logger.info('trace delivery stored', { requestId, rows: rows.length });
       return answer(200, requestId);
@@ -116,28 +118,51 @@ function header(event: LambdaFunctionURLEvent, name: string): string | undefined
 }
 
 /**
- * Dependencies from the environment: CLICKHOUSE_URL, and the access key from
- * SLUICE_INGEST_ACCESS_KEY or the Secrets Manager secret SLUICE_INGEST_ACCESS_KEY_SECRET_ARN.
+ * A secret's value: Firehose's HTTP-endpoint secrets are JSON `{"api_key": "…"}`; a
+ * plain string is taken as it is.
+ */
+export function secretValue(secretString: string, field: string): string {
+  try {
+    const parsed = JSON.parse(secretString) as unknown;
+    if (parsed && typeof parsed === 'object' && typeof (parsed as Record<string, unknown>)[field] === 'string') return (parsed as Record<string, string>)[field]!;
+  } catch {
+    // not JSON: the whole string is the value
+  }
+  return secretString;
+}
+
+/**
+ * Dependencies from the environment, resolved on first use:
+ * - access key: SLUICE_INGEST_ACCESS_KEY, or the secret SLUICE_INGEST_ACCESS_KEY_SECRET_ARN
+ *   (the one the Firehose stream uses, JSON `{"api_key": "…"}`);
+ * - ClickHouse: CLICKHOUSE_URL, or the secret CLICKHOUSE_URL_SECRET_ARN (the URL with its
+ *   credentials, plain or JSON `{"url": "…"}`).
  */
 export function ingestDepsFromEnv(env: NodeJS.ProcessEnv): TraceIngestDeps {
-  if (!env.CLICKHOUSE_URL) throw new Error('trace-ingest needs CLICKHOUSE_URL');
-  let key: Promise<string> | undefined;
-  return {
-    clickhouse: new ClickHouseClient({ url: env.CLICKHOUSE_URL }),
-    logger: createLogger('sluice-trace-ingest', env.SLUICE_LOG_LEVEL ?? 'INFO'),
-    accessKey: () => {
-      key ??= (async () => {
-        if (env.SLUICE_INGEST_ACCESS_KEY) return env.SLUICE_INGEST_ACCESS_KEY;
-        if (!env.SLUICE_INGEST_ACCESS_KEY_SECRET_ARN) throw new Error('trace-ingest needs SLUICE_INGEST_ACCESS_KEY or SLUICE_INGEST_ACCESS_KEY_SECRET_ARN');
-        const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-        const out = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: env.SLUICE_INGEST_ACCESS_KEY_SECRET_ARN }));
-        if (!out.SecretString) throw new Error('the ingest access key secret has no string value');
-        return out.SecretString;
-      })();
-      key.catch(() => {
-        key = undefined;
+  if (!env.CLICKHOUSE_URL && !env.CLICKHOUSE_URL_SECRET_ARN) throw new Error('trace-ingest needs CLICKHOUSE_URL or CLICKHOUSE_URL_SECRET_ARN');
+  const readSecret = async (secretId: string) => {
+    const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+    const out = await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: secretId }));
+    if (!out.SecretString) throw new Error(`secret ${secretId} has no string value`);
+    return out.SecretString;
+  };
+  const once = <T>(load: () => Promise<T>): (() => Promise<T>) => {
+    let value: Promise<T> | undefined;
+    return () => {
+      value ??= load();
+      value.catch(() => {
+        value = undefined;
       });
-      return key;
-    },
+      return value;
+    };
+  };
+  return {
+    clickhouse: once(async () => new ClickHouseClient({ url: env.CLICKHOUSE_URL ?? secretValue(await readSecret(env.CLICKHOUSE_URL_SECRET_ARN!), 'url') })),
+    logger: createLogger('sluice-trace-ingest', env.SLUICE_LOG_LEVEL ?? 'INFO'),
+    accessKey: once(async () => {
+      if (env.SLUICE_INGEST_ACCESS_KEY) return env.SLUICE_INGEST_ACCESS_KEY;
+      if (!env.SLUICE_INGEST_ACCESS_KEY_SECRET_ARN) throw new Error('trace-ingest needs SLUICE_INGEST_ACCESS_KEY or SLUICE_INGEST_ACCESS_KEY_SECRET_ARN');
+      return secretValue(await readSecret(env.SLUICE_INGEST_ACCESS_KEY_SECRET_ARN), 'api_key');
+    }),
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sameSecret, rowsFromDelivery } from '../../../functions/trace-ingest/handler.js';
+import { sameSecret, rowsFromDelivery, secretValue } from '../../../functions/trace-ingest/handler.js';
 import { ResponseCapture, toolResultsIn, truncateBody } from '../../../functions/traces/body-capture.js';
 import { FIREHOSE_MAX_BATCH_BYTES, planBatches } from '../../../functions/traces/firehose-sink.js';
 import { TraceRecorder } from '../../../functions/traces/recorder.js';
@@ -133,6 +133,12 @@ describe('trace-ingest decoding', () => {
     expect(sameSecret('abc', 'abc')).toBe(true);
     expect(sameSecret('abd', 'abc')).toBe(false);
     expect(sameSecret('', '')).toBe(false);
+  });
+
+  it('reads a Firehose-style JSON secret field, or takes a plain secret as it is', () => {
+    expect(secretValue('{"api_key":"k1"}', 'api_key')).toBe('k1');
+    expect(secretValue('plain-key', 'api_key')).toBe('plain-key');
+    expect(secretValue('{"other":"x"}', 'api_key')).toBe('{"other":"x"}');
   });
 
   it('decodes base64 records with one or more JSON lines each', () => {
