@@ -27,10 +27,7 @@ export interface CallTerm {
   readonly loc: Location;
 }
 
-export type CallTarget =
-  | { readonly kind: 'builtin'; readonly def: BuiltinDef }
-  | { readonly kind: 'user'; readonly path: readonly string[] }
-  | { readonly kind: 'internal'; readonly name: 'member_2' | 'member_3' | 'print' };
+export type CallTarget = { readonly kind: 'builtin'; readonly def: BuiltinDef } | { readonly kind: 'user'; readonly path: readonly string[] };
 
 export interface WithModifier {
   target: Term;

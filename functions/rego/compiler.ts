@@ -141,14 +141,9 @@ export class Compiler {
     return { root: this.root, modules: this.modules };
   }
 
-  /** Compiles a query against the compiled modules (no package: names resolve only to data/input). */
-  compileQuery(body: Body, pkg: string[] | undefined = undefined): Body {
+  /** Compiles a query against the compiled modules (names resolve only to data/input and builtins). */
+  compileQuery(body: Body): Body {
     const globals = new Map<string, Term>();
-    if (pkg !== undefined) {
-      let node: RuleNode | undefined = this.root;
-      for (const p of pkg) node = node?.children.get(mapKey(p));
-      if (node !== undefined) for (const c of node.children.values()) if (typeof c.key === 'string') globals.set(c.key, dataRef([...pkg, c.key], body[0]!.loc));
-    }
     const scope = new Scope(undefined);
     const out = this.resolveBody(body, scope, globals, []);
     const ordered = this.orderBody(out, new Set());
