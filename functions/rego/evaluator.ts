@@ -785,7 +785,7 @@ export class Evaluator implements BuiltinContext {
         }
       }
       if (target.kind === 'builtin') return this.callBuiltin(target.def, vals, call, k);
-      return this.invoke({ kind: 'user', path: (target as { path: readonly string[] }).path }, vals, call, k);
+      return this.invoke(target, vals, call, k);
     }, true);
   }
 
