@@ -213,46 +213,68 @@ describe('DynamoDB specifics', () => {
 });
 
 describe('file store specifics', () => {
-  it('written behind: a new process on the same data dir continues the counters and links', async () => {
+  it('journaled: a new process on the same data dir continues the counters, ownership and links', async () => {
     const dir = join(dataDir, 'restart');
     const first = new FileSessionStore({ dataDir: dir });
     const sessionId = id();
-    await first.advanceTurn({ sessionId, proxyId: 'p1', traceId: id() });
+    const retried = id();
+    await first.advanceTurn({ sessionId, proxyId: 'p1', traceId: retried });
     await first.advanceTurn({ sessionId, proxyId: 'p1', traceId: id() });
     await first.putLink('chain:k:h', sessionId);
-    await first.idle();
-    const doc = JSON.parse(await readFile(join(dir, 'sessions.json'), 'utf8')) as { version: number };
-    expect(doc.version).toBe(1);
+    await first.close();
+    const lines = (await readFile(join(dir, 'sessions.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { op: string });
+    expect(lines.map((l) => l.op)).toEqual(['turn', 'turn', 'link']);
     const second = new FileSessionStore({ dataDir: dir });
     expect(await second.getLink('chain:k:h')).toBe(sessionId);
+    expect(await second.advanceTurn({ sessionId, proxyId: 'p1', traceId: retried })).toEqual({ owned: true, turn: 1 });
     expect(await second.advanceTurn({ sessionId, proxyId: 'p1', traceId: id() })).toEqual({ owned: true, turn: 3 });
     expect(await second.advanceTurn({ sessionId, proxyId: 'p2', traceId: id() })).toEqual({ owned: false });
+    await second.close();
+    // Opening compacted the journal to one line per record, plus what was appended since.
+    const after = (await readFile(join(dir, 'sessions.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { op: string });
+    expect(after.map((l) => l.op)).toEqual(['session', 'link', 'turn']);
   });
 
-  it('a failed write is reported once by the next call, and retried', async () => {
-    const dir = join(dataDir, 'will-break');
-    const store = new FileSessionStore({ dataDir: dir });
-    const sessionId = id();
-    expect(await store.advanceTurn({ sessionId, proxyId: 'p1', traceId: id() })).toEqual({ owned: true, turn: 1 });
-    await store.idle();
-    await rm(dir, { recursive: true });
-    await writeFile(dir, 'a file where the data dir was');
-    expect(await store.advanceTurn({ sessionId, proxyId: 'p1', traceId: id() })).toEqual({ owned: true, turn: 2 });
-    await expect(store.idle()).rejects.toThrow();
-    await rm(dir);
-    // Reported once (nothing counted by that call), and the write is retried.
-    await expect(store.advanceTurn({ sessionId, proxyId: 'p1', traceId: id() })).rejects.toThrow(/could not be written/);
-    await store.idle();
-    expect(JSON.parse(await readFile(join(dir, 'sessions.json'), 'utf8')).sessions[sessionId].turn).toBe(2);
-    expect(await store.advanceTurn({ sessionId, proxyId: 'p1', traceId: id() })).toEqual({ owned: true, turn: 3 });
+  it('compacts when the journal grows, and replays the compacted journal exactly', async () => {
+    const dir = join(dataDir, 'compact');
+    const clock = { now: T0 };
+    const store = new FileSessionStore({ dataDir: dir, compactBytes: 4096, now: () => clock.now });
+    const sessions = [id(), id(), id()];
+    for (let i = 0; i < 90; i++) {
+      clock.now += 1000;
+      await store.advanceTurn({ sessionId: sessions[i % 3]!, proxyId: 'p1', traceId: id() });
+      if (i % 10 === 0) await store.idle();
+    }
+    await store.close();
+    expect((await readFile(join(dir, 'sessions.jsonl'))).length).toBeLessThan(4096 + 2000);
+    const reopened = new FileSessionStore({ dataDir: dir, now: () => clock.now });
+    for (const sessionId of sessions) expect(await reopened.advanceTurn({ sessionId, proxyId: 'p1', traceId: id() })).toEqual({ owned: true, turn: 31 });
+    await reopened.close();
   });
 
-  it('a corrupt sessions file is an error naming the file, not a silent reset', async () => {
-    const dir = join(dataDir, 'corrupt');
+  it('a torn last line is ignored; a corrupt line before it is an error naming the file', async () => {
+    const dir = join(dataDir, 'torn');
     const store = new FileSessionStore({ dataDir: dir });
     await store.putLink('x', 'y');
-    await store.idle();
-    await writeFile(join(dir, 'sessions.json'), '{"version":2}');
-    await expect(new FileSessionStore({ dataDir: dir }).getLink('x')).rejects.toThrow(/sessions\.json is not a Sluice sessions document/);
+    await store.close();
+    const file = join(dir, 'sessions.jsonl');
+    const good = await readFile(file, 'utf8');
+    await writeFile(file, `${good}{"op":"link","key":"z","sess`);
+    expect(await new FileSessionStore({ dataDir: dir }).getLink('x')).toBe('y');
+    await writeFile(file, `{"op":"li\n${good}`);
+    await expect(new FileSessionStore({ dataDir: dir }).getLink('x')).rejects.toThrow(/sessions\.jsonl line 1 is not valid JSON/);
+  });
+
+  it('removing the data dir while turns are being written never races with the store', async () => {
+    for (let round = 0; round < 20; round++) {
+      const dir = await mkdtemp(join(tmpdir(), 'sluice-rm-'));
+      const store = new FileSessionStore({ dataDir: dir });
+      const sessionId = id();
+      await store.advanceTurn({ sessionId, proxyId: 'p1', traceId: id() });
+      const more = Array.from({ length: 20 }, () => store.advanceTurn({ sessionId, proxyId: 'p1', traceId: id() }));
+      await rm(dir, { recursive: true, force: true }); // what a test harness does at teardown
+      expect((await Promise.all(more)).at(-1)).toEqual({ owned: true, turn: 21 });
+      await store.close();
+    }
   });
 });
