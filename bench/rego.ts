@@ -8,7 +8,7 @@
  * REGO_BENCH_MEMORY_EVALS (1000000).
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, type as osType, release } from 'node:os';
+import { cpus, loadavg, type as osType, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runInNewContext } from 'node:vm';
@@ -130,7 +130,7 @@ export async function runRegoBench(): Promise<string> {
   const out: string[] = [];
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   out.push('## Rego engine', '');
-  out.push(`Machine: ${cpu} (${cpus().length} cores), ${osType()} ${release()}, Node ${process.version}. Date: ${new Date().toISOString()}.`, '');
+  out.push(`Machine: ${cpu} (${cpus().length} cores), ${osType()} ${release()}, Node ${process.version}. Date: ${new Date().toISOString()}. Load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (other work on the machine inflates averages and tails).`, '');
   out.push('Evaluations go through `CompiledPolicy.evaluate(query, { input, data })`, the API the gateway uses: each call converts the JSON input to Rego values, evaluates the cached compiled query and converts the result back to JSON. Policies are compiled once and reused.', '');
 
   // Compile time of a 200-line policy.
