@@ -613,6 +613,10 @@ export class Compiler {
   // ---- rule tree ----
 
   private addToTree(r: Rule, m: Module): void {
+    const name = r.ref[0]!;
+    if (name.type === 'scalar' && (name.value === 'input' || name.value === 'data')) {
+      throw new RegoCompileError('rego_compile_error', `rules must not shadow ${name.value} (use a different rule name)`, r.loc);
+    }
     let node = this.root;
     for (const p of m.pkg) node = childOf(node, p);
     let i = 0;
