@@ -6,6 +6,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBedrockClients } from '../../functions/providers/bedrock/transport.js';
+import { embeddingFor } from '../support/upstream/content.js';
 import { replyTo, sigV4Problem, startBedrockUpstream, TEST_AWS_CREDENTIALS, type BedrockUpstream } from '../support/bedrock-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
@@ -207,10 +208,42 @@ describe('chat completions → Bedrock Converse', () => {
     expect(content[1]).toEqual({ image: { format: 'png', source: { bytes: 'iVBORw0KGgo=' } } });
   });
 
-  it('embeddings and the Responses API are a clear 400 on a Bedrock proxy in this release', async () => {
-    const err = await apiError(client.embeddings.create({ model: 'amazon.titan-embed-text-v2:0', input: 'x' }));
+  it('the Responses API is a clear 400 on a Bedrock proxy', async () => {
+    const err = await apiError(client.responses.create({ model: MODEL, input: 'x' }));
     expect(err?.status).toBe(400);
     expect(err?.code).toBe('unsupported_endpoint');
+    expect(upstream.requests).toHaveLength(0);
+  });
+});
+
+describe('embeddings → Bedrock InvokeModel', () => {
+  it('Titan v2: one call per input, in order, with dimensions; usage from inputTextTokenCount', async () => {
+    const res = await client.embeddings.create({ model: 'amazon.titan-embed-text-v2:0', input: ['one two', 'three', 'four five six'], dimensions: 256 });
+    expect(res.data.map((d) => d.index)).toEqual([0, 1, 2]);
+    expect(res.data.map((d) => d.embedding.length)).toEqual([256, 256, 256]);
+    expect(res.data[1]!.embedding).toEqual(embeddingFor('three', 256));
+    expect(res.usage.prompt_tokens).toBe(6);
+    expect(upstream.requests.map((r) => (r.body as { inputText: string }).inputText).sort()).toEqual(['four five six', 'one two', 'three']);
+    expect(upstream.requests[0]!.body).toMatchObject({ dimensions: 256, normalize: true });
+  });
+
+  it('Cohere v3: the texts in one call; base64 encoding as OpenAI packs it', async () => {
+    const res = await client.embeddings.create({ model: 'cohere.embed-english-v3', input: ['alpha', 'beta'], encoding_format: 'float' });
+    expect(res.data[1]!.embedding).toEqual(embeddingFor('beta', 1024));
+    expect(upstream.requests).toHaveLength(1);
+    expect(upstream.requests[0]!.body).toEqual({ texts: ['alpha', 'beta'], input_type: 'search_document' });
+    // The OpenAI SDK asks for base64 by default and decodes it.
+    const b64 = await client.embeddings.create({ model: 'cohere.embed-english-v3', input: 'gamma' });
+    expect(b64.data[0]!.embedding).toEqual(embeddingFor('gamma', 1024));
+  });
+
+  it('an embedding model Bedrock serves differently is a clear 400; dimensions on Cohere too', async () => {
+    const err = await apiError(client.embeddings.create({ model: 'amazon.nova-2-multimodal-embeddings-v1:0', input: 'x' }));
+    expect(err?.status).toBe(400);
+    expect(err?.code).toBe('unsupported_model');
+    const dims = await apiError(client.embeddings.create({ model: 'cohere.embed-english-v3', input: 'x', dimensions: 256 }));
+    expect(dims?.code).toBe('unsupported_parameter');
+    expect(upstream.requests).toHaveLength(0);
   });
 });
 

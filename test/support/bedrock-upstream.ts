@@ -29,7 +29,7 @@ import { createHash, createHmac } from 'node:crypto';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { EventStreamCodec, type MessageHeaders } from '@smithy/eventstream-codec';
-import { countTokens, replyTo, splitIntoTokens } from './upstream/content.js';
+import { countTokens, embeddingFor, replyTo, splitIntoTokens } from './upstream/content.js';
 import * as anthropic from './anthropic-upstream.js';
 
 export { replyTo } from './upstream/content.js';
@@ -258,6 +258,7 @@ export async function startBedrockUpstream(opts: { region?: string } = {}): Prom
     const problem = sigV4Problem(method, rawPath, headers, raw, TEST_AWS_CREDENTIALS, region);
     if (problem) return sendError(stream, 'AccessDeniedException', problem);
     if (!body) return sendError(stream, 'ValidationException', 'Malformed JSON body');
+    if (match[2] === 'invoke' && /titan-embed|cohere\.embed/.test(modelId)) return invokeEmbedding(stream, modelId, body);
     if (match[2] === 'invoke' || match[2] === 'invoke-with-response-stream') return invokeAnthropic(stream, modelId, body, match[2] === 'invoke');
     const s = scenarioOf(modelId);
     try {
@@ -293,6 +294,25 @@ export async function startBedrockUpstream(opts: { region?: string } = {}): Prom
       await new Promise<void>((resolve) => stream.write(frames[i], () => resolve()));
     }
     stream.end();
+  }
+
+  /** InvokeModel on Titan Text Embeddings (one inputText) and Cohere Embed v3 (texts[]), as Bedrock answers them. */
+  function invokeEmbedding(stream: ServerHttp2Stream, modelId: string, body: Json): void {
+    const ok = (payload: Json) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/json', 'x-amzn-requestid': `req-${requests.length}` });
+      stream.end(JSON.stringify(payload));
+    };
+    if (modelId.includes('titan-embed')) {
+      if (typeof body.inputText !== 'string' || body.inputText === '') return sendError(stream, 'ValidationException', 'inputText: required, non-empty');
+      const v2 = modelId.includes('v2');
+      if (!v2 && Object.keys(body).some((k) => k !== 'inputText')) return sendError(stream, 'ValidationException', 'extraneous key is not permitted');
+      const dims = v2 ? Number(body.dimensions ?? 1024) : 1536;
+      return ok({ embedding: embeddingFor(body.inputText, dims), inputTextTokenCount: countTokens(body.inputText) });
+    }
+    const texts = body.texts;
+    if (!Array.isArray(texts) || texts.length === 0 || texts.length > 96) return sendError(stream, 'ValidationException', 'texts: 1 to 96 strings');
+    if (typeof body.input_type !== 'string') return sendError(stream, 'ValidationException', 'input_type: required');
+    return ok({ id: 'emb-1', response_type: 'embeddings_floats', texts, embeddings: (texts as string[]).map((t) => embeddingFor(t, 1024)) });
   }
 
   /** InvokeModel with an Anthropic Messages body, as Bedrock serves Claude. */

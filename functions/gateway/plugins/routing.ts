@@ -4,6 +4,7 @@ import { anthropicHeaders, ANTHROPIC_PATHS } from '../../providers/anthropic/api
 import { toAnthropicRequest } from '../../providers/anthropic/request.js';
 import { toBedrockAnthropicBody } from '../../providers/anthropic/bedrock.js';
 import { toConverseRequest } from '../../providers/bedrock/request.js';
+import { toEmbeddingCalls } from '../../providers/bedrock/embeddings.js';
 import { clientsOf } from '../../providers/bedrock/call.js';
 import { regionalBaseUrl } from '../../providers/bedrock/transport.js';
 import { SsrfError } from '../../net/index.js';
@@ -18,7 +19,7 @@ type ModelRoute = Extract<Route, { kind: 'openai' }>;
 const SUPPORTED: Record<'openai-family' | 'anthropic' | 'bedrock', ReadonlySet<Endpoint>> = {
   'openai-family': new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'completions', 'models']),
   anthropic: new Set<Endpoint>(['chat.completions', 'anthropic.messages', 'anthropic.count_tokens']),
-  bedrock: new Set<Endpoint>(['chat.completions', 'bedrock.converse', 'bedrock.converse-stream', 'anthropic.messages']),
+  bedrock: new Set<Endpoint>(['chat.completions', 'embeddings', 'bedrock.converse', 'bedrock.converse-stream', 'anthropic.messages']),
 };
 
 /**
@@ -101,6 +102,7 @@ function upstreamRequest(
   // Bedrock: sent through the AWS SDK (path and headers are the SDK's). Native Anthropic
   // Messages go to InvokeModel as Claude-on-Bedrock bodies; everything else is a Converse input.
   if (route.ingress === 'anthropic') return { path: '', headers: {}, body: Buffer.from(JSON.stringify(toBedrockAnthropicBody(body.json, state.headers['anthropic-beta']))) };
+  if (route.endpoint === 'embeddings') return { path: '', headers: {}, body: Buffer.from(JSON.stringify(toEmbeddingCalls(body.json, model))) };
   const input = route.ingress === 'bedrock' ? { ...body.json, modelId: model } : toConverseRequest(body.json, model);
   return { path: '', headers: {}, body: Buffer.from(JSON.stringify(input)) };
 }

@@ -6,6 +6,7 @@ import { streamErrorEvent } from '../openai/stream.js';
 import { usageFromCounts, type Json } from '../chat.js';
 import { completeBody, dataFrame, DONE, namedFrame, translatedBody, type Frame } from '../transport.js';
 import { bedrockErrorName, bedrockTypeOf, mapBedrockError, type BedrockErrorLike } from './errors.js';
+import { fromEmbeddingAnswers, type EmbeddingPlan } from './embeddings.js';
 import { encodeEvent, encodeException, EVENT_STREAM_CONTENT_TYPE } from './eventstream.js';
 import { fromConverseResponse } from './response.js';
 import { bedrockStreamTokens, newBedrockStreamState, translateBedrockEvent } from './stream.js';
@@ -71,6 +72,7 @@ export async function callBedrock(deps: Deps, state: RequestState, sentAt: numbe
   touch();
   const bounds = { signal: controller.signal, abort: (reason?: Error) => controller.abort(reason), touch, clear, fail };
   if (route.ingress === 'anthropic') return invokeAnthropic(clients, region, endpoint, state, sentAt, observers, bounds);
+  if (route.endpoint === 'embeddings') return invokeEmbeddings(clients, region, endpoint, state, sentAt, observers, bounds);
   const input = JSON.parse(plan.body.toString('utf8')) as Json;
   let events: AsyncIterable<ConverseStreamOutput>;
   try {
@@ -229,3 +231,39 @@ async function invokeAnthropic(clients: BedrockClients, region: string, endpoint
   });
   return { statusCode: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }, body: body$ };
 }
+
+/** Embeddings: one InvokeModel call per Titan input (per 96 Cohere texts), a few at a time, in order. */
+async function invokeEmbeddings(clients: BedrockClients, region: string, endpoint: string | undefined, state: RequestState, sentAt: number, observers: RelayObserver[], b: Bounds): Promise<GatewayResponse> {
+  const plan = state.upstream!;
+  const model = plan.modelResolved ?? '';
+  const calls = JSON.parse(plan.body!.toString('utf8')) as EmbeddingPlan;
+  const answers: Json[] = new Array<Json>(calls.bodies.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < calls.bodies.length) {
+      const i = next++;
+      const bytes = await invokeModel(clients, region, endpoint, model, new Uint8Array(Buffer.from(JSON.stringify(calls.bodies[i]))), b.signal);
+      b.touch();
+      answers[i] = JSON.parse(Buffer.from(bytes).toString('utf8')) as Json;
+    }
+  };
+  let result: Json;
+  try {
+    await Promise.all(Array.from({ length: Math.min(EMBEDDING_CONCURRENCY, calls.bodies.length) }, worker));
+    result = fromEmbeddingAnswers(calls, answers, model);
+  } catch (err) {
+    b.clear();
+    const error = err instanceof SyntaxError || (err instanceof Error && / answered without /.test(err.message)) ? new GatewayError(502, `Bedrock answered an unreadable embedding: ${err.message}`, 'upstream_error', 'upstream_invalid_response') : b.fail(err);
+    state.trace.step('llm', { provider: 'bedrock', model, region, status: error.status, error: error.code, calls: calls.bodies.length }, sentAt);
+    state.trace.set({ status: error.status });
+    throw error;
+  }
+  b.clear();
+  state.trace.step('llm', { provider: 'bedrock', model, region, status: 200, calls: calls.bodies.length }, sentAt);
+  state.trace.set({ status: 200 });
+  const tokens = (result.usage as { prompt_tokens: number }).prompt_tokens;
+  if (tokens > 0) state.usage = { promptTokens: tokens, completionTokens: 0, totalTokens: tokens };
+  return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: completeBody(JSON.stringify(result), observers) };
+}
+
+const EMBEDDING_CONCURRENCY = 4;
