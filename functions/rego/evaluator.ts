@@ -96,6 +96,14 @@ export class Evaluator implements BuiltinContext {
           return step(i + 1);
         });
       }
+      if (e.kind === 'call' && !e.negated && e.with.length === 0 && this.arityOf(e.call) === e.call.args.length) {
+        // Likewise a call's value is captured: `count(x)` answers its count.
+        return this.evalCall(e.call, e.call.args.length, env, (v) => {
+          if (v === false && body.length > 1) return false;
+          values[i] = v;
+          return step(i + 1);
+        });
+      }
       return this.evalExpr(e, env, () => step(i + 1));
     };
     step(0);

@@ -15,6 +15,14 @@ describe('compilePolicy / CompiledPolicy.evaluate', () => {
     expect(p.evaluate('data.sluice.policy', { input: { user: 'bo' } }).result).toEqual({ deny: ['no'] });
   });
 
+  it('captures the value of a single-expression query, false included, as opa eval does', () => {
+    const p = compilePolicy('package a\n\ndefault allow := false\n\nallow if input.ok\n');
+    expect(p.evaluate('data.a.allow', { input: {} }).result).toBe(false);
+    expect(p.evaluate('count([1, 2, 3])').result).toBe(3);
+    expect(p.evaluate('3 < 1').result).toBe(false);
+    expect(p.queryValues('3 < 1; true')).toHaveLength(0);
+  });
+
   it('returns undefined for an undefined query', () => {
     const p = compilePolicy('package a\n\np if input.x\n');
     expect(p.evaluate('data.a.p', { input: {} }).result).toBeUndefined();
