@@ -5,7 +5,7 @@
  * and Go's %!verb(type=value), %!v(MISSING) and %!(EXTRA …) markers.
  */
 
-export type GoArg = { kind: 'int'; v: bigint; big: boolean } | { kind: 'float'; v: number } | { kind: 'string'; v: string };
+export type GoArg = { kind: 'int'; v: bigint; big: boolean } | { kind: 'float'; v: number } | { kind: 'string'; v: string; typeName?: string };
 
 interface Spec {
   plus: boolean;
@@ -19,7 +19,7 @@ interface Spec {
 
 function goTypeName(a: GoArg): string {
   if (a.kind === 'int') return a.big ? '*big.Int' : 'int';
-  return a.kind === 'float' ? 'float64' : 'string';
+  return a.kind === 'float' ? 'float64' : (a.typeName ?? 'string');
 }
 
 function plainValue(a: GoArg): string {
