@@ -87,4 +87,6 @@ export const laterBuiltins: ReadonlySet<string> = new Set([
   'graphql.parse_schema',
   'graphql.is_valid',
   'graphql.schema_is_valid',
+  'purl.is_valid',
+  'purl.parse',
 ]);
