@@ -27,7 +27,7 @@ function toFn(sink: Sink): (s: string) => void {
 }
 
 const USAGE = `usage:
-  sluice policies eval -d <policy.rego|data.json|dir> [-d …] [-i input.json] '<query>'
+  sluice policies eval -d <policy.rego|data.json|dir> [-d …] [-i input.json] [--strict-builtin-errors] [--budget-ms N] '<query>'
   sluice policies check <policy.rego|dir> […]
   sluice policies test <dir|file.rego> […] [--verbose]
 `;
@@ -87,8 +87,20 @@ function evalCommand(args: string[], io: CommandIO): number {
   const dataPaths: string[] = [];
   let inputPath: string | undefined;
   let query: string | undefined;
+  let strictBuiltinErrors = false;
+  let budgetMs: number | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
+    if (a === '--strict-builtin-errors') {
+      strictBuiltinErrors = true;
+      continue;
+    }
+    if (a === '--budget-ms') {
+      const v = Number(args[++i]);
+      if (!Number.isInteger(v) || v <= 0) return usageError(io, '--budget-ms needs a positive integer');
+      budgetMs = v;
+      continue;
+    }
     if (a === '-d' || a === '--data') {
       const v = args[++i];
       if (v === undefined) return usageError(io, `${a} needs a path`);
@@ -108,7 +120,7 @@ function evalCommand(args: string[], io: CommandIO): number {
     const { modules, data } = load(dataPaths);
     const input = inputPath === undefined ? undefined : parseJSON(readFileSync(inputPath, 'utf8'));
     const policy = compilePolicy({ modules });
-    const results = policy.queryValues(query, { input, data, print: (line) => io.stderr(`${line}\n`) });
+    const results = policy.queryValues(query, { input, data, strictBuiltinErrors, budgetMs, print: (line) => io.stderr(`${line}\n`) });
     const texts = policy.queryTexts(query);
     const locations = queryLocations(query, texts);
     const rows = results.map((r) => {

@@ -69,6 +69,14 @@ describe('sluice policies eval', () => {
     expect(r.err).toContain(`${join(dir, 'bad.rego')}:4:2: rego_unsafe_var_error: var x is unsafe`);
   });
 
+  it('raises builtin errors with --strict-builtin-errors', async () => {
+    const lax = await run(['eval', '1 / 0']);
+    expect([lax.code, lax.out.trim()]).toEqual([0, '{}']);
+    const strict = await run(['eval', '--strict-builtin-errors', '1 / 0']);
+    expect(strict.code).toBe(1);
+    expect(strict.err).toContain('eval_builtin_error: div: divide by zero');
+  });
+
   it('rejects a missing query with usage', async () => {
     const r = await run(['eval', '-d', join(dir, 'policy.rego')]);
     expect(r.code).toBe(2);
