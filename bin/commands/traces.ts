@@ -119,7 +119,7 @@ async function showTrace(argv: string[], io: CliIo, ctx: TraceSourceContext): Pr
   if (flag(values, 'help')) return help(io);
   const [traceId] = expectPositionals(positionals, ['traceId']) as [string];
   const { query } = traceSource(values, ctx);
-  const rows = await query.steps({ traceId });
+  const rows = await query.steps({ traceId, withBodies: flag(values, 'json') });
   if (rows.length === 0) throw new UsageError(`no trace '${traceId}' in this store`);
   if (flag(values, 'json')) {
     writeJson(io, rows);

@@ -13,6 +13,8 @@ export interface StepFilter {
   /** Epoch ms: only steps that started at or after this. */
   sinceMs?: number;
   name?: string;
+  /** Read the body columns too (only `traces show` needs them). */
+  withBodies?: boolean;
 }
 
 /** Where trace rows are read from: the local JSONL store or ClickHouse. */
@@ -73,6 +75,14 @@ export function localTraceQuery(dataDir: string): TraceQuery {
   };
 }
 
+/** Every column but the bodies (18.x has no `* EXCEPT`). */
+export const SUMMARY_COLUMNS = [
+  'step_id', 'trace_id', 'parent_trace_id', 'name', 'started_at_ms', 'offset_ms', 'duration_ms', 'org_id', 'proxy_id', 'key_id',
+  'session_id', 'session_strategy', 'session_turn', 'session_path', 'session_refused_id', 'trace_parent_id', 'flow_id', 'properties',
+  'endpoint', 'provider', 'model_requested', 'model_resolved', 'status', 'error', 'prompt_tokens', 'completion_tokens', 'cached_tokens',
+  'reasoning_tokens', 'cost_usd', 'cost_unknown', 'pricing_version', 'latency_ms', 'ttft_ms', 'attributes',
+];
+
 /** ClickHouse: the same filters as SQL (string literals quoted: 18.x has no query parameters). */
 export function clickhouseTraceQuery(client: ClickHouseClient): TraceQuery {
   return {
@@ -83,7 +93,9 @@ export function clickhouseTraceQuery(client: ClickHouseClient): TraceQuery {
       if (filter.proxyId !== undefined) where.push(`proxy_id = ${sqlString(filter.proxyId)}`);
       if (filter.name !== undefined) where.push(`name = ${sqlString(filter.name)}`);
       if (filter.sinceMs !== undefined) where.push(`started_at_ms >= ${Math.floor(filter.sinceMs)}`);
-      const sql = `SELECT * FROM ${TRACE_STEPS_TABLE} FINAL${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at_ms, offset_ms`;
+      // Bodies are most of a row's bytes: leave them on the server unless asked for.
+      const columns = filter.withBodies ? '*' : SUMMARY_COLUMNS.join(', ');
+      const sql = `SELECT ${columns} FROM ${TRACE_STEPS_TABLE} FINAL${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at_ms, offset_ms`;
       return (await client.select(sql)).map(decodeRow);
     },
   };

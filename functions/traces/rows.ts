@@ -149,6 +149,8 @@ export function decodeRow(raw: Record<string, unknown>): TraceStepRow {
     cost_unknown: Number(raw.cost_unknown ?? 0),
     latency_ms: n(raw.latency_ms),
     ttft_ms: n(raw.ttft_ms),
+    request_body: typeof raw.request_body === 'string' ? raw.request_body : '',
+    response_body: typeof raw.response_body === 'string' ? raw.response_body : '',
     properties: props,
   };
 }

@@ -11,6 +11,12 @@ export interface TraceWriterOptions {
   maxConcurrent?: number;
   /** Local runtime: undeliverable rows are appended here as JSONL (absent in Lambda). */
   spoolDir?: string;
+  /**
+   * A sink write still pending after this long counts as failed, so a hung sink never
+   * holds an invocation open (default 15 s). Rows it delivers later are harmless: the
+   * store collapses repeats.
+   */
+  writeTimeoutMs?: number;
 }
 
 export interface TraceWriterStats {
@@ -37,14 +43,22 @@ export class TraceWriter implements TraceSink {
 
   async write(batch: TraceBatch): Promise<void> {
     await this.acquire();
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.opts.sink.write(batch);
+      const timeoutMs = this.opts.writeTimeoutMs ?? 15_000;
+      await Promise.race([
+        this.opts.sink.write(batch),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`sink write still pending after ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
       this.stats.written += batch.rows.length;
     } catch (err) {
       const rows = err instanceof UndeliveredRowsError ? err.rows : batch.rows;
       this.stats.written += batch.rows.length - rows.length;
       await this.giveUp(batch.record.traceId, rows, err as Error);
     } finally {
+      clearTimeout(timer);
       this.release();
     }
   }

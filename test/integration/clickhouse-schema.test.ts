@@ -9,6 +9,7 @@ import { createClickHouseTraceSink, TRACE_STEPS_TABLE } from '../../functions/tr
 import { TraceRecorder } from '../../functions/traces/recorder.js';
 import { decodeRow, stepRows } from '../../functions/traces/rows.js';
 import { TraceWriter } from '../../functions/traces/writer.js';
+import { SUMMARY_COLUMNS } from '../../functions/traces/query.js';
 import { startClickHouse, type RunningClickHouse } from '../support/clickhouse.js';
 
 let ch: RunningClickHouse;
@@ -47,6 +48,8 @@ describe('ClickHouse schema and direct sink (real clickhouse-server)', () => {
     expect(again.alreadyApplied).toEqual([1]);
     const columns = (await ch.query(`SELECT name, type FROM system.columns WHERE table = '${TRACE_STEPS_TABLE}' FORMAT TSV`)).trim().split('\n');
     expect(columns).toContain('step_id\tString');
+    // The CLI's column list (everything but the bodies) matches the table.
+    expect(columns.map((c) => c.split('\t')[0]).sort()).toEqual([...SUMMARY_COLUMNS, 'request_body', 'response_body', 'started_at'].sort());
     expect(columns.some((c) => c.startsWith('cost_usd\tNullable(Float64)'))).toBe(true);
     expect(await ch.query(`SELECT engine FROM system.tables WHERE name = '${TRACE_STEPS_TABLE}'`)).toMatch(/ReplacingMergeTree/);
   });

@@ -118,6 +118,15 @@ describe('TraceWriter', () => {
   });
 });
 
+describe('TraceWriter with a hung sink', () => {
+  it('gives up after writeTimeoutMs and counts the rows undelivered', async () => {
+    const writer = new TraceWriter({ sink: { write: () => new Promise(() => {}) }, logger: { warn() {} }, writeTimeoutMs: 30 });
+    const batch = { record: { traceId: 't' }, rows: [{}, {}] } as unknown as TraceBatch;
+    await expect(writer.write(batch)).resolves.toBeUndefined();
+    expect(writer.stats).toMatchObject({ written: 0, undelivered: 2, inFlight: 0 });
+  });
+});
+
 describe('Firehose batching', () => {
   it('never exceeds 500 records or 4 MiB per call', () => {
     const rec = (n: number) => ({ data: new Uint8Array(n) });
