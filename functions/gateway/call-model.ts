@@ -9,7 +9,9 @@ import { anthropicStreamTokens, newAnthropicStreamState, translateAnthropicEvent
 import { anthropicTokenCounts } from '../providers/anthropic/usage.js';
 import { callBedrock } from '../providers/bedrock/call.js';
 import { chatUsage, usageFromCounts, type Json, type TokenCounts } from '../providers/chat.js';
-import { completeBody, dataFrame, DONE, readBody, sseEvents, translatedBody, type Frame } from '../providers/transport.js';
+import { completeBody, dataFrame, DONE, namedFrame, readBody, sseEvents, translatedBody, type Frame } from '../providers/transport.js';
+import { chatToAnthropicMessage } from '../providers/anthropic-ingress/response.js';
+import { finishChatStream, newChatToAnthropicState, translateChatChunk } from '../providers/anthropic-ingress/stream.js';
 import { relayBody, type RelayObserver } from './body-relay.js';
 import { GatewayError, badGateway, gatewayTimeout } from './errors.js';
 import type { SseEvent } from './sse.js';
@@ -63,6 +65,7 @@ export async function callModel(deps: Deps, state: RequestState): Promise<Gatewa
   }
   const sse = (headers['content-type'] ?? '').startsWith('text/event-stream');
   if (plan.provider === 'anthropic' && route.ingress === 'openai') return anthropicToChat(deps, state, exchange, headers, sse);
+  if (OPENAI_FAMILY.has(plan.provider) && route.ingress === 'anthropic') return chatToAnthropic(deps, state, exchange, sse);
 
   const usageObserver = sse ? (plan.provider === 'anthropic' ? anthropicUsageObserver(state) : streamUsageObserver(state)) : jsonUsageObserver(state, plan.provider === 'anthropic' ? anthropicUsageOf : usageFromResponseBody);
   const observers: RelayObserver[] = [firstByteObserver(deps, state), usageObserver, ...state.observers];
@@ -164,6 +167,58 @@ async function anthropicToChat(deps: Deps, state: RequestState, exchange: Upstre
 function setUsage(state: RequestState, counts: TokenCounts): void {
   const usage = usageFromCounts(counts);
   if (usage) state.usage = usage;
+}
+
+/** An OpenAI-compatible answer for the Anthropic ingress: chat.completion(.chunk)s re-told as Messages. */
+async function chatToAnthropic(deps: Deps, state: RequestState, exchange: UpstreamExchange, sse: boolean): Promise<GatewayResponse> {
+  const model = state.upstream?.modelResolved ?? '';
+  const observers = observersFor(deps, state);
+  if (!sse) {
+    let chat: Json;
+    try {
+      chat = JSON.parse(await readBody(exchange.body, MAX_OBSERVED_JSON)) as Json;
+    } catch {
+      throw badGateway('The upstream sent an unreadable response body.', 'upstream_invalid_response');
+    }
+    const usage = usageFromResponseBody(chat);
+    if (usage) state.usage = usage;
+    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: completeBody(JSON.stringify(chatToAnthropicMessage(chat, model)), observers) };
+  }
+  const s = newChatToAnthropicState(model);
+  const tracker = new StreamUsageTracker();
+  const frames = (events: Array<[string, Json]>) => events.map(([name, data]) => namedFrame(name, data));
+  const body = translatedBody<SseEvent>({
+    source: sseEvents(exchange.body),
+    translate: (event) => {
+      if (event.data === '[DONE]') return { frames: frames(finishChatStream(s)), final: true };
+      tracker.onEvent(event);
+      let chunk: Json;
+      try {
+        chunk = JSON.parse(event.data) as Json;
+      } catch {
+        return { frames: [] };
+      }
+      if (chunk.error) {
+        const error = mapUpstreamError(500, event.data, state.upstream?.provider ?? 'upstream');
+        return { frames: [{ bytes: anthropicStreamErrorEvent(error) }], final: true, error };
+      }
+      return { frames: frames(translateChatChunk(s, chunk)) };
+    },
+    end: () => {
+      throw new Error('upstream stream ended without [DONE]');
+    },
+    terminalError: (err) => [{ bytes: anthropicStreamErrorEvent(toUpstreamError(exchange.abortReason() ?? err)) }],
+    observers: [
+      {
+        onEnd: () => {
+          if (tracker.usage) state.usage = tracker.usage;
+        },
+      },
+      ...observers,
+    ],
+    abort: exchange.abort,
+  });
+  return { statusCode: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }, body };
 }
 
 /** First-byte timing plus every plugin's observers (trace completion among them). */

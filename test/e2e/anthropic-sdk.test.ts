@@ -125,3 +125,41 @@ describe('native Anthropic Messages through the gateway', () => {
     expect(JSON.stringify(upstream.requests[0]!.headers)).not.toContain(key);
   });
 });
+
+describe('native Anthropic Messages on an OpenAI-compatible proxy (translated)', () => {
+  it('plain, streamed, tools and errors: the Anthropic SDK works against an OpenAI upstream', async () => {
+    const { startOpenAIUpstream, replyTo: openaiReply } = await import('../support/openai-upstream.js');
+    const oai = await startOpenAIUpstream();
+    const other = await startTestGateway({ upstreamUrl: oai.url });
+    try {
+      const sdk = new Anthropic({ baseURL: `${other.url}/a/test/anthropic`, apiKey: other.key, maxRetries: 0 });
+      const plain = await sdk.messages.create({ model: 'gpt-4o-mini', max_tokens: 50, system: 'Be brief.', messages: [{ role: 'user', content: 'Say something about rivers' }] });
+      expect(plain.content).toEqual([{ type: 'text', text: openaiReply('Say something about rivers') }]);
+      expect(plain.stop_reason).toBe('end_turn');
+      expect(plain.usage.input_tokens).toBeGreaterThan(0);
+      expect(oai.requests[0]!.path).toBe('/v1/chat/completions');
+      expect(oai.requests[0]!.body).toMatchObject({ model: 'gpt-4o-mini', max_tokens: 50, messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'Say something about rivers' }] });
+
+      const text = await sdk.messages.stream({ model: 'gpt-4o-mini', max_tokens: 50, messages: [{ role: 'user', content: 'Tell me about the sea' }] }).finalText();
+      expect(text).toBe(openaiReply('Tell me about the sea'));
+
+      const tools = [
+        { name: 'get_weather', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } },
+        { name: 'get_time', input_schema: { type: 'object' as const, properties: { tz: { type: 'string' } } } },
+      ];
+      const streamed = await sdk.messages.stream({ model: 'test-tools', max_tokens: 50, messages: [{ role: 'user', content: 'weather in Paris' }], tools, tool_choice: { type: 'any' } }).finalMessage();
+      expect(streamed.stop_reason).toBe('tool_use');
+      expect(streamed.content.map((b) => b.type === 'tool_use' && b.name)).toEqual(['get_weather', 'get_time']);
+      expect((oai.requests.at(-1)!.body as { tool_choice: unknown }).tool_choice).toBe('required');
+      const plainTools = await sdk.messages.create({ model: 'test-tools', max_tokens: 50, messages: [{ role: 'user', content: 'weather in Paris' }], tools });
+      expect(streamed.content.map((b) => b.type === 'tool_use' && b.input)).toEqual(plainTools.content.map((b) => b.type === 'tool_use' && b.input));
+
+      const err = await sdk.messages.create({ model: 'test-429', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Anthropic.RateLimitError);
+      expect((err as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+    } finally {
+      await other.close();
+      await oai.close();
+    }
+  });
+});

@@ -3,6 +3,7 @@ import { translateRequest } from '../../providers/openai/request.js';
 import { anthropicHeaders, ANTHROPIC_PATHS } from '../../providers/anthropic/api.js';
 import { toAnthropicRequest } from '../../providers/anthropic/request.js';
 import { toBedrockAnthropicBody } from '../../providers/anthropic/bedrock.js';
+import { anthropicToChatRequest } from '../../providers/anthropic-ingress/request.js';
 import { toConverseRequest } from '../../providers/bedrock/request.js';
 import { toEmbeddingCalls } from '../../providers/bedrock/embeddings.js';
 import { clientsOf } from '../../providers/bedrock/call.js';
@@ -17,7 +18,7 @@ type ModelRoute = Extract<Route, { kind: 'openai' }>;
 
 /** What each provider serves, by the endpoint the client called (docs/providers.md has the table). */
 const SUPPORTED: Record<'openai-family' | 'anthropic' | 'bedrock', ReadonlySet<Endpoint>> = {
-  'openai-family': new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'completions', 'models']),
+  'openai-family': new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'completions', 'models', 'anthropic.messages']),
   anthropic: new Set<Endpoint>(['chat.completions', 'anthropic.messages', 'anthropic.count_tokens']),
   bedrock: new Set<Endpoint>(['chat.completions', 'embeddings', 'bedrock.converse', 'bedrock.converse-stream', 'anthropic.messages']),
 };
@@ -84,6 +85,11 @@ function upstreamRequest(
 ): { path: string; headers: Record<string, string>; body?: Buffer } {
   const body = state.body;
   if (family === 'openai-family') {
+    if (route.endpoint === 'anthropic.messages' && body && model !== undefined) {
+      // The Anthropic ingress on an OpenAI-compatible upstream: Messages translated to chat.completions.
+      const out = Buffer.from(JSON.stringify(anthropicToChatRequest(body.json, model)));
+      return { path: OPENAI_PATHS['chat.completions'], headers: upstreamHeaders({ accept: body.stream ? 'text/event-stream' : 'application/json' }, credential, out), body: out };
+    }
     if (!isOpenAIEndpoint(route.endpoint)) throw new Error('unreachable: a native ingress on an OpenAI-family proxy');
     const out = body ? translateRequest(body, model, route.endpoint).body : undefined;
     return { path: OPENAI_PATHS[route.endpoint], headers: upstreamHeaders(state.headers, credential, out), ...(out ? { body: out } : {}) };
