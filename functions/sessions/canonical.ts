@@ -8,6 +8,11 @@ import { createHash } from 'node:crypto';
  * arguments, and `tool_call_id`. Keys are sorted, nulls, empty strings and unknown fields
  * are dropped, and tool-call arguments that are JSON are re-serialized with sorted keys,
  * so a client that parses and re-encodes them still matches.
+ *
+ * Content-block histories (Anthropic Messages, Bedrock Converse) map onto the same
+ * form: text blocks are the text, `tool_use`/`toolUse` blocks are tool calls (their
+ * `input` serialized with sorted keys), `tool_result`/`toolResult` blocks are tool
+ * results `{tool_call_id, content}` (content as text).
  */
 export interface CanonicalToolCall {
   arguments?: string;
@@ -15,11 +20,17 @@ export interface CanonicalToolCall {
   name?: string;
 }
 
+export interface CanonicalToolResult {
+  content?: string;
+  tool_call_id?: string;
+}
+
 export interface CanonicalMessage {
   content?: string;
   role: string;
   tool_call_id?: string;
   tool_calls?: CanonicalToolCall[];
+  tool_results?: CanonicalToolResult[];
 }
 
 export function canonicalMessage(raw: unknown): CanonicalMessage | undefined {
@@ -28,11 +39,51 @@ export function canonicalMessage(raw: unknown): CanonicalMessage | undefined {
   const content = textOf(raw.content);
   if (content) out.content = content;
   if (typeof raw.tool_call_id === 'string' && raw.tool_call_id !== '') out.tool_call_id = raw.tool_call_id;
-  if (Array.isArray(raw.tool_calls)) {
-    const calls = raw.tool_calls.map(canonicalToolCall).filter((c): c is CanonicalToolCall => c !== undefined);
-    if (calls.length > 0) out.tool_calls = calls;
+  const calls: CanonicalToolCall[] = [];
+  if (Array.isArray(raw.tool_calls)) calls.push(...raw.tool_calls.map(canonicalToolCall).filter((c): c is CanonicalToolCall => c !== undefined));
+  const results: CanonicalToolResult[] = [];
+  if (Array.isArray(raw.content)) {
+    for (const block of raw.content) {
+      const call = toolUseBlock(block);
+      if (call) calls.push(call);
+      const result = toolResultBlock(block);
+      if (result) results.push(result);
+    }
   }
+  if (calls.length > 0) out.tool_calls = calls;
+  if (results.length > 0) out.tool_results = results;
   return out;
+}
+
+/** Anthropic `{type:'tool_use', id, name, input}` or Bedrock `{toolUse:{toolUseId, name, input}}`. */
+function toolUseBlock(block: unknown): CanonicalToolCall | undefined {
+  if (!isObject(block)) return undefined;
+  const use = block.type === 'tool_use' ? { id: block.id, name: block.name, input: block.input } : isObject(block.toolUse) ? { id: block.toolUse.toolUseId, name: block.toolUse.name, input: block.toolUse.input } : undefined;
+  if (!use) return undefined;
+  const call: CanonicalToolCall = {};
+  if (typeof use.id === 'string' && use.id !== '') call.id = use.id;
+  if (typeof use.name === 'string' && use.name !== '') call.name = use.name;
+  if (use.input !== undefined && use.input !== null) call.arguments = stableStringify(use.input);
+  return call;
+}
+
+/** Anthropic `{type:'tool_result', tool_use_id, content}` or Bedrock `{toolResult:{toolUseId, content}}`. */
+function toolResultBlock(block: unknown): CanonicalToolResult | undefined {
+  if (!isObject(block)) return undefined;
+  const res = block.type === 'tool_result' ? { id: block.tool_use_id, content: block.content } : isObject(block.toolResult) ? { id: block.toolResult.toolUseId, content: block.toolResult.content } : undefined;
+  if (!res) return undefined;
+  const result: CanonicalToolResult = {};
+  if (typeof res.id === 'string' && res.id !== '') result.tool_call_id = res.id;
+  const text = textOf(res.content) ?? jsonBlocksOf(res.content);
+  if (text) result.content = text;
+  return result;
+}
+
+/** Bedrock tool results may carry `{json: …}` blocks instead of text. */
+function jsonBlocksOf(content: unknown): string | undefined {
+  if (!Array.isArray(content)) return undefined;
+  const parts = content.filter((b) => isObject(b) && b.json !== undefined).map((b) => stableStringify((b as Record<string, unknown>).json));
+  return parts.length > 0 ? parts.join('') : undefined;
 }
 
 function canonicalToolCall(raw: unknown): CanonicalToolCall | undefined {

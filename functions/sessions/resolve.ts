@@ -84,7 +84,9 @@ async function findCandidate(deps: ResolveDeps, req: SessionRequest): Promise<Ca
 }
 
 function userLinkKey(req: SessionRequest): string | undefined {
-  const user = req.body?.user;
+  // OpenAI's `user`, or Anthropic's `metadata.user_id`.
+  const metadata = req.body?.metadata;
+  const user = req.body?.user ?? (typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>).user_id : undefined);
   if (typeof user !== 'string' || user === '') return undefined;
   return linkKeys.userSession(req.keyHash, createHash('sha256').update(user).digest('hex'));
 }

@@ -1,9 +1,22 @@
 import type { SseEvent } from '../gateway/sse.js';
 
-/** What the session plugin needs from a response: the assistant message (chat) or the response id (Responses API). */
+/**
+ * What the session plugin needs from a response: the assistant message, in the shape the
+ * client will re-send it (chat completions, Anthropic Messages, Bedrock Converse), or the
+ * response id (Responses API).
+ */
 export interface CapturedResponse {
-  assistant?: { role: 'assistant'; content?: string; tool_calls?: { id?: string; type: 'function'; function: { name?: string; arguments: string } }[] };
+  assistant?: { role: 'assistant'; content?: string | unknown[]; tool_calls?: { id?: string; type: 'function'; function: { name?: string; arguments: string } }[] };
   responseId?: string;
+}
+
+/** An Anthropic stream's content block being assembled. */
+interface BlockParts {
+  type: string;
+  text: string;
+  id?: string;
+  name?: string;
+  json: string;
 }
 
 interface ToolCallParts {
@@ -27,6 +40,7 @@ export class ResponseCapture {
   private sawAssistant = false;
   private readonly toolCalls = new Map<number, ToolCallParts>();
   private responseId: string | undefined;
+  private readonly blocks = new Map<number, BlockParts>();
 
   onChunk(chunk: Buffer): void {
     this.size += chunk.length;
@@ -42,6 +56,7 @@ export class ResponseCapture {
       return;
     }
     if (!isObject(data)) return;
+    if (this.onAnthropicEvent(data)) return;
     if (isObject(data.response) && typeof data.response.id === 'string') {
       this.responseId ??= data.response.id; // response.created / response.completed
       return;
@@ -67,9 +82,34 @@ export class ResponseCapture {
     }
   }
 
+  /** Anthropic Messages stream events; true when the event was one of them. */
+  private onAnthropicEvent(data: Record<string, unknown>): boolean {
+    const index = typeof data.index === 'number' ? data.index : undefined;
+    if (data.type === 'content_block_start' && index !== undefined && isObject(data.content_block)) {
+      const b = data.content_block;
+      this.blocks.set(index, {
+        type: String(b.type),
+        text: typeof b.text === 'string' ? b.text : '',
+        json: '',
+        ...(typeof b.id === 'string' ? { id: b.id } : {}),
+        ...(typeof b.name === 'string' ? { name: b.name } : {}),
+      });
+      return true;
+    }
+    if (data.type === 'content_block_delta' && index !== undefined && isObject(data.delta)) {
+      const block = this.blocks.get(index);
+      if (!block) return true;
+      if (data.delta.type === 'text_delta' && typeof data.delta.text === 'string') block.text += data.delta.text;
+      if (data.delta.type === 'input_json_delta' && typeof data.delta.partial_json === 'string') block.json += data.delta.partial_json;
+      return true;
+    }
+    return typeof data.type === 'string' && /^(message_start|message_delta|message_stop|content_block_stop|ping)$/.test(data.type);
+  }
+
   /** The captured response, once the body is complete. */
   result(): CapturedResponse {
     if (this.chunks.length > 0 && this.size <= MAX_JSON_BYTES) return fromJson(Buffer.concat(this.chunks));
+    if (this.blocks.size > 0) return { assistant: { role: 'assistant', content: anthropicBlocks(this.blocks) } };
     const out: CapturedResponse = {};
     if (this.responseId) out.responseId = this.responseId;
     if (this.sawAssistant) {
@@ -96,6 +136,12 @@ function fromJson(bytes: Buffer): CapturedResponse {
   }
   if (!isObject(body)) return {};
   if (body.object === 'response' && typeof body.id === 'string') return { responseId: body.id };
+  // Anthropic Messages: {type:'message', role:'assistant', content:[blocks]}.
+  if (body.type === 'message' && Array.isArray(body.content)) return { assistant: { role: 'assistant', content: body.content } };
+  // Bedrock Converse: {output:{message:{role:'assistant', content:[blocks]}}}.
+  if (isObject(body.output) && isObject(body.output.message) && Array.isArray(body.output.message.content)) {
+    return { assistant: { role: 'assistant', content: body.output.message.content } };
+  }
   if ((body.object !== undefined && body.object !== 'chat.completion') || !Array.isArray(body.choices)) return {};
   const first = body.choices.find((c) => isObject(c) && (c.index ?? 0) === 0);
   if (!isObject(first) || !isObject(first.message)) return {};
@@ -104,4 +150,21 @@ function fromJson(bytes: Buffer): CapturedResponse {
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function anthropicBlocks(blocks: Map<number, BlockParts>): unknown[] {
+  return [...blocks.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([, b]) => {
+      if (b.type === 'tool_use') {
+        let input: unknown = {};
+        try {
+          input = b.json === '' ? {} : JSON.parse(b.json);
+        } catch {
+          input = b.json;
+        }
+        return { type: 'tool_use', id: b.id, name: b.name, input };
+      }
+      return b.type === 'text' ? { type: 'text', text: b.text } : { type: b.type };
+    });
 }

@@ -3,10 +3,12 @@
  * client change — conversations group by fingerprint (plain, streamed, tool turns),
  * by `user`, by `previous_response_id`, and a session id never crosses proxies.
  */
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { startAnthropicUpstream, type AnthropicUpstream } from '../support/anthropic-upstream.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -287,5 +289,68 @@ describe('a failing session store never fails the request', () => {
       await bgw.close();
       dynamo.destroy();
     }
+  });
+});
+
+describe('Anthropic Messages ingress (official Anthropic SDK)', () => {
+  const PROVIDER_KEY = 'sk-ant-provider-key-for-session-tests';
+  let anthropicUpstream: AnthropicUpstream;
+  let agw: TestGateway;
+  let anthropic: Anthropic;
+  beforeAll(async () => {
+    anthropicUpstream = await startAnthropicUpstream({ apiKey: PROVIDER_KEY });
+    agw = await startTestGateway({
+      upstreamUrl: anthropicUpstream.url,
+      proxy: { provider: 'anthropic', credentialRef: 'env:ANTHROPIC_SESSION_TEST_KEY' },
+      env: { ANTHROPIC_SESSION_TEST_KEY: PROVIDER_KEY },
+      deps: { traceSink: capturingSink, sessions },
+    });
+    anthropic = new Anthropic({ baseURL: `${agw.url}/a/test/anthropic`, apiKey: agw.key, maxRetries: 0 });
+  });
+  afterAll(async () => {
+    await agw?.close();
+    await anthropicUpstream?.close();
+  });
+
+  it('plain, streamed and tool turns of one conversation share a session; counting tokens is not a turn', async () => {
+    const tools: Anthropic.Tool[] = [{ name: 'get_weather', description: 'weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } }];
+    const messages: Anthropic.MessageParam[] = [{ role: 'user', content: 'Weather in Quito?' }];
+    const sessionsSeen: (string | null)[] = [];
+    const traceIds: Record<string, unknown>[] = [];
+    const record = async (response: Response) => {
+      sessionsSeen.push(response.headers.get('x-sluice-session-id'));
+      traceIds.push(await traceOf(response));
+    };
+
+    const first = await anthropic.messages.create({ model: 'claude-sonnet-4-6+tools', max_tokens: 100, messages, tools }).withResponse();
+    await record(first.response);
+    messages.push({ role: first.data.role, content: first.data.content });
+    const toolUses = first.data.content.filter((b): b is Anthropic.ToolUseBlock => b.type === 'tool_use');
+    expect(toolUses.length).toBeGreaterThan(0);
+    messages.push({ role: 'user', content: toolUses.map((t) => ({ type: 'tool_result' as const, tool_use_id: t.id, content: '18C' })) });
+
+    await anthropic.messages.countTokens({ model: 'claude-sonnet-4-6', messages, tools });
+
+    const stream = anthropic.messages.stream({ model: 'claude-sonnet-4-6', max_tokens: 100, messages, tools });
+    const second = await stream.finalMessage();
+    await record((await stream.withResponse()).response);
+    messages.push({ role: second.role, content: second.content }, { role: 'user', content: [{ type: 'text', text: 'And tomorrow?' }] });
+
+    const third = await anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 100, messages, tools }).withResponse();
+    await record(third.response);
+
+    expect(new Set(sessionsSeen).size).toBe(1);
+    expect(traceIds.map((t) => t.sessionTurn)).toEqual([1, 2, 3]);
+    expect(traceIds.map((t) => t.sessionStrategy)).toEqual(['new', 'fingerprint', 'fingerprint']);
+  });
+
+  it('metadata.user_id groups a user’s requests', async () => {
+    const ask = (text: string) =>
+      anthropic.messages.create({ model: 'claude-sonnet-4-6', max_tokens: 50, messages: [{ role: 'user', content: text }], metadata: { user_id: 'user-42' } }).withResponse();
+    const a = await ask('one');
+    const b = await ask('two');
+    expect(b.response.headers.get('x-sluice-session-id')).toBe(a.response.headers.get('x-sluice-session-id'));
+    expect([(await traceOf(a.response)).sessionTurn, (await traceOf(b.response)).sessionTurn]).toEqual([1, 2]);
+    expect((await traceOf(b.response)).sessionStrategy).toBe('user');
   });
 });

@@ -5,7 +5,7 @@ import { LruCache } from '../../stores/lru-cache.js';
 import { CachedSessionLinks, linkKeys } from '../../sessions/links.js';
 import { ResponseCapture } from '../../sessions/response-capture.js';
 import { chainKeyAfterTurn, resolveSession } from '../../sessions/resolve.js';
-import { extractKeys } from './auth.js';
+import { extractAnthropicKeys, extractKeys } from './auth.js';
 import type { BodyObserver, GatewayDeps, Plugin, RequestState } from '../types.js';
 
 /**
@@ -26,8 +26,10 @@ export function sessionPlugin(deps: Pick<GatewayDeps, 'sessions' | 'cache' | 'lo
     async before(state: RequestState) {
       const fallbackStrategy = state.sluiceHeaders.sessionId ? 'header' : 'new';
       const { route, proxy } = state;
-      const gatewayKey = extractKeys(state.headers).gatewayKey;
-      if (!store || !links || route.kind !== 'openai' || route.endpoint === 'models' || !proxy || !gatewayKey) {
+      const gatewayKey = route.kind === 'openai' && route.ingress === 'anthropic' ? extractAnthropicKeys(state.headers).gatewayKey : extractKeys(state.headers).gatewayKey;
+      // Listing models and counting tokens are not turns of a conversation.
+      const counted = route.kind === 'openai' && route.endpoint !== 'models' && route.endpoint !== 'anthropic.count_tokens';
+      if (!store || !links || !counted || !proxy || !gatewayKey) {
         state.session = { id: state.sessionId, strategy: fallbackStrategy };
         state.trace.set({ sessionStrategy: fallbackStrategy });
         return;

@@ -59,6 +59,35 @@ describe('canonical form', () => {
     expect(hashes.size).toBe(variants.length + 1);
   });
 
+  it('content blocks (Anthropic Messages, Bedrock Converse): text, tool uses as tool calls, tool results', () => {
+    const anthropic = [
+      { role: 'user', content: [{ type: 'text', text: 'Weather?' }] },
+      {
+        role: 'assistant',
+        content: [
+          { type: 'thinking', thinking: 'hmm', signature: 'sig' },
+          { type: 'text', text: 'Checking.', citations: null },
+          { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { unit: 'C', city: 'Oslo' } },
+        ],
+      },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: '3C' }] }] },
+    ];
+    expect(canonicalHistory(anthropic)).toBe(
+      '[{"content":"Weather?","role":"user"},' +
+        '{"content":"Checking.","role":"assistant","tool_calls":[{"arguments":"{\\"city\\":\\"Oslo\\",\\"unit\\":\\"C\\"}","id":"toolu_1","name":"get_weather"}]},' +
+        '{"role":"user","tool_results":[{"content":"3C","tool_call_id":"toolu_1"}]}]',
+    );
+    const bedrock = [
+      { role: 'user', content: [{ text: 'Weather?' }] },
+      { role: 'assistant', content: [{ text: 'Checking.' }, { toolUse: { toolUseId: 'toolu_1', name: 'get_weather', input: { city: 'Oslo', unit: 'C' } } }] },
+      { role: 'user', content: [{ toolResult: { toolUseId: 'toolu_1', content: [{ text: '3C' }] } }] },
+    ];
+    expect(historyFingerprint(bedrock)).toBe(historyFingerprint(anthropic));
+    // A string tool result and a text-block tool result are the same.
+    const stringResult = [anthropic[0], anthropic[1], { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: '3C' }] }];
+    expect(historyFingerprint(stringResult)).toBe(historyFingerprint(anthropic));
+  });
+
   it('stableStringify sorts keys at every depth and drops null members', () => {
     expect(stableStringify({ b: 1, a: { d: null, c: [3, { z: 1, y: null }] } })).toBe('{"a":{"c":[3,{"z":1}]},"b":1}');
   });

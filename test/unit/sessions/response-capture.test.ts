@@ -69,6 +69,42 @@ describe('ResponseCapture', () => {
     expect(streamed).toEqual({ responseId: 'resp_2' });
   });
 
+  it('Anthropic Messages stream: text and tool_use blocks assembled in index order', () => {
+    const ev = (type: string, data: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+    const text = [
+      ev('message_start', { message: { id: 'msg_1', type: 'message', role: 'assistant', content: [] } }),
+      ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }),
+      ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Let me ' } }),
+      ev('ping', {}),
+      ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'check.' } }),
+      ev('content_block_stop', { index: 0 }),
+      ev('content_block_start', { index: 1, content_block: { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} } }),
+      ev('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: '{"city":' } }),
+      ev('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: '"Oslo"}' } }),
+      ev('content_block_stop', { index: 1 }),
+      ev('message_delta', { delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 5 } }),
+      ev('message_stop', {}),
+    ].join('');
+    expect(captureSse(text, [33, 200])).toEqual({
+      assistant: {
+        role: 'assistant',
+        content: [
+          { type: 'text', text: 'Let me check.' },
+          { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' } },
+        ],
+      },
+    });
+  });
+
+  it('Anthropic and Bedrock plain answers: the content blocks', () => {
+    const anthropic = new ResponseCapture();
+    anthropic.onChunk(Buffer.from(JSON.stringify({ id: 'msg_1', type: 'message', role: 'assistant', content: [{ type: 'text', text: 'Hi' }] })));
+    expect(anthropic.result()).toEqual({ assistant: { role: 'assistant', content: [{ type: 'text', text: 'Hi' }] } });
+    const bedrock = new ResponseCapture();
+    bedrock.onChunk(Buffer.from(JSON.stringify({ output: { message: { role: 'assistant', content: [{ text: 'Hi' }] } }, stopReason: 'end_turn' })));
+    expect(bedrock.result()).toEqual({ assistant: { role: 'assistant', content: [{ text: 'Hi' }] } });
+  });
+
   it('nothing to capture: embeddings, errors, garbage', () => {
     for (const body of ['{"object":"list","data":[]}', 'not json', '{"error":{"message":"x"}}']) {
       const c = new ResponseCapture();
