@@ -234,6 +234,8 @@ function proxyToItem(p: ProxyConfig): Item {
   if (p.modelAliases !== undefined) {
     item.modelAliases = { M: Object.fromEntries(Object.entries(p.modelAliases).map(([k, v]) => [k, s(v)])) };
   }
+  // Governance is read as a whole by the policy and intent plugins: one JSON attribute.
+  if (p.governance !== undefined) item.governance = s(JSON.stringify(p.governance));
   return item;
 }
 
@@ -258,6 +260,8 @@ function proxyFromItem(item: Item): ProxyConfig {
   if (aliases !== undefined) {
     proxy.modelAliases = Object.fromEntries(Object.entries(aliases).map(([k, v]) => [k, v.S ?? '']));
   }
+  const governance = item.governance?.S;
+  if (governance !== undefined) proxy.governance = JSON.parse(governance) as ProxyConfig['governance'];
   return proxy;
 }
 

@@ -36,6 +36,48 @@ export interface ProxyConfig {
   /** Allow upstreams on private/loopback networks (a vLLM in the VPC, local development). */
   allowPrivateNetwork: boolean;
   createdAt: string;
+  /** Governance (policies, intent, fail modes); absent or `enabled: false`: metering and tracing only. See docs/policies.md. */
+  governance?: GovernanceConfig;
+}
+
+export type GovernanceStage = 'request' | 'response';
+export type FailMode = 'open' | 'closed';
+
+/** A stored policy version: Rego source (optionally signed `v1:<hmac_hex>:<rego>`) or a base64 OPA bundle / wasm. */
+export interface StoredPolicy {
+  /** Increments on every `sluice policies set`; traces name the version that decided. */
+  version: number;
+  format: 'rego' | 'bundle';
+  /** Rego source (possibly signed), or the bundle bytes in base64. */
+  body: string;
+  /** SHA-256 hex of `body`: the compile cache key. */
+  sha256: string;
+  updatedAt: string;
+  updatedBy?: string;
+}
+
+export interface IntentConfig {
+  intent: string;
+  capabilities?: string[];
+  turnScope?: 'first_only' | 'first_n' | 'all';
+  /** With turnScope first_n. */
+  n?: number;
+  onTools?: 'always' | 'require' | 'ignore';
+  minContentChars?: number;
+  /** 0–1; absent: 1. */
+  sampleRate?: number;
+}
+
+export interface GovernanceConfig {
+  enabled: boolean;
+  policies?: Partial<Record<GovernanceStage, StoredPolicy>>;
+  /** Per stage; both default to open. */
+  failModes?: Partial<Record<GovernanceStage, FailMode>>;
+  /** Policy evaluation budget in ms (default 200). */
+  evalBudgetMs?: number;
+  /** How long a hold waits for a decision (default 1 hour). */
+  approvalTtlMs?: number;
+  intent?: IntentConfig;
 }
 
 export interface ApiKeyRecord {
