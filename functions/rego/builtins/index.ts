@@ -78,7 +78,6 @@ export const laterBuiltins: ReadonlySet<string> = new Set([
   'crypto.x509.parse_and_verify_certificates',
   'crypto.x509.parse_and_verify_certificates_with_options',
   'crypto.x509.parse_certificate_request',
-  'crypto.x509.parse_rsa_private_key',
   'crypto.x509.parse_keypair',
   'crypto.parse_private_keys',
   'graphql.parse',

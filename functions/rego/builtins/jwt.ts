@@ -382,7 +382,39 @@ function encodeSign(headerText: string, payloadText: string, jwkText: string): s
   return `${data}.${sig.toString('base64url')}`;
 }
 
+/** OPA's getRSAPrivateKeyFromString: a PEM (PKCS#1 or PKCS#8) or base64 of one, as a JWK. */
+function rsaPrivateKeyJWK(input: string): Value {
+  let pemText = input;
+  if (!input.startsWith('-----BEGIN')) {
+    try {
+      pemText = utf8.decode(Buffer.from(input, 'base64'));
+    } catch {
+      throw new JWTError('failed to parse PEM block containing the key');
+    }
+  }
+  const block = pemBlock(pemText);
+  if (!block) throw new JWTError('failed to parse PEM block containing the key');
+  if (block.type !== 'RSA PRIVATE KEY' && block.type !== 'PRIVATE KEY') {
+    throw new JWTError(`PEM block type is '${block.type}', expected RSA PRIVATE KEY or PRIVATE KEY`);
+  }
+  let jwk: Record<string, unknown>;
+  try {
+    jwk = createPrivateKey(block.block).export({ format: 'jwk' }) as Record<string, unknown>;
+  } catch (e) {
+    throw new JWTError(e instanceof Error ? e.message : String(e));
+  }
+  if (jwk.kty !== 'RSA') throw new JWTError('key is not an RSA private key');
+  return parseJSON(JSON.stringify(jwk));
+}
+
 export const jwtBuiltins: readonly BuiltinDef[] = [
+  def('crypto.x509.parse_rsa_private_key', ['string'], 'object', (args) => {
+    try {
+      return rsaPrivateKeyJWK(str('crypto.x509.parse_rsa_private_key', args, 0));
+    } catch (e) {
+      rethrow('crypto.x509.parse_rsa_private_key', e);
+    }
+  }),
   def(
     'io.jwt.encode_sign',
     ['object', 'object', 'object'],

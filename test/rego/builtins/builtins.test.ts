@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BuiltinError, builtins, laterBuiltins, refusedBuiltins, type BuiltinContext } from '../../../functions/rego/builtins/index.js';
+import { BuiltinError, builtins, deprecatedBuiltins, laterBuiltins, refusedBuiltins, type BuiltinContext } from '../../../functions/rego/builtins/index.js';
 import { cachedPatternCount } from '../../../functions/rego/builtins/regex.js';
 import { RObject, RSet, formatValue, fromJSON, num, type Value } from '../../../functions/rego/value.js';
 
@@ -98,6 +98,24 @@ describe('arithmetic and comparison', () => {
 
   it('refuses ranges too large for any budget', () => {
     expect(failure('numbers.range', num(0), num('1e12')).code).toBe('eval_builtin_error');
+  });
+});
+
+describe('deprecated builtins (rejected by Rego v1 compilers, kept in the registry)', () => {
+  it('any, all, set_diff and the casts behave as OPA 0.x did', () => {
+    expect(show('any', [false, true])).toBe('true');
+    expect(show('any', new RSet())).toBe('false');
+    expect(show('all', [true, true])).toBe('true');
+    expect(show('all', [true, num(1)])).toBe('false');
+    expect(show('set_diff', new RSet([num(1), num(2)]), new RSet([num(2)]))).toBe('{1}');
+    expect(show('cast_array', new RSet(['b', 'a']))).toBe('["b", "a"]');
+    expect(show('cast_set', [num(1), num(1)])).toBe('{1}');
+    expect(show('cast_string', 'x')).toBe('"x"');
+    expect(show('cast_boolean', true)).toBe('true');
+    expect(show('cast_null', null)).toBe('null');
+    expect(show('cast_object', { a: 1 })).toBe('{"a": 1}');
+    expect(failure('cast_string', num(1))).toEqual({ code: 'eval_type_error', message: 'cast_string: operand 1 must be string but got number' });
+    for (const n of ['any', 'all', 'set_diff', 're_match', 'cast_array']) expect(deprecatedBuiltins.has(n), n).toBe(true);
   });
 });
 

@@ -87,6 +87,17 @@ describe('io.jwt verification with generated keys', () => {
     expect(call('io.jwt.verify_rs256', jwt, pem(rsa.publicKey))).toBe(true);
   });
 
+  it('crypto.x509.parse_rsa_private_key turns PKCS#1 and PKCS#8 PEM into the same JWK', () => {
+    const pkcs1 = rsa.privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
+    const pkcs8 = rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    const expected = rsa.privateKey.export({ format: 'jwk' });
+    expect(toJSON(call('crypto.x509.parse_rsa_private_key', pkcs1)!)).toEqual(expected);
+    expect(toJSON(call('crypto.x509.parse_rsa_private_key', pkcs8)!)).toEqual(expected);
+    expect(toJSON(call('crypto.x509.parse_rsa_private_key', Buffer.from(pkcs8).toString('base64'))!)).toEqual(expected);
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'sec1', format: 'pem' }) as string;
+    expect(() => call('crypto.x509.parse_rsa_private_key', ec)).toThrow("PEM block type is 'EC PRIVATE KEY', expected RSA PRIVATE KEY or PRIVATE KEY");
+  });
+
   it('raises builtin errors for malformed tokens and keys', () => {
     expect(() => call('io.jwt.decode', 'x.y')).toThrow(BuiltinError);
     expect(() => call('io.jwt.verify_rs256', 'a.b.c', '-----BEGIN RSA PRIVATE KEY-----\nAA==\n-----END RSA PRIVATE KEY-----\n')).toThrow(
