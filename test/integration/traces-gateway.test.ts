@@ -6,6 +6,8 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localTraceQuery } from '../../functions/traces/query.js';
+import type { TraceBatch } from '../../functions/traces/sink.js';
+import { TraceWriter } from '../../functions/traces/writer.js';
 import type { TraceStepRow } from '../../functions/traces/rows.js';
 import { replyTo, startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -150,5 +152,30 @@ describe('trace plugin on the request path', () => {
     const refused = await stepsOf(gw.dataDir, res.headers.get('x-sluice-trace-id')!);
     expect(refused.map((r) => r.name)).toEqual(['request_finished']);
     expect(refused[0]!.status).toBe(401);
+  });
+
+  it('a slow sink delays neither the first nor the last byte; the rows still arrive once', async () => {
+    const written: TraceBatch[] = [];
+    const slow = new TraceWriter({
+      sink: { write: (b) => new Promise<void>((r) => setTimeout(() => (written.push(b), r()), 1_500)) },
+      logger: { warn() {} },
+    });
+    const slowGw = await startTestGateway({ upstreamUrl: upstream.url, deps: { traceSink: slow } });
+    try {
+      const c = new OpenAI({ baseURL: `${slowGw.url}/a/test/openai/v1`, apiKey: slowGw.key, maxRetries: 0 });
+      const t0 = performance.now();
+      const stream = await c.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'quick' }], stream: true });
+      let first = 0;
+      for await (const _ of stream) first ||= performance.now() - t0;
+      const last = performance.now() - t0;
+      expect(first).toBeLessThan(1_000);
+      expect(last).toBeLessThan(1_000);
+      expect(written).toHaveLength(0);
+      for (let i = 0; i < 100 && written.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(written).toHaveLength(1);
+      expect(written[0]!.rows.filter((r) => r.name === 'request_finished')).toHaveLength(1);
+    } finally {
+      await slowGw.close();
+    }
   });
 });
