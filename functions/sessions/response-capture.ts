@@ -1,4 +1,5 @@
 import type { SseEvent } from '../gateway/sse.js';
+import { assistantFromConverseStream } from './converse-stream-capture.js';
 
 /**
  * What the session plugin needs from a response: the assistant message, in the shape the
@@ -132,7 +133,9 @@ function fromJson(bytes: Buffer): CapturedResponse {
   try {
     body = JSON.parse(bytes.toString('utf8'));
   } catch {
-    return {};
+    // Not JSON: a Bedrock ConverseStream answer, or nothing to capture.
+    const assistant = assistantFromConverseStream(bytes);
+    return assistant ? { assistant } : {};
   }
   if (!isObject(body)) return {};
   if (body.object === 'response' && typeof body.id === 'string') return { responseId: body.id };

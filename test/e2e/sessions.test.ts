@@ -4,11 +4,15 @@
  * by `user`, by `previous_response_id`, and a session id never crosses proxies.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, type ContentBlock, type Message } from '@aws-sdk/client-bedrock-runtime';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startAnthropicUpstream, type AnthropicUpstream } from '../support/anthropic-upstream.js';
+import { startBedrockUpstream, TEST_AWS_CREDENTIALS, type BedrockUpstream } from '../support/bedrock-upstream.js';
+import { createBedrockClients } from '../../functions/providers/bedrock/transport.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,7 +57,10 @@ afterAll(async () => {
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 async function traceOf(response: Response): Promise<Record<string, unknown>> {
-  const traceId = response.headers.get('x-sluice-trace-id')!;
+  return traceById(response.headers.get('x-sluice-trace-id')!);
+}
+
+async function traceById(traceId: string): Promise<Record<string, unknown>> {
   for (let i = 0; i < 200 && !traces.has(traceId); i++) await new Promise((r) => setTimeout(r, 5));
   const trace = traces.get(traceId);
   if (!trace) throw new Error(`no trace ${traceId}`);
@@ -352,5 +359,81 @@ describe('Anthropic Messages ingress (official Anthropic SDK)', () => {
     expect(b.response.headers.get('x-sluice-session-id')).toBe(a.response.headers.get('x-sluice-session-id'));
     expect([(await traceOf(a.response)).sessionTurn, (await traceOf(b.response)).sessionTurn]).toEqual([1, 2]);
     expect((await traceOf(b.response)).sessionStrategy).toBe('user');
+  });
+});
+
+describe('Bedrock Converse ingress (AWS SDK)', () => {
+  const MODEL = 'eu.anthropic.claude-3-7-sonnet-20250219-v1:0';
+  let bedrockUpstream: BedrockUpstream;
+  let bgw: TestGateway;
+  const responseHeaders: Record<string, string>[] = [];
+  let bedrock: BedrockRuntimeClient;
+  beforeAll(async () => {
+    process.env.AWS_ACCESS_KEY_ID = TEST_AWS_CREDENTIALS.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = TEST_AWS_CREDENTIALS.secretAccessKey;
+    delete process.env.AWS_SESSION_TOKEN;
+    delete process.env.AWS_PROFILE;
+    bedrockUpstream = await startBedrockUpstream({ region: 'eu-west-1' });
+    bgw = await startTestGateway({ upstreamUrl: bedrockUpstream.url, proxy: { provider: 'bedrock' }, deps: { bedrock: createBedrockClients('eu-west-1'), traceSink: capturingSink, sessions } });
+    bedrock = new BedrockRuntimeClient({
+      region: 'eu-central-1',
+      endpoint: `${bgw.url}/a/test/bedrock`,
+      credentials: { accessKeyId: 'AKIACLIENTSIDEONLY00', secretAccessKey: 'client-side-signature-is-ignored' },
+      requestHandler: new NodeHttpHandler(),
+      maxAttempts: 1,
+    });
+    bedrock.middlewareStack.add(
+      (next) => async (args) => {
+        (args.request as { headers: Record<string, string> }).headers['x-sluice-key'] = bgw.key;
+        return next(args);
+      },
+      { step: 'build', name: 'sluiceKey' },
+    );
+    bedrock.middlewareStack.add(
+      (next) => async (args) => {
+        const out = await next(args);
+        responseHeaders.push((out.response as { headers: Record<string, string> }).headers);
+        return out;
+      },
+      { step: 'deserialize', name: 'captureHeaders' },
+    );
+  });
+  afterAll(async () => {
+    bedrock?.destroy();
+    await bgw?.close();
+    await bedrockUpstream?.close();
+  });
+
+  it('streamed tool use, a plain tool result turn and a streamed turn share a session with turns 1..3', async () => {
+    const toolConfig = { tools: [{ toolSpec: { name: 'weather', inputSchema: { json: { type: 'object', properties: { city: { type: 'string' } } } } } }] };
+    const messages: Message[] = [{ role: 'user', content: [{ text: 'weather in Lima' }] }];
+    /** Accumulates a ConverseStream answer the way applications do. */
+    const streamed = async (modelId: string): Promise<Message> => {
+      const out = await bedrock.send(new ConverseStreamCommand({ modelId, messages, toolConfig }));
+      const blocks: ContentBlock[] = [];
+      const toolInput = new Map<number, string>();
+      for await (const e of out.stream!) {
+        const i = e.contentBlockStart?.contentBlockIndex ?? e.contentBlockDelta?.contentBlockIndex;
+        if (e.contentBlockStart?.start?.toolUse) blocks[i!] = { toolUse: { ...e.contentBlockStart.start.toolUse, input: {} } } as ContentBlock;
+        const delta = e.contentBlockDelta?.delta;
+        if (delta?.text !== undefined) blocks[i!] = { text: ((blocks[i!] as { text?: string } | undefined)?.text ?? '') + delta.text };
+        if (delta?.toolUse?.input !== undefined) toolInput.set(i!, (toolInput.get(i!) ?? '') + delta.toolUse.input);
+      }
+      for (const [i, json] of toolInput) (blocks[i] as { toolUse: { input: unknown } }).toolUse.input = JSON.parse(json);
+      return { role: 'assistant', content: blocks };
+    };
+
+    const first = await streamed(`${MODEL}+text-tool`);
+    const toolUse = first.content!.find((b) => b.toolUse)!.toolUse!;
+    messages.push(first, { role: 'user', content: [{ toolResult: { toolUseId: toolUse.toolUseId!, content: [{ text: '19C' }] } }] });
+    const second = await bedrock.send(new ConverseCommand({ modelId: MODEL, messages, toolConfig }));
+    messages.push(second.output!.message!, { role: 'user', content: [{ text: 'and tomorrow?' }] });
+    await streamed(MODEL);
+
+    const last3 = responseHeaders.slice(-3);
+    expect(new Set(last3.map((h) => h['x-sluice-session-id'])).size).toBe(1);
+    const traces = await Promise.all(last3.map((h) => traceById(h['x-sluice-trace-id']!)));
+    expect(traces.map((t) => t.sessionTurn)).toEqual([1, 2, 3]);
+    expect(traces.map((t) => t.sessionStrategy)).toEqual(['new', 'fingerprint', 'fingerprint']);
   });
 });
