@@ -60,10 +60,13 @@ export function sessionPlugin(deps: Pick<GatewayDeps, 'sessions' | 'cache' | 'lo
         state.trace.set({ sessionStrategy: fallbackStrategy, sessionError: (err as Error).message });
         return;
       }
-      state.observers.push(recordNextTurnLookup(links, state, keyHash));
+      if (CONVERSATIONAL.has(route.endpoint)) state.observers.push(recordNextTurnLookup(links, state, keyHash));
     },
   };
 }
+
+/** Endpoints whose answer the next turn builds on (an assistant message or a response id). */
+const CONVERSATIONAL: ReadonlySet<string> = new Set(['chat.completions', 'responses', 'anthropic.messages', 'bedrock.converse', 'bedrock.converse-stream']);
 
 /** Once the body is complete, writes the link the next turn is looked up by (tracked in state.pending). */
 function recordNextTurnLookup(links: CachedSessionLinks, state: RequestState, keyHash: string): BodyObserver {
