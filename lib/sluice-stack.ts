@@ -8,6 +8,8 @@ import { ControlTables } from './control-tables.js';
 import { GatewayFunction } from './gateway-function.js';
 import { GatewayMonitoring } from './gateway-monitoring.js';
 import { STACK_OUTPUTS } from './stack-outputs.js';
+import { TraceIngestFunction } from './trace-ingest-function.js';
+import { TracePipeline } from './trace-pipeline.js';
 
 export interface SluiceStackProps extends StackProps {
   /**
@@ -34,6 +36,12 @@ export interface SluiceStackProps extends StackProps {
   readonly logRetention?: RetentionDays;
   /** Removal policy of the tables. @default RETAIN */
   readonly tableRemovalPolicy?: RemovalPolicy;
+  /**
+   * Traces through Firehose: to ClickHouse via trace-ingest when `clickhouseUrlSecretArn`
+   * names the secret holding the ClickHouse URL (with credentials), else to S3 only.
+   * @default - trace rows go to the gateway's log stream (the stdout sink)
+   */
+  readonly traces?: { clickhouseUrlSecretArn?: string; bufferSizeMiB?: number; bufferInterval?: Duration };
 }
 
 export { STACK_OUTPUTS };
@@ -49,6 +57,8 @@ export class SluiceStack extends Stack {
   readonly monitoring: GatewayMonitoring;
   readonly identitySigningKey: Secret;
   readonly cache?: Cache;
+  readonly traces?: TracePipeline;
+  readonly traceIngest?: TraceIngestFunction;
   private readonly xrayTracing: boolean;
 
   constructor(scope: Construct, id: string, props: SluiceStackProps = {}) {
@@ -99,6 +109,13 @@ export class SluiceStack extends Stack {
       },
     });
     const fn = this.gateway.function;
+    if (props.traces) {
+      ({ pipeline: this.traces, ingest: this.traceIngest } = this.wireTraces(props.traces, fn));
+    } else {
+      // No pipeline: trace rows go to the function's log stream (the default JSONL file
+      // store needs a writable data directory, which Lambda does not have).
+      fn.addEnvironment('SLUICE_TRACE_SINK', 'stdout');
+    }
     this.tables.grantControlRead(fn);
     this.tables.grantStateReadWrite(fn);
     this.identitySigningKey.grantRead(fn);
@@ -122,6 +139,39 @@ export class SluiceStack extends Stack {
     });
 
     this.acknowledgeNagFindings();
+  }
+
+  /** Firehose (and trace-ingest when ClickHouse is configured); the gateway writes to the stream. */
+  private wireTraces(traces: NonNullable<SluiceStackProps['traces']>, fn: GatewayFunction['function']): { pipeline: TracePipeline; ingest?: TraceIngestFunction } {
+    const buffering = {
+      ...(traces.bufferSizeMiB !== undefined ? { bufferSizeMiB: traces.bufferSizeMiB } : {}),
+      ...(traces.bufferInterval ? { bufferInterval: traces.bufferInterval } : {}),
+    };
+    if (traces.clickhouseUrlSecretArn) {
+      // One access key for both ends, created here: the pipeline needs the function's URL.
+      const accessKey = new Secret(this, 'TraceAccessKey', {
+        description: 'Sluice: access key Firehose presents to trace-ingest',
+        generateSecretString: { secretStringTemplate: '{}', generateStringKey: 'api_key', passwordLength: 48, excludePunctuation: true },
+      });
+      Validations.of(accessKey).acknowledge({
+        id: 'AwsSolutions-SMG4',
+        reason: 'An access key shared by Firehose and trace-ingest; rotating it means updating both, done by re-deploying.',
+      });
+      const clickhouseUrl = Secret.fromSecretCompleteArn(this, 'ClickHouseUrl', traces.clickhouseUrlSecretArn);
+      const ingest = new TraceIngestFunction(this, 'TraceIngest', { accessKeySecret: accessKey, clickhouseUrlSecret: clickhouseUrl });
+      const pipeline = new TracePipeline(this, 'Traces', { endpointUrl: ingest.functionUrl.url, accessKeySecret: accessKey, ...buffering });
+      this.useTraceStream(pipeline, fn);
+      return { pipeline, ingest };
+    }
+    const pipeline = new TracePipeline(this, 'Traces', buffering);
+    this.useTraceStream(pipeline, fn);
+    return { pipeline };
+  }
+
+  private useTraceStream(pipeline: TracePipeline, fn: GatewayFunction['function']): void {
+    fn.addEnvironment('SLUICE_TRACE_SINK', 'firehose');
+    fn.addEnvironment('SLUICE_TRACE_STREAM', pipeline.deliveryStream.ref);
+    pipeline.grantPutRecords(fn);
   }
 
   /** cdk-nag findings that are deliberate, each with its reason. */
