@@ -270,8 +270,8 @@ function anthropicUsageObserver(state: RequestState): RelayObserver {
 function anthropicUsageOf(body: unknown): Usage | undefined {
   const json = body as Json | undefined;
   if (!json || typeof json !== 'object') return undefined;
+  // Only a Message bills tokens; a count_tokens answer ({input_tokens}) is not usage.
   if (json.type === 'message') return normalizeUsage(chatUsage(anthropicTokenCounts(json.usage)));
-  if (typeof json.input_tokens === 'number') return { promptTokens: json.input_tokens, completionTokens: 0, totalTokens: json.input_tokens };
   return undefined;
 }
 

@@ -270,6 +270,10 @@ describe('native Anthropic Messages on a Bedrock proxy (Claude through InvokeMod
     expect(final.stop_reason).toBe('tool_use');
     expect(upstream.requests[1]!.action).toBe('invoke-with-response-stream');
 
+    const counted = await anthropic.messages.countTokens({ model: MODEL, system: 'Be brief.', messages: [{ role: 'user', content: 'one two three' }] });
+    expect(counted.input_tokens).toBe(5);
+    expect(upstream.requests.at(-1)!.action).toBe('count-tokens');
+
     const err = await anthropic.messages.create({ model: `${MODEL}+error=ThrottlingException`, max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.RateLimitError);
     expect((err as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });

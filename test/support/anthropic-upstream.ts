@@ -132,7 +132,7 @@ function lastUserText(messages: Json[]): string {
   return '';
 }
 
-function inputTokens(body: Json): number {
+export function inputTokens(body: Json): number {
   const system = Array.isArray(body.system) ? textOf(body.system) : typeof body.system === 'string' ? body.system : '';
   return countTokens(system) + (body.messages as Json[]).reduce((n, m) => n + countTokens(textOf(m.content)), 0);
 }

@@ -41,7 +41,7 @@ type Json = Record<string, unknown>;
 export interface BedrockRecordedRequest {
   path: string;
   modelId: string;
-  action: 'converse' | 'converse-stream' | 'invoke' | 'invoke-with-response-stream';
+  action: 'converse' | 'converse-stream' | 'invoke' | 'invoke-with-response-stream' | 'count-tokens';
   headers: IncomingHttpHeaders;
   body: Json | undefined;
   rawBody: Buffer;
@@ -245,7 +245,7 @@ export async function startBedrockUpstream(opts: { region?: string } = {}): Prom
     const raw = Buffer.concat(chunks);
     const rawPath = String(headers[':path'] ?? '/');
     const method = String(headers[':method'] ?? 'GET');
-    const match = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream)$/.exec(rawPath.split('?')[0]!);
+    const match = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream|count-tokens)$/.exec(rawPath.split('?')[0]!);
     let body: Json | undefined;
     try {
       body = JSON.parse(raw.toString('utf8')) as Json;
@@ -259,6 +259,7 @@ export async function startBedrockUpstream(opts: { region?: string } = {}): Prom
     if (problem) return sendError(stream, 'AccessDeniedException', problem);
     if (!body) return sendError(stream, 'ValidationException', 'Malformed JSON body');
     if (match[2] === 'invoke' && /titan-embed|cohere\.embed/.test(modelId)) return invokeEmbedding(stream, modelId, body);
+    if (match[2] === 'count-tokens') return countTokensFor(stream, modelId, body);
     if (match[2] === 'invoke' || match[2] === 'invoke-with-response-stream') return invokeAnthropic(stream, modelId, body, match[2] === 'invoke');
     const s = scenarioOf(modelId);
     try {
@@ -294,6 +295,24 @@ export async function startBedrockUpstream(opts: { region?: string } = {}): Prom
       await new Promise<void>((resolve) => stream.write(frames[i], () => resolve()));
     }
     stream.end();
+  }
+
+  /** CountTokens with an InvokeModel body (Claude): the input tokens that body would bill. */
+  function countTokensFor(stream: ServerHttp2Stream, modelId: string, body: Json): void {
+    const b64 = ((body.input as Json | undefined)?.invokeModel as Json | undefined)?.body;
+    if (typeof b64 !== 'string') return sendError(stream, 'ValidationException', 'input.invokeModel.body is required');
+    const inner = JSON.parse(Buffer.from(b64, 'base64').toString('utf8')) as Json;
+    try {
+      check(inner.anthropic_version === 'bedrock-2023-05-31', 'anthropic_version: must be bedrock-2023-05-31');
+      check(!('model' in inner), 'extraneous key [model] is not permitted');
+      anthropic.validate({ ...inner, model: modelId }, false);
+    } catch (e) {
+      if (e instanceof Refusal) return sendError(stream, e.exception, e.message);
+      if (e instanceof anthropic.InvalidRequest) return sendError(stream, 'ValidationException', e.message);
+      throw e;
+    }
+    stream.respond({ ':status': 200, 'content-type': 'application/json' });
+    stream.end(JSON.stringify({ inputTokens: anthropic.inputTokens(inner) }));
   }
 
   /** InvokeModel on Titan Text Embeddings (one inputText) and Cohere Embed v3 (texts[]), as Bedrock answers them. */

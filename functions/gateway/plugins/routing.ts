@@ -2,7 +2,7 @@ import { OPENAI_FAMILY, upstreamHeaders } from '../../providers/openai/api.js';
 import { translateRequest } from '../../providers/openai/request.js';
 import { anthropicHeaders, ANTHROPIC_PATHS } from '../../providers/anthropic/api.js';
 import { toAnthropicRequest } from '../../providers/anthropic/request.js';
-import { toBedrockAnthropicBody } from '../../providers/anthropic/bedrock.js';
+import { toBedrockAnthropicBody, toBedrockCountTokensBody } from '../../providers/anthropic/bedrock.js';
 import { anthropicToChatRequest } from '../../providers/anthropic-ingress/request.js';
 import { toConverseRequest } from '../../providers/bedrock/request.js';
 import { toEmbeddingCalls } from '../../providers/bedrock/embeddings.js';
@@ -20,7 +20,7 @@ type ModelRoute = Extract<Route, { kind: 'openai' }>;
 const SUPPORTED: Record<'openai-family' | 'anthropic' | 'bedrock', ReadonlySet<Endpoint>> = {
   'openai-family': new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'completions', 'models', 'anthropic.messages']),
   anthropic: new Set<Endpoint>(['chat.completions', 'anthropic.messages', 'anthropic.count_tokens']),
-  bedrock: new Set<Endpoint>(['chat.completions', 'embeddings', 'bedrock.converse', 'bedrock.converse-stream', 'anthropic.messages']),
+  bedrock: new Set<Endpoint>(['chat.completions', 'embeddings', 'bedrock.converse', 'bedrock.converse-stream', 'anthropic.messages', 'anthropic.count_tokens']),
 };
 
 /**
@@ -107,7 +107,10 @@ function upstreamRequest(
   }
   // Bedrock: sent through the AWS SDK (path and headers are the SDK's). Native Anthropic
   // Messages go to InvokeModel as Claude-on-Bedrock bodies; everything else is a Converse input.
-  if (route.ingress === 'anthropic') return { path: '', headers: {}, body: Buffer.from(JSON.stringify(toBedrockAnthropicBody(body.json, state.headers['anthropic-beta']))) };
+  if (route.ingress === 'anthropic') {
+    const translate = route.endpoint === 'anthropic.count_tokens' ? toBedrockCountTokensBody : toBedrockAnthropicBody;
+    return { path: '', headers: {}, body: Buffer.from(JSON.stringify(translate(body.json, state.headers['anthropic-beta']))) };
+  }
   if (route.endpoint === 'embeddings') return { path: '', headers: {}, body: Buffer.from(JSON.stringify(toEmbeddingCalls(body.json, model))) };
   const input = route.ingress === 'bedrock' ? { ...body.json, modelId: model } : toConverseRequest(body.json, model);
   return { path: '', headers: {}, body: Buffer.from(JSON.stringify(input)) };

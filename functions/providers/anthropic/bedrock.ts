@@ -15,3 +15,9 @@ export function toBedrockAnthropicBody(body: Json, betaHeader: string | undefine
   if (betas?.length) out.anthropic_beta = betas;
   return out;
 }
+
+/** count_tokens bodies carry no max_tokens, which Claude's InvokeModel body requires: 1 stands in (it bills nothing). */
+export function toBedrockCountTokensBody(body: Json, betaHeader: string | undefined): Json {
+  const out = toBedrockAnthropicBody(body, betaHeader);
+  return out.max_tokens === undefined ? { ...out, max_tokens: 1 } : out;
+}

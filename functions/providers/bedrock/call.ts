@@ -10,7 +10,7 @@ import { fromEmbeddingAnswers, type EmbeddingPlan } from './embeddings.js';
 import { encodeEvent, encodeException, EVENT_STREAM_CONTENT_TYPE } from './eventstream.js';
 import { fromConverseResponse } from './response.js';
 import { bedrockStreamTokens, newBedrockStreamState, translateBedrockEvent } from './stream.js';
-import { bedrockTarget, blobsAsBase64, converse, converseStream, createBedrockClients, invokeModel, invokeModelStream, type BedrockClients } from './transport.js';
+import { bedrockTarget, blobsAsBase64, converse, converseStream, countTokens, createBedrockClients, invokeModel, invokeModelStream, type BedrockClients } from './transport.js';
 import { anthropicStreamErrorEvent } from '../anthropic/errors.js';
 import { anthropicTokenCounts } from '../anthropic/usage.js';
 import { bedrockTokenCounts } from './usage.js';
@@ -176,6 +176,12 @@ async function invokeAnthropic(clients: BedrockClients, region: string, endpoint
   };
   let events: AsyncIterable<{ chunk?: { bytes?: Uint8Array } }>;
   try {
+    if (state.route.kind === 'openai' && state.route.endpoint === 'anthropic.count_tokens') {
+      const inputTokens = await countTokens(clients, region, endpoint, model, body, b.signal);
+      b.clear();
+      record(200);
+      return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: completeBody(JSON.stringify({ input_tokens: inputTokens }), observers) };
+    }
     if (!state.body?.stream) {
       const bytes = await invokeModel(clients, region, endpoint, model, body, b.signal);
       b.clear();

@@ -101,3 +101,11 @@ export async function invokeModelStream(clients: BedrockClients, region: string,
   if (!out.body) throw new Error('InvokeModelWithResponseStream answered without a stream');
   return out.body;
 }
+
+/** CountTokens for an InvokeModel body: the input tokens Bedrock would bill for it. */
+export async function countTokens(clients: BedrockClients, region: string, endpoint: string | undefined, modelId: string, body: Uint8Array, signal: AbortSignal): Promise<number> {
+  const { CountTokensCommand } = await import('@aws-sdk/client-bedrock-runtime');
+  const client = await clients.client(region, endpoint);
+  const out = await client.send(new CountTokensCommand({ modelId, input: { invokeModel: { body } } }), { abortSignal: signal });
+  return out.inputTokens ?? 0;
+}
