@@ -6,6 +6,7 @@ import { createSessionStore } from '../sessions/factory.js';
 import { cacheFromEnv } from '../stores/cache-from-env.js';
 import { pricingFromEnv, traceBodyBytesFromEnv, traceSinkFromEnv } from '../traces/sink-from-env.js';
 import { createCredentialResolver } from './credentials.js';
+import { governanceFromEnv } from '../governance/governance-deps.js';
 import type { GatewayDeps } from './types.js';
 
 /** Epoch milliseconds with sub-millisecond resolution (monotonic within a process). */
@@ -40,6 +41,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv): GatewayDeps {
     pricing: pricingFromEnv(env),
     traceBodyBytes: traceBodyBytesFromEnv(env),
     sessions: createSessionStore(env),
+    governance: governanceFromEnv(env),
   };
 }
 

@@ -4,7 +4,8 @@ import { callModel } from './call-model.js';
 import { depsFromEnv } from './deps.js';
 import { envelope, maybeStateOf, stateOf, stateOfEvent, type GatewayMiddyRequest } from './envelope.js';
 import { authPlugin } from './plugins/auth.js';
-import { intentPlugin, policyPlugin } from './plugins/governance-steps.js';
+import { intentPlugin } from './plugins/governance-steps.js';
+import { policyPlugin } from './plugins/policy.js';
 import { routingPlugin } from './plugins/routing.js';
 import { sessionPlugin } from './plugins/session.js';
 import { tracePlugin } from './plugins/trace.js';
@@ -23,7 +24,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
     routingPlugin(deps),
     sessionPlugin(deps),
     tracePlugin(deps),
-    policyPlugin(),
+    policyPlugin(deps),
     intentPlugin(),
   ];
   return middy<FunctionUrlEvent, GatewayResponse, Error, LambdaContext>({

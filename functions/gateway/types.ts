@@ -13,6 +13,7 @@ import type { RelayObserver } from './body-relay.js';
 import type { SessionStore } from '../sessions/store.js';
 import type { SessionStrategy } from '../sessions/resolve.js';
 import type { BedrockClients } from '../providers/bedrock/transport.js';
+import type { GovernanceDeps } from '../governance/governance-deps.js';
 
 export type FunctionUrlEvent = LambdaFunctionURLEvent;
 export type LambdaContext = Context;
@@ -151,4 +152,6 @@ export interface GatewayDeps {
   pricing?: PriceBook;
   /** Bytes of request and response body kept on a trace (default 32 KiB each; 0: none). */
   traceBodyBytes?: number;
+  /** Policy cache, approvals, notifier and intent scorer; absent: governance is never enforced (steps say skipped). */
+  governance?: GovernanceDeps;
 }

@@ -1,0 +1,169 @@
+import { createHash } from 'node:crypto';
+import { effectiveStatus, type ConsumeOutcome } from '../../governance/approvals.js';
+import { evaluateDecision, type Decision } from '../../governance/decision.js';
+import { count, type GovernanceDeps } from '../../governance/governance-deps.js';
+import { buildInputDocument } from '../../governance/input-document.js';
+import { PolicySignatureError } from '../../governance/signed-policy.js';
+import { RegoError } from '../../rego/index.js';
+import type { StoredPolicy } from '../../stores/types.js';
+import { GatewayError } from '../errors.js';
+import type { GatewayDeps, Plugin, RequestState } from '../types.js';
+
+const DEFAULT_APPROVAL_TTL_MS = 3_600_000;
+const DEFAULT_EVAL_BUDGET_MS = 200;
+
+/**
+ * policy — the proxy's request-stage policy, before the model is called:
+ * `deny` → 403 policy_violation; `hold` → 409 with X-Sluice-Approval-Id until an operator
+ * approves, then the same request re-sent with that header proceeds once. Evaluation
+ * failures follow the stage's fail mode (open by default; closed → 503 policy_unavailable).
+ * Every decision is a trace step (the audit log): which policy version, what, why.
+ */
+export function policyPlugin(deps: Pick<GatewayDeps, 'governance' | 'now'>): Plugin {
+  return {
+    name: 'policy',
+    async before(state: RequestState) {
+      if (state.route.kind !== 'openai') return;
+      const gov = state.proxy?.governance;
+      const stored = gov?.enabled ? gov.policies?.request : undefined;
+      const g = deps.governance;
+      if (!gov?.enabled) return void state.trace.step('policy', { stage: 'request', mode: 'skipped', reason: 'governance off' });
+      if (!stored) return void state.trace.step('policy', { stage: 'request', mode: 'skipped', reason: 'no request policy configured' });
+      if (!g) return void state.trace.step('policy', { stage: 'request', mode: 'skipped', reason: 'governance not available in this runtime' });
+      if (!state.body) return void state.trace.step('policy', { stage: 'request', mode: 'skipped', reason: 'no request body (model list)' });
+
+      const started = deps.now();
+      const failMode = gov.failModes?.request ?? 'open';
+      let decision: Decision;
+      try {
+        const entry = await g.policies.get(state.proxy!.id, stored);
+        decision = evaluateDecision(entry.policy, requestInput(state), { budgetMs: gov.evalBudgetMs ?? DEFAULT_EVAL_BUDGET_MS, now: new Date() });
+      } catch (err) {
+        const kind = failureKind(err);
+        count(g, `policy_error.${kind}`);
+        state.log.warn('governance_event', { event: 'policy_error', stage: 'request', kind, failMode, policyVersion: stored.version });
+        state.trace.step('policy', { stage: 'request', mode: 'error', error: kind, message: messageOf(err), failMode, ...versionOf(stored) }, started);
+        if (failMode === 'closed') throw new GatewayError(503, 'The request policy could not be evaluated.', 'service_unavailable', 'policy_unavailable');
+        return;
+      }
+
+      const audit = { stage: 'request', mode: 'evaluated', package: decision.package, ...versionOf(stored) };
+      if (decision.denyReasons.length > 0) {
+        state.trace.step('policy', { ...audit, decision: 'deny', reasons: decision.denyReasons }, started);
+        throw new GatewayError(403, `Denied by policy: ${decision.denyReasons.join('; ')}`, 'policy_violation', 'policy_violation');
+      }
+      if (decision.holdReasons.length > 0) {
+        await hold(g, state, stored, decision.holdReasons, gov.approvalTtlMs ?? DEFAULT_APPROVAL_TTL_MS, audit, started);
+        return;
+      }
+      state.trace.step('policy', { ...audit, decision: 'allow' }, started);
+    },
+  };
+}
+
+async function hold(
+  g: GovernanceDeps,
+  state: RequestState,
+  stored: StoredPolicy,
+  reasons: string[],
+  ttlMs: number,
+  audit: Record<string, unknown>,
+  started: number,
+): Promise<void> {
+  const binding = { proxyId: state.proxy!.id, keyId: state.identity!.keyId, bodyHash: createHash('sha256').update(state.rawBody).digest('hex') };
+  const presented = state.headers['x-sluice-approval-id']?.trim();
+  const wallNow = Date.now();
+  if (presented) {
+    const outcome = await g.approvals.consume(presented, binding, wallNow);
+    if (outcome === 'consumed') {
+      const record = await g.approvals.get(presented);
+      state.trace.step('policy', { ...audit, decision: 'approved', reasons, approvalId: presented, approvedBy: record?.decidedBy, approvedAt: record?.decidedAt }, started);
+      return;
+    }
+    if (outcome === 'pending') {
+      state.trace.step('policy', { ...audit, decision: 'hold', reasons, approvalId: presented, created: false }, started);
+      throw holdError(presented);
+    }
+    state.trace.step('policy', { ...audit, decision: 'deny', reasons, approvalId: presented, approval: outcome }, started);
+    throw new GatewayError(403, approvalRefusal(outcome), 'policy_violation', `approval_${outcome}`);
+  }
+  const { record, created } = await g.approvals.hold({ ...binding, reasons, policyVersion: stored.version, traceId: state.traceId, ttlMs }, wallNow);
+  count(g, 'hold');
+  state.log.info('governance_event', { event: 'hold', approvalId: record.id, created });
+  if (created && g.notifier) {
+    // Awaited: the notification is delivered before the handler resolves (Lambda drops pending promises).
+    try {
+      await g.notifier.notify({ kind: 'hold', proxyId: binding.proxyId, keyId: binding.keyId, traceId: state.traceId, approvalId: record.id, reasons, at: record.createdAt });
+    } catch (err) {
+      count(g, 'notify_error');
+      state.log.warn('governance_event', { event: 'notify_error', error: messageOf(err) });
+    }
+  }
+  state.trace.step('policy', { ...audit, decision: 'hold', reasons, approvalId: record.id, created, expiresAt: record.expiresAt, status: effectiveStatus(record, wallNow) }, started);
+  throw holdError(record.id);
+}
+
+function holdError(id: string): GatewayError {
+  return new GatewayError(
+    409,
+    `This request is held for approval (${id}). Poll GET /a/{proxyId}/approvals/${id}, then re-send the same request with X-Sluice-Approval-Id.`,
+    'policy_violation',
+    'approval_required',
+    null,
+    // The OpenAI SDK retries a 409 twice unless told not to.
+    { 'x-sluice-approval-id': id, 'x-should-retry': 'false' },
+  );
+}
+
+function approvalRefusal(outcome: Exclude<ConsumeOutcome, 'consumed' | 'pending'>): string {
+  switch (outcome) {
+    case 'denied':
+      return 'The held request was denied by an operator.';
+    case 'expired':
+      return 'The approval has expired.';
+    case 'used':
+      return 'The approval was already used.';
+    default:
+      return 'The approval does not match this request.';
+  }
+}
+
+function requestInput(state: RequestState): Record<string, unknown> {
+  const route = state.route.kind === 'openai' ? state.route : undefined;
+  const proxy = state.proxy!;
+  return buildInputDocument({
+    stage: 'request',
+    proxy: { id: proxy.id, name: proxy.name },
+    org: { id: proxy.orgId },
+    key: { id: state.identity?.keyId ?? '', ...(state.key?.name ? { name: state.key.name } : {}) },
+    endpoint: route?.endpoint ?? '',
+    ingress: route?.ingress ?? 'openai',
+    provider: proxy.provider,
+    model: { ...(state.upstream?.modelRequested ? { requested: state.upstream.modelRequested } : {}), ...(state.upstream?.modelResolved ? { resolved: state.upstream.modelResolved } : {}) },
+    body: state.body?.json ?? {},
+    bodyBytes: state.rawBody.length,
+    headers: state.headers,
+    session: {
+      id: state.session?.id ?? state.sessionId,
+      ...(state.session?.turn !== undefined ? { turn: state.session.turn } : {}),
+      ...(state.sluiceHeaders.sessionPath ? { path: state.sluiceHeaders.sessionPath } : {}),
+      ...(state.session?.strategy ? { strategy: state.session.strategy } : {}),
+    },
+    properties: state.sluiceHeaders.properties,
+    now: new Date(),
+  });
+}
+
+function versionOf(stored: StoredPolicy) {
+  return { policyVersion: stored.version, policyHash: stored.sha256.slice(0, 12) };
+}
+
+function failureKind(err: unknown): string {
+  if (err instanceof PolicySignatureError) return 'signature';
+  if (err instanceof RegoError) return err.code;
+  return 'internal';
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message.slice(0, 300) : String(err);
+}

@@ -1,0 +1,47 @@
+/** Shared setup for the governance end-to-end tests: a gateway with an in-memory trace sink and per-test proxies. */
+import OpenAI from 'openai';
+import type { TraceBatch, TraceSink } from '../../functions/traces/sink.js';
+import type { TraceStep } from '../../functions/traces/recorder.js';
+import { setPolicy } from '../../functions/governance/policy-admin.js';
+import type { GovernanceConfig, GovernanceStage } from '../../functions/stores/types.js';
+import type { TestGateway } from '../support/gateway.js';
+
+export function memorySink(): TraceSink & { batches: TraceBatch[] } {
+  const batches: TraceBatch[] = [];
+  return { batches, write: async (b) => void batches.push(b) };
+}
+
+/** The steps of one trace, waiting briefly for persistence (it runs after the last byte). */
+export async function stepsOf(sink: { batches: TraceBatch[] }, traceId: string | null, name?: string): Promise<TraceStep[]> {
+  for (let i = 0; i < 100; i++) {
+    const steps = sink.batches.filter((b) => b.record.traceId === traceId).flatMap((b) => b.record.steps);
+    if (steps.some((s) => s.name === 'request_finished')) return name ? steps.filter((s) => s.name === name) : steps;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`trace ${traceId} was not persisted`);
+}
+
+let proxies = 0;
+
+/** A fresh proxy (auth caches proxies, so each scenario gets its own) with its policies and a client. */
+export async function governedProxy(
+  gw: TestGateway,
+  opts: { policies?: Partial<Record<GovernanceStage, string>>; governance?: Partial<GovernanceConfig>; maxRetries?: number; signingKey?: string },
+) {
+  const id = `gov-${process.pid}-${++proxies}`;
+  await gw.addProxy({ id, governance: { enabled: true, ...opts.governance } });
+  for (const [stage, rego] of Object.entries(opts.policies ?? {})) {
+    await setPolicy(gw.store, id, stage as GovernanceStage, rego, opts.signingKey ? { signingKey: opts.signingKey } : {});
+  }
+  const { key, record } = await gw.addKey({ proxyId: id });
+  const client = new OpenAI({ baseURL: `${gw.url}/a/${id}/openai/v1`, apiKey: key, maxRetries: opts.maxRetries ?? 0 });
+  return { id, key, keyId: record.id, client };
+}
+
+export const QUICKSTART_POLICY = `package sluice.policy
+
+deny if {
+  some tool in input.tool_names
+  tool == "delete_database"
+}
+`;
