@@ -9,8 +9,9 @@ import type { Cache } from './types.js';
 /**
  * The cache stack the environment asks for (docs/sessions.md, "Cache layers"):
  * - `SLUICE_CACHE_LAYERS`: comma-separated, in order, from `memory`, `redis`, `dynamodb`;
- *   default: `memory`, then `redis` when `REDIS_URL` is set, then `dynamodb` when the
- *   DynamoDB store is used with a state table (`SLUICE_STORE=dynamodb`, `SLUICE_STATE_TABLE`);
+ *   default: `memory`, then `redis` when `REDIS_URL` is set. The `dynamodb` layer (on the
+ *   state table) is opt-in: what the gateway caches today costs one GetItem to load, the
+ *   same as a DynamoDB cache hit, so by default it would only add writes;
  * - `REDIS_URL`: `redis://` or `rediss://` (TLS), credentials in the URL for AUTH;
  * - `SLUICE_CACHE_TIMEOUT_MS`: the bound on a remote layer's call (default 50).
  * No I/O happens here; Redis connects on first use.
@@ -18,10 +19,9 @@ import type { Cache } from './types.js';
 export function cacheFromEnv(env: NodeJS.ProcessEnv, logger: Pick<Logger, 'warn'>, dynamoClient?: DynamoDBClient): Cache {
   const redisUrl = env.REDIS_URL?.trim();
   const stateTable = env.SLUICE_STATE_TABLE?.trim();
-  const useDynamo = (env.SLUICE_STORE?.trim() || 'file') === 'dynamodb' && !!stateTable;
   const names = env.SLUICE_CACHE_LAYERS?.trim()
     ? env.SLUICE_CACHE_LAYERS.split(',').map((n) => n.trim()).filter(Boolean)
-    : ['memory', ...(redisUrl ? ['redis'] : []), ...(useDynamo ? ['dynamodb'] : [])];
+    : ['memory', ...(redisUrl ? ['redis'] : [])];
   const timeoutMs = positive(env.SLUICE_CACHE_TIMEOUT_MS) ?? 50;
   const layers: CacheLayer[] = names.map((name) => {
     switch (name) {

@@ -100,11 +100,15 @@ describe('LayeredCache.without', () => {
 });
 
 describe('cacheFromEnv', () => {
-  it('memory only by default; memory → redis → dynamodb as the environment says', async () => {
+  it('memory only by default, memory → redis with REDIS_URL, any order with SLUICE_CACHE_LAYERS', async () => {
     expect(cacheFromEnv({}, silent)).toBeInstanceOf(LruCache);
-    const stacked = cacheFromEnv({ REDIS_URL: 'redis://127.0.0.1:1', SLUICE_STORE: 'dynamodb', SLUICE_STATE_TABLE: stateTable }, silent, client);
+    expect(cacheFromEnv({ SLUICE_STORE: 'dynamodb', SLUICE_STATE_TABLE: stateTable }, silent, client)).toBeInstanceOf(LruCache);
+    const withRedis = cacheFromEnv({ REDIS_URL: 'redis://127.0.0.1:1' }, silent);
+    expect(Object.keys((withRedis as LayeredCache).stats())).toEqual(['memory', 'redis']);
+    const stacked = cacheFromEnv({ SLUICE_CACHE_LAYERS: 'memory,redis,dynamodb', REDIS_URL: 'redis://127.0.0.1:1', SLUICE_STORE: 'dynamodb', SLUICE_STATE_TABLE: stateTable }, silent, client);
     expect(stacked).toBeInstanceOf(LayeredCache);
     expect(Object.keys((stacked as LayeredCache).stats())).toEqual(['memory', 'redis', 'dynamodb']);
+    expect(() => cacheFromEnv({ SLUICE_CACHE_LAYERS: 'memory,dynamodb' }, silent)).toThrow(/SLUICE_STATE_TABLE/);
     const custom = cacheFromEnv({ SLUICE_CACHE_LAYERS: 'redis, memory', REDIS_URL: 'redis://127.0.0.1:1' }, silent);
     expect(Object.keys((custom as LayeredCache).stats())).toEqual(['redis', 'memory']);
     expect(() => cacheFromEnv({ SLUICE_CACHE_LAYERS: 'redis' }, silent)).toThrow(/REDIS_URL/);
