@@ -75,17 +75,25 @@ describe('AUTH and TLS from REDIS_URL', () => {
     const untrusted = new RedisCache({ url: redis.url });
     const fallback = new LruCache({ maxEntries: 10 });
     await fallback.set('k', 'from-fallback', 10_000);
+    const warnings: string[] = [];
+    const logger = { warn: (message: string, extra?: unknown) => void warnings.push(`${message} ${JSON.stringify(extra)}`) };
     try {
       for (const redisLayer of [wrongPass, untrusted]) {
-        const layered = new LayeredCache([
-          { name: 'redis', cache: redisLayer, timeoutMs: 500 },
-          { name: 'next', cache: fallback },
-        ]);
+        const layered = new LayeredCache(
+          [
+            { name: 'redis', cache: redisLayer, timeoutMs: 500 },
+            { name: 'next', cache: fallback },
+          ],
+          { logger },
+        );
         expect(await layered.get('k')).toBe('from-fallback');
         await layered.set('k2', 'v', 1000);
         expect(layered.stats().redis!.failures).toBe(2);
         expect(layered.stats().next!.hits).toBe(1);
       }
+      expect(warnings).toHaveLength(2);
+      expect(warnings.join('\n')).toContain('cache layer unavailable');
+      expect(warnings.join('\n')).not.toMatch(/p@ss|p%40ss|nope/); // credentials never reach the logs
     } finally {
       wrongPass.close();
       untrusted.close();
