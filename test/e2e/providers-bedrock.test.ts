@@ -277,5 +277,11 @@ describe('native Anthropic Messages on a Bedrock proxy (Claude through InvokeMod
     const err = await anthropic.messages.create({ model: `${MODEL}+error=ThrottlingException`, max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.RateLimitError);
     expect((err as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
+
+    upstream.reset();
+    const nova = await anthropic.messages.create({ model: 'amazon.nova-pro-v1:0', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect(nova).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((nova as InstanceType<typeof Anthropic.BadRequestError>).message).toMatch(/Anthropic models only/);
+    expect(upstream.requests).toHaveLength(0);
   });
 });

@@ -6,6 +6,7 @@ import { toBedrockAnthropicBody, toBedrockCountTokensBody } from '../../provider
 import { anthropicToChatRequest } from '../../providers/anthropic-ingress/request.js';
 import { toConverseRequest } from '../../providers/bedrock/request.js';
 import { toEmbeddingCalls } from '../../providers/bedrock/embeddings.js';
+import { isAnthropicModel } from '../../providers/bedrock/api.js';
 import { clientsOf } from '../../providers/bedrock/call.js';
 import { regionalBaseUrl } from '../../providers/bedrock/transport.js';
 import { SsrfError } from '../../net/index.js';
@@ -108,6 +109,7 @@ function upstreamRequest(
   // Bedrock: sent through the AWS SDK (path and headers are the SDK's). Native Anthropic
   // Messages go to InvokeModel as Claude-on-Bedrock bodies; everything else is a Converse input.
   if (route.ingress === 'anthropic') {
+    if (!isAnthropicModel(model)) throw badRequest(`The native Anthropic endpoint on a Bedrock proxy serves Anthropic models only; '${model}' is not one. Use the chat completions endpoint or the Converse endpoint for it.`, 'unsupported_model', 'model');
     const translate = route.endpoint === 'anthropic.count_tokens' ? toBedrockCountTokensBody : toBedrockAnthropicBody;
     return { path: '', headers: {}, body: Buffer.from(JSON.stringify(translate(body.json, state.headers['anthropic-beta']))) };
   }
