@@ -65,6 +65,9 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<Running
       rmSync(dir, { recursive: true, force: true });
       throw new Error(`redis-server did not start: ${ready.output.slice(-500)}`);
     }
+    // Safety net: a worker that dies before its afterAll must not leave a server behind.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
     const auth = opts.password ? `:${encodeURIComponent(opts.password)}@` : '';
     return {
       url: `${opts.tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`,
@@ -74,6 +77,7 @@ export async function startRedis(opts: RedisServerOptions = {}): Promise<Running
       pause: () => child.kill('SIGSTOP'),
       resume: () => child.kill('SIGCONT'),
       stop: async () => {
+        process.off('exit', killOnExit);
         if (child.exitCode === null && child.signalCode === null) {
           const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
           child.kill('SIGCONT');
