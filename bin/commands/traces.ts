@@ -1,5 +1,8 @@
 import { ClickHouseClient } from '../../functions/clickhouse/client.js';
+import { join } from 'node:path';
 import { migrate } from '../../functions/clickhouse/migrate.js';
+import { createClickHouseTraceSink } from '../../functions/traces/clickhouse-sink.js';
+import { replaySpool } from '../../functions/traces/spool.js';
 import { clickhouseTraceQuery, localTraceQuery, summarize, type TraceQuery, type TraceSummary } from '../../functions/traces/query.js';
 import type { TraceStepRow } from '../../functions/traces/rows.js';
 import { EXIT_OK, EXIT_USAGE, expectPositionals, flag, parseCommand, parseDuration, runReportingErrors, stringOption, UsageError, writeLine, type CliIo, type ParsedCommand } from './args.js';
@@ -14,6 +17,9 @@ Commands:
                                tokens and cost
   migrate --clickhouse URL     create or update the ClickHouse trace tables (the
                                layout follows the server's version)
+  replay-spool --clickhouse URL
+                               load the rows a sink could not deliver (spooled under
+                               <data dir>/traces/spool/) into ClickHouse
 
 Source: the local store (--data-dir, default .sluice) or --clickhouse URL
 (http(s)://user:password@host:8123/?database=db).`;
@@ -58,8 +64,10 @@ export async function runTracesCommand(argv: string[], io: CliIo, ctx: TraceSour
         return showTrace(rest, io, ctx);
       case 'migrate':
         return migrateClickHouse(rest, io);
+      case 'replay-spool':
+        return replaySpooledRows(rest, io, ctx);
       default:
-        throw new UsageError(`unknown command '${sub}' (expected list, show or migrate)`);
+        throw new UsageError(`unknown command '${sub}' (expected list, show, migrate or replay-spool)`);
     }
   });
 }
@@ -203,6 +211,25 @@ async function migrateClickHouse(argv: string[], io: CliIo): Promise<number> {
   const result = await migrate(client);
   writeLine(io.stdout, `ClickHouse ${result.serverVersion} at ${client.displayUrl}: ${result.variant} layout.`);
   writeLine(io.stdout, result.applied.length ? `Applied migration(s) ${result.applied.join(', ')}.` : 'Already up to date.');
+  return EXIT_OK;
+}
+
+async function replaySpooledRows(argv: string[], io: CliIo, ctx: TraceSourceContext): Promise<number> {
+  const { positionals, values } = parseCommand(argv, { clickhouse: { type: 'string' } });
+  if (flag(values, 'help')) return help(io);
+  expectPositionals(positionals, []);
+  const url = stringOption(values, 'clickhouse');
+  if (url === undefined) throw new UsageError('missing --clickhouse URL');
+  if (ctx.aws) throw new UsageError('the spool is local: --aws does not apply');
+  let client: ClickHouseClient;
+  try {
+    client = new ClickHouseClient({ url });
+  } catch (error) {
+    throw new UsageError(`--clickhouse: ${(error as Error).message}`);
+  }
+  const sink = createClickHouseTraceSink({ client });
+  const result = await replaySpool(join(ctx.dataDir, 'traces', 'spool'), (rows) => sink.write({ record: { traceId: '', startedAt: '', sessionId: '', properties: {}, attributes: {}, steps: [] }, rows }));
+  writeLine(io.stdout, result.files ? `Loaded ${result.rows} row(s) from ${result.files} spool file(s) into ${client.displayUrl}.` : 'Nothing spooled.');
   return EXIT_OK;
 }
 

@@ -2,7 +2,13 @@
  * `sluice traces|sessions|spend` against what a real gateway recorded: the local JSONL
  * store and ClickHouse (a real clickhouse-server fed by the gateway's ClickHouse sink).
  */
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import OpenAI from 'openai';
+import { ClickHouseClient } from '../../functions/clickhouse/client.js';
+import { TRACE_STEPS_TABLE } from '../../functions/traces/clickhouse-sink.js';
+import { TraceRecorder } from '../../functions/traces/recorder.js';
+import { stepRows } from '../../functions/traces/rows.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../bin/commands/cli.js';
 import { startClickHouse, type RunningClickHouse } from '../support/clickhouse.js';
@@ -127,5 +133,28 @@ describe.each([
     expect(byProxy.out).toMatch(/^PROXY\s+REQUESTS/);
     expect(byProxy.out).toMatch(/test\s+4\s/);
     expect((await cli(['spend', '--by', 'color', ...source()])).code).toBe(2);
+  });
+});
+
+describe('sluice traces replay-spool', () => {
+  it('loads spooled rows into ClickHouse once, deletes the files, and a second run finds nothing', async () => {
+    const migrated = await cli(['traces', 'migrate', '--clickhouse', ch.url]);
+    expect(migrated.code, migrated.err).toBe(0);
+    const rec = new TraceRecorder(crypto.randomUUID(), 0, () => 1, new Date().toISOString());
+    rec.step('request_received');
+    rec.finish({ status: 200 });
+    const rows = stepRows(rec.record);
+    const spool = join(local.dataDir, 'traces', 'spool');
+    await mkdir(spool, { recursive: true });
+    // The same rows twice (two failed attempts spooled), plus a line cut by a crash.
+    await writeFile(join(spool, '2026-01-01.jsonl'), `${rows.map((r) => JSON.stringify(r)).join('\n')}\n${JSON.stringify(rows[0])}\n{"step_id":"cut`);
+    const replayed = await cli(['traces', 'replay-spool', '--data-dir', local.dataDir, '--clickhouse', ch.url]);
+    expect(replayed.code, replayed.err).toBe(0);
+    expect(replayed.out).toMatch(/Loaded 3 row\(s\) from 1 spool file\(s\)/);
+    expect(await readdir(spool)).toEqual([]);
+    const [c] = await new ClickHouseClient({ url: ch.url }).select<{ n: string }>(`SELECT count() AS n FROM ${TRACE_STEPS_TABLE} FINAL WHERE trace_id = '${rec.record.traceId}'`);
+    expect(Number(c!.n)).toBe(2);
+    expect((await cli(['traces', 'replay-spool', '--data-dir', local.dataDir, '--clickhouse', ch.url])).out).toBe('Nothing spooled.\n');
+    expect((await cli(['traces', 'replay-spool', '--data-dir', local.dataDir])).code).toBe(2);
   });
 });
