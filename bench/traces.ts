@@ -93,18 +93,26 @@ async function main() {
     variants.map(async (v) => {
       const writer = new TraceWriter({ sink: v.sink, logger: silent });
       const server = await startLocalServer({ handler: createGatewayHandler({ ...depsFromEnv(env), store, traceSink: writer }) });
-      return { ...v, writer, server, url: new URL(`${server.url}/a/bench/openai/v1/chat/completions`), agent: new Agent({ keepAlive: true, maxSockets: 1 }), samples: [] as number[] };
+      return { ...v, writer, server, url: new URL(`${server.url}/a/bench/openai/v1/chat/completions`), agent: new Agent({ keepAlive: true, maxSockets: 1 }), samples: [] as number[], cpuMicros: 0 };
     }),
   );
   const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello from the trace benchmark' }] });
   for (const s of servers) for (let i = 0; i < 100; i++) await post(s.agent, s.url, key, body); // warm-up
   for (let round = 0; round < ROUNDS; round++) {
-    for (const s of servers) for (let i = 0; i < REQUESTS; i++) s.samples.push(await post(s.agent, s.url, key, body));
+    for (const s of servers) {
+      // CPU of this process (gateway, client, upstream, and for Firehose the stand-in's
+      // PutRecordBatch handling) per request: unlike wall time, not inflated by other load.
+      const cpu = process.cpuUsage();
+      for (let i = 0; i < REQUESTS; i++) s.samples.push(await post(s.agent, s.url, key, body));
+      while (s.writer.stats.inFlight > 0) await new Promise((r) => setTimeout(r, 1));
+      const used = process.cpuUsage(cpu);
+      s.cpuMicros += used.user + used.system;
+    }
   }
   await firehose.drain();
   const latency = servers.map((s) => {
     const sorted = [...s.samples].sort((a, b) => a - b);
-    return { name: s.name, n: sorted.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), undelivered: s.writer.stats.undelivered, written: s.writer.stats.written };
+    return { name: s.name, n: sorted.length, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), cpuMs: s.cpuMicros / 1000 / sorted.length, undelivered: s.writer.stats.undelivered, written: s.writer.stats.written };
   });
   for (const s of servers) {
     s.agent.destroy();
@@ -164,9 +172,9 @@ Run: ${new Date().toISOString()} · ${cpus().length} × ${cpus()[0]?.model ?? 'c
 
 Sequential plain chat completions through the local runtime (the Lambda handler), ${ROUNDS} rounds × ${REQUESTS} requests per sink, interleaved; client-side, ms. "off" records traces but drops them at the sink. Firehose: PutRecordBatch to the local stand-in, whose deliveries (trace-ingest → ClickHouse) run after the measurement, as they would on AWS's side. ClickHouse direct: one INSERT per request into clickhouse-server on this same machine, so the server's work shares these 2 cores with the gateway.
 
-| sink | requests | p50 | p99 | p50 vs off | p99 vs off | rows written | undeliverable |
-|---|---|---|---|---|---|---|---|
-${latency.map((l) => `| ${l.name} | ${l.n} | ${fmt(l.p50)} | ${fmt(l.p99)} | ${fmt(l.p50 - off.p50)} | ${fmt(l.p99 - off.p99)} | ${l.written} | ${l.undelivered} |`).join('\n')}
+| sink | requests | p50 | p99 | p50 vs off | p99 vs off | process CPU ms/request | CPU vs off | rows written | undeliverable |
+|---|---|---|---|---|---|---|---|---|---|
+${latency.map((l) => `| ${l.name} | ${l.n} | ${fmt(l.p50)} | ${fmt(l.p99)} | ${fmt(l.p50 - off.p50)} | ${fmt(l.p99 - off.p99)} | ${fmt(l.cpuMs)} | ${fmt(l.cpuMs - off.cpuMs)} | ${l.written} | ${l.undelivered} |`).join('\n')}
 
 Target: p99 difference ≤ 0.3 ms.
 
