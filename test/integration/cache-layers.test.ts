@@ -116,7 +116,9 @@ describe('cacheFromEnv', () => {
   });
 
   it('an unreachable REDIS_URL: reads and writes fall through to DynamoDB, nothing throws', async () => {
-    const cache = cacheFromEnv({ SLUICE_CACHE_LAYERS: 'redis,dynamodb', REDIS_URL: 'redis://127.0.0.1:1', SLUICE_STORE: 'dynamodb', SLUICE_STATE_TABLE: stateTable }, silent, client);
+    // A generous bound: dynalite on a loaded CI box can take longer than the 50 ms default.
+    const env = { SLUICE_CACHE_LAYERS: 'redis,dynamodb', REDIS_URL: 'redis://127.0.0.1:1', SLUICE_STORE: 'dynamodb', SLUICE_STATE_TABLE: stateTable, SLUICE_CACHE_TIMEOUT_MS: '5000' };
+    const cache = cacheFromEnv(env, silent, client);
     await cache.set('env-key', 'v', 10_000);
     expect(await cache.get('env-key')).toBe('v');
     expect((cache as LayeredCache).stats().redis!.failures).toBeGreaterThanOrEqual(2);
