@@ -5,6 +5,7 @@
  *   /a/<proxyId>/openai/v1/<endpoint>                   proxy named in the path
  *   /a/<proxyId>/anthropic/v1/messages[/count_tokens]   native Anthropic Messages
  *   /a/<proxyId>/bedrock/model/<modelId>/converse[-stream]   native Bedrock Converse
+ *   GET /a/<proxyId>/approvals/<id>                     a held request's approval status
  */
 export type OpenAIEndpoint = 'chat.completions' | 'responses' | 'embeddings' | 'completions' | 'models';
 export type AnthropicEndpoint = 'anthropic.messages' | 'anthropic.count_tokens';
@@ -20,7 +21,9 @@ export type Ingress = 'openai' | 'anthropic' | 'bedrock';
  */
 export type Route =
   | { kind: 'health' }
-  | { kind: 'openai'; ingress: Ingress; endpoint: Endpoint; pathProxyId?: string; method: 'GET' | 'POST'; modelId?: string };
+  | { kind: 'openai'; ingress: Ingress; endpoint: Endpoint; pathProxyId?: string; method: 'GET' | 'POST'; modelId?: string }
+  /** `GET /a/<proxyId>/approvals/<id>`: a held request's status (functions/governance/approval-status.ts). */
+  | { kind: 'approval'; pathProxyId: string; approvalId: string };
 
 interface EndpointSpec {
   endpoint: OpenAIEndpoint;
@@ -69,6 +72,9 @@ export function matchRoute(method: string, rawPath: string): RouteMatch {
       return matchAnthropic(method, proxyId, parts.slice(4).join('/'));
     } else if (parts[3] === 'bedrock') {
       return matchBedrock(method, proxyId, parts.slice(4));
+    } else if (parts[3] === 'approvals' && parts.length === 5 && parts[4] !== '') {
+      if (method !== 'GET') return { ok: false, status: 405, allow: 'GET' };
+      return { ok: true, route: { kind: 'approval', pathProxyId: proxyId, approvalId: decodeSegment(parts[4]!) } };
     }
   }
   if (rest === undefined) return { ok: false, status: 404 };

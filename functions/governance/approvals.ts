@@ -68,8 +68,9 @@ export function consumeOutcome(r: ApprovalRecord | undefined, binding: { proxyId
   return status;
 }
 
+/** A UUID: the envelope validates X-Sluice-Approval-Id as one. */
 export function newApprovalId(): string {
-  return `apr_${randomUUID().replace(/-/g, '')}`;
+  return randomUUID();
 }
 
 interface Doc {

@@ -71,7 +71,7 @@ async function hold(
   started: number,
 ): Promise<void> {
   const binding = { proxyId: state.proxy!.id, keyId: state.identity!.keyId, bodyHash: createHash('sha256').update(state.rawBody).digest('hex') };
-  const presented = state.headers['x-sluice-approval-id']?.trim();
+  const presented = state.sluiceHeaders.approvalId;
   const wallNow = Date.now();
   if (presented) {
     const outcome = await g.approvals.consume(presented, binding, wallNow);
