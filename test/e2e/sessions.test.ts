@@ -61,7 +61,7 @@ async function traceOf(response: Response): Promise<Record<string, unknown>> {
 }
 
 async function traceById(traceId: string): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 200 && !traces.has(traceId); i++) await new Promise((r) => setTimeout(r, 5));
+  for (let i = 0; i < 1000 && !traces.has(traceId); i++) await new Promise((r) => setTimeout(r, 5));
   const trace = traces.get(traceId);
   if (!trace) throw new Error(`no trace ${traceId}`);
   return trace;

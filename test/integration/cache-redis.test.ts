@@ -115,12 +115,14 @@ describe('layered cache with a stopped Redis', () => {
 
   it('SIGSTOP mid-run: calls fall through within the 50 ms bound, counted; the breaker then skips Redis; SIGCONT recovers', async () => {
     const next = new LruCache({ maxEntries: 100 });
+    // The breaker runs on a clock the test moves, so a slow CI box cannot close it early.
+    const clock = { now: 0 };
     const layered = new LayeredCache(
       [
         { name: 'redis', cache: redisCache, timeoutMs: 50 },
         { name: 'next', cache: next },
       ],
-      { breakerFailures: 3, breakerCooldownMs: 300 },
+      { breakerFailures: 3, breakerCooldownMs: 300, now: () => clock.now },
     );
     await layered.set('a', '1', 60_000);
     expect(await layered.get('a')).toBe('1');
@@ -147,7 +149,7 @@ describe('layered cache with a stopped Redis', () => {
     } finally {
       redis.resume();
     }
-    await sleep(350); // cooldown over: Redis is tried again and answers
+    clock.now += 300; // cooldown over: Redis is tried again and answers
     expect(await layered.get('a')).toBe('1');
     expect(layered.stats().redis!.hits).toBe(2);
   });
