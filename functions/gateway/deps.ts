@@ -3,6 +3,7 @@ import { createLogger } from '../observability/logger.js';
 import { createUpstreamGuard } from '../net/index.js';
 import { createControlStore } from '../stores/factory.js';
 import { createSessionStore } from '../sessions/factory.js';
+import { spendFromEnv } from '../spend/from-env.js';
 import { cacheFromEnv } from '../stores/cache-from-env.js';
 import { pricingFromEnv, traceBodyBytesFromEnv, traceSinkFromEnv } from '../traces/sink-from-env.js';
 import { createCredentialResolver } from './credentials.js';
@@ -41,6 +42,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv): GatewayDeps {
     pricing: pricingFromEnv(env),
     traceBodyBytes: traceBodyBytesFromEnv(env),
     sessions: createSessionStore(env),
+    spend: spendFromEnv(env),
     governance: governanceFromEnv(env),
   };
 }

@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
+import { approvalStatus } from '../governance/approval-status.js';
 import { callModel } from './call-model.js';
 import { depsFromEnv } from './deps.js';
 import { envelope, maybeStateOf, stateOf, stateOfEvent, type GatewayMiddyRequest } from './envelope.js';
@@ -9,14 +10,14 @@ import { policyPlugin } from './plugins/policy.js';
 import { routingPlugin } from './plugins/routing.js';
 import { sessionPlugin } from './plugins/session.js';
 import { tracePlugin } from './plugins/trace.js';
+import { spendPlugin } from './plugins/spend.js';
 import type { FunctionUrlEvent, GatewayDeps, GatewayResponse, LambdaContext, Plugin } from './types.js';
 
 /**
  * The one place that lists the plugin chain. Order matters:
  *   envelope (trace id, header checks, headers on every response)
- *   → auth → routing → session → trace → policy → intent → [spend: budgets and rate
- *   limits, last before the upstream so a denied request reserves nothing — arrives
- *   with its own issue] → the model call.
+ *   → auth → routing → session → trace → policy → intent → spend (budgets and rate
+ *   limits, last before the upstream so a denied request reserves nothing) → the model call.
  */
 export function createGatewayHandler(deps: GatewayDeps) {
   const plugins: Plugin[] = [
@@ -26,6 +27,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
     tracePlugin(deps),
     policyPlugin(deps),
     intentPlugin(),
+    spendPlugin(deps),
   ];
   return middy<FunctionUrlEvent, GatewayResponse, Error, LambdaContext>({
     executionMode: executionModeStreamifyResponse,
@@ -38,7 +40,10 @@ export function createGatewayHandler(deps: GatewayDeps) {
   })
     .use(envelope(deps))
     .use(plugins.map(asMiddleware))
-    .handler((event) => callModel(deps, stateOfEvent(event)));
+    .handler((event) => {
+      const state = stateOfEvent(event);
+      return state.route.kind === 'approval' ? approvalStatus(deps, state) : callModel(deps, state);
+    });
 }
 
 function asMiddleware(plugin: Plugin) {
@@ -49,6 +54,15 @@ function asMiddleware(plugin: Plugin) {
       ? {
           after: (request: GatewayMiddyRequest) => {
             if (request.response) return plugin.after!(stateOf(request), request.response);
+          },
+        }
+      : {}),
+    // Returns nothing, so the envelope's onError still answers the error.
+    ...(plugin.onError
+      ? {
+          onError: async (request: GatewayMiddyRequest) => {
+            const state = maybeStateOf(request);
+            if (state) await plugin.onError!(state);
           },
         }
       : {}),

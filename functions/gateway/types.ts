@@ -8,6 +8,7 @@ import type { Route } from './routes.js';
 import type { TraceRecorder } from '../traces/recorder.js';
 import type { TraceSink } from '../traces/sink.js';
 import type { PriceBook } from '../pricing/price-book.js';
+import type { SpendServices } from '../spend/services.js';
 import type { CheckedTarget } from '../net/index.js';
 import type { RelayObserver } from './body-relay.js';
 import type { SessionStore } from '../sessions/store.js';
@@ -121,6 +122,8 @@ export interface Plugin {
   readonly name: string;
   before?(state: RequestState): Promise<void> | void;
   after?(state: RequestState, response: GatewayResponse): Promise<void> | void;
+  /** Cleanup when the model call (or a later plugin) failed; the envelope still answers the error. */
+  onError?(state: RequestState): Promise<void> | void;
 }
 
 export interface ProviderCredentialResolver {
@@ -154,4 +157,6 @@ export interface GatewayDeps {
   traceBodyBytes?: number;
   /** Policy cache, approvals, notifier and intent scorer; absent: governance is never enforced (steps say skipped). */
   governance?: GovernanceDeps;
+  /** Budgets and rate limits (functions/spend); absent: none are enforced. */
+  spend?: SpendServices;
 }
