@@ -20,7 +20,7 @@ export function createBedrockClients(defaultRegion: string): BedrockClients {
       let client = clients.get(key);
       if (!client) {
         // Loaded on demand: only proxies that use Bedrock pay for the client at cold start.
-        client = import('@aws-sdk/client-bedrock-runtime').then(({ BedrockRuntimeClient }) => new BedrockRuntimeClient({ region, ...(endpoint ? { endpoint } : {}), maxAttempts: 1 }));
+        client = import('./sdk.js').then(({ BedrockRuntimeClient }) => new BedrockRuntimeClient({ region, ...(endpoint ? { endpoint } : {}), maxAttempts: 1 }));
         clients.set(key, client);
       }
       return client;
@@ -72,13 +72,13 @@ export function blobsAsBase64(_key: string, value: unknown): unknown {
 }
 
 export async function converse(clients: BedrockClients, region: string, endpoint: string | undefined, input: Json, signal: AbortSignal): Promise<ConverseCommandOutput> {
-  const { ConverseCommand } = await import('@aws-sdk/client-bedrock-runtime');
+  const { ConverseCommand } = await import('./sdk.js');
   const client = await clients.client(region, endpoint);
   return client.send(new ConverseCommand(withBinaryBlobs(input) as never), { abortSignal: signal });
 }
 
 export async function converseStream(clients: BedrockClients, region: string, endpoint: string | undefined, input: Json, signal: AbortSignal): Promise<AsyncIterable<ConverseStreamOutput>> {
-  const { ConverseStreamCommand } = await import('@aws-sdk/client-bedrock-runtime');
+  const { ConverseStreamCommand } = await import('./sdk.js');
   const client = await clients.client(region, endpoint);
   const out = await client.send(new ConverseStreamCommand(withBinaryBlobs(input) as never), { abortSignal: signal });
   if (!out.stream) throw new Error('ConverseStream answered without a stream');
@@ -87,7 +87,7 @@ export async function converseStream(clients: BedrockClients, region: string, en
 
 /** InvokeModel with a provider-native body (Anthropic Messages on Bedrock); the answer's bytes. */
 export async function invokeModel(clients: BedrockClients, region: string, endpoint: string | undefined, modelId: string, body: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
-  const { InvokeModelCommand } = await import('@aws-sdk/client-bedrock-runtime');
+  const { InvokeModelCommand } = await import('./sdk.js');
   const client = await clients.client(region, endpoint);
   const out = await client.send(new InvokeModelCommand({ modelId, body, contentType: 'application/json', accept: 'application/json' }), { abortSignal: signal });
   return out.body;
@@ -95,7 +95,7 @@ export async function invokeModel(clients: BedrockClients, region: string, endpo
 
 /** InvokeModelWithResponseStream: each event's bytes are one provider-native event (JSON). */
 export async function invokeModelStream(clients: BedrockClients, region: string, endpoint: string | undefined, modelId: string, body: Uint8Array, signal: AbortSignal): Promise<AsyncIterable<{ chunk?: { bytes?: Uint8Array } }>> {
-  const { InvokeModelWithResponseStreamCommand } = await import('@aws-sdk/client-bedrock-runtime');
+  const { InvokeModelWithResponseStreamCommand } = await import('./sdk.js');
   const client = await clients.client(region, endpoint);
   const out = await client.send(new InvokeModelWithResponseStreamCommand({ modelId, body, contentType: 'application/json', accept: 'application/json' }), { abortSignal: signal });
   if (!out.body) throw new Error('InvokeModelWithResponseStream answered without a stream');
@@ -104,7 +104,7 @@ export async function invokeModelStream(clients: BedrockClients, region: string,
 
 /** CountTokens for an InvokeModel body: the input tokens Bedrock would bill for it. */
 export async function countTokens(clients: BedrockClients, region: string, endpoint: string | undefined, modelId: string, body: Uint8Array, signal: AbortSignal): Promise<number> {
-  const { CountTokensCommand } = await import('@aws-sdk/client-bedrock-runtime');
+  const { CountTokensCommand } = await import('./sdk.js');
   const client = await clients.client(region, endpoint);
   const out = await client.send(new CountTokensCommand({ modelId, input: { invokeModel: { body } } }), { abortSignal: signal });
   return out.inputTokens ?? 0;
