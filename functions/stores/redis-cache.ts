@@ -83,15 +83,12 @@ export class RedisCache implements EntryCache {
     const status = this.client.status;
     if (status === 'ready') return;
     if (status === 'wait') {
-      this.connecting ??= this.client.connect().catch((err: unknown) => {
+      this.connecting ??= this.client.connect().finally(() => {
         this.connecting = undefined;
-        throw err;
       });
     }
-    if (this.connecting && (status === 'wait' || status === 'connecting' || status === 'connect')) {
-      await this.connecting;
-      return;
-    }
+    // Calls made during the first connection wait for it (the layered cache bounds the wait).
+    if (this.connecting) return this.connecting;
     throw new Error(`redis is ${status}`);
   }
 }

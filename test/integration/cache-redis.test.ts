@@ -40,6 +40,17 @@ describe('RedisCache on a real redis-server', () => {
     expect(await cache.get('k')).toBeUndefined();
   });
 
+  it('connects on first use: concurrent first calls wait for the one connection', async () => {
+    const fresh = new RedisCache({ url: redis.url, keyPrefix: 'fresh:' });
+    try {
+      expect(fresh.client.status).toBe('wait'); // no I/O at construction
+      await Promise.all(Array.from({ length: 10 }, (_, i) => fresh.set(`k${i}`, `v${i}`, 10_000)));
+      expect(await Promise.all(Array.from({ length: 10 }, (_, i) => fresh.get(`k${i}`)))).toEqual(Array.from({ length: 10 }, (_, i) => `v${i}`));
+    } finally {
+      fresh.close();
+    }
+  });
+
   it('keys are prefixed, so deployments can share a Redis', async () => {
     const other = new RedisCache({ url: redis.url, keyPrefix: 'other:' });
     try {
