@@ -1,8 +1,10 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_DATA_DIR } from '../stores/factory.js';
 import type { FailMode } from '../stores/types.js';
 import { FileApprovalStore, type ApprovalStore } from './approvals.js';
 import { snsNotifier, webhookNotifier, type Notifier } from './notifier.js';
 import { PolicyCache } from './policy-cache.js';
+import { DynamoApprovalStore } from './approvals-dynamodb.js';
 
 /** What the policy and intent plugins need, injected like the rest of GatewayDeps. */
 export interface GovernanceDeps {
@@ -34,7 +36,7 @@ export function governanceFromEnv(env: NodeJS.ProcessEnv, approvals?: ApprovalSt
   const guardrail = env.GUARDRAIL_URL?.trim();
   return {
     policies: new PolicyCache(signingKey ? { signingKey } : {}),
-    approvals: approvals ?? new FileApprovalStore(env.SLUICE_DATA_DIR?.trim() || DEFAULT_DATA_DIR),
+    approvals: approvals ?? approvalsFromEnv(env),
     ...(notifier ? { notifier } : {}),
     counters: {},
     ...(guardrail
@@ -48,4 +50,14 @@ export function governanceFromEnv(env: NodeJS.ProcessEnv, approvals?: ApprovalSt
         }
       : {}),
   };
+}
+
+/** On the control table with SLUICE_STORE=dynamodb (the client is built on first use), else approvals.json in the data directory. */
+export function approvalsFromEnv(env: NodeJS.ProcessEnv, client?: DynamoDBClient): ApprovalStore {
+  const table = env.SLUICE_CONTROL_TABLE?.trim();
+  if (env.SLUICE_STORE?.trim() === 'dynamodb' && table) {
+    const region = env.AWS_REGION?.trim();
+    return new DynamoApprovalStore(client ?? new DynamoDBClient(region ? { region } : {}), table);
+  }
+  return new FileApprovalStore(env.SLUICE_DATA_DIR?.trim() || DEFAULT_DATA_DIR);
 }
