@@ -120,6 +120,35 @@ describe('chat completions → Anthropic Messages', () => {
     expect(sent[2]!.content.map((b) => b.tool_use_id)).toEqual(calls.map((c) => c.id));
   });
 
+  it('thinking blocks round-trip with their signatures across a tool turn (signature-only block included)', async () => {
+    const first = await client.chat.completions.create({ model: 'claude-sonnet-4-5+thinking+signature-only+tools', messages: [{ role: 'user', content: 'weather in Paris' }], tools, reasoning_effort: 'low' });
+    const message = first.choices[0]!.message as OpenAI.ChatCompletionMessage & { thinking_blocks?: Array<{ type: string; thinking?: string; signature?: string }>; reasoning_content?: string };
+    expect(upstream.requests[0]!.body?.thinking).toEqual({ type: 'enabled', budget_tokens: 1024 });
+    expect(message.reasoning_content).toBe('Thinking about weather in Paris');
+    expect(message.thinking_blocks).toEqual([
+      { type: 'thinking', thinking: 'Thinking about weather in Paris', signature: 'sig-1-abc' },
+      { type: 'thinking', thinking: '', signature: 'sig-only-1' },
+    ]);
+    const calls = message.tool_calls!;
+    await client.chat.completions.create({
+      model: 'claude-sonnet-4-5+thinking',
+      messages: [
+        { role: 'user', content: 'weather in Paris' },
+        message as OpenAI.ChatCompletionMessageParam,
+        ...calls.map((c) => ({ role: 'tool' as const, tool_call_id: c.id, content: 'sunny' })),
+      ],
+      tools,
+    });
+    // The upstream checks signatures and order; here is what it was sent.
+    const assistant = (upstream.requests[1]!.body!.messages as Array<{ role: string; content: Array<{ type: string; signature?: string }> }>)[1]!;
+    expect(assistant.content.map((b) => [b.type, b.signature])).toEqual([
+      ['thinking', 'sig-1-abc'],
+      ['thinking', 'sig-only-1'],
+      ['tool_use', undefined],
+      ['tool_use', undefined],
+    ]);
+  });
+
   it('tool_choice "none" is sent as none and no tool is called', async () => {
     const res = await client.chat.completions.create({ model: 'claude-sonnet-4-5+tools', messages: [{ role: 'user', content: 'weather in Paris' }], tools, tool_choice: 'none' });
     expect(upstream.requests[0]!.body?.tool_choice).toEqual({ type: 'none' });
