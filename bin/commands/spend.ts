@@ -1,4 +1,4 @@
-import { spendBy, type SpendGrouping } from '../../functions/traces/query.js';
+import type { SpendGrouping } from '../../functions/traces/query.js';
 import { EXIT_OK, expectPositionals, flag, parseCommand, runReportingErrors, stringOption, UsageError, writeLine, type CliIo } from './args.js';
 import { formatTable, writeJson } from './output.js';
 import { sinceOption, traceSource, type TraceSourceContext } from './traces.js';
@@ -32,8 +32,7 @@ export async function runSpendCommand(argv: string[], io: CliIo, ctx: TraceSourc
     const sinceMs = sinceOption(values, Date.now(), '30d')!;
     const proxy = stringOption(values, 'proxy');
     const { query } = traceSource(values, ctx);
-    const rows = await query.steps({ name: 'request_finished', sinceMs, ...(proxy !== undefined ? { proxyId: proxy } : {}) });
-    const lines = spendBy(rows, by);
+    const lines = await query.spend({ sinceMs, ...(proxy !== undefined ? { proxyId: proxy } : {}) }, by);
     if (flag(values, 'json')) {
       writeJson(io, { by, since: new Date(sinceMs).toISOString(), lines });
       return EXIT_OK;

@@ -91,11 +91,12 @@ async function listTraces(argv: string[], io: CliIo, ctx: TraceSourceContext): P
   const { query } = traceSource(values, ctx);
   const rows = await query.steps({
     name: 'request_finished',
+    latest: Number(limitText),
     ...(session !== undefined ? { sessionId: session } : {}),
     ...(proxy !== undefined ? { proxyId: proxy } : {}),
     ...(sinceMs !== undefined ? { sinceMs } : {}),
   });
-  const traces = summarize(rows).reverse().slice(0, Number(limitText));
+  const traces = summarize(rows).reverse();
   if (flag(values, 'json')) {
     writeJson(io, traces);
     return EXIT_OK;

@@ -15,11 +15,15 @@ export interface StepFilter {
   name?: string;
   /** Read the body columns too (only `traces show` needs them). */
   withBodies?: boolean;
+  /** Newest first, at most this many rows (`traces list`). */
+  latest?: number;
 }
 
 /** Where trace rows are read from: the local JSONL store or ClickHouse. */
 export interface TraceQuery {
   steps(filter: StepFilter): Promise<TraceStepRow[]>;
+  /** Cost and tokens of the traces matching `filter`, grouped. */
+  spend(filter: StepFilter, by: SpendGrouping): Promise<SpendLine[]>;
 }
 
 function matches(row: TraceStepRow, f: StepFilter): boolean {
@@ -70,7 +74,11 @@ export function localTraceQuery(dataDir: string): TraceQuery {
           }
         }
       }
-      return out.sort((a, b) => a.started_at_ms - b.started_at_ms || a.offset_ms - b.offset_ms);
+      out.sort((a, b) => a.started_at_ms - b.started_at_ms || a.offset_ms - b.offset_ms);
+      return filter.latest !== undefined ? out.slice(-filter.latest).reverse() : out;
+    },
+    async spend(filter, by) {
+      return spendBy(await this.steps({ ...filter, name: 'request_finished' }), by);
     },
   };
 }
@@ -87,18 +95,40 @@ export const SUMMARY_COLUMNS = [
 export function clickhouseTraceQuery(client: ClickHouseClient): TraceQuery {
   return {
     async steps(filter) {
-      const where: string[] = [];
-      if (filter.traceId !== undefined) where.push(`trace_id = ${sqlString(filter.traceId)}`);
-      if (filter.sessionId !== undefined) where.push(`session_id = ${sqlString(filter.sessionId)}`);
-      if (filter.proxyId !== undefined) where.push(`proxy_id = ${sqlString(filter.proxyId)}`);
-      if (filter.name !== undefined) where.push(`name = ${sqlString(filter.name)}`);
-      if (filter.sinceMs !== undefined) where.push(`started_at_ms >= ${Math.floor(filter.sinceMs)}`);
+      const where = whereClauses(filter);
       // Bodies are most of a row's bytes: leave them on the server unless asked for.
       const columns = filter.withBodies ? '*' : SUMMARY_COLUMNS.join(', ');
-      const sql = `SELECT ${columns} FROM ${TRACE_STEPS_TABLE} FINAL${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at_ms, offset_ms`;
+      const order = filter.latest !== undefined ? `ORDER BY started_at_ms DESC, offset_ms DESC LIMIT ${Math.floor(filter.latest)}` : 'ORDER BY started_at_ms, offset_ms';
+      const sql = `SELECT ${columns} FROM ${TRACE_STEPS_TABLE} FINAL${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ${order}`;
       return (await client.select(sql)).map(decodeRow);
     },
+    // Summed on the server: a month of traces never travels to the CLI.
+    async spend(filter, by) {
+      const where = [`name = 'request_finished'`, ...whereClauses(filter)];
+      const group = {
+        key: 'key_id',
+        proxy: 'proxy_id',
+        model: `if(model_resolved != '', model_resolved, model_requested)`,
+        day: `toString(toDate(toDateTime(intDiv(started_at_ms, 1000)), 'UTC'))`,
+      }[by];
+      const rows = await client.select<Record<string, string | number>>(
+        `SELECT ${group} AS grp, count() AS requests, sum(prompt_tokens) AS prompt, sum(completion_tokens) AS completion, sum(ifNull(cost_usd, 0)) AS usd, sum(cost_unknown) AS unpriced FROM ${TRACE_STEPS_TABLE} FINAL WHERE ${where.join(' AND ')} GROUP BY grp`,
+      );
+      return rows
+        .map((r) => ({ group: String(r.grp) || '(none)', requests: Number(r.requests), promptTokens: Number(r.prompt), completionTokens: Number(r.completion), costUsd: Number(r.usd), unpriced: Number(r.unpriced) }))
+        .sort((a, b) => b.costUsd - a.costUsd || a.group.localeCompare(b.group));
+    },
   };
+}
+
+function whereClauses(filter: StepFilter): string[] {
+  const where: string[] = [];
+  if (filter.traceId !== undefined) where.push(`trace_id = ${sqlString(filter.traceId)}`);
+  if (filter.sessionId !== undefined) where.push(`session_id = ${sqlString(filter.sessionId)}`);
+  if (filter.proxyId !== undefined) where.push(`proxy_id = ${sqlString(filter.proxyId)}`);
+  if (filter.name !== undefined) where.push(`name = ${sqlString(filter.name)}`);
+  if (filter.sinceMs !== undefined) where.push(`started_at_ms >= ${Math.floor(filter.sinceMs)}`);
+  return where;
 }
 
 /** One line of `traces list`: a trace summarized from its `request_finished` row. */

@@ -133,6 +133,12 @@ describe.each([
     expect(byProxy.out).toMatch(/^PROXY\s+REQUESTS/);
     expect(byProxy.out).toMatch(/test\s+4\s/);
     expect((await cli(['spend', '--by', 'color', ...source()])).code).toBe(2);
+    const byDay = JSON.parse((await cli(['spend', '--by', 'day', ...source(), '--json'])).out) as { lines: { group: string; requests: number; costUsd: number }[] };
+    expect(byDay.lines).toHaveLength(1);
+    expect(byDay.lines[0]).toMatchObject({ group: new Date().toISOString().slice(0, 10), requests: 4 });
+    expect(byDay.lines[0]!.costUsd).toBeCloseTo(run.cost, 12);
+    const byKey = JSON.parse((await cli(['spend', '--by', 'key', ...source(), '--json'])).out) as { lines: { group: string; requests: number }[] };
+    expect(byKey.lines).toEqual([expect.objectContaining({ group: expect.stringMatching(/^key_/), requests: 4 })]);
   });
 });
 
