@@ -18,6 +18,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoSessionStore } from '../../functions/sessions/dynamodb-session-store.js';
 import { FileSessionStore } from '../../functions/sessions/file-session-store.js';
+import { LayeredCache } from '../../functions/stores/layered-cache.js';
+import { LruCache } from '../../functions/stores/lru-cache.js';
+import { RedisCache } from '../../functions/stores/redis-cache.js';
+import { startRedis } from '../support/redis.js';
 import { createSluiceTables, localDynamoClient, startDynalite } from '../support/dynalite.js';
 import type { TraceSink } from '../../functions/traces/sink.js';
 
@@ -435,5 +439,52 @@ describe('Bedrock Converse ingress (AWS SDK)', () => {
     const traces = await Promise.all(last3.map((h) => traceById(h['x-sluice-trace-id']!)));
     expect(traces.map((t) => t.sessionTurn)).toEqual([1, 2, 3]);
     expect(traces.map((t) => t.sessionStrategy)).toEqual(['new', 'fingerprint', 'fingerprint']);
+  });
+});
+
+describe('several containers', () => {
+  it('turns alternating between two gateways (own LRU, shared Redis and DynamoDB) stay in one session', async () => {
+    const dynalite = await startDynalite();
+    const dynamo = localDynamoClient(dynalite.endpoint);
+    const { stateTable } = await createSluiceTables(dynamo);
+    const redis = await startRedis();
+    const redisCaches: RedisCache[] = [];
+    const gateways: TestGateway[] = [];
+    try {
+      // Two "containers": each its own in-process LRU in front of the one Redis, one state table.
+      const containerDeps = () => {
+        const redisCache = new RedisCache({ url: redis.url });
+        redisCaches.push(redisCache);
+        const cache = new LayeredCache([
+          { name: 'memory', cache: new LruCache({ maxEntries: 1000 }) },
+          { name: 'redis', cache: redisCache, timeoutMs: 1000 },
+        ]);
+        return { traceSink: capturingSink, sessions: new DynamoSessionStore({ client: dynamo, tableName: stateTable }), cache };
+      };
+      const a = await startTestGateway({ upstreamUrl: upstream.url, deps: containerDeps() });
+      gateways.push(a);
+      const b = await startTestGateway({ upstreamUrl: upstream.url, deps: containerDeps() });
+      gateways.push(b);
+      // The same key on both: B's control store gets A's proxy and key record.
+      await b.store.putKey((await a.store.listKeys())[0]!);
+      const clients = [a, b].map((g) => new OpenAI({ baseURL: `${g.url}/v1`, apiKey: a.key, maxRetries: 0 }));
+
+      const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Across containers' }];
+      const turns: Turn[] = [];
+      for (let i = 0; i < 4; i++) {
+        const turn = i % 2 ? await streamedTurn(clients[i % 2]!, messages) : await plainTurn(clients[i % 2]!, messages);
+        turns.push(turn);
+        messages.push(turn.message, { role: 'user', content: `next ${i}` });
+      }
+      expect(new Set(turns.map((t) => t.sessionId)).size).toBe(1);
+      expect(turns.map((t) => t.trace.sessionTurn)).toEqual([1, 2, 3, 4]);
+      expect(turns.map((t) => t.trace.sessionStrategy)).toEqual(['new', 'fingerprint', 'fingerprint', 'fingerprint']);
+    } finally {
+      for (const g of gateways) await g.close();
+      for (const c of redisCaches) c.close();
+      await redis.stop();
+      dynamo.destroy();
+      await dynalite.close();
+    }
   });
 });
