@@ -67,8 +67,6 @@ export async function callModel(deps: Deps, state: RequestState): Promise<Gatewa
   if (plan.provider === 'anthropic' && route.ingress === 'openai') return anthropicToChat(deps, state, exchange, headers, sse);
   if (OPENAI_FAMILY.has(plan.provider) && route.ingress === 'anthropic') return chatToAnthropic(deps, state, exchange, sse);
 
-  const usageObserver = sse ? (plan.provider === 'anthropic' ? anthropicUsageObserver(state) : streamUsageObserver(state)) : jsonUsageObserver(state, plan.provider === 'anthropic' ? anthropicUsageOf : usageFromResponseBody);
-  const observers: RelayObserver[] = [firstByteObserver(deps, state), usageObserver, ...state.observers];
   const terminal = (err: Error) => {
     const error = toUpstreamError(exchange.abortReason() ?? err);
     return route.ingress === 'anthropic' ? anthropicStreamErrorEvent(error) : streamErrorEvent(route.endpoint, error);
@@ -99,6 +97,8 @@ export async function callModel(deps: Deps, state: RequestState): Promise<Gatewa
     });
     return { statusCode: exchange.status, headers, body };
   }
+  const usageObserver = sse ? (plan.provider === 'anthropic' ? anthropicUsageObserver(state) : streamUsageObserver(state)) : jsonUsageObserver(state, plan.provider === 'anthropic' ? anthropicUsageOf : usageFromResponseBody);
+  const observers: RelayObserver[] = [firstByteObserver(deps, state), usageObserver, ...state.observers];
   const body = relayBody(exchange.body, { sse, observers, terminalError: terminal, abortUpstream: exchange.abort });
   return { statusCode: exchange.status, headers, body };
 }
