@@ -23,7 +23,10 @@ export class DynamoRateLimiter implements RateLimiter {
       conditions.push('(attribute_not_exists(tk) OR tk <= :tmax)');
       values[':tmax'] = n(limits.tpm - tokens);
     }
+    // A fresh window passes attribute_not_exists: a request larger than the whole TPM is refused here.
+    const tooLarge = limits.tpm !== undefined && tokens > limits.tpm;
     try {
+      if (tooLarge) throw new ConditionalCheckFailedException({ message: 'request larger than the limit', $metadata: {} });
       const out = await this.opts.client.send(
         new UpdateItemCommand({
           TableName: this.opts.tableName,

@@ -68,4 +68,9 @@ describe.each([
     expect((await limiter.consume(key, { rpm: 2, tpm: 100 }, 1, T0)).ok).toBe(false);
     expect(await limiter.consume(key, { rpm: 2, tpm: 100 }, 100, T0 + 60_000)).toMatchObject({ ok: true, requests: 1, tokens: 100 });
   });
+
+  it('a request larger than the whole TPM is refused even in a fresh window', async () => {
+    const limiter = make();
+    expect(await limiter.consume(`rate#key#k${++seq}`, { tpm: 100 }, 101, T0)).toMatchObject({ ok: false, requests: 0, tokens: 0 });
+  });
 });
