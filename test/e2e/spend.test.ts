@@ -1,0 +1,77 @@
+/**
+ * Budgets and rate limits as an OpenAI SDK user meets them, on the embedded default
+ * (definitions in <data dir>/spend.json, counters in the process): RateLimitError
+ * with Retry-After, and room again once a reservation is settled.
+ */
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { FileSpendConfigStore } from '../../functions/spend/file-config-store.js';
+
+const PRICE = { input: 1, output: 4 };
+let upstream: OpenAIUpstream;
+let gw: TestGateway;
+let config: FileSpendConfigStore;
+
+beforeAll(async () => {
+  upstream = await startOpenAIUpstream({ record: false });
+  gw = await startTestGateway({
+    upstreamUrl: upstream.url,
+    env: { SLUICE_PRICING_OVERRIDES: JSON.stringify({ models: { 'test-slow@first=400': PRICE, 'test-ok': PRICE } }) },
+  });
+  config = new FileSpendConfigStore({ dataDir: gw.dataDir });
+});
+afterAll(async () => {
+  await gw?.close();
+  await upstream?.close();
+});
+
+const UPDATED = new Date().toISOString();
+
+describe('spend with the OpenAI SDK', () => {
+  it('a budget holds a request in flight: a second one gets RateLimitError with Retry-After, a third fits after settlement', async () => {
+    const { key, record } = await gw.addKey();
+    const client = new OpenAI({ baseURL: `${gw.url}/a/test/openai/v1`, apiKey: key, maxRetries: 0 });
+    const messages = [{ role: 'user' as const, content: 'one two three' }];
+    const request = { model: 'test-slow@first=400', max_tokens: 50, messages };
+    // The reservation's worst case, as the gateway computes it: body bytes at the input rate, max_tokens at the output rate.
+    const worst = (Buffer.byteLength(JSON.stringify(request)) * PRICE.input + 50 * PRICE.output) / 1e6;
+    await config.putBudget({ scope: 'key', scopeId: record.id, limitUsd: 1.5 * worst, period: { kind: 'day' }, updatedAt: UPDATED });
+
+    const first = client.chat.completions.create(request);
+    await new Promise((r) => setTimeout(r, 150));
+    const refused = await client.chat.completions.create(request).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+    const error = refused as InstanceType<typeof OpenAI.RateLimitError>;
+    expect(error.status).toBe(429);
+    expect(error.code).toBe('budget_exceeded');
+    expect(error.message).toContain("key's day budget");
+    const retryAfter = Number(error.headers?.get('retry-after'));
+    const untilMidnight = (Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) - Date.now()) / 1000;
+    expect(Math.abs(retryAfter - untilMidnight)).toBeLessThan(5);
+
+    const done = await first;
+    expect(done.usage?.completion_tokens).toBeGreaterThan(0);
+    // Settled to a few tokens: the budget has room for another worst case.
+    await new Promise((r) => setTimeout(r, 50));
+    const third = await client.chat.completions.create(request);
+    expect(third.choices[0]?.message.content).toBeTruthy();
+  });
+
+  it('an RPM limit: RateLimitError with Retry-After and x-ratelimit-* headers', async () => {
+    const { key, record } = await gw.addKey();
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: key, maxRetries: 0 });
+    await config.putLimit({ scope: 'key', scopeId: record.id, rpm: 1, updatedAt: UPDATED });
+    const { response } = await client.chat.completions.create({ model: 'test-ok', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    expect(response.headers.get('x-ratelimit-limit-requests')).toBe('1');
+    expect(response.headers.get('x-ratelimit-remaining-requests')).toBe('0');
+    const refused = await client.chat.completions.create({ model: 'test-ok', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+    const error = refused as InstanceType<typeof OpenAI.RateLimitError>;
+    expect(error.code).toBe('rate_limit_exceeded');
+    const retryAfter = Number(error.headers?.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+  });
+});
