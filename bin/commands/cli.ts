@@ -27,7 +27,8 @@ export const SLUICE_HELP = `Usage: sluice <group> <command> [options]
 Groups:
   proxies    create, list, show and delete proxies (upstream, credential, models)
   keys       create, list and revoke gateway keys
-  policies   check and evaluate Rego policies
+  policies   check and evaluate Rego policies; set, get and delete a proxy's policies
+  approvals  list, approve and deny held requests
   traces     list and show traces; migrate the ClickHouse trace tables
   sessions   show a session's turns
   spend      cost and tokens by key, proxy, model or day
@@ -76,17 +77,25 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
     case 'dev':
       return runReportingErrors(io, 'dev', () => runDevCommand(groupArgs, io, global, env));
     case 'policies':
+      if (groupArgs[0] !== undefined && ['set', 'get', 'delete', 'config'].includes(groupArgs[0])) {
+        const { runPolicyStoreCommand } = await import('./policy-store.js');
+        return runPolicyStoreCommand(groupArgs, io, deps, env);
+      }
       return runReportingErrors(io, 'policies', async () => {
         if (global.aws) throw new UsageError('policies commands work on local files; --aws does not apply');
         const { runPoliciesCommand } = await import('./policies.js');
         return runPoliciesCommand(groupArgs, io);
       });
+    case 'approvals': {
+      const { runApprovalsCommand } = await import('./approvals.js');
+      return runApprovalsCommand(groupArgs, io, { openApprovals: () => openApprovals(global, env), env });
+    }
     case 'traces':
     case 'sessions':
     case 'spend':
       return runTraceCommand(group, groupArgs, io, global, env);
     default:
-      writeLine(io.stderr, redactSecrets(`sluice: unknown command group '${group}' (expected proxies, keys, policies, traces, sessions, spend or dev)`));
+      writeLine(io.stderr, redactSecrets(`sluice: unknown command group '${group}' (expected proxies, keys, policies, approvals, traces, sessions, spend or dev)`));
       writeLine(io.stderr, "Run 'sluice --help' for usage.");
       return EXIT_USAGE;
   }
@@ -117,6 +126,18 @@ async function runDevCommand(argv: string[], io: CliIo, global: GlobalOptions, e
   const { runDev } = await import('../../functions/local/dev.js');
   await runDev({ port, host, dataDir }); // the server keeps the process alive
   return EXIT_OK;
+}
+
+/** The approvals of the store openStore would open: the deployed control table with --aws, else local or from the environment. */
+async function openApprovals(global: GlobalOptions, env: NodeJS.ProcessEnv) {
+  const { approvalsFromEnv } = await import('../../functions/governance/governance-deps.js');
+  if (global.aws) {
+    const { resolveAwsTarget } = await import('./aws-target.js');
+    const target = await resolveAwsTarget({ ...(global.stack !== undefined ? { stackName: global.stack } : {}), ...(global.region !== undefined ? { region: global.region } : {}) });
+    const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+    return approvalsFromEnv({ SLUICE_STORE: 'dynamodb', SLUICE_CONTROL_TABLE: target.controlTable }, new DynamoDBClient({ region: target.region }));
+  }
+  return approvalsFromEnv(global.dataDir !== undefined ? { SLUICE_DATA_DIR: global.dataDir } : env);
 }
 
 async function openStore(global: GlobalOptions, env: NodeJS.ProcessEnv): Promise<ControlStore> {
