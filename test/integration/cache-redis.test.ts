@@ -87,7 +87,7 @@ describe('AUTH and TLS from REDIS_URL', () => {
     const fallback = new LruCache({ maxEntries: 10 });
     await fallback.set('k', 'from-fallback', 10_000);
     const warnings: string[] = [];
-    const logger = { warn: (message: string, extra?: unknown) => void warnings.push(`${message} ${JSON.stringify(extra)}`) };
+    const logger = { warn: (...args: unknown[]) => void warnings.push(args.map((a) => (typeof a === 'string' ? a : JSON.stringify(a))).join(' ')) };
     try {
       for (const redisLayer of [wrongPass, untrusted]) {
         const layered = new LayeredCache(
