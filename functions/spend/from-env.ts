@@ -5,7 +5,7 @@ import { DynamoSpendConfigStore } from './dynamodb-config-store.js';
 import { DynamoBudgetLedger } from './dynamodb-ledger.js';
 import { DynamoRateLimiter } from './dynamodb-rate-limiter.js';
 import { FileSpendConfigStore } from './file-config-store.js';
-import { MemoryBudgetLedger } from './memory-ledger.js';
+import { FileBudgetLedger } from './file-ledger.js';
 import { MemoryRateLimiter, type RateLimiter } from './rate-limiter.js';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
 import type { SpendServices } from './services.js';
@@ -14,8 +14,9 @@ import type { SpendServices } from './services.js';
  * Spend services for the environment, with no I/O here:
  * - `SLUICE_STORE=dynamodb`: definitions on `SLUICE_CONTROL_TABLE`, budget and rate
  *   counters on `SLUICE_STATE_TABLE` (undefined without one: nothing to count on);
- * - the embedded default: definitions in `<SLUICE_DATA_DIR>/spend.json`, counters in
- *   the process (the local runtime is one process).
+ * - the embedded default: definitions in `<SLUICE_DATA_DIR>/spend.json`, budget
+ *   counters in the process, written to `spend-ledger.json` (the local runtime is one
+ *   process), rate counters in the process.
  * Rate counters go to Redis whenever `REDIS_URL` is set (ElastiCache).
  */
 export function spendFromEnv(env: NodeJS.ProcessEnv, client?: DynamoDBClient): SpendServices | undefined {
@@ -34,9 +35,10 @@ export function spendFromEnv(env: NodeJS.ProcessEnv, client?: DynamoDBClient): S
       limiter: redis ?? new DynamoRateLimiter({ client: dynamo, tableName: stateTable }),
     };
   }
+  const dataDir = env.SLUICE_DATA_DIR?.trim() || DEFAULT_DATA_DIR;
   return {
-    config: new FileSpendConfigStore({ dataDir: env.SLUICE_DATA_DIR?.trim() || DEFAULT_DATA_DIR }),
-    ledger: new MemoryBudgetLedger(),
+    config: new FileSpendConfigStore({ dataDir }),
+    ledger: new FileBudgetLedger({ dataDir }),
     limiter: redis ?? new MemoryRateLimiter(),
   };
 }

@@ -2,6 +2,10 @@ import { toNano, type BudgetDefinition } from './definitions.js';
 import { budgetKey, type BudgetLedger, type BudgetUsage, type Hold, type ReserveOutcome } from './ledger.js';
 import { rollingRetryAfterMs, slotOf } from './periods.js';
 
+export interface LedgerSnapshot {
+  counters: Record<string, { used: number; reserved: number; buckets: Array<[number, number]> }>;
+}
+
 interface Counter {
   used: number;
   reserved: number;
@@ -53,6 +57,18 @@ export class MemoryBudgetLedger implements BudgetLedger {
     const c = this.counters.get(`${budgetKey(budget)}|${slot.id}`);
     if (c && slot.firstLiveDay !== undefined) ageOut(c, slot.firstLiveDay);
     return { slot, spentNano: c ? c.used - c.reserved : 0, reservedNano: c?.reserved ?? 0 };
+  }
+
+  /** The counters as plain JSON (the file-backed ledger writes it). */
+  snapshot(): LedgerSnapshot {
+    const counters: LedgerSnapshot['counters'] = {};
+    for (const [id, c] of this.counters) counters[id] = { used: c.used, reserved: c.reserved, buckets: [...c.buckets] };
+    return { counters };
+  }
+
+  restore(snapshot: LedgerSnapshot): void {
+    this.counters.clear();
+    for (const [id, c] of Object.entries(snapshot.counters ?? {})) this.counters.set(id, { used: c.used, reserved: c.reserved, buckets: new Map(c.buckets) });
   }
 
   private counter(id: string): Counter {

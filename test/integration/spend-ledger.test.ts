@@ -8,6 +8,10 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createSluiceTables, localDynamoClient, startDynalite, type RunningDynalite } from '../support/dynalite.js';
 import { DynamoBudgetLedger } from '../../functions/spend/dynamodb-ledger.js';
 import { MemoryBudgetLedger } from '../../functions/spend/memory-ledger.js';
+import { FileBudgetLedger } from '../../functions/spend/file-ledger.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { reserveAll, settleAll } from '../../functions/spend/reserve-all.js';
 import { toNano, type BudgetDefinition, type BudgetPeriod } from '../../functions/spend/definitions.js';
 import type { BudgetLedger } from '../../functions/spend/ledger.js';
@@ -15,6 +19,7 @@ import type { BudgetLedger } from '../../functions/spend/ledger.js';
 let dynalite: RunningDynalite;
 let client: DynamoDBClient;
 let stateTable: string;
+const dataDir = mkdtempSync(join(tmpdir(), 'sluice-ledger-'));
 
 beforeAll(async () => {
   dynalite = await startDynalite();
@@ -24,6 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   client?.destroy();
   await dynalite?.close();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 let seq = 0;
@@ -41,6 +47,7 @@ const DAY = 86_400_000;
 describe.each([
   ['dynamodb', () => new DynamoBudgetLedger({ client, tableName: stateTable }) as BudgetLedger],
   ['memory', () => new MemoryBudgetLedger() as BudgetLedger],
+  ['file', () => new FileBudgetLedger({ dataDir: mkdtempSync(join(dataDir, 'l-')) }) as BudgetLedger],
 ])('%s ledger', (_name, makeLedger) => {
   it('200 concurrent reservations never exceed the limit, and exactly as many as fit are admitted', async () => {
     const ledger = makeLedger();
@@ -146,5 +153,20 @@ describe.each([
     const ledger = makeLedger();
     const b = budget(0.01);
     expect(await ledger.reserve(b, toNano(0.02), T0)).toMatchObject({ ok: false, retryAfterMs: undefined });
+  });
+});
+
+describe('file ledger', () => {
+  it('keeps counters across a restart', async () => {
+    const dir = mkdtempSync(join(dataDir, 'restart-'));
+    const first = new FileBudgetLedger({ dataDir: dir });
+    const b = budget(1);
+    const r = await first.reserve(b, toNano(0.7), T0);
+    if (!r.ok) throw new Error('fits');
+    await first.settle(r.hold, toNano(0.6), T0);
+    await first.flush();
+    const second = new FileBudgetLedger({ dataDir: dir });
+    expect(await second.usage(b, T0)).toMatchObject({ spentNano: toNano(0.6), reservedNano: 0 });
+    expect((await second.reserve(b, toNano(0.5), T0)).ok).toBe(false);
   });
 });
