@@ -15,6 +15,8 @@ import { median } from './stats.js';
 
 export interface ArtifactResult {
   bundleBytes: number;
+  /** Bytes in the bundle per npm package (or per top-level source folder), largest first. */
+  largestInputs: { name: string; bytes: number }[];
   sourceMapBytes: number;
   initMs: number[];
   initMedianMs: number;
@@ -24,10 +26,24 @@ export interface ArtifactResult {
 
 const BANNER = "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);";
 
-export async function bundleHandler(root: string, outDir: string): Promise<{ bundle: string; lambdaGlobal: string }> {
+/** Sums the metafile's per-file output bytes by npm package, or by `functions/<folder>` for our code. */
+function bytesByPackage(inputs: Record<string, { bytesInOutput: number }>): { name: string; bytes: number }[] {
+  const totals = new Map<string, number>();
+  for (const [file, info] of Object.entries(inputs)) {
+    const pkg = file.match(/node_modules\/((?:@[^/]+\/)?[^/]+)/)?.[1];
+    const name = pkg ?? file.split('/').slice(0, 2).join('/');
+    totals.set(name, (totals.get(name) ?? 0) + info.bytesInOutput);
+  }
+  return [...totals].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
+}
+
+export async function bundleHandler(
+  root: string,
+  outDir: string,
+): Promise<{ bundle: string; lambdaGlobal: string; largestInputs: { name: string; bytes: number }[] }> {
   mkdirSync(outDir, { recursive: true });
   const bundle = join(outDir, 'index.mjs');
-  await build({
+  const result = await build({
     absWorkingDir: root,
     entryPoints: ['functions/gateway/handler.ts'],
     outfile: bundle,
@@ -40,8 +56,11 @@ export async function bundleHandler(root: string, outDir: string): Promise<{ bun
     sourcemap: true,
     sourcesContent: false,
     banner: { js: BANNER },
+    metafile: true,
     logLevel: 'silent',
   });
+  const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
+  const largestInputs = output ? bytesByPackage(output.inputs).slice(0, 12) : [];
   // The Lambda runtime installs `awslambda` before it loads the handler; so does this stand-in.
   const lambdaGlobal = join(outDir, 'awslambda.mjs');
   await build({
@@ -54,7 +73,7 @@ export async function bundleHandler(root: string, outDir: string): Promise<{ bun
     format: 'esm',
     logLevel: 'silent',
   });
-  return { bundle, lambdaGlobal };
+  return { bundle, lambdaGlobal, largestInputs };
 }
 
 /** Imports the bundle in `samples` fresh processes; reports import time and whole-process time. */
@@ -93,10 +112,11 @@ export function measureInit(bundle: string, lambdaGlobal: string, workDir: strin
 }
 
 export async function measureArtifact(root: string, workDir: string, samples = 9): Promise<ArtifactResult> {
-  const { bundle, lambdaGlobal } = await bundleHandler(root, join(workDir, 'artifact'));
+  const { bundle, lambdaGlobal, largestInputs } = await bundleHandler(root, join(workDir, 'artifact'));
   const { initMs, processMs } = measureInit(bundle, lambdaGlobal, workDir, samples);
   return {
     bundleBytes: statSync(bundle).size,
+    largestInputs,
     sourceMapBytes: statSync(`${bundle}.map`).size,
     initMs,
     initMedianMs: median(initMs),

@@ -187,6 +187,12 @@ export function renderGatewayReport(r: GatewayReport): string {
     out.push(`| source map (separate file) | ${a.sourceMapBytes.toLocaleString('en-US')} bytes | — |`);
     out.push(`| handler module init, median | ${fmt(a.initMedianMs, 1)} ms (min ${fmt(Math.min(...a.initMs), 1)}, max ${fmt(Math.max(...a.initMs), 1)}) | ≤ 150 ms (${verdict(a.initMedianMs <= AIM_INIT_MS)}) |`);
     out.push(`| process start → handler loaded, median | ${fmt(a.processMedianMs, 1)} ms | — |`);
+    out.push('');
+    out.push('Largest contributors to the bundle (minified bytes, from the esbuild metafile):');
+    out.push('');
+    out.push('| package or folder | KiB |');
+    out.push('|---|---|');
+    for (const input of a.largestInputs) out.push(`| ${input.name} | ${fmt(input.bytes / 1024, 0)} |`);
   }
   out.push('');
 
