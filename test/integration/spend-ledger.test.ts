@@ -163,7 +163,7 @@ describe('file ledger', () => {
     const b = budget(1);
     const r = await first.reserve(b, toNano(0.7), T0);
     if (!r.ok) throw new Error('fits');
-    await first.settle(r.hold, toNano(0.6), T0);
+    await first.settle(r.hold, toNano(0.6));
     await first.flush();
     const second = new FileBudgetLedger({ dataDir: dir });
     expect(await second.usage(b, T0)).toMatchObject({ spentNano: toNano(0.6), reservedNano: 0 });
