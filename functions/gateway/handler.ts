@@ -5,7 +5,7 @@ import { callModel } from './call-model.js';
 import { depsFromEnv } from './deps.js';
 import { envelope, maybeStateOf, stateOf, stateOfEvent, type GatewayMiddyRequest } from './envelope.js';
 import { authPlugin } from './plugins/auth.js';
-import { intentPlugin } from './plugins/governance-steps.js';
+import { intentPlugin } from './plugins/intent.js';
 import { policyPlugin } from './plugins/policy.js';
 import { routingPlugin } from './plugins/routing.js';
 import { sessionPlugin } from './plugins/session.js';
@@ -26,7 +26,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
     sessionPlugin(deps),
     tracePlugin(deps),
     policyPlugin(deps),
-    intentPlugin(),
+    intentPlugin(deps),
     spendPlugin(deps),
   ];
   return middy<FunctionUrlEvent, GatewayResponse, Error, LambdaContext>({
