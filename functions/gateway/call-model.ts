@@ -9,7 +9,8 @@ import { anthropicStreamTokens, newAnthropicStreamState, translateAnthropicEvent
 import { anthropicTokenCounts } from '../providers/anthropic/usage.js';
 import { callBedrock } from '../providers/bedrock/call.js';
 import { chatUsage, usageFromCounts, type Json, type TokenCounts } from '../providers/chat.js';
-import { completeBody, dataFrame, DONE, namedFrame, readBody, sseEvents, translatedBody, type Frame } from '../providers/transport.js';
+import { completeBody, namedFrame, readBody, sseEvents, translatedBody, type Frame } from '../providers/transport.js';
+import { chatFramer } from '../providers/chat-framer.js';
 import { chatToAnthropicMessage } from '../providers/anthropic-ingress/response.js';
 import { finishChatStream, newChatToAnthropicState, translateChatChunk } from '../providers/anthropic-ingress/stream.js';
 import { relayBody, type RelayObserver } from './body-relay.js';
@@ -125,6 +126,7 @@ function anthropicTypeFromBody(text: string): string | undefined {
 async function anthropicToChat(deps: Deps, state: RequestState, exchange: UpstreamExchange, headers: Record<string, string>, sse: boolean): Promise<GatewayResponse> {
   const created = Math.floor(Date.now() / 1000);
   const observers = observersFor(deps, state);
+  const framer = chatFramer(state.route.kind === 'openai' ? state.route.endpoint : 'chat.completions', state.body?.json ?? {}, state.upstream?.modelResolved ?? '', created);
   if (!sse) {
     let text: string;
     let json: Json;
@@ -136,7 +138,7 @@ async function anthropicToChat(deps: Deps, state: RequestState, exchange: Upstre
     }
     const chat = fromAnthropicResponse(json, created);
     state.usage = usageFromResponseBody(chat);
-    return { statusCode: 200, headers: { ...headers, 'content-type': 'application/json' }, body: completeBody(JSON.stringify(chat), observers) };
+    return { statusCode: 200, headers: { ...headers, 'content-type': 'application/json' }, body: completeBody(JSON.stringify(framer.complete(chat)), observers) };
   }
   const s = newAnthropicStreamState(state.body?.includeUsage ?? false, created);
   const body = translatedBody<SseEvent>({
@@ -149,15 +151,15 @@ async function anthropicToChat(deps: Deps, state: RequestState, exchange: Upstre
       } catch {
         return { frames: [] };
       }
-      const frames: Frame[] = translateAnthropicEvent(s, data).map(dataFrame);
-      if (s.error) return { frames: [{ bytes: streamErrorEvent('chat.completions', s.error) }], final: true, error: s.error };
-      if (s.done) return { frames: [...frames, DONE], final: true };
+      const frames: Frame[] = framer.chunks(translateAnthropicEvent(s, data));
+      if (s.error) return { frames: [...frames, ...framer.error(s.error)], final: true, error: s.error };
+      if (s.done) return { frames: [...frames, ...framer.finish(chatUsage(anthropicStreamTokens(s)))], final: true };
       return { frames };
     },
     end: () => {
       throw new Error('Anthropic stream ended without message_stop');
     },
-    terminalError: (err) => [{ bytes: streamErrorEvent('chat.completions', toUpstreamError(exchange.abortReason() ?? err)) }],
+    terminalError: (err) => framer.error(toUpstreamError(exchange.abortReason() ?? err)),
     observers: [{ onEnd: () => setUsage(state, anthropicStreamTokens(s)) }, ...observers],
     abort: exchange.abort,
   });

@@ -221,11 +221,11 @@ describe('chat completions → Anthropic Messages', () => {
     ]);
   });
 
-  it('the Responses API and embeddings are a clear 400 on an Anthropic proxy', async () => {
+  it('embeddings and legacy completions are a clear 400 on an Anthropic proxy', async () => {
     const err = (await client.embeddings.create({ model: 'claude-sonnet-4-5', input: 'x' }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(err.status).toBe(400);
     expect(err.code).toBe('unsupported_endpoint');
-    const err2 = (await client.responses.create({ model: 'claude-sonnet-4-5', input: 'x' }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+    const err2 = (await client.completions.create({ model: 'claude-sonnet-4-5', prompt: 'x' }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
     expect(err2.status).toBe(400);
     expect(upstream.requests).toHaveLength(0);
   });

@@ -208,8 +208,8 @@ describe('chat completions → Bedrock Converse', () => {
     expect(content[1]).toEqual({ image: { format: 'png', source: { bytes: 'iVBORw0KGgo=' } } });
   });
 
-  it('the Responses API is a clear 400 on a Bedrock proxy', async () => {
-    const err = await apiError(client.responses.create({ model: MODEL, input: 'x' }));
+  it('legacy completions are a clear 400 on a Bedrock proxy', async () => {
+    const err = await apiError(client.completions.create({ model: MODEL, prompt: 'x' }));
     expect(err?.status).toBe(400);
     expect(err?.code).toBe('unsupported_endpoint');
     expect(upstream.requests).toHaveLength(0);

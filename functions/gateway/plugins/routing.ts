@@ -4,6 +4,7 @@ import { anthropicHeaders, ANTHROPIC_PATHS } from '../../providers/anthropic/api
 import { toAnthropicRequest } from '../../providers/anthropic/request.js';
 import { toBedrockAnthropicBody, toBedrockCountTokensBody } from '../../providers/anthropic/bedrock.js';
 import { anthropicToChatRequest } from '../../providers/anthropic-ingress/request.js';
+import { responsesToChatRequest } from '../../providers/responses/request.js';
 import { toConverseRequest } from '../../providers/bedrock/request.js';
 import { toEmbeddingCalls } from '../../providers/bedrock/embeddings.js';
 import { isAnthropicModel } from '../../providers/bedrock/api.js';
@@ -20,8 +21,8 @@ type ModelRoute = Extract<Route, { kind: 'openai' }>;
 /** What each provider serves, by the endpoint the client called (docs/providers.md has the table). */
 const SUPPORTED: Record<'openai-family' | 'anthropic' | 'bedrock', ReadonlySet<Endpoint>> = {
   'openai-family': new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'completions', 'models', 'anthropic.messages']),
-  anthropic: new Set<Endpoint>(['chat.completions', 'anthropic.messages', 'anthropic.count_tokens']),
-  bedrock: new Set<Endpoint>(['chat.completions', 'embeddings', 'bedrock.converse', 'bedrock.converse-stream', 'anthropic.messages', 'anthropic.count_tokens']),
+  anthropic: new Set<Endpoint>(['chat.completions', 'responses', 'anthropic.messages', 'anthropic.count_tokens']),
+  bedrock: new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'bedrock.converse', 'bedrock.converse-stream', 'anthropic.messages', 'anthropic.count_tokens']),
 };
 
 /**
@@ -103,7 +104,7 @@ function upstreamRequest(
       const path = route.endpoint === 'anthropic.count_tokens' ? ANTHROPIC_PATHS.countTokens : ANTHROPIC_PATHS.messages;
       return { path, headers: anthropicHeaders(state.headers, credential, out, body.stream), body: out };
     }
-    const out = Buffer.from(JSON.stringify(toAnthropicRequest(body.json, model)));
+    const out = Buffer.from(JSON.stringify(toAnthropicRequest(asChat(route, body.json), model)));
     return { path: ANTHROPIC_PATHS.messages, headers: anthropicHeaders(state.headers, credential, out, body.stream), body: out };
   }
   // Bedrock: sent through the AWS SDK (path and headers are the SDK's). Native Anthropic
@@ -114,8 +115,13 @@ function upstreamRequest(
     return { path: '', headers: {}, body: Buffer.from(JSON.stringify(translate(body.json, state.headers['anthropic-beta']))) };
   }
   if (route.endpoint === 'embeddings') return { path: '', headers: {}, body: Buffer.from(JSON.stringify(toEmbeddingCalls(body.json, model))) };
-  const input = route.ingress === 'bedrock' ? { ...body.json, modelId: model } : toConverseRequest(body.json, model);
+  const input = route.ingress === 'bedrock' ? { ...body.json, modelId: model } : toConverseRequest(asChat(route, body.json), model);
   return { path: '', headers: {}, body: Buffer.from(JSON.stringify(input)) };
+}
+
+/** The Responses API on providers without one: its request as the chat request the translators take. */
+function asChat(route: ModelRoute, json: Record<string, unknown>): Record<string, unknown> {
+  return route.endpoint === 'responses' ? responsesToChatRequest(json) : json;
 }
 
 function describe(endpoint: Endpoint): string {

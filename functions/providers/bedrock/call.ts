@@ -2,9 +2,9 @@ import type { ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
 import type { RelayObserver } from '../../gateway/body-relay.js';
 import { GatewayError, gatewayTimeout } from '../../gateway/errors.js';
 import type { GatewayDeps, GatewayResponse, RequestState } from '../../gateway/types.js';
-import { streamErrorEvent } from '../openai/stream.js';
-import { usageFromCounts, type Json } from '../chat.js';
-import { completeBody, dataFrame, DONE, namedFrame, translatedBody, type Frame } from '../transport.js';
+import { chatUsage, usageFromCounts, type Json } from '../chat.js';
+import { chatFramer } from '../chat-framer.js';
+import { completeBody, namedFrame, translatedBody, type Frame } from '../transport.js';
 import { bedrockErrorName, bedrockTypeOf, mapBedrockError, type BedrockErrorLike } from './errors.js';
 import { fromEmbeddingAnswers, type EmbeddingPlan } from './embeddings.js';
 import { encodeEvent, encodeException, EVENT_STREAM_CONTENT_TYPE } from './eventstream.js';
@@ -41,6 +41,7 @@ export async function callBedrock(deps: Deps, state: RequestState, sentAt: numbe
   const { region, endpoint } = bedrockTarget(plan.target.url.href, clients.defaultRegion);
   const stream = state.body?.stream ?? false;
   const created = Math.floor(Date.now() / 1000);
+  const framer = chatFramer(route.endpoint, state.body?.json ?? {}, model, created);
 
   // The SDK call is bounded like any upstream: a deadline for the whole exchange, an idle limit between events.
   const controller = new AbortController();
@@ -89,7 +90,7 @@ export async function callBedrock(deps: Deps, state: RequestState, sentAt: numbe
       }
       const chat = fromConverseResponse(out, model, created);
       if (usage) state.usage = usage;
-      return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: completeBody(JSON.stringify(chat), observers) };
+      return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: completeBody(JSON.stringify(framer.complete(chat)), observers) };
     }
     events = await converseStream(clients, region, endpoint, input, controller.signal);
   } catch (err) {
@@ -134,19 +135,19 @@ export async function callBedrock(deps: Deps, state: RequestState, sentAt: numbe
     ...common,
     translate: (event) => {
       touch();
-      const frames: Frame[] = translateBedrockEvent(s, event as unknown as Json).map(dataFrame);
-      if (s.error) return { frames: [{ bytes: streamErrorEvent('chat.completions', s.error) }], final: true, error: s.error };
-      if (s.done) return { frames: [...frames, DONE], final: true };
+      const frames: Frame[] = framer.chunks(translateBedrockEvent(s, event as unknown as Json));
+      if (s.error) return { frames: [...frames, ...framer.error(s.error)], final: true, error: s.error };
+      if (s.done) return { frames: [...frames, ...framer.finish(chatUsage(bedrockStreamTokens(s)))], final: true };
       return { frames };
     },
     end: () => {
       // metadata (usage) normally closes the stream; a stop without it still completed the answer.
-      if (s.stopped) return [DONE];
+      if (s.stopped) return framer.finish(chatUsage(bedrockStreamTokens(s)));
       throw new Error('Bedrock stream ended without messageStop');
     },
     terminalError: (err) => {
       const error = timeoutReason ? gatewayTimeout(`The upstream stream stopped: ${timeoutReason.message}`) : (err as BedrockErrorLike).$metadata || /Exception$/.test((err as Error).name) ? fail(err) : new GatewayError(502, 'The upstream stream was interrupted before it completed.', 'upstream_error', 'stream_interrupted');
-      return [{ bytes: streamErrorEvent('chat.completions', error) }];
+      return framer.error(error);
     },
   });
   return { statusCode: 200, headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' }, body };

@@ -1,0 +1,42 @@
+import type { GatewayError } from '../gateway/errors.js';
+import { streamErrorEvent } from './openai/stream.js';
+import type { Json } from './chat.js';
+import { chatToResponse } from './responses/response.js';
+import { chatChunkToResponseEvents, finishResponseEvents, newResponsesStreamState, type ResponsesStreamState } from './responses/stream.js';
+import { dataFrame, DONE, namedFrame, type Frame } from './transport.js';
+
+/**
+ * How translated chat output reaches the client: as chat.completion(.chunk)s on the chat
+ * endpoint, or re-told as a Responses API answer on /responses (for providers without a
+ * Responses API of their own). One framer per request.
+ */
+export interface ChatFramer {
+  /** The chunks of one upstream event, framed. */
+  chunks(chunks: Json[]): Frame[];
+  /** The end of a complete stream (usage: the chat usage object, for the Responses API). */
+  finish(usage: unknown): Frame[];
+  /** The closing bytes when the stream fails. */
+  error(error: GatewayError): Frame[];
+  /** A complete chat.completion as the client's body. */
+  complete(chat: Json): Json;
+}
+
+export function chatFramer(endpoint: string, requestBody: Json, model: string, created: number): ChatFramer {
+  if (endpoint !== 'responses') {
+    return {
+      chunks: (chunks) => chunks.map(dataFrame),
+      finish: () => [DONE],
+      error: (error) => [{ bytes: streamErrorEvent('chat.completions', error) }],
+      complete: (chat) => chat,
+    };
+  }
+  let rs: ResponsesStreamState | undefined;
+  const state = (chunk: Json) => (rs ??= newResponsesStreamState(String(chunk.id ?? created).replace(/^(chatcmpl-|msg_)/, ''), model, created, requestBody));
+  const frame = (events: Array<Json & { type: string }>) => events.map((e) => namedFrame(e.type, e));
+  return {
+    chunks: (chunks) => chunks.flatMap((c) => frame(chatChunkToResponseEvents(state(c), c))),
+    finish: (usage) => frame(finishResponseEvents(state({}), usage)),
+    error: (error) => [{ bytes: streamErrorEvent('responses', error) }],
+    complete: (chat) => chatToResponse(chat, requestBody, created),
+  };
+}
