@@ -32,6 +32,8 @@ Groups:
   traces     list and show traces; migrate the ClickHouse trace tables
   sessions   show a session's turns
   spend      cost and tokens by key, proxy, model or day
+  budgets    set, show and list budgets (with current spend and reservations)
+  limits     set and show requests and tokens per minute
   dev        run the gateway locally (what npm start runs)
 
 Global options:
@@ -86,6 +88,13 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
         const { runPoliciesCommand } = await import('./policies.js');
         return runPoliciesCommand(groupArgs, io);
       });
+    case 'budgets':
+    case 'limits': {
+      const { runBudgetsCommand, openSpendStores } = await import('./budgets.js');
+      const spendDeps = { open: () => openSpendStores(global, env) };
+      if (group === 'budgets') return runBudgetsCommand(groupArgs, io, spendDeps);
+      return (await import('./limits.js')).runLimitsCommand(groupArgs, io, spendDeps);
+    }
     case 'approvals': {
       const { runApprovalsCommand } = await import('./approvals.js');
       return runApprovalsCommand(groupArgs, io, { openApprovals: () => openApprovals(global, env), env });
@@ -95,7 +104,7 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
     case 'spend':
       return runTraceCommand(group, groupArgs, io, global, env);
     default:
-      writeLine(io.stderr, redactSecrets(`sluice: unknown command group '${group}' (expected proxies, keys, policies, approvals, traces, sessions, spend or dev)`));
+      writeLine(io.stderr, redactSecrets(`sluice: unknown command group '${group}' (expected proxies, keys, policies, approvals, traces, sessions, spend, budgets, limits or dev)`));
       writeLine(io.stderr, "Run 'sluice --help' for usage.");
       return EXIT_USAGE;
   }
