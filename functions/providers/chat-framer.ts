@@ -4,11 +4,15 @@ import type { Json } from './chat.js';
 import { chatToResponse } from './responses/response.js';
 import { chatChunkToResponseEvents, finishResponseEvents, newResponsesStreamState, type ResponsesStreamState } from './responses/stream.js';
 import { dataFrame, DONE, namedFrame, type Frame } from './transport.js';
+import { anthropicStreamErrorEvent } from './anthropic/errors.js';
+import { chatToAnthropicMessage } from './anthropic-ingress/response.js';
+import { finishChatStream, newChatToAnthropicState, translateChatChunk } from './anthropic-ingress/stream.js';
 
 /**
  * How translated chat output reaches the client: as chat.completion(.chunk)s on the chat
- * endpoint, or re-told as a Responses API answer on /responses (for providers without a
- * Responses API of their own). One framer per request.
+ * endpoint, re-told as a Responses API answer on /responses (for providers without a
+ * Responses API of their own), or as an Anthropic Message / events on the native
+ * Anthropic endpoint (for upstreams that are not Anthropic's). One framer per request.
  */
 export interface ChatFramer {
   /** The chunks of one upstream event, framed. */
@@ -22,6 +26,7 @@ export interface ChatFramer {
 }
 
 export function chatFramer(endpoint: string, requestBody: Json, model: string, created: number): ChatFramer {
+  if (endpoint === 'anthropic.messages') return anthropicFramer(model);
   if (endpoint !== 'responses') {
     return {
       chunks: (chunks) => chunks.map(dataFrame),
@@ -38,5 +43,20 @@ export function chatFramer(endpoint: string, requestBody: Json, model: string, c
     finish: (usage) => frame(finishResponseEvents(state({}), usage)),
     error: (error) => [{ bytes: streamErrorEvent('responses', error) }],
     complete: (chat) => chatToResponse(chat, requestBody, created),
+  };
+}
+
+/** The native Anthropic endpoint on an upstream that answered in chat terms: Messages and Anthropic events. */
+function anthropicFramer(model: string): ChatFramer {
+  const s = newChatToAnthropicState(model);
+  const frame = (events: Array<[string, Json]>) => events.map(([name, data]) => namedFrame(name, data));
+  return {
+    chunks: (chunks) => chunks.flatMap((c) => frame(translateChatChunk(s, c))),
+    finish: (usage) => {
+      s.usage = usage;
+      return frame(finishChatStream(s));
+    },
+    error: (error) => [{ bytes: anthropicStreamErrorEvent(error) }],
+    complete: (chat) => chatToAnthropicMessage(chat, model),
   };
 }

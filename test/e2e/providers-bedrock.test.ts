@@ -278,10 +278,27 @@ describe('native Anthropic Messages on a Bedrock proxy (Claude through InvokeMod
     expect(err).toBeInstanceOf(Anthropic.RateLimitError);
     expect((err as InstanceType<typeof Anthropic.RateLimitError>).error).toMatchObject({ type: 'error', error: { type: 'rate_limit_error' } });
 
-    upstream.reset();
-    const nova = await anthropic.messages.create({ model: 'amazon.nova-pro-v1:0', max_tokens: 10, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
-    expect(nova).toBeInstanceOf(Anthropic.BadRequestError);
-    expect((nova as InstanceType<typeof Anthropic.BadRequestError>).message).toMatch(/Anthropic models only/);
-    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('other Bedrock models on the Anthropic endpoint go through Converse and come back as Messages', async () => {
+    const { default: Anthropic } = await import('@anthropic-ai/sdk');
+    const anthropic = new Anthropic({ baseURL: `${gw.url}/a/test/anthropic`, apiKey: gw.key, maxRetries: 0 });
+    const nova = 'amazon.nova-pro-v1:0';
+    const plain = await anthropic.messages.create({ model: nova, max_tokens: 10, system: 'Be brief.', messages: [{ role: 'user', content: 'Say something about rivers' }] });
+    expect(plain.content).toEqual([{ type: 'text', text: replyTo('Say something about rivers') }]);
+    expect(plain.usage.input_tokens).toBe(6);
+    expect(upstream.requests[0]!.action).toBe('converse');
+    expect(upstream.requests[0]!.body?.system).toEqual([{ text: 'Be brief.' }]);
+
+    const tools = [{ name: 'weather', input_schema: { type: 'object' as const, properties: { city: { type: 'string' } } } }];
+    const streamed = await anthropic.messages.stream({ model: `${nova}+text-tool`, max_tokens: 50, messages: [{ role: 'user', content: 'weather in Oslo' }], tools }).finalMessage();
+    expect(streamed.content.map((b) => b.type)).toEqual(['text', 'tool_use']);
+    expect(streamed.content[0]).toMatchObject({ text: 'Let me check. One moment.' });
+    expect(streamed.content[1]).toMatchObject({ name: 'weather', input: { city: 'weather in Oslo' } });
+    expect(streamed.stop_reason).toBe('tool_use');
+    expect(streamed.usage.output_tokens).toBeGreaterThan(0);
+
+    const count = await anthropic.messages.countTokens({ model: nova, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
+    expect(count).toBeInstanceOf(Anthropic.BadRequestError);
   });
 });

@@ -109,8 +109,12 @@ function upstreamRequest(
   }
   // Bedrock: sent through the AWS SDK (path and headers are the SDK's). Native Anthropic
   // Messages go to InvokeModel as Claude-on-Bedrock bodies; everything else is a Converse input.
+  if (route.ingress === 'anthropic' && !isAnthropicModel(model)) {
+    // Other Bedrock models: Messages → chat → Converse, answered back in Anthropic's format.
+    if (route.endpoint === 'anthropic.count_tokens') throw badRequest(`count_tokens on a Bedrock proxy is served for Anthropic models only; '${model}' is not one.`, 'unsupported_model', 'model');
+    return { path: '', headers: {}, body: Buffer.from(JSON.stringify(toConverseRequest(anthropicToChatRequest(body.json, model), model))) };
+  }
   if (route.ingress === 'anthropic') {
-    if (!isAnthropicModel(model)) throw badRequest(`The native Anthropic endpoint on a Bedrock proxy serves Anthropic models only; '${model}' is not one. Use the chat completions endpoint or the Converse endpoint for it.`, 'unsupported_model', 'model');
     const translate = route.endpoint === 'anthropic.count_tokens' ? toBedrockCountTokensBody : toBedrockAnthropicBody;
     return { path: '', headers: {}, body: Buffer.from(JSON.stringify(translate(body.json, state.headers['anthropic-beta']))) };
   }

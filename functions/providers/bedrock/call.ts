@@ -7,6 +7,7 @@ import { chatFramer } from '../chat-framer.js';
 import { completeBody, namedFrame, translatedBody, type Frame } from '../transport.js';
 import { bedrockErrorName, bedrockTypeOf, mapBedrockError, type BedrockErrorLike } from './errors.js';
 import { fromEmbeddingAnswers, type EmbeddingPlan } from './embeddings.js';
+import { isAnthropicModel } from './api.js';
 import { encodeEvent, encodeException, EVENT_STREAM_CONTENT_TYPE } from './eventstream.js';
 import { fromConverseResponse } from './response.js';
 import { bedrockStreamTokens, newBedrockStreamState, translateBedrockEvent } from './stream.js';
@@ -72,7 +73,8 @@ export async function callBedrock(deps: Deps, state: RequestState, sentAt: numbe
 
   touch();
   const bounds = { signal: controller.signal, abort: (reason?: Error) => controller.abort(reason), touch, clear, fail };
-  if (route.ingress === 'anthropic') return invokeAnthropic(clients, region, endpoint, state, sentAt, observers, bounds);
+  // Claude takes the Messages body as it is (InvokeModel); other models went through Converse.
+  if (route.ingress === 'anthropic' && isAnthropicModel(model)) return invokeAnthropic(clients, region, endpoint, state, sentAt, observers, bounds);
   if (route.endpoint === 'embeddings') return invokeEmbeddings(clients, region, endpoint, state, sentAt, observers, bounds);
   const input = JSON.parse(plan.body.toString('utf8')) as Json;
   let events: AsyncIterable<ConverseStreamOutput>;
