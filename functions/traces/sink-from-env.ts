@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from '../observability/logger.js';
 import { ClickHouseClient } from '../clickhouse/client.js';
 import { PriceBook, parsePricingOverrides } from '../pricing/price-book.js';
+import { createBatchingSink } from './batching-sink.js';
 import { createClickHouseTraceSink } from './clickhouse-sink.js';
 import { createFirehoseTraceSink } from './firehose-sink.js';
 import { createJsonlTraceSink, createStdoutTraceSink, type TraceSink } from './sink.js';
@@ -22,15 +23,21 @@ export type TraceSinkKind = (typeof TRACE_SINKS)[number];
  * | `firehose` | SLUICE_TRACE_STREAM (delivery stream name); SLUICE_FIREHOSE_ENDPOINT optional |
  * | `clickhouse` | CLICKHOUSE_URL (`http(s)://user:pass@host:8123/?database=db`) |
  *
- * Outside Lambda, undeliverable rows are spooled under `<data dir>/traces/spool/`.
+ * Outside Lambda, undeliverable rows are spooled under `<data dir>/traces/spool/`, and
+ * ClickHouse inserts are gathered across requests for SLUICE_TRACE_BATCH_MS (200 ms).
  */
 export function traceSinkFromEnv(env: NodeJS.ProcessEnv, logger: Logger): TraceWriter {
   const dataDir = env.SLUICE_DATA_DIR ?? '.sluice';
   const kind = (env.SLUICE_TRACE_SINK?.trim() || 'jsonl') as TraceSinkKind;
   const inLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
   const spoolDir = inLambda ? undefined : join(dataDir, 'traces', 'spool');
-  const maxConcurrent = positive(env.SLUICE_TRACE_CONCURRENCY, 8);
-  return new TraceWriter({ sink: sinkFor(kind, env, dataDir), logger, maxConcurrent, ...(spoolDir ? { spoolDir } : {}) });
+  let sink = sinkFor(kind, env, dataDir);
+  // A long-running process gathers ClickHouse inserts across requests (few large inserts,
+  // as ClickHouse wants); the batcher then bounds the I/O, so the writer admits every request.
+  const batched = kind === 'clickhouse' && !inLambda;
+  if (batched) sink = createBatchingSink(sink, { lingerMs: positive(env.SLUICE_TRACE_BATCH_MS, 200) });
+  const maxConcurrent = batched ? 100_000 : positive(env.SLUICE_TRACE_CONCURRENCY, 8);
+  return new TraceWriter({ sink, logger, maxConcurrent, ...(spoolDir ? { spoolDir } : {}) });
 }
 
 function sinkFor(kind: TraceSinkKind, env: NodeJS.ProcessEnv, dataDir: string): TraceSink {
