@@ -9,10 +9,8 @@ import { anthropicStreamTokens, newAnthropicStreamState, translateAnthropicEvent
 import { anthropicTokenCounts } from '../providers/anthropic/usage.js';
 import { callBedrock } from '../providers/bedrock/call.js';
 import { chatUsage, usageFromCounts, type Json, type TokenCounts } from '../providers/chat.js';
-import { completeBody, namedFrame, readBody, sseEvents, translatedBody, type Frame } from '../providers/transport.js';
+import { completeBody, readBody, sseEvents, translatedBody, type Frame } from '../providers/transport.js';
 import { chatFramer } from '../providers/chat-framer.js';
-import { chatToAnthropicMessage } from '../providers/anthropic-ingress/response.js';
-import { finishChatStream, newChatToAnthropicState, translateChatChunk } from '../providers/anthropic-ingress/stream.js';
 import { relayBody, type RelayObserver } from './body-relay.js';
 import { GatewayError, badGateway, gatewayTimeout } from './errors.js';
 import type { SseEvent } from './sse.js';
@@ -173,7 +171,7 @@ function setUsage(state: RequestState, counts: TokenCounts): void {
 
 /** An OpenAI-compatible answer for the Anthropic ingress: chat.completion(.chunk)s re-told as Messages. */
 async function chatToAnthropic(deps: Deps, state: RequestState, exchange: UpstreamExchange, sse: boolean): Promise<GatewayResponse> {
-  const model = state.upstream?.modelResolved ?? '';
+  const framer = chatFramer('anthropic.messages', state.body?.json ?? {}, state.upstream?.modelResolved ?? '', Math.floor(Date.now() / 1000));
   const observers = observersFor(deps, state);
   if (!sse) {
     let chat: Json;
@@ -184,15 +182,13 @@ async function chatToAnthropic(deps: Deps, state: RequestState, exchange: Upstre
     }
     const usage = usageFromResponseBody(chat);
     if (usage) state.usage = usage;
-    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: completeBody(JSON.stringify(chatToAnthropicMessage(chat, model)), observers) };
+    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: completeBody(JSON.stringify(framer.complete(chat)), observers) };
   }
-  const s = newChatToAnthropicState(model);
   const tracker = new StreamUsageTracker();
-  const frames = (events: Array<[string, Json]>) => events.map(([name, data]) => namedFrame(name, data));
   const body = translatedBody<SseEvent>({
     source: sseEvents(exchange.body),
     translate: (event) => {
-      if (event.data === '[DONE]') return { frames: frames(finishChatStream(s)), final: true };
+      if (event.data === '[DONE]') return { frames: framer.finish(undefined), final: true };
       tracker.onEvent(event);
       let chunk: Json;
       try {
@@ -202,14 +198,14 @@ async function chatToAnthropic(deps: Deps, state: RequestState, exchange: Upstre
       }
       if (chunk.error) {
         const error = mapUpstreamError(500, event.data, state.upstream?.provider ?? 'upstream');
-        return { frames: [{ bytes: anthropicStreamErrorEvent(error) }], final: true, error };
+        return { frames: framer.error(error), final: true, error };
       }
-      return { frames: frames(translateChatChunk(s, chunk)) };
+      return { frames: framer.chunks([chunk]) };
     },
     end: () => {
       throw new Error('upstream stream ended without [DONE]');
     },
-    terminalError: (err) => [{ bytes: anthropicStreamErrorEvent(toUpstreamError(exchange.abortReason() ?? err)) }],
+    terminalError: (err) => framer.error(toUpstreamError(exchange.abortReason() ?? err)),
     observers: [
       {
         onEnd: () => {

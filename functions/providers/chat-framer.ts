@@ -17,7 +17,7 @@ import { finishChatStream, newChatToAnthropicState, translateChatChunk } from '.
 export interface ChatFramer {
   /** The chunks of one upstream event, framed. */
   chunks(chunks: Json[]): Frame[];
-  /** The end of a complete stream (usage: the chat usage object, for the Responses API). */
+  /** The end of a complete stream (usage: the chat usage object, when not carried by a chunk). */
   finish(usage: unknown): Frame[];
   /** The closing bytes when the stream fails. */
   error(error: GatewayError): Frame[];
@@ -53,7 +53,8 @@ function anthropicFramer(model: string): ChatFramer {
   return {
     chunks: (chunks) => chunks.flatMap((c) => frame(translateChatChunk(s, c))),
     finish: (usage) => {
-      s.usage = usage;
+      // Usage given here wins; otherwise the usage chunk the stream carried is used.
+      if (usage !== undefined) s.usage = usage;
       return frame(finishChatStream(s));
     },
     error: (error) => [{ bytes: anthropicStreamErrorEvent(error) }],
