@@ -7,6 +7,7 @@ import { Cache, type CacheProps } from './cache.js';
 import { ControlTables } from './control-tables.js';
 import { GatewayFunction } from './gateway-function.js';
 import { GatewayMonitoring } from './gateway-monitoring.js';
+import { SpendAlarms } from './spend-alarms.js';
 import { STACK_OUTPUTS } from './stack-outputs.js';
 import { TraceIngestFunction } from './trace-ingest-function.js';
 import { TracePipeline } from './trace-pipeline.js';
@@ -55,6 +56,8 @@ export class SluiceStack extends Stack {
   readonly tables: ControlTables;
   readonly gateway: GatewayFunction;
   readonly monitoring: GatewayMonitoring;
+  /** Metrics and the alarm on budget and rate-limit refusals (429). */
+  readonly spendAlarms: SpendAlarms;
   readonly identitySigningKey: Secret;
   readonly cache?: Cache;
   readonly traces?: TracePipeline;
@@ -124,6 +127,7 @@ export class SluiceStack extends Stack {
       function: fn,
       timeout: props.timeout ?? this.gateway.timeout,
     });
+    this.spendAlarms = new SpendAlarms(this, 'SpendAlarms', { logGroup: this.gateway.logGroup, function: fn, monitoring: this.monitoring });
 
     new CfnOutput(this, STACK_OUTPUTS.controlTable, {
       value: this.tables.controlTable.tableName,

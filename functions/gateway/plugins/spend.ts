@@ -28,6 +28,9 @@ interface Definitions {
 
 const admitted = new WeakMap<RequestState, Admitted>();
 
+/** The log message of every 429 the spend plugin answers. */
+export const REFUSED = 'spend refused';
+
 /**
  * spend — last before the upstream, so a request another plugin refuses reserves
  * nothing. PreLLM: rate limits (requests and token upper bound per minute), then one
@@ -95,6 +98,8 @@ export function spendPlugin(deps: SpendDeps): Plugin {
         }
         if (!outcome.ok) {
           await refundRates(spend, entry, tokens, state);
+          // Counted by the stack's metric filter (lib/spend-alarms.ts): keep the message and fields stable.
+          state.log.info(REFUSED, { reason: 'rate_limit', scope: limit.scope });
           const overRequests = limit.rpm !== undefined && outcome.requests + 1 > limit.rpm;
           const what = overRequests ? 'requests' : 'tokens';
           throw rateLimited(limit.scope, what, overRequests ? limit.rpm! : limit.tpm!, outcome.resetsAt - now, rateHeaders([{ outcome, limit }], now), !overRequests && tokens > limit.tpm!);
@@ -121,6 +126,7 @@ export function spendPlugin(deps: SpendDeps): Plugin {
         }
         if (!outcome.ok) {
           await refundRates(spend, entry, tokens, state);
+          state.log.info(REFUSED, { reason: 'budget', scope: outcome.refusedBy.scope });
           throw budgetExceeded(outcome.refusedBy, outcome.usedNano, outcome.limitNano, amount, outcome.retryAfterMs, now);
         }
         entry.holds = outcome.holds;
