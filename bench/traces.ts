@@ -5,7 +5,9 @@
  * 1. Added latency: the same gateway handler on the local runtime with its trace sink
  *    (a) off (a sink that drops rows), (b) Firehose (SDK → PutRecordBatch stand-in, which
  *    delivers to trace-ingest → clickhouse-server only after the run, as Firehose does from
- *    AWS's side), (c) ClickHouse direct (the server on this same machine). Sequential plain chat
+ *    AWS's side), (c) ClickHouse direct, one insert per request (as in Lambda), and
+ *    (d) batched across requests (the local runtime's default); the server runs on this
+ *    same machine. Sequential plain chat
  *    requests, variants interleaved in rounds so machine-load drift hits all alike;
  *    client-side p50/p99 and the difference to "off".
  * 2. trace-ingest throughput: Firehose-format deliveries of 500 rows, 4 in flight, for
@@ -31,6 +33,7 @@ import { FileControlStore } from '../functions/stores/file-store.js';
 import { generateGatewayKey } from '../functions/stores/keys.js';
 import { createTraceIngestHandler } from '../functions/trace-ingest/handler.js';
 import { serveFunctionUrl } from '../functions/trace-ingest/local-server.js';
+import { createBatchingSink } from '../functions/traces/batching-sink.js';
 import { createClickHouseTraceSink, TRACE_STEPS_TABLE } from '../functions/traces/clickhouse-sink.js';
 import { createFirehoseTraceSink } from '../functions/traces/firehose-sink.js';
 import type { TraceStepRow } from '../functions/traces/rows.js';
@@ -84,14 +87,15 @@ async function main() {
   const env = { SLUICE_DATA_DIR: dataDir, SLUICE_IDENTITY_SIGNING_KEY: 'bench', SLUICE_LOG_LEVEL: 'SILENT' };
 
   const dropAll: TraceSink = { write: async () => {} };
-  const variants: { name: string; sink: TraceSink }[] = [
+  const variants: { name: string; sink: TraceSink; maxConcurrent?: number }[] = [
     { name: 'off', sink: dropAll },
     { name: 'firehose', sink: createFirehoseTraceSink({ client: () => sdk, streamName: 'sluice-traces' }) },
-    { name: 'clickhouse', sink: createClickHouseTraceSink({ client: clickhouse }) },
+    { name: 'clickhouse (insert per request, as in Lambda)', sink: createClickHouseTraceSink({ client: clickhouse }) },
+    { name: 'clickhouse (batched, local runtime default)', sink: createBatchingSink(createClickHouseTraceSink({ client: clickhouse })), maxConcurrent: 100_000 },
   ];
   const servers = await Promise.all(
     variants.map(async (v) => {
-      const writer = new TraceWriter({ sink: v.sink, logger: silent });
+      const writer = new TraceWriter({ sink: v.sink, logger: silent, ...(v.maxConcurrent ? { maxConcurrent: v.maxConcurrent } : {}) });
       const server = await startLocalServer({ handler: createGatewayHandler({ ...depsFromEnv(env), store, traceSink: writer }) });
       return { ...v, writer, server, url: new URL(`${server.url}/a/bench/openai/v1/chat/completions`), agent: new Agent({ keepAlive: true, maxSockets: 1 }), samples: [] as number[], cpuMicros: 0 };
     }),
@@ -170,7 +174,7 @@ Run: ${new Date().toISOString()} · ${cpus().length} × ${cpus()[0]?.model ?? 'c
 
 ## Request-path latency with each trace sink
 
-Sequential plain chat completions through the local runtime (the Lambda handler), ${ROUNDS} rounds × ${REQUESTS} requests per sink, interleaved; client-side, ms. "off" records traces but drops them at the sink. Firehose: PutRecordBatch to the local stand-in, whose deliveries (trace-ingest → ClickHouse) run after the measurement, as they would on AWS's side. ClickHouse direct: one INSERT per request into clickhouse-server on this same machine, so the server's work shares these 2 cores with the gateway.
+Sequential plain chat completions through the local runtime (the Lambda handler), ${ROUNDS} rounds × ${REQUESTS} requests per sink, interleaved; client-side, ms. "off" records traces but drops them at the sink. Firehose: PutRecordBatch to the local stand-in, whose deliveries (trace-ingest → ClickHouse) run after the measurement, as they would on AWS's side. ClickHouse direct: one INSERT per request (Lambda's pattern), or gathered across requests for up to 200 ms (the local runtime's default), into clickhouse-server on this same machine, so the server's work shares these 2 cores with the gateway.
 
 | sink | requests | p50 | p99 | p50 vs off | p99 vs off | process CPU ms/request | CPU vs off | rows written | undeliverable |
 |---|---|---|---|---|---|---|---|---|---|
