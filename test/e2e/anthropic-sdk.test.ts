@@ -4,8 +4,7 @@
  * wire-faithful Anthropic upstream, errors come back Anthropic-shaped.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { TraceRecord } from '../../functions/traces/recorder.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { replyTo, startAnthropicUpstream, type AnthropicUpstream } from '../support/anthropic-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -14,10 +13,13 @@ const PROVIDER_KEY = 'sk-ant-provider-key-for-tests';
 let upstream: AnthropicUpstream;
 let gw: TestGateway;
 let client: Anthropic;
+const traces: TraceRecord[] = [];
+const memorySink = { traceSink: { write: async ({ record }: { record: TraceRecord }) => void traces.push(record) } };
 
 beforeAll(async () => {
   upstream = await startAnthropicUpstream({ apiKey: PROVIDER_KEY });
-  gw = await startTestGateway({ upstreamUrl: upstream.url, proxy: { provider: 'anthropic', credentialRef: 'env:ANTHROPIC_TEST_KEY' }, env: { ANTHROPIC_TEST_KEY: PROVIDER_KEY } });
+  // Traces kept in memory: read without polling files, and nothing is left writing when the gateway stops.
+  gw = await startTestGateway({ upstreamUrl: upstream.url, proxy: { provider: 'anthropic', credentialRef: 'env:ANTHROPIC_TEST_KEY' }, env: { ANTHROPIC_TEST_KEY: PROVIDER_KEY }, deps: memorySink });
   client = new Anthropic({ baseURL: `${gw.url}/a/test/anthropic`, apiKey: gw.key, maxRetries: 0 });
 });
 afterAll(async () => {
@@ -26,18 +28,12 @@ afterAll(async () => {
 });
 beforeEach(() => upstream.reset());
 
-/** Trace records the gateway wrote (JSONL), polled until one matches. */
-async function traceWhere(match: (r: { attributes?: Record<string, unknown> }) => boolean): Promise<{ attributes: Record<string, unknown> }> {
-  const dir = join(gw.dataDir, 'traces');
-  for (let i = 0; i < 50; i++) {
-    const files = await readdir(dir).catch(() => [] as string[]);
-    for (const f of files) {
-      for (const line of (await readFile(join(dir, f), 'utf8')).split('\n').filter(Boolean)) {
-        const r = JSON.parse(line) as { attributes?: Record<string, unknown> };
-        if (match(r)) return r as { attributes: Record<string, unknown> };
-      }
-    }
-    await new Promise((r) => setTimeout(r, 20));
+/** The trace record of a finished request, waited for (persistence runs after the body). */
+async function traceWhere(match: (r: TraceRecord) => boolean): Promise<TraceRecord> {
+  for (let i = 0; i < 100; i++) {
+    const r = traces.find(match);
+    if (r) return r;
+    await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error('no matching trace record');
 }
@@ -130,7 +126,7 @@ describe('native Anthropic Messages on an OpenAI-compatible proxy (translated)',
   it('plain, streamed, tools and errors: the Anthropic SDK works against an OpenAI upstream', async () => {
     const { startOpenAIUpstream, replyTo: openaiReply } = await import('../support/openai-upstream.js');
     const oai = await startOpenAIUpstream();
-    const other = await startTestGateway({ upstreamUrl: oai.url });
+    const other = await startTestGateway({ upstreamUrl: oai.url, deps: memorySink });
     try {
       const sdk = new Anthropic({ baseURL: `${other.url}/a/test/anthropic`, apiKey: other.key, maxRetries: 0 });
       const plain = await sdk.messages.create({ model: 'gpt-4o-mini', max_tokens: 50, system: 'Be brief.', messages: [{ role: 'user', content: 'Say something about rivers' }] });

@@ -8,13 +8,16 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { replyTo, startAnthropicUpstream, type AnthropicUpstream } from '../support/anthropic-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
+/** Traces are not under test here: dropped in memory, so nothing is still writing files when a gateway stops. */
+const quietTraces = { traceSink: { write: async () => undefined } };
+
 let upstream: AnthropicUpstream;
 let gw: TestGateway;
 let client: OpenAI;
 
 beforeAll(async () => {
   upstream = await startAnthropicUpstream({ apiKey: 'sk-ant-test-key' });
-  gw = await startTestGateway({ upstreamUrl: upstream.url, proxy: { provider: 'anthropic', credentialRef: 'env:ANTHROPIC_TEST_KEY' }, env: { ANTHROPIC_TEST_KEY: 'sk-ant-test-key' } });
+  gw = await startTestGateway({ upstreamUrl: upstream.url, proxy: { provider: 'anthropic', credentialRef: 'env:ANTHROPIC_TEST_KEY' }, env: { ANTHROPIC_TEST_KEY: 'sk-ant-test-key' }, deps: quietTraces });
   client = new OpenAI({ baseURL: `${gw.url}/a/test/openai/v1`, apiKey: gw.key, maxRetries: 0 });
 });
 afterAll(async () => {

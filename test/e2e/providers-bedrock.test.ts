@@ -10,6 +10,9 @@ import { embeddingFor } from '../support/upstream/content.js';
 import { replyTo, sigV4Problem, startBedrockUpstream, TEST_AWS_CREDENTIALS, type BedrockUpstream } from '../support/bedrock-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
+/** Traces are not under test here: dropped in memory, so nothing is still writing files when a gateway stops. */
+const quietTraces = { traceSink: { write: async () => undefined } };
+
 let upstream: BedrockUpstream;
 let gw: TestGateway;
 let client: OpenAI;
@@ -22,7 +25,7 @@ beforeAll(async () => {
   delete process.env.AWS_SESSION_TOKEN;
   delete process.env.AWS_PROFILE;
   upstream = await startBedrockUpstream({ region: 'eu-west-1' });
-  gw = await startTestGateway({ upstreamUrl: upstream.url, proxy: { provider: 'bedrock' }, deps: { bedrock: createBedrockClients('eu-west-1') } });
+  gw = await startTestGateway({ upstreamUrl: upstream.url, proxy: { provider: 'bedrock' }, deps: { ...quietTraces, bedrock: createBedrockClients('eu-west-1') } });
   client = new OpenAI({ baseURL: `${gw.url}/a/test/openai/v1`, apiKey: gw.key, maxRetries: 0 });
 });
 afterAll(async () => {
@@ -61,7 +64,7 @@ describe('chat completions → Bedrock Converse', () => {
     expect(sigV4Problem('POST', path, headers, rawBody, { ...TEST_AWS_CREDENTIALS, secretAccessKey: 'other' }, 'eu-west-1')).toMatch(/signature/);
     expect(sigV4Problem('POST', path, headers, rawBody, TEST_AWS_CREDENTIALS, 'us-east-1')).toMatch(/region/);
     // A client signing for another Region is refused end to end (403 from Bedrock → permission_error).
-    const other = await startTestGateway({ upstreamUrl: upstream.url, proxy: { provider: 'bedrock' }, deps: { bedrock: createBedrockClients('us-west-2') } });
+    const other = await startTestGateway({ upstreamUrl: upstream.url, proxy: { provider: 'bedrock' }, deps: { ...quietTraces, bedrock: createBedrockClients('us-west-2') } });
     try {
       const c = new OpenAI({ baseURL: `${other.url}/a/test/openai/v1`, apiKey: other.key, maxRetries: 0 });
       const err = await apiError(c.chat.completions.create({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] }));

@@ -10,6 +10,9 @@ import { createBedrockClients } from '../../functions/providers/bedrock/transpor
 import { replyTo, startBedrockUpstream, TEST_AWS_CREDENTIALS, type BedrockUpstream } from '../support/bedrock-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
+/** Traces are not under test here: dropped in memory, so nothing is still writing files when a gateway stops. */
+const quietTraces = { traceSink: { write: async () => undefined } };
+
 let upstream: BedrockUpstream;
 let gw: TestGateway;
 const MODEL = 'eu.anthropic.claude-3-7-sonnet-20250219-v1:0';
@@ -41,7 +44,7 @@ beforeAll(async () => {
   delete process.env.AWS_SESSION_TOKEN;
   delete process.env.AWS_PROFILE;
   upstream = await startBedrockUpstream({ region: 'eu-west-1' });
-  gw = await startTestGateway({ upstreamUrl: upstream.url, proxy: { provider: 'bedrock' }, deps: { bedrock: createBedrockClients('eu-west-1') } });
+  gw = await startTestGateway({ upstreamUrl: upstream.url, proxy: { provider: 'bedrock' }, deps: { ...quietTraces, bedrock: createBedrockClients('eu-west-1') } });
 });
 afterAll(async () => {
   await gw?.close();

@@ -4,8 +4,7 @@
  * client did not ask for it.
  */
 import OpenAI from 'openai';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { TraceRecord } from '../../functions/traces/recorder.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -14,10 +13,12 @@ import { withoutUsage } from '../../functions/providers/openai/stream.js';
 let upstream: OpenAIUpstream;
 let gw: TestGateway;
 let client: OpenAI;
+const traces: TraceRecord[] = [];
 
 beforeAll(async () => {
   upstream = await startOpenAIUpstream();
-  gw = await startTestGateway({ upstreamUrl: upstream.url });
+  // Traces kept in memory: read without polling files, and nothing is left writing when the gateway stops.
+  gw = await startTestGateway({ upstreamUrl: upstream.url, deps: { traceSink: { write: async ({ record }) => void traces.push(record) } } });
   client = new OpenAI({ baseURL: `${gw.url}/a/test/openai/v1`, apiKey: gw.key, maxRetries: 0 });
 });
 afterAll(async () => {
@@ -27,15 +28,10 @@ afterAll(async () => {
 beforeEach(() => upstream.reset());
 
 async function usageTraced(traceId: string): Promise<Record<string, unknown> | undefined> {
-  const dir = join(gw.dataDir, 'traces');
-  for (let i = 0; i < 50; i++) {
-    for (const f of await readdir(dir).catch(() => [] as string[])) {
-      for (const line of (await readFile(join(dir, f), 'utf8')).split('\n').filter(Boolean)) {
-        const r = JSON.parse(line) as { traceId?: string; attributes?: { usage?: Record<string, unknown> } };
-        if (r.traceId === traceId) return r.attributes?.usage;
-      }
-    }
-    await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 100; i++) {
+    const r = traces.find((t) => t.traceId === traceId);
+    if (r) return r.attributes.usage as Record<string, unknown> | undefined;
+    await new Promise((r) => setTimeout(r, 10));
   }
   return undefined;
 }

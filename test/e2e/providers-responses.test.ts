@@ -10,6 +10,9 @@ import { replyTo, startAnthropicUpstream, type AnthropicUpstream } from '../supp
 import { startBedrockUpstream, TEST_AWS_CREDENTIALS, type BedrockUpstream } from '../support/bedrock-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
+/** Traces are not under test here: dropped in memory, so nothing is still writing files when a gateway stops. */
+const quietTraces = { traceSink: { write: async () => undefined } };
+
 let anthropic: AnthropicUpstream;
 let bedrock: BedrockUpstream;
 let gwA: TestGateway;
@@ -22,8 +25,8 @@ beforeAll(async () => {
   delete process.env.AWS_PROFILE;
   anthropic = await startAnthropicUpstream();
   bedrock = await startBedrockUpstream({ region: 'us-east-1' });
-  gwA = await startTestGateway({ upstreamUrl: anthropic.url, proxy: { provider: 'anthropic' } });
-  gwB = await startTestGateway({ upstreamUrl: bedrock.url, proxy: { provider: 'bedrock' }, deps: { bedrock: createBedrockClients('us-east-1') } });
+  gwA = await startTestGateway({ upstreamUrl: anthropic.url, proxy: { provider: 'anthropic' }, deps: quietTraces });
+  gwB = await startTestGateway({ upstreamUrl: bedrock.url, proxy: { provider: 'bedrock' }, deps: { ...quietTraces, bedrock: createBedrockClients('us-east-1') } });
 });
 afterAll(async () => {
   await gwA?.close();
