@@ -150,8 +150,9 @@ describe('trace plugin on the request path', () => {
     const res = await fetch(`${gw.url}/a/test/openai/v1/chat/completions`, { method: 'POST', headers: { authorization: 'Bearer sk-sluice-wrong', 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(401);
     const refused = await stepsOf(gw.dataDir, res.headers.get('x-sluice-trace-id')!);
-    expect(refused.map((r) => r.name)).toEqual(['request_finished']);
-    expect(refused[0]!.status).toBe(401);
+    expect(refused.map((r) => r.name)).toEqual(['request_received', 'request_finished']);
+    expect(refused[0]!.offset_ms).toBe(0);
+    expect(refused[1]!.status).toBe(401);
   });
 
   it('a slow sink delays neither the first nor the last byte; the rows still arrive once', async () => {

@@ -52,6 +52,12 @@ export function tracePlugin(deps: TraceDeps): Plugin {
 export function completeTrace(deps: TraceDeps, state: RequestState, attributes: Record<string, unknown>): void {
   const trace = state.trace;
   if (trace.isFinished) return;
+  // Refused before the trace plugin ran (bad key, bad header): the trace still starts
+  // with its arrival.
+  if (!trace.find('request_received')) {
+    const received = trace.step('request_received', { bytes: state.rawBody.length }, state.startedAt);
+    delete received.durationMs;
+  }
   const now = deps.now();
   const capture = captures.get(state);
   const llm = trace.find('llm');
