@@ -10,12 +10,25 @@ import type { GatewayDeps, Identity, Plugin, RequestState } from '../types.js';
  * same 403 so the API does not reveal which proxies exist.
  */
 export function authPlugin(deps: Pick<GatewayDeps, 'store' | 'cache' | 'identitySigningKey' | 'authCacheTtlMs' | 'now'>): Plugin {
+  /**
+   * Blobs this instance has already verified, by their exact text: the HMAC check is
+   * skipped for the same bytes (a forged or altered blob is different text, so it is
+   * still checked). Bounded; the oldest entries go first.
+   */
+  const verifiedBlobs = new Map<string, Identity>();
+  const remember = (blob: string, identity: Identity | undefined): Identity | undefined => {
+    if (!identity) return undefined;
+    if (verifiedBlobs.size >= 10_000) verifiedBlobs.delete(verifiedBlobs.keys().next().value!);
+    verifiedBlobs.set(blob, identity);
+    return identity;
+  };
+
   async function identify(gatewayKey: string): Promise<Identity> {
     const hash = hashKey(gatewayKey);
     const signingKey = await deps.identitySigningKey();
     const cacheKey = `auth:${hash}`;
     const cached = await deps.cache.get(cacheKey);
-    const fromCache = cached === undefined ? undefined : verifyIdentity(cached, signingKey);
+    const fromCache = cached === undefined ? undefined : verifiedBlobs.get(cached) ?? remember(cached, verifyIdentity(cached, signingKey));
     if (fromCache) return fromCache;
 
     const record = await deps.store.getKeyByHash(hash);
