@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
 import { effectiveStatus, type ConsumeOutcome } from '../../governance/approvals.js';
 import { evaluateDecision, type Decision } from '../../governance/decision.js';
+import { ResponseCheck } from '../../governance/response-check.js';
+import { RESPONSE_CHECK_ENDPOINTS, type OutputView } from '../../governance/response-output.js';
+import type { Policy } from '../../rego/index.js';
 import { count, type GovernanceDeps } from '../../governance/governance-deps.js';
 import { buildInputDocument } from '../../governance/input-document.js';
 import { PolicySignatureError } from '../../governance/signed-policy.js';
 import { RegoError } from '../../rego/index.js';
 import type { StoredPolicy } from '../../stores/types.js';
 import { GatewayError } from '../errors.js';
-import type { GatewayDeps, Plugin, RequestState } from '../types.js';
+import type { BodyObserver, GatewayDeps, GatewayResponse, Plugin, RequestState } from '../types.js';
 
 const DEFAULT_APPROVAL_TTL_MS = 3_600_000;
 const DEFAULT_EVAL_BUDGET_MS = 200;
@@ -23,42 +26,125 @@ export function policyPlugin(deps: Pick<GatewayDeps, 'governance' | 'now'>): Plu
   return {
     name: 'policy',
     async before(state: RequestState) {
-      if (state.route.kind !== 'openai') return;
-      const gov = state.proxy?.governance;
-      const stored = gov?.enabled ? gov.policies?.request : undefined;
-      const g = deps.governance;
-      if (!gov?.enabled) return void state.trace.step('policy', { stage: 'request', mode: 'skipped', reason: 'governance off' });
-      if (!stored) return void state.trace.step('policy', { stage: 'request', mode: 'skipped', reason: 'no request policy configured' });
-      if (!g) return void state.trace.step('policy', { stage: 'request', mode: 'skipped', reason: 'governance not available in this runtime' });
-      if (!state.body) return void state.trace.step('policy', { stage: 'request', mode: 'skipped', reason: 'no request body (model list)' });
-
-      const started = deps.now();
-      const failMode = gov.failModes?.request ?? 'open';
-      let decision: Decision;
-      try {
-        const entry = await g.policies.get(state.proxy!.id, stored);
-        decision = evaluateDecision(entry.policy, requestInput(state), { budgetMs: gov.evalBudgetMs ?? DEFAULT_EVAL_BUDGET_MS, now: new Date() });
-      } catch (err) {
-        const kind = failureKind(err);
-        count(g, `policy_error.${kind}`);
-        state.log.warn('governance_event', { event: 'policy_error', stage: 'request', kind, failMode, policyVersion: stored.version });
-        state.trace.step('policy', { stage: 'request', mode: 'error', error: kind, message: messageOf(err), failMode, ...versionOf(stored) }, started);
-        if (failMode === 'closed') throw new GatewayError(503, 'The request policy could not be evaluated.', 'service_unavailable', 'policy_unavailable');
-        return;
-      }
-
-      const audit = { stage: 'request', mode: 'evaluated', package: decision.package, ...versionOf(stored) };
-      if (decision.denyReasons.length > 0) {
-        state.trace.step('policy', { ...audit, decision: 'deny', reasons: decision.denyReasons }, started);
-        throw new GatewayError(403, `Denied by policy: ${decision.denyReasons.join('; ')}`, 'policy_violation', 'policy_violation');
-      }
-      if (decision.holdReasons.length > 0) {
-        await hold(g, state, stored, decision.holdReasons, gov.approvalTtlMs ?? DEFAULT_APPROVAL_TTL_MS, audit, started);
-        return;
-      }
-      state.trace.step('policy', { ...audit, decision: 'allow' }, started);
+      await requestStage(deps, state);
+      await prepareResponseStage(deps, state);
+    },
+    after(state: RequestState, response: GatewayResponse) {
+      startResponseStage(state, response);
     },
   };
+}
+
+async function requestStage(deps: Pick<GatewayDeps, 'governance' | 'now'>, state: RequestState): Promise<void> {
+  if (state.route.kind !== 'openai') return;
+  const gov = state.proxy?.governance;
+  const stored = gov?.enabled ? gov.policies?.request : undefined;
+  const g = deps.governance;
+  if (!gov?.enabled) return void state.trace.step('policy', { stage: 'request', mode: 'skipped', reason: 'governance off' });
+  if (!stored) return void state.trace.step('policy', { stage: 'request', mode: 'skipped', reason: 'no request policy configured' });
+  if (!g) return void state.trace.step('policy', { stage: 'request', mode: 'skipped', reason: 'governance not available in this runtime' });
+  if (!state.body) return void state.trace.step('policy', { stage: 'request', mode: 'skipped', reason: 'no request body (model list)' });
+
+  const started = deps.now();
+  const failMode = gov.failModes?.request ?? 'open';
+  let decision: Decision;
+  try {
+    const entry = await g.policies.get(state.proxy!.id, stored);
+    decision = evaluateDecision(entry.policy, requestInput(state), { budgetMs: gov.evalBudgetMs ?? DEFAULT_EVAL_BUDGET_MS, now: new Date() });
+  } catch (err) {
+    const kind = failureKind(err);
+    count(g, `policy_error.${kind}`);
+    state.log.warn('governance_event', { event: 'policy_error', stage: 'request', kind, failMode, policyVersion: stored.version });
+    state.trace.step('policy', { stage: 'request', mode: 'error', error: kind, message: messageOf(err), failMode, ...versionOf(stored) }, started);
+    if (failMode === 'closed') throw new GatewayError(503, 'The request policy could not be evaluated.', 'service_unavailable', 'policy_unavailable');
+    return;
+  }
+
+  const audit = { stage: 'request', mode: 'evaluated', package: decision.package, ...versionOf(stored) };
+  if (decision.denyReasons.length > 0) {
+    state.trace.step('policy', { ...audit, decision: 'deny', reasons: decision.denyReasons }, started);
+    throw new GatewayError(403, `Denied by policy: ${decision.denyReasons.join('; ')}`, 'policy_violation', 'policy_violation');
+  }
+  if (decision.holdReasons.length > 0) {
+    await hold(g, state, stored, decision.holdReasons, gov.approvalTtlMs ?? DEFAULT_APPROVAL_TTL_MS, audit, started);
+    return;
+  }
+  state.trace.step('policy', { ...audit, decision: 'allow' }, started);
+}
+
+/** The response stage of a request, found again in `after`; its observer is registered before the model call. */
+interface PendingResponseStage {
+  policy: Policy;
+  stored: StoredPolicy;
+  rules: Decision;
+  failMode: 'open' | 'closed';
+  budgetMs: number;
+  check?: ResponseCheck;
+}
+const responseStages = new WeakMap<RequestState, PendingResponseStage>();
+
+async function prepareResponseStage(deps: Pick<GatewayDeps, 'governance' | 'now'>, state: RequestState): Promise<void> {
+  if (state.route.kind !== 'openai') return;
+  const gov = state.proxy?.governance;
+  const stored = gov?.enabled ? gov.policies?.response : undefined;
+  const g = deps.governance;
+  if (!gov?.enabled || !stored || !g || !state.body) return;
+  const step = (attributes: Record<string, unknown>, started?: number) => state.trace.step('policy', { stage: 'response', ...versionOf(stored), ...attributes }, started);
+  if (state.route.ingress !== 'openai' || !RESPONSE_CHECK_ENDPOINTS.has(state.route.endpoint)) {
+    step({ mode: 'skipped', reason: `response checks are not implemented for ${state.route.ingress} ${state.route.endpoint}` });
+    return;
+  }
+  const failMode = gov.failModes?.response ?? 'open';
+  const budgetMs = gov.evalBudgetMs ?? DEFAULT_EVAL_BUDGET_MS;
+  const started = deps.now();
+  try {
+    const entry = await g.policies.get(state.proxy!.id, stored);
+    // The streaming rules are read up front (from the request alone) to choose the mode.
+    const rules = evaluateDecision(entry.policy, { ...requestInput(state), stage: 'response' }, { budgetMs, now: new Date() });
+    const pending: PendingResponseStage = { policy: entry.policy, stored, rules, failMode, budgetMs };
+    responseStages.set(state, pending);
+    // First in line: it must finish (and trace) before the trace plugin completes the trace.
+    const delegate: BodyObserver = {
+      onChunk: (chunk) => pending.check?.onChunk(chunk),
+      onEvent: (event) => pending.check?.onEvent(event),
+      onEnd: (outcome) => pending.check?.onEnd(outcome),
+    };
+    state.observers.unshift(delegate);
+  } catch (err) {
+    const kind = failureKind(err);
+    count(g, `policy_error.${kind}`);
+    state.log.warn('governance_event', { event: 'policy_error', stage: 'response', kind, failMode, policyVersion: stored.version });
+    step({ mode: 'error', error: kind, message: messageOf(err), failMode }, started);
+    if (failMode === 'closed') throw new GatewayError(503, 'The response policy could not be evaluated.', 'service_unavailable', 'policy_unavailable');
+  }
+}
+
+function startResponseStage(state: RequestState, response: GatewayResponse): void {
+  const pending = responseStages.get(state);
+  if (!pending || state.route.kind !== 'openai') return;
+  const endpoint = state.route.endpoint;
+  const sse = (response.headers['content-type'] ?? '').startsWith('text/event-stream');
+  const record = (attributes: Record<string, unknown>) => state.trace.step('policy', { stage: 'response', ...versionOf(pending.stored), ...attributes });
+  const check = new ResponseCheck({
+    endpoint,
+    sse,
+    rules: { redact: pending.rules.streamRedact, deny: pending.rules.streamDeny },
+    failMode: pending.failMode,
+    record,
+    evaluate: (output: OutputView) =>
+      evaluateDecision(
+        pending.policy,
+        { ...requestInput(state), stage: 'response', output, usage: state.usage ? { prompt_tokens: state.usage.promptTokens, completion_tokens: state.usage.completionTokens, total_tokens: state.usage.totalTokens } : null },
+        { budgetMs: pending.budgetMs, now: new Date() },
+      ),
+  });
+  pending.check = check;
+  if (response.statusCode < 200 || response.statusCode >= 300) return check.deactivate(`upstream status ${response.statusCode}`);
+  if (typeof response.body === 'string') return check.deactivate('no model output in this response');
+  if (sse && endpoint !== 'chat.completions') return check.deactivate(`streamed ${endpoint} responses are not checked yet`);
+  response.body = check.wrap(response.body);
+  // The body may change length.
+  delete response.headers['content-length'];
 }
 
 async function hold(

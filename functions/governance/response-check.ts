@@ -1,0 +1,303 @@
+import type { Readable } from 'node:stream';
+import { Readable as ReadableStream } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import { SseSplitter, type SseEvent } from '../gateway/sse.js';
+import type { RelayObserver } from '../gateway/body-relay.js';
+import type { Decision, StreamRule } from './decision.js';
+import { maskPatterns, maskSpans, matchSpans } from './redact.js';
+import { BLOCKED_NOTICE, blockOutput, mapOutputText, readOutput, type OutputView } from './response-output.js';
+import { StreamChecker } from './stream-checker.js';
+
+/**
+ * The response stage of one request. It runs as a body observer (so it sees the upstream
+ * body as it is forwarded and finishes before the trace does) and computes, event by
+ * event, what the client gets instead; `wrap` swaps those replacements into the body
+ * stream. Modes: `incremental` (stream_redact / stream_deny over a look-behind window),
+ * `buffered` (the stream is held, the full policy decides, then it is re-emitted), and for
+ * plain JSON responses the body is always checked whole.
+ */
+export interface ResponseCheckOptions {
+  endpoint: string;
+  sse: boolean;
+  rules: { redact: StreamRule[]; deny: StreamRule[] };
+  /** Full response policy on the complete output; throws on evaluation failure. */
+  evaluate(output: OutputView): Decision;
+  failMode: 'open' | 'closed';
+  /** Records the outcome (the trace step); called once, before the trace completes. */
+  record(attributes: Record<string, unknown>): void;
+}
+
+const END = Symbol('end');
+type Replacement = { raw: string | typeof END; out: string; stop?: boolean };
+
+export class ResponseCheck implements RelayObserver {
+  readonly mode: 'incremental' | 'buffered';
+  private readonly checker: StreamChecker;
+  private readonly queue: Replacement[] = [];
+  private readonly plainChunks: Buffer[] = [];
+  private fullText = '';
+  private template: Record<string, unknown> | undefined;
+  private cut: { pattern: string; at: number } | undefined;
+  private recorded = false;
+  private active = true;
+  /** Set when the client's stream must stop after the replacement just queued. */
+  stopAfter: string | undefined;
+
+  constructor(private readonly opts: ResponseCheckOptions) {
+    this.mode = opts.rules.redact.length + opts.rules.deny.length > 0 ? 'incremental' : 'buffered';
+    this.checker = new StreamChecker(opts.rules.redact, opts.rules.deny, this.mode === 'buffered');
+  }
+
+  /** The upstream answered with an error: nothing to check. */
+  deactivate(reason: string): void {
+    this.active = false;
+    this.once({ mode: 'skipped', reason });
+  }
+
+  onChunk(chunk: Buffer): void {
+    if (this.active && !this.opts.sse) this.plainChunks.push(chunk);
+  }
+
+  onEvent(event: SseEvent): void {
+    if (!this.active || !this.opts.sse) return;
+    const before = this.stopAfter;
+    const out = this.rewriteEvent(event);
+    this.queue.push({ raw: event.raw, out, ...(before === undefined && this.stopAfter !== undefined ? { stop: true } : {}) });
+  }
+
+  onEnd(outcome: { error?: Error }): void {
+    if (!this.active) return;
+    if (!this.opts.sse) {
+      this.queue.push({ raw: END, out: this.rewritePlain() });
+      return;
+    }
+    if (this.checker.isStopped || this.stopAfter !== undefined) {
+      this.finishAudit(outcome.error);
+      return;
+    }
+    // The upstream ended without [DONE] (or cut): release what is held.
+    this.queue.push({ raw: END, out: this.template ? this.flush() : '' });
+    this.finishAudit(outcome.error);
+  }
+
+  /** The client's body: the upstream body with each observed event (or the whole plain body) replaced. */
+  wrap(source: Readable): Readable {
+    const splitter = new SseSplitter();
+    const decoder = new StringDecoder('utf8');
+    let done = false;
+    const plainHeld: string[] = [];
+    const out = new ReadableStream({
+      read() {
+        source.resume();
+      },
+      destroy(err, cb) {
+        if (!done) source.destroy(err ?? undefined);
+        cb(err);
+      },
+    });
+    const send = (text: string) => {
+      if (text && !out.push(text)) source.pause();
+    };
+    const stop = () => {
+      done = true;
+      out.push(null);
+      source.destroy(new Error('stream stopped by the response policy (stream_deny)'));
+    };
+    // Deferred a microtask: a relay may hand us a chunk synchronously from inside its push,
+    // before its observers (this check among them) have seen the events in it.
+    source.on('data', (chunk: Buffer | string) => queueMicrotask(() => onData(chunk)));
+    const onData = (chunk: Buffer | string) => {
+      if (done) return;
+      const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
+      if (!this.opts.sse) return void plainHeld.push(text);
+      for (const event of splitter.push(text)) {
+        const head = this.queue[0];
+        if (head && head.raw === event.raw) {
+          this.queue.shift();
+          send(head.out);
+          if (head.stop) return stop();
+        } else send(event.raw);
+      }
+    };
+    source.on('end', () => queueMicrotask(() => onEnd()));
+    const onEnd = () => {
+      if (done) return;
+      done = true;
+      const rest = decoder.end();
+      if (!this.opts.sse) {
+        const end = this.queue.find((r) => r.raw === END);
+        send(end ? end.out : plainHeld.join('') + rest);
+      } else {
+        if (rest) splitter.push(rest);
+        const end = this.queue.find((r) => r.raw === END);
+        send((splitter.pending ?? '') + (end?.out ?? ''));
+      }
+      out.push(null);
+    };
+    source.on('error', (err) => {
+      if (done) return;
+      done = true;
+      out.destroy(err);
+    });
+    return out;
+  }
+
+  // --- SSE (chat.completions chunks) ---
+
+  private rewriteEvent(event: SseEvent): string {
+    if (this.stopAfter !== undefined || this.checker.isStopped) return '';
+    if (event.data.trim() === '[DONE]') return this.flush() + (this.stopAfter !== undefined ? '' : event.raw);
+    let chunk: Record<string, unknown>;
+    try {
+      chunk = JSON.parse(event.data) as Record<string, unknown>;
+    } catch {
+      return event.raw;
+    }
+    const choices = chunk.choices as Record<string, unknown>[] | undefined;
+    const choice = choices?.[0];
+    if (!choice) return event.raw;
+    const delta = (choice.delta ?? {}) as Record<string, unknown>;
+    let prefix = '';
+    if (typeof delta.content === 'string' && delta.content !== '') {
+      this.template = chunk;
+      this.fullText += delta.content;
+      const r = this.checker.push(delta.content);
+      if (r.denied) return this.deny(r.denied);
+      delta.content = r.emit;
+      if (r.emit === '' && choice.finish_reason == null && Object.keys(delta).every((k) => k === 'content')) return '';
+    }
+    if (choice.finish_reason != null) {
+      this.template ??= chunk;
+      prefix = this.flush();
+      if (this.stopAfter !== undefined) return prefix;
+    }
+    return prefix + `data: ${JSON.stringify(chunk)}\n\n`;
+  }
+
+  /** Releases the held text (buffered mode: after the full policy decided). */
+  private flush(): string {
+    if (this.mode === 'buffered' && this.fullDecision === undefined) {
+      const decided = this.decideFull();
+      if (decided.deny) return this.deny({ pattern: 'policy deny', at: 0 }, decided.reasons);
+      const r = this.checker.end();
+      return r.emit ? this.contentChunk(decided.mask(r.emit)) : '';
+    }
+    const r = this.checker.end();
+    if (r.denied) return this.deny(r.denied);
+    return r.emit ? this.contentChunk(r.emit) : '';
+  }
+
+  private contentChunk(text: string): string {
+    const chunk = structuredClone(this.template ?? {});
+    chunk.choices = [{ index: 0, delta: { content: text }, finish_reason: null }];
+    delete chunk.usage;
+    return `data: ${JSON.stringify(chunk)}\n\n`;
+  }
+
+  private deny(cut: { pattern: string; at: number }, reasons?: string[]): string {
+    this.cut = cut;
+    const chunk = structuredClone(this.template ?? {});
+    chunk.choices = [{ index: 0, delta: { content: BLOCKED_NOTICE }, finish_reason: 'content_filter' }];
+    delete chunk.usage;
+    this.stopAfter = 'deny';
+    if (reasons) this.fullDecision = { deny: true, reasons };
+    return `data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`;
+  }
+
+  // --- the full policy ---
+
+  private fullDecision: { deny: boolean; reasons: string[]; masked?: number; error?: string } | undefined;
+
+  private decideFull(): { deny: boolean; reasons: string[]; mask: (t: string) => string } {
+    const view: OutputView = { text: this.fullText, tool_calls: [], finish_reason: 'stop' };
+    try {
+      const d = this.opts.evaluate(view);
+      const deny = d.denyReasons.length > 0;
+      const patterns = d.redact.flatMap((r) => (r.pattern ? [r.pattern] : []));
+      const spans = d.redact.flatMap((r) => (r.span ? [r.span] : []));
+      let masked = 0;
+      const mask = (t: string) => {
+        const m = maskPatterns(t, patterns);
+        masked += m.masked + (t === view.text ? spans.length : 0);
+        return t === view.text ? maskSpans(m.text, spans) : m.text;
+      };
+      this.fullDecision = { deny, reasons: deny ? d.denyReasons : [] };
+      return { deny, reasons: d.denyReasons, mask: (t) => { const out = mask(t); this.fullDecision!.masked = masked; return out; } };
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.fullDecision = { deny: this.opts.failMode === 'closed', reasons: [], error: message };
+      return { deny: this.opts.failMode === 'closed', reasons: ['response policy unavailable'], mask: (t) => t };
+    }
+  }
+
+  private finishAudit(error?: Error): void {
+    // Incremental mode: the full policy still runs on the complete output, for the audit log.
+    if (this.mode === 'incremental' && !this.fullDecision) {
+      try {
+        const d = this.opts.evaluate({ text: this.fullText, tool_calls: [], finish_reason: this.cut ? 'content_filter' : 'stop' });
+        this.fullDecision = { deny: d.denyReasons.length > 0, reasons: d.denyReasons };
+      } catch (err) {
+        this.fullDecision = { deny: false, reasons: [], error: err instanceof Error ? err.message : String(err) };
+      }
+    }
+    this.once({
+      mode: this.mode,
+      checked: this.mode === 'incremental' ? { streamRedact: this.opts.rules.redact.length, streamDeny: this.opts.rules.deny.length, fullPolicyOnCompleteOutput: true } : { fullPolicyBeforeRelease: true },
+      decision: this.cut ? 'deny' : this.fullDecision?.error ? 'error' : this.checker.masked > 0 || (this.fullDecision?.masked ?? 0) > 0 ? 'redact' : 'allow',
+      masked: this.checker.masked + (this.fullDecision?.masked ?? 0),
+      ...(this.cut ? { cutAt: this.cut.at, cutBy: this.cut.pattern } : {}),
+      ...(this.fullDecision ? { fullPolicy: { deny: this.fullDecision.deny, reasons: this.fullDecision.reasons, ...(this.fullDecision.error ? { error: this.fullDecision.error } : {}), enforced: this.mode === 'buffered' } } : {}),
+      outputChars: this.fullText.length,
+      ...(error ? { streamError: error.message } : {}),
+    });
+  }
+
+  // --- plain JSON ---
+
+  private rewritePlain(): string {
+    const original = Buffer.concat(this.plainChunks).toString('utf8');
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(original) as Record<string, unknown>;
+    } catch {
+      this.once({ mode: 'skipped', reason: 'response body is not JSON' });
+      return original;
+    }
+    const view = readOutput(this.opts.endpoint, body);
+    let d: Decision;
+    try {
+      d = this.opts.evaluate(view);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const closed = this.opts.failMode === 'closed';
+      this.once({ mode: 'error', error: message, failMode: this.opts.failMode, ...(closed ? { decision: 'deny', withheld: true } : {}) });
+      // Fail closed: the status was already sent, so the content is withheld instead.
+      return closed ? JSON.stringify(blockOutput(this.opts.endpoint, body)) : original;
+    }
+    const streamDenied = this.opts.rules.deny.find((r) => matchSpans(r.pattern, view.text).length > 0);
+    if (d.denyReasons.length > 0 || streamDenied) {
+      this.once({ mode: 'buffered', decision: 'deny', reasons: d.denyReasons.length ? d.denyReasons : [`stream_deny ${streamDenied!.pattern}`] });
+      return JSON.stringify(blockOutput(this.opts.endpoint, body));
+    }
+    const patterns = [...d.redact.flatMap((r) => (r.pattern ? [r.pattern] : [])), ...this.opts.rules.redact.map((r) => r.pattern)];
+    const spans = d.redact.flatMap((r) => (r.span ? [r.span] : []));
+    let masked = 0;
+    const rewritten = mapOutputText(this.opts.endpoint, body, (t) => {
+      const m = maskPatterns(t, patterns);
+      masked += m.masked;
+      if (t === view.text && spans.length) {
+        masked += spans.length;
+        return maskSpans(m.text, spans);
+      }
+      return m.text;
+    });
+    this.once({ mode: 'buffered', decision: masked > 0 ? 'redact' : 'allow', masked });
+    return masked > 0 ? JSON.stringify(rewritten) : original;
+  }
+
+  private once(attributes: Record<string, unknown>): void {
+    if (this.recorded) return;
+    this.recorded = true;
+    this.opts.record(attributes);
+  }
+}

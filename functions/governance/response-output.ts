@@ -1,0 +1,79 @@
+/**
+ * Reading and rewriting the output of a complete (non-streamed) response, per endpoint:
+ * chat.completions (choices[].message.content), completions (choices[].text) and
+ * responses (output[] message items, output_text parts). Pure; every other field is kept.
+ */
+export const BLOCKED_NOTICE = 'This response was blocked by policy.';
+
+export interface OutputView {
+  text: string;
+  tool_calls: { name: string; arguments: string }[];
+  finish_reason: string | null;
+}
+
+export const RESPONSE_CHECK_ENDPOINTS = new Set(['chat.completions', 'completions', 'responses']);
+
+export function readOutput(endpoint: string, body: Record<string, unknown>): OutputView {
+  if (endpoint === 'responses') {
+    const texts: string[] = [];
+    const calls: OutputView['tool_calls'] = [];
+    for (const item of (body.output as Record<string, unknown>[] | undefined) ?? []) {
+      if (item.type === 'message') for (const part of (item.content as Record<string, unknown>[] | undefined) ?? []) if (part.type === 'output_text' && typeof part.text === 'string') texts.push(part.text);
+      if (item.type === 'function_call') calls.push({ name: String(item.name ?? ''), arguments: String(item.arguments ?? '') });
+    }
+    return { text: texts.join(''), tool_calls: calls, finish_reason: typeof body.status === 'string' ? body.status : null };
+  }
+  const choice = ((body.choices as Record<string, unknown>[] | undefined) ?? [])[0] ?? {};
+  const message = (choice.message ?? {}) as Record<string, unknown>;
+  const text = endpoint === 'completions' ? String(choice.text ?? '') : typeof message.content === 'string' ? message.content : '';
+  const calls = ((message.tool_calls as Record<string, unknown>[] | undefined) ?? []).map((c) => {
+    const fn = (c.function ?? {}) as Record<string, unknown>;
+    return { name: String(fn.name ?? ''), arguments: String(fn.arguments ?? '') };
+  });
+  return { text, tool_calls: calls, finish_reason: typeof choice.finish_reason === 'string' ? choice.finish_reason : null };
+}
+
+/** Applies `mask` to every output text field (in place on a copy). */
+export function mapOutputText(endpoint: string, body: Record<string, unknown>, mask: (text: string) => string): Record<string, unknown> {
+  const copy = structuredClone(body);
+  if (endpoint === 'responses') {
+    for (const item of (copy.output as Record<string, unknown>[] | undefined) ?? []) {
+      if (item.type !== 'message') continue;
+      for (const part of (item.content as Record<string, unknown>[] | undefined) ?? []) if (part.type === 'output_text' && typeof part.text === 'string') part.text = mask(part.text);
+    }
+    if (typeof copy.output_text === 'string') copy.output_text = mask(copy.output_text);
+    return copy;
+  }
+  for (const choice of (copy.choices as Record<string, unknown>[] | undefined) ?? []) {
+    if (endpoint === 'completions') {
+      if (typeof choice.text === 'string') choice.text = mask(choice.text);
+    } else {
+      const message = choice.message as Record<string, unknown> | undefined;
+      if (message && typeof message.content === 'string') message.content = mask(message.content);
+    }
+  }
+  return copy;
+}
+
+/** The blocked form: content replaced by the notice, finish_reason content_filter (responses: incomplete). */
+export function blockOutput(endpoint: string, body: Record<string, unknown>): Record<string, unknown> {
+  const copy = structuredClone(body);
+  if (endpoint === 'responses') {
+    copy.output = [{ type: 'message', id: 'msg_blocked', status: 'incomplete', role: 'assistant', content: [{ type: 'output_text', text: BLOCKED_NOTICE, annotations: [] }] }];
+    copy.status = 'incomplete';
+    copy.incomplete_details = { reason: 'content_filter' };
+    return copy;
+  }
+  for (const choice of (copy.choices as Record<string, unknown>[] | undefined) ?? []) {
+    if (endpoint === 'completions') choice.text = BLOCKED_NOTICE;
+    else {
+      const message = (choice.message ?? {}) as Record<string, unknown>;
+      message.content = BLOCKED_NOTICE;
+      delete message.tool_calls;
+      delete message.function_call;
+      choice.message = message;
+    }
+    choice.finish_reason = 'content_filter';
+  }
+  return copy;
+}

@@ -1,0 +1,152 @@
+/**
+ * The response stage through the local runtime with the official OpenAI SDK: redaction
+ * and deny on plain and streamed chat, incremental stream rules (first token before the
+ * upstream finishes; a secret split across chunks still masked), buffered mode.
+ */
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { MASK_CHAR } from '../../functions/governance/redact.js';
+import { BLOCKED_NOTICE } from '../../functions/governance/response-output.js';
+import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { governedProxy, memorySink, stepsOf } from './governance-helpers.js';
+
+let upstream: OpenAIUpstream;
+let gw: TestGateway;
+const sink = memorySink();
+
+beforeAll(async () => {
+  upstream = await startOpenAIUpstream();
+  gw = await startTestGateway({ upstreamUrl: upstream.url, deps: { traceSink: sink } });
+});
+afterAll(async () => {
+  await gw?.close();
+  await upstream?.close();
+});
+beforeEach(() => upstream.reset());
+
+// The test upstream answers "You said: <prompt>", one word per stream chunk: "ACCT 1234 5678" spans three chunks.
+const STREAM_RULES = `package sluice.policy
+stream_redact contains {"pattern": "ACCT [0-9]{4} [0-9]{4}", "max_len": 14}
+stream_deny contains {"pattern": "rm -rf /", "max_len": 8}
+`;
+const FULL_RULES = `package sluice.policy
+redact contains "ACCT [0-9]{4} [0-9]{4}"
+deny contains "no launch codes" if contains(input.output.text, "launch code")
+`;
+const masked = (s: string) => MASK_CHAR.repeat(s.length);
+
+describe('plain responses', () => {
+  it('redact: the flagged span masked, every other field preserved', async () => {
+    const { client } = await governedProxy(gw, { policies: { response: FULL_RULES } });
+    const { data, response } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'my account is ACCT 1234 5678 thanks' }] }).withResponse();
+    expect(data.choices[0]?.message.content).toBe(`You said: my account is ${masked('ACCT 1234 5678')} thanks`);
+    expect(data.choices[0]?.finish_reason).toBe('stop');
+    expect(data.usage?.total_tokens).toBeGreaterThan(0);
+    expect(data.id).toMatch(/^chatcmpl-/);
+    expect(data.model).toBeTruthy();
+    const steps = await stepsOf(sink, response.headers.get('x-sluice-trace-id'), 'policy');
+    expect(steps.find((s) => s.attributes.stage === 'response')?.attributes).toMatchObject({ mode: 'buffered', decision: 'redact', masked: 1, policyVersion: 1 });
+  });
+
+  it('deny: a blocked notice and finish_reason content_filter', async () => {
+    const { client } = await governedProxy(gw, { policies: { response: FULL_RULES } });
+    const { data, response } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'the launch code is 0000' }] }).withResponse();
+    expect(data.choices[0]?.message.content).toBe(BLOCKED_NOTICE);
+    expect(data.choices[0]?.finish_reason).toBe('content_filter');
+    const steps = await stepsOf(sink, response.headers.get('x-sluice-trace-id'), 'policy');
+    expect(steps.find((s) => s.attributes.stage === 'response')?.attributes).toMatchObject({ decision: 'deny', reasons: ['no launch codes'] });
+  });
+
+  it('the Responses API: output_text masked', async () => {
+    const { client } = await governedProxy(gw, { policies: { response: FULL_RULES } });
+    const res = await client.responses.create({ model: 'gpt-4o-mini', input: 'my account is ACCT 1234 5678' });
+    expect(res.output_text).toBe(`You said: my account is ${masked('ACCT 1234 5678')}`);
+  });
+
+  it('no response policy: the trace says nothing was checked (no step claims a pass)', async () => {
+    const { client } = await governedProxy(gw, {});
+    const { response } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
+    const steps = await stepsOf(sink, response.headers.get('x-sluice-trace-id'), 'policy');
+    expect(steps.filter((s) => s.attributes.stage === 'response')).toEqual([]);
+  });
+});
+
+describe('streamed responses', () => {
+  it('incremental stream_redact: masked across three chunks, and the first token arrives before the upstream finishes', async () => {
+    const { client } = await governedProxy(gw, { policies: { response: STREAM_RULES } });
+    const prompt = 'my account is ACCT 1234 5678 and this sentence keeps going for a good while longer';
+    const t0 = performance.now();
+    const stream = await client.chat.completions.create({ model: 'test-slow@first=50,gap=40', messages: [{ role: 'user', content: prompt }], stream: true });
+    let text = '';
+    let firstAt = 0;
+    let finish: string | null = null;
+    for await (const chunk of stream) {
+      const piece = chunk.choices[0]?.delta?.content ?? '';
+      if (piece && !firstAt) firstAt = performance.now() - t0;
+      text += piece;
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    const total = performance.now() - t0;
+    expect(text).toBe(`You said: my account is ${masked('ACCT 1234 5678')} and this sentence keeps going for a good while longer`);
+    expect(finish).toBe('stop');
+    // ~20 words at 40 ms each: the first text came well before the end.
+    expect(firstAt).toBeLessThan(total - 300);
+  });
+
+  it('stream_deny: the stream stops with a notice, content_filter and [DONE]; what was sent stays sent; the trace says where it was cut', async () => {
+    const { client } = await governedProxy(gw, { policies: { response: STREAM_RULES } });
+    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'please run rm -rf / now and then more words' }], stream: true }).withResponse();
+    let text = '';
+    let finish: string | null = null;
+    for await (const chunk of stream.data) {
+      text += chunk.choices[0]?.delta?.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(finish).toBe('content_filter');
+    expect(text).not.toContain('rm -rf');
+    expect(text.endsWith(BLOCKED_NOTICE)).toBe(true);
+    // The last window - 1 (13) characters were held back when the match completed, the rest had been sent.
+    expect(text).toBe(`You said: plea${BLOCKED_NOTICE}`);
+    const steps = await stepsOf(sink, stream.response.headers.get('x-sluice-trace-id'), 'policy');
+    const step = steps.find((s) => s.attributes.stage === 'response');
+    expect(step?.attributes).toMatchObject({ mode: 'incremental', decision: 'deny', cutBy: 'rm -rf /' });
+    expect(step?.attributes.cutAt).toBe('You said: please run '.length);
+  });
+
+  it('buffered: a policy without stream rules holds the stream, decides on the whole output, then re-emits it', async () => {
+    const { client } = await governedProxy(gw, { policies: { response: FULL_RULES } });
+    const stream = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'account ACCT 1234 5678 ok' }], stream: true }).withResponse();
+    let text = '';
+    let contentChunks = 0;
+    for await (const chunk of stream.data) {
+      const piece = chunk.choices[0]?.delta?.content ?? '';
+      if (piece) contentChunks++;
+      text += piece;
+    }
+    expect(text).toBe(`You said: account ${masked('ACCT 1234 5678')} ok`);
+    expect(contentChunks).toBe(1);
+    const steps = await stepsOf(sink, stream.response.headers.get('x-sluice-trace-id'), 'policy');
+    expect(steps.find((s) => s.attributes.stage === 'response')?.attributes).toMatchObject({ mode: 'buffered', decision: 'redact' });
+
+    const denied = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'the launch code is 0000' }], stream: true });
+    let deniedText = '';
+    let finish: string | null = null;
+    for await (const chunk of denied) {
+      deniedText += chunk.choices[0]?.delta?.content ?? '';
+      finish = chunk.choices[0]?.finish_reason ?? finish;
+    }
+    expect(deniedText).toBe(BLOCKED_NOTICE);
+    expect(finish).toBe('content_filter');
+  });
+
+  it('a streamed Responses API call is passed through and traced as not checked', async () => {
+    const { client } = await governedProxy(gw, { policies: { response: STREAM_RULES } });
+    const stream = await client.responses.create({ model: 'gpt-4o-mini', input: 'ACCT 1234 5678', stream: true }).withResponse();
+    let text = '';
+    for await (const event of stream.data) if (event.type === 'response.output_text.delta') text += event.delta;
+    expect(text).toBe('You said: ACCT 1234 5678');
+    const steps = await stepsOf(sink, stream.response.headers.get('x-sluice-trace-id'), 'policy');
+    expect(steps.find((s) => s.attributes.stage === 'response')?.attributes).toMatchObject({ mode: 'skipped', reason: 'streamed responses responses are not checked yet' });
+  });
+});
