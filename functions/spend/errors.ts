@@ -13,7 +13,10 @@ export function budgetExceeded(budget: BudgetDefinition, usedNano: number, limit
       ? 'This request alone can cost more than the whole budget; lower max_tokens or shorten the prompt.'
       : `Room frees up at ${new Date(now + retryAfterMs).toISOString()}.`;
   const message = `Budget exceeded: the ${SCOPE_NAMES[budget.scope]} ${formatPeriod(budget.period)} budget of ${usd(limitNano)} has ${usd(left)} left, and this request may cost up to ${usd(requestNano)}. ${when}`;
-  return new GatewayError(429, message, 'rate_limit_error', 'budget_exceeded', null, retryAfterMs === undefined ? {} : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) });
+  const headers: Record<string, string> = retryAfterMs === undefined ? {} : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) };
+  // OpenAI's SDKs retry a 429 after at most a minute; beyond that a retry only wastes a call.
+  if (retryAfterMs === undefined || retryAfterMs > 60_000) headers['x-should-retry'] = 'false';
+  return new GatewayError(429, message, 'rate_limit_error', 'budget_exceeded', null, headers);
 }
 
 export function rateLimited(scope: 'key' | 'proxy', what: 'requests' | 'tokens', limit: number, retryAfterMs: number, headers: Record<string, string>, tooLarge: boolean): GatewayError {

@@ -42,7 +42,7 @@ export function promptTokenBound(rawBody: Buffer, json: Record<string, unknown>)
   return rawBody.length + countImages(json) * IMAGE_TOKEN_BOUND;
 }
 
-/** max_tokens / max_completion_tokens / max_output_tokens, else the model's output limit; 0 for embeddings. */
+/** max_tokens / max_completion_tokens / max_output_tokens (Converse: inferenceConfig.maxTokens), else the model's output limit; 0 for embeddings. */
 export function outputTokenBound(route: Route, json: Record<string, unknown>, model: string | undefined): number {
   if (route.kind === 'openai' && route.endpoint === 'embeddings') return 0;
   for (const field of ['max_completion_tokens', 'max_tokens', 'max_output_tokens']) {
@@ -53,6 +53,9 @@ export function outputTokenBound(route: Route, json: Record<string, unknown>, mo
       return v * n;
     }
   }
+  // Bedrock Converse: inferenceConfig.maxTokens.
+  const converse = (json.inferenceConfig as { maxTokens?: unknown } | undefined)?.maxTokens;
+  if (typeof converse === 'number' && Number.isInteger(converse) && converse > 0) return converse;
   const n = typeof json.n === 'number' && Number.isInteger(json.n) && json.n > 1 ? json.n : 1;
   return outputLimitOf(model) * n;
 }

@@ -15,7 +15,7 @@ let gw: TestGateway;
 let config: FileSpendConfigStore;
 
 beforeAll(async () => {
-  upstream = await startOpenAIUpstream({ record: false });
+  upstream = await startOpenAIUpstream();
   gw = await startTestGateway({
     upstreamUrl: upstream.url,
     env: { SLUICE_PRICING_OVERRIDES: JSON.stringify({ models: { 'test-slow@first=400': PRICE, 'test-ok': PRICE } }) },
@@ -50,6 +50,7 @@ describe('spend with the OpenAI SDK', () => {
     const retryAfter = Number(error.headers?.get('retry-after'));
     const untilMidnight = (Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate() + 1) - Date.now()) / 1000;
     expect(Math.abs(retryAfter - untilMidnight)).toBeLessThan(5);
+    expect(error.headers?.get('x-should-retry')).toBe(untilMidnight > 60 ? 'false' : null);
 
     const done = await first;
     expect(done.usage?.completion_tokens).toBeGreaterThan(0);
@@ -73,5 +74,19 @@ describe('spend with the OpenAI SDK', () => {
     const retryAfter = Number(error.headers?.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
+    expect(error.headers?.get('x-should-retry')).toBeNull();
+  });
+
+  it('with the SDK retrying (maxRetries 2), a budget that clears only at midnight is not retried', async () => {
+    const { key, record } = await gw.addKey();
+    await config.putBudget({ scope: 'key', scopeId: record.id, limitUsd: 0.000001, period: { kind: 'day' }, updatedAt: UPDATED });
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: key, maxRetries: 2 });
+    const before = upstream.requests.length;
+    const started = Date.now();
+    const refused = await client.chat.completions.create({ model: 'test-ok', max_tokens: 5, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+    // No backoff waits: the SDK gave up at once, and nothing reached the upstream.
+    expect(Date.now() - started).toBeLessThan(400);
+    expect(upstream.requests.length).toBe(before);
   });
 });

@@ -23,6 +23,7 @@ describe('upper bound of a request', () => {
     expect(outputTokenBound(chatRoute, {}, 'gpt-4o-mini')).toBe(16_384);
     expect(outputTokenBound(chatRoute, {}, 'some-new-model')).toBe(DEFAULT_OUTPUT_BOUND);
     expect(outputTokenBound({ ...chatRoute, endpoint: 'embeddings' }, { max_tokens: 9 }, 'text-embedding-3-small')).toBe(0);
+    expect(outputTokenBound({ ...chatRoute, ingress: 'bedrock' }, { inferenceConfig: { maxTokens: 300 } }, 'anthropic.claude-sonnet-4-5')).toBe(300);
   });
 
   it('prices every token at the highest rate it could be billed at', () => {
