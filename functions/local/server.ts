@@ -35,8 +35,13 @@ export interface LocalServer {
 export async function startLocalServer(opts: LocalServerOptions): Promise<LocalServer> {
   const handler = opts.handler as StreamingHandler;
   const timeoutMs = opts.timeoutMs ?? 15 * 60_000;
+  // Invocations still running (trace and session writes finish after the last byte):
+  // close() waits for them, as Lambda waits for the handler to resolve.
+  const inflight = new Set<Promise<void>>();
   const server = http.createServer((req, res) => {
-    void serve(handler, req, res, opts.coalesceBytes ?? 0, timeoutMs);
+    const invocation = serve(handler, req, res, opts.coalesceBytes ?? 0, timeoutMs);
+    inflight.add(invocation);
+    void invocation.finally(() => inflight.delete(invocation));
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -48,11 +53,12 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   return {
     url: `http://${host}:${port}`,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+      await Promise.race([Promise.allSettled([...inflight]), new Promise((r) => setTimeout(r, 5_000).unref())]);
+    },
   };
 }
 
