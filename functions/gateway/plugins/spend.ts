@@ -43,13 +43,15 @@ export function spendPlugin(deps: SpendDeps): Plugin {
   const spend = deps.spend;
   const ttl = deps.definitionsTtlMs ?? 5_000;
   const cache = new Map<string, { at: number; defs: Promise<Definitions> }>();
+  // The last definitions read per identity: used when a refresh fails, so a store hiccup does not refuse every request.
+  const lastGood = new Map<string, Definitions>();
 
   const definitionsFor = (services: SpendServices, id: Identity): Promise<Definitions> => {
     const cacheKey = `${id.keyId}|${id.proxyId}|${id.orgId}`;
     const now = deps.now();
     const hit = cache.get(cacheKey);
     if (hit && now - hit.at < ttl) return hit.defs;
-    const defs = Promise.all([
+    const read = Promise.all([
       services.config.getBudgets([
         { scope: 'key', scopeId: id.keyId },
         { scope: 'proxy', scopeId: id.proxyId },
@@ -59,10 +61,19 @@ export function spendPlugin(deps: SpendDeps): Plugin {
         { scope: 'key', scopeId: id.keyId },
         { scope: 'proxy', scopeId: id.proxyId },
       ]),
-    ]).then(([budgets, limits]) => ({ budgets, limits }));
-    if (cache.size > 10_000) cache.clear();
+    ]).then(([budgets, limits]) => {
+      const defs = { budgets, limits };
+      lastGood.set(cacheKey, defs);
+      return defs;
+    });
+    const stale = lastGood.get(cacheKey);
+    const defs = stale ? read.catch(() => stale) : read;
+    if (cache.size > 10_000) {
+      cache.clear();
+      lastGood.clear();
+    }
     cache.set(cacheKey, { at: now, defs });
-    defs.catch(() => cache.delete(cacheKey));
+    read.catch(() => cache.delete(cacheKey));
     return defs;
   };
 
