@@ -13,6 +13,9 @@ import { PriceBook, costOf, type ModelPrice } from '../../functions/pricing/pric
 import { DynamoSpendConfigStore } from '../../functions/spend/dynamodb-config-store.js';
 import { DynamoBudgetLedger } from '../../functions/spend/dynamodb-ledger.js';
 import { DynamoRateLimiter } from '../../functions/spend/dynamodb-rate-limiter.js';
+import { RedisRateLimiter } from '../../functions/spend/redis-rate-limiter.js';
+import { startRedis, type RunningRedis } from '../support/redis.js';
+import { Redis } from 'ioredis';
 import { toNano, type BudgetDefinition } from '../../functions/spend/definitions.js';
 import type { Usage } from '../../functions/gateway/types.js';
 
@@ -24,6 +27,10 @@ let dynalite: RunningDynalite;
 let dynamo: DynamoDBClient;
 let upstream: OpenAIUpstream;
 let gw: TestGateway;
+/** A second gateway on the same stores whose rate counters are on Redis (the ElastiCache setup). */
+let gwRedis: TestGateway;
+let redisServer: RunningRedis;
+let redis: Redis;
 let config: DynamoSpendConfigStore;
 let ledger: DynamoBudgetLedger;
 // A clock early in a minute, so that rate windows do not roll over mid-test.
@@ -32,7 +39,8 @@ const base = Math.floor(Date.now() / 60_000) * 60_000 + 1_000;
 const now = () => base + (performance.now() - t0);
 
 beforeAll(async () => {
-  [dynalite, upstream] = await Promise.all([startDynalite(), startOpenAIUpstream({ record: false })]);
+  [dynalite, upstream, redisServer] = await Promise.all([startDynalite(), startOpenAIUpstream({ record: false }), startRedis()]);
+  redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
   dynamo = localDynamoClient(dynalite.endpoint);
   const tables = await createSluiceTables(dynamo);
   config = new DynamoSpendConfigStore({ client: dynamo, tableName: tables.controlTable });
@@ -46,20 +54,29 @@ beforeAll(async () => {
       spend: { config, ledger, limiter },
     },
   });
+  gwRedis = await startTestGateway({
+    upstreamUrl: upstream.url,
+    deps: {
+      now,
+      pricing: new PriceBook(undefined, { models: Object.fromEntries(MODELS.map((m) => [m, PRICE])) }),
+      spend: { config, ledger, limiter: new RedisRateLimiter(redis) },
+    },
+  });
 });
 afterAll(async () => {
-  await gw?.close();
+  await Promise.all([gw?.close(), gwRedis?.close()]);
   dynamo?.destroy();
-  await Promise.all([upstream?.close(), dynalite?.close()]);
+  redis?.disconnect();
+  await Promise.all([upstream?.close(), dynalite?.close(), redisServer?.stop()]);
 });
 
-async function newKey(): Promise<{ key: string; keyId: string }> {
-  const { key, record } = await gw.addKey();
+async function newKey(gateway: TestGateway = gw): Promise<{ key: string; keyId: string }> {
+  const { key, record } = await gateway.addKey();
   return { key, keyId: record.id };
 }
 
-function chat(key: string, body: Record<string, unknown>, signal?: AbortSignal): Promise<Response> {
-  return fetch(`${gw.url}/a/test/openai/v1/chat/completions`, {
+function chat(key: string, body: Record<string, unknown>, signal?: AbortSignal, gateway: TestGateway = gw): Promise<Response> {
+  return fetch(`${gateway.url}/a/test/openai/v1/chat/completions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
@@ -215,5 +232,22 @@ describe('rate limits through the gateway', () => {
     } finally {
       await config.deleteLimit({ scope: 'proxy', scopeId: 'test' });
     }
+  });
+
+  it.each([
+    ['DynamoDB', () => gw],
+    ['Redis', () => gwRedis],
+  ])('100 concurrent requests against 30 RPM per key (%s): exactly 30 reach the upstream', async (_name, gateway) => {
+    const { key, keyId } = await newKey(gateway());
+    await config.putLimit({ scope: 'key', scopeId: keyId, rpm: 30, updatedAt: UPDATED });
+    const body = { model: 'gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'ping' }] };
+    const responses = await Promise.all(Array.from({ length: 100 }, () => chat(key, body, undefined, gateway())));
+    await Promise.all(responses.map((r) => r.text()));
+    const statuses = responses.map((r) => r.status);
+    expect(statuses.filter((st) => st === 200)).toHaveLength(30);
+    expect(statuses.filter((st) => st === 429)).toHaveLength(70);
+    const remaining = responses.filter((r) => r.status === 200).map((r) => Number(r.headers.get('x-ratelimit-remaining-requests')));
+    expect(new Set(remaining).size).toBe(30);
+    expect(Math.min(...remaining)).toBe(0);
   });
 });
