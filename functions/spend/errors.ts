@@ -23,10 +23,9 @@ export function rateLimited(scope: 'key' | 'proxy', what: 'requests' | 'tokens',
   const message = tooLarge
     ? `Request too large: it may use more tokens than the ${scope}'s limit of ${limit} tokens per minute allows at all; lower max_tokens or shorten the prompt.`
     : `Rate limit reached: the ${scope}'s limit of ${limit} ${what} per minute is used up. Retry in ${Math.ceil(retryAfterMs / 1000)}s.`;
-  return new GatewayError(429, message, 'rate_limit_error', tooLarge ? 'request_too_large' : 'rate_limit_exceeded', null, {
-    ...headers,
-    'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))),
-  });
+  // Waiting cannot help a request larger than the whole limit: no Retry-After, and no SDK retries.
+  const retry: Record<string, string> = tooLarge ? { 'x-should-retry': 'false' } : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) };
+  return new GatewayError(429, message, 'rate_limit_error', tooLarge ? 'request_too_large' : 'rate_limit_exceeded', null, { ...headers, ...retry });
 }
 
 export const spendUnavailable = () => new GatewayError(503, 'Budgets could not be checked; the request was not sent.', 'service_unavailable', 'budget_unavailable');

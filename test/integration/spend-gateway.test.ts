@@ -225,6 +225,8 @@ describe('rate limits through the gateway', () => {
       const res = await chat(key, { model: 'gpt-4o-mini', max_tokens: 5_000, messages: [{ role: 'user', content: 'ping' }] });
       expect(res.status).toBe(429);
       expect(((await res.json()) as { error: { code: string } }).error.code).toBe('request_too_large');
+      expect(res.headers.get('retry-after')).toBeNull();
+      expect(res.headers.get('x-should-retry')).toBe('false');
       const small = await chat(key, { model: 'gpt-4o-mini', max_tokens: 5, messages: [{ role: 'user', content: 'ping' }] });
       expect(small.status).toBe(200);
       await small.text();
