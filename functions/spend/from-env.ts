@@ -22,7 +22,7 @@ import type { SpendServices } from './services.js';
 export function spendFromEnv(env: NodeJS.ProcessEnv, client?: DynamoDBClient): SpendServices | undefined {
   const kind = env.SLUICE_STORE?.trim() || 'file';
   const redisUrl = env.REDIS_URL?.trim();
-  const redis = redisUrl ? redisLimiter(redisUrl, env.SLUICE_REDIS_PREFIX?.trim()) : undefined;
+  const redis = redisUrl ? redisLimiter(redisUrl) : undefined;
   if (kind === 'dynamodb') {
     const controlTable = env.SLUICE_CONTROL_TABLE?.trim();
     const stateTable = env.SLUICE_STATE_TABLE?.trim();
@@ -43,7 +43,7 @@ export function spendFromEnv(env: NodeJS.ProcessEnv, client?: DynamoDBClient): S
   };
 }
 
-function redisLimiter(url: string, keyPrefix: string | undefined): RateLimiter {
+function redisLimiter(url: string): RateLimiter {
   const secure = /^rediss:\/\//i.test(url);
   const client = new Redis(url, {
     lazyConnect: true, // connects on the first command: no I/O at cold start
@@ -54,5 +54,5 @@ function redisLimiter(url: string, keyPrefix: string | undefined): RateLimiter {
     ...(secure ? { tls: {} } : {}),
   });
   client.on('error', () => undefined); // surfaced on the commands
-  return new RedisRateLimiter(client, keyPrefix ? { keyPrefix } : {});
+  return new RedisRateLimiter(client);
 }
