@@ -21,6 +21,7 @@ export const CONTEXT_KEYS = {
   logRetentionDays: 'sluice:logRetentionDays',
   retainTables: 'sluice:retainTables',
   nag: 'sluice:nag',
+  governance: 'sluice:governance',
 } as const;
 
 export interface SluiceAppConfig {
@@ -113,6 +114,7 @@ export function configFromContext(get: ContextReader): SluiceAppConfig {
   const stackProps: SluiceStackProps = {
     cache: readBoolean(get, CONTEXT_KEYS.cache, false),
     xrayTracing: readBoolean(get, CONTEXT_KEYS.xrayTracing, false),
+    ...(readBoolean(get, CONTEXT_KEYS.governance, false) ? { governance: true } : {}),
     tableRemovalPolicy: retainTables ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     ...(timeoutSeconds !== undefined ? { timeout: Duration.seconds(timeoutSeconds) } : {}),
     ...(memorySize !== undefined ? { memorySize } : {}),

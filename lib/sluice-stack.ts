@@ -7,6 +7,7 @@ import { Cache, type CacheProps } from './cache.js';
 import { ControlTables } from './control-tables.js';
 import { GatewayFunction } from './gateway-function.js';
 import { GatewayMonitoring } from './gateway-monitoring.js';
+import { Governance, type GovernanceProps } from './governance.js';
 import { SpendAlarms } from './spend-alarms.js';
 import { STACK_OUTPUTS } from './stack-outputs.js';
 import { TraceIngestFunction } from './trace-ingest-function.js';
@@ -43,6 +44,12 @@ export interface SluiceStackProps extends StackProps {
    * @default - trace rows go to the gateway's log stream (the stdout sink)
    */
   readonly traces?: { clickhouseUrlSecretArn?: string; bufferSizeMiB?: number; bufferInterval?: Duration };
+  /**
+   * Governance resources: the holds/escalations SNS topic, the reference intent scorer
+   * (functions/guardrail) and alarms on policy errors and holds (lib/governance.ts).
+   * @default false
+   */
+  readonly governance?: boolean | Pick<GovernanceProps, 'judgeModel' | 'judgeModelId' | 'holdsThreshold'>;
 }
 
 export { STACK_OUTPUTS };
@@ -58,6 +65,8 @@ export class SluiceStack extends Stack {
   readonly monitoring: GatewayMonitoring;
   /** Metrics and the alarm on budget and rate-limit refusals (429). */
   readonly spendAlarms: SpendAlarms;
+  /** Notifications topic, reference intent scorer, approvals access and governance alarms (with `governance` on). */
+  readonly governance?: Governance;
   readonly identitySigningKey: Secret;
   readonly cache?: Cache;
   readonly traces?: TracePipeline;
@@ -128,6 +137,16 @@ export class SluiceStack extends Stack {
       timeout: props.timeout ?? this.gateway.timeout,
     });
     this.spendAlarms = new SpendAlarms(this, 'SpendAlarms', { logGroup: this.gateway.logGroup, function: fn, monitoring: this.monitoring });
+    if (props.governance) {
+      this.governance = new Governance(this, 'Governance', {
+        gateway: fn,
+        gatewayLogGroup: this.gateway.logGroup,
+        controlTable: this.tables.controlTable,
+        monitoring: this.monitoring,
+        ...(props.governance === true ? {} : props.governance),
+      });
+      for (const [name, value] of Object.entries(this.governance.gatewayEnvironment())) fn.addEnvironment(name, value);
+    }
 
     new CfnOutput(this, STACK_OUTPUTS.controlTable, {
       value: this.tables.controlTable.tableName,

@@ -14,7 +14,7 @@ export interface GovernanceDeps {
   notifier?: Notifier;
   /** Failures counted per kind (also logged with `governance_event`); read by tests and the bench. */
   counters: Record<string, number>;
-  intent?: { url: string; secret?: string; failMode: FailMode; timeoutMs: number };
+  intent?: { url: string; secret?: () => Promise<string | undefined>; failMode: FailMode; timeoutMs: number };
   /** Random source for intent sampling (default Math.random). */
   random?: () => number;
 }
@@ -43,7 +43,7 @@ export function governanceFromEnv(env: NodeJS.ProcessEnv, approvals?: ApprovalSt
       ? {
           intent: {
             url: guardrail.replace(/\/+$/, ''),
-            ...(env.GUARDRAIL_SECRET ? { secret: env.GUARDRAIL_SECRET } : {}),
+            secret: guardrailSecret(env),
             failMode: env.SLUICE_INTENT_FAIL_MODE?.trim() === 'closed' ? 'closed' : 'open',
             timeoutMs: 15_000,
           },
@@ -60,4 +60,21 @@ export function approvalsFromEnv(env: NodeJS.ProcessEnv, client?: DynamoDBClient
     return new DynamoApprovalStore(client ?? new DynamoDBClient(region ? { region } : {}), table);
   }
   return new FileApprovalStore(env.SLUICE_DATA_DIR?.trim() || DEFAULT_DATA_DIR);
+}
+
+/** GUARDRAIL_SECRET, or in AWS the secret named by GUARDRAIL_SECRET_ARN (read once per container, retried after a failure). */
+function guardrailSecret(env: NodeJS.ProcessEnv): () => Promise<string | undefined> {
+  let value: Promise<string | undefined> | undefined;
+  return () => {
+    value ??= (async () => {
+      if (env.GUARDRAIL_SECRET) return env.GUARDRAIL_SECRET;
+      if (!env.GUARDRAIL_SECRET_ARN) return undefined;
+      const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+      return (await new SecretsManagerClient({}).send(new GetSecretValueCommand({ SecretId: env.GUARDRAIL_SECRET_ARN }))).SecretString;
+    })();
+    value.catch(() => {
+      value = undefined;
+    });
+    return value;
+  };
 }

@@ -46,15 +46,21 @@ export function truncateRequest(r: ScoreRequest): ScoreRequest {
 }
 
 export async function scoreIntent(
-  endpoint: { url: string; secret?: string; timeoutMs: number },
+  endpoint: { url: string; secret?: () => Promise<string | undefined>; timeoutMs: number },
   request: ScoreRequest,
   fetchImpl: typeof fetch = fetch,
 ): Promise<ScoreResponse> {
   let res: Response;
+  let secret: string | undefined;
+  try {
+    secret = await endpoint.secret?.();
+  } catch (err) {
+    throw new ScoringError(`scorer secret unavailable: ${(err as Error).message}`);
+  }
   try {
     res = await fetchImpl(`${endpoint.url}/score`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(endpoint.secret ? { authorization: `Bearer ${endpoint.secret}` } : {}) },
+      headers: { 'content-type': 'application/json', ...(secret ? { authorization: `Bearer ${secret}` } : {}) },
       body: JSON.stringify(truncateRequest(request)),
       signal: AbortSignal.timeout(endpoint.timeoutMs),
     });
