@@ -4,6 +4,15 @@
  * with Retry-After, and room again once a reservation is settled.
  */
 import OpenAI from 'openai';
+import Anthropic from '@anthropic-ai/sdk';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startAnthropicUpstream, type AnthropicUpstream } from '../support/anthropic-upstream.js';
+import { MemoryBudgetLedger } from '../../functions/spend/memory-ledger.js';
+import { MemoryRateLimiter } from '../../functions/spend/rate-limiter.js';
+import { PriceBook, costOf } from '../../functions/pricing/price-book.js';
+import { toNano, type BudgetDefinition } from '../../functions/spend/definitions.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -91,5 +100,68 @@ describe('spend with the OpenAI SDK', () => {
     // No backoff waits: the SDK gave up at once, and nothing reached the upstream.
     expect(Date.now() - started).toBeLessThan(400);
     expect(upstream.requests.length).toBe(before);
+  });
+});
+
+describe('spend with the Anthropic SDK on the native ingress', () => {
+  const PROVIDER_KEY = 'sk-ant-provider-key-for-spend-tests';
+  const haiku = new PriceBook().lookup('anthropic', 'claude-haiku-4-5')!.price;
+  let anthropicUpstream: AnthropicUpstream;
+  let agw: TestGateway;
+  let dir: string;
+  let aconfig: FileSpendConfigStore;
+  const ledger = new MemoryBudgetLedger();
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sluice-spend-e2e-'));
+    aconfig = new FileSpendConfigStore({ dataDir: dir });
+    anthropicUpstream = await startAnthropicUpstream({ apiKey: PROVIDER_KEY });
+    agw = await startTestGateway({
+      upstreamUrl: anthropicUpstream.url,
+      proxy: { provider: 'anthropic', credentialRef: 'env:ANTHROPIC_SPEND_KEY' },
+      env: { ANTHROPIC_SPEND_KEY: PROVIDER_KEY },
+      deps: { spend: { config: aconfig, ledger, limiter: new MemoryRateLimiter() } },
+    });
+  });
+  afterAll(async () => {
+    await agw?.close();
+    await anthropicUpstream?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const spent = async (b: BudgetDefinition) => {
+    for (let i = 0; i < 100; i++) {
+      const u = await ledger.usage(b, Date.now());
+      if (u.reservedNano === 0) return u.spentNano;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('reservation never settled');
+  };
+
+  it('plain and streamed Messages settle to the cost of the usage Anthropic reported', async () => {
+    const { key, record } = await agw.addKey();
+    const budget: BudgetDefinition = { scope: 'key', scopeId: record.id, limitUsd: 1, period: { kind: 'day' }, updatedAt: UPDATED };
+    await aconfig.putBudget(budget);
+    const client = new Anthropic({ baseURL: `${agw.url}/a/test/anthropic`, apiKey: key, maxRetries: 0 });
+    const plain = await client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'Tell me about rivers' }] });
+    const costOfMessage = (u: { input_tokens: number; output_tokens: number }) =>
+      toNano(costOf(haiku, { promptTokens: u.input_tokens, completionTokens: u.output_tokens, totalTokens: u.input_tokens + u.output_tokens }));
+    expect(await spent(budget)).toBe(costOfMessage(plain.usage));
+    const streamed = await client.messages.stream({ model: 'claude-haiku-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'And about lakes' }] }).finalMessage();
+    expect(streamed.usage.output_tokens).toBeGreaterThan(0);
+    expect(await spent(budget)).toBe(costOfMessage(plain.usage) + costOfMessage(streamed.usage));
+  });
+
+  it('over budget: RateLimitError, Anthropic-shaped, and nothing reaches Anthropic', async () => {
+    const { key, record } = await agw.addKey();
+    await aconfig.putBudget({ scope: 'key', scopeId: record.id, limitUsd: 0.0001, period: { kind: 'month' }, updatedAt: UPDATED });
+    const client = new Anthropic({ baseURL: `${agw.url}/a/test/anthropic`, apiKey: key, maxRetries: 0 });
+    const before = anthropicUpstream.requests.length;
+    const refused = await client.messages.create({ model: 'claude-haiku-4-5', max_tokens: 4_000, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(Anthropic.RateLimitError);
+    const error = refused as InstanceType<typeof Anthropic.RateLimitError>;
+    expect(error.status).toBe(429);
+    expect((error.error as { type: string; error: { type: string; message: string } }).error).toMatchObject({ type: 'rate_limit_error', message: expect.stringContaining('Budget exceeded') });
+    expect(anthropicUpstream.requests.length).toBe(before);
   });
 });
