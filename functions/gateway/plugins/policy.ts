@@ -174,8 +174,9 @@ async function hold(
     throw new GatewayError(403, approvalRefusal(outcome), 'policy_violation', `approval_${outcome}`);
   }
   const { record, created } = await g.approvals.hold({ ...binding, reasons, policyVersion: stored.version, traceId: state.traceId, ttlMs }, wallNow);
-  count(g, 'hold');
-  state.log.info('governance_event', { event: 'hold', approvalId: record.id, created });
+  // Only new holds count (the alarm's metric); an identical pending request is a repeat.
+  count(g, created ? 'hold' : 'hold_repeat');
+  state.log.info('governance_event', { event: created ? 'hold' : 'hold_repeat', approvalId: record.id });
   if (created && g.notifier) {
     // Awaited: the notification is delivered before the handler resolves (Lambda drops pending promises).
     try {
