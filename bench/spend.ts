@@ -10,6 +10,8 @@
  *    + key RPM/TPM on Redis; the same on the embedded default (in-process). Client p50/p99
  *    and the difference to "off". Settlement runs after the client's last byte (the
  *    invocation awaits it), so the client sees the reservation and the limiter only.
+ * 3. The 200-way race on one budget (dynalite) through the gateway: admitted, refused,
+ *    billed vs. the ledger vs. the limit.
  *
  * dynalite is a JavaScript emulation of DynamoDB running in this same process: its
  * latency is not DynamoDB's (single-digit ms per UpdateItem within a Region). The point
@@ -30,7 +32,7 @@ import { depsFromEnv } from '../functions/gateway/deps.js';
 import { startLocalServer } from '../functions/local/server.js';
 import { FileControlStore } from '../functions/stores/file-store.js';
 import { generateGatewayKey } from '../functions/stores/keys.js';
-import { PriceBook } from '../functions/pricing/price-book.js';
+import { PriceBook, costOf } from '../functions/pricing/price-book.js';
 import { DynamoBudgetLedger } from '../functions/spend/dynamodb-ledger.js';
 import { DynamoRateLimiter } from '../functions/spend/dynamodb-rate-limiter.js';
 import { RedisRateLimiter } from '../functions/spend/redis-rate-limiter.js';
@@ -142,6 +144,34 @@ async function main() {
   const gateway = servers.map((s) => ({ name: s.name, ...stats(s.samples) }));
   const off = gateway[0]!;
 
+  // 3. The 200-way race on one budget (dynalite), the upstream reporting usage at max_tokens.
+  const raceBody = { model: 'test-slow', max_tokens: 4, messages: [{ role: 'user', content: 'name every river that flows into the Black Sea' }] };
+  const racePrice = { input: 0.15, output: 0.6 };
+  const worst = (Buffer.byteLength(JSON.stringify(raceBody)) * racePrice.input + 4 * racePrice.output) / 1e6;
+  const { key: raceKey, id: raceKeyId, hash: raceHash } = generateGatewayKey();
+  await store.putKey({ id: raceKeyId, hash: raceHash, proxyId: 'bench', orgId: 'org', createdAt: new Date().toISOString() });
+  const raceBudget: BudgetDefinition = { scope: 'key', scopeId: raceKeyId, limitUsd: 40 * worst, period: { kind: 'day' }, updatedAt: '' };
+  await config.putBudget(raceBudget);
+  const raceServer = await startLocalServer({
+    handler: createGatewayHandler({ ...depsFromEnv(env), store, pricing: new PriceBook(undefined, { models: { 'test-slow': racePrice } }), spend: { config, ledger, limiter: dynamoLimiter } }),
+  });
+  const raceStarted = performance.now();
+  const raceAnswers = await Promise.all(
+    Array.from({ length: 200 }, async () => {
+      const r = await fetch(`${raceServer.url}/a/bench/openai/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${raceKey}`, 'content-type': 'application/json' }, body: JSON.stringify(raceBody) });
+      return { status: r.status, json: (await r.json()) as { usage?: { prompt_tokens: number; completion_tokens: number } } };
+    }),
+  );
+  const raceMs = performance.now() - raceStarted;
+  const admitted = raceAnswers.filter((a) => a.status === 200);
+  const billedNano = admitted.reduce((sum, a) => sum + toNano(costOf(racePrice, { promptTokens: a.json.usage!.prompt_tokens, completionTokens: a.json.usage!.completion_tokens, totalTokens: 0 })), 0);
+  let raceUsage = await ledger.usage(raceBudget, Date.now());
+  for (let i = 0; i < 100 && raceUsage.reservedNano > 0; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+    raceUsage = await ledger.usage(raceBudget, Date.now());
+  }
+  await raceServer.close();
+
   const lines = [
     '# Spend: added latency of budgets and rate limits',
     '',
@@ -158,6 +188,17 @@ async function main() {
     '| variant | n | p50 | p99 | added p50 | added p99 |',
     '|---|---:|---:|---:|---:|---:|',
     ...gateway.map((g) => `| ${g.name} | ${g.n} | ${ms(g.p50)} | ${ms(g.p99)} | ${ms(g.p50 - off.p50)} | ${ms(g.p99 - off.p99)} |`),
+    '',
+    '## 200 concurrent requests on one budget (dynalite)',
+    '',
+    `Budget $${raceBudget.limitUsd.toFixed(6)} (40 worst cases of $${worst.toFixed(7)}); the upstream answers after 100 ms with usage at max_tokens (4).`,
+    '',
+    '| admitted | refused (429) | billed by the upstream | ledger spent | still reserved | over the limit | wall time |',
+    '|---:|---:|---:|---:|---:|---|---:|',
+    `| ${admitted.length} | ${raceAnswers.length - admitted.length} | $${(billedNano / 1e9).toFixed(7)} | $${(raceUsage.spentNano / 1e9).toFixed(7)} | $${(raceUsage.reservedNano / 1e9).toFixed(7)} | ${raceUsage.spentNano > toNano(raceBudget.limitUsd) ? 'YES' : 'no'} | ${Math.round(raceMs)} ms |`,
+    '',
+    'More than 40 get in because settlements (to the real, smaller cost) free room while later',
+    'requests arrive; the spend stays under the limit because each admission reserved its worst case.',
     '',
     'Definitions are cached for 5 s per key, so the request path does one conditional UpdateItem per',
     'budget scope (plus one Lua script call on Redis, or one UpdateItem on DynamoDB, per rate-limited',
