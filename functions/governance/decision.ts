@@ -43,6 +43,8 @@ export function decisionPackage(policy: Policy): string | undefined {
 export interface EvaluateOptions {
   budgetMs: number;
   now: Date;
+  /** Only these rules (default: all). */
+  only?: readonly DecisionRule[];
 }
 
 /** Evaluates the decision rules the policy defines. Throws RegoError (including budget exhaustion). */
@@ -53,7 +55,7 @@ export function evaluateDecision(policy: Policy, input: unknown, opts: EvaluateO
   const started = performance.now();
   const read = (rule: DecisionRule): unknown => {
     const entrypoint = `${pkg}/${rule}`;
-    if (!policy.entrypoints.includes(entrypoint)) return undefined;
+    if (!policy.entrypoints.includes(entrypoint) || (opts.only && !opts.only.includes(rule))) return undefined;
     // One budget across all rules of a decision.
     const budgetMs = Math.max(1, opts.budgetMs - (performance.now() - started));
     return policy.evaluate(input, { entrypoint, budgetMs, now: opts.now }).result;

@@ -269,8 +269,9 @@ export class ResponseCheck implements RelayObserver {
       d = this.opts.evaluate(view);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
+      const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'internal';
       const closed = this.opts.failMode === 'closed';
-      this.once({ mode: 'error', error: message, failMode: this.opts.failMode, ...(closed ? { decision: 'deny', withheld: true } : {}) });
+      this.once({ mode: 'error', error: code, message: message.slice(0, 300), failMode: this.opts.failMode, ...(closed ? { decision: 'deny', withheld: true } : {}) });
       // Fail closed: the status was already sent, so the content is withheld instead.
       return closed ? JSON.stringify(blockOutput(this.opts.endpoint, body)) : original;
     }

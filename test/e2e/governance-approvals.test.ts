@@ -11,6 +11,7 @@ import type { GovernanceNotice } from '../../functions/governance/notifier.js';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { FileApprovalStore } from '../../functions/governance/approvals.js';
+import { runCli } from '../../bin/commands/cli.js';
 import { governedProxy, memorySink, stepsOf } from './governance-helpers.js';
 
 const HOLD_POLICY = `package sluice.policy
@@ -94,8 +95,12 @@ describe('hold and approve', () => {
     expect(notices).toHaveLength(1);
 
     expect(await poll(p.id, p.key, id!)).toMatchObject({ status: 200, body: { id, status: 'pending', reasons: ['wire transfers need a human'] } });
-    const decided = await approvals().decide(id!, 'approved', 'alice@example.com', Date.now());
-    expect(decided?.decidedBy).toBe('alice@example.com');
+    // The operator approves with the CLI, on the gateway's data directory.
+    let out = '';
+    const code = await runCli(['--data-dir', gw.dataDir, 'approvals', 'approve', id!, '--by', 'alice@example.com'], { stdout: { write: (t: string) => (out += t) }, stderr: { write: () => true } }, {});
+    expect(code).toBe(0);
+    expect(out).toContain('approved by alice@example.com');
+    expect((await approvals().get(id!))?.decidedBy).toBe('alice@example.com');
     expect(await poll(p.id, p.key, id!)).toMatchObject({ status: 200, body: { status: 'approved' } });
 
     const { data, response } = await p.client.chat.completions.create(transfer, { headers: { 'x-sluice-approval-id': id! } }).withResponse();

@@ -150,3 +150,37 @@ describe('streamed responses', () => {
     expect(steps.find((s) => s.attributes.stage === 'response')?.attributes).toMatchObject({ mode: 'skipped', reason: 'streamed responses responses are not checked yet' });
   });
 });
+
+describe('response-stage fail modes', () => {
+  const slow = `package sluice.policy
+redact contains "x" if {
+  some i in numbers.range(1, 2000)
+  some j in numbers.range(1, 2000)
+  i * j == -1
+}
+`;
+  it('open (default): an evaluation past its budget lets the answer through unchanged, traced as an error', async () => {
+    const { client } = await governedProxy(gw, { policies: { response: slow }, governance: { evalBudgetMs: 20 } });
+    const { data, response } = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello there' }] }).withResponse();
+    expect(data.choices[0]?.message.content).toBe('You said: hello there');
+    const steps = await stepsOf(sink, response.headers.get('x-sluice-trace-id'), 'policy');
+    expect(steps.filter((s) => s.attributes.stage === 'response').map((s) => s.attributes)).toEqual([expect.objectContaining({ mode: 'error', failMode: 'open', error: 'eval_cancel_error' })]);
+  });
+
+  it('closed: a plain answer is withheld (the status was already sent), and a policy that cannot be used answers 503 before the model is called', async () => {
+    const p = await governedProxy(gw, { policies: { response: slow }, governance: { evalBudgetMs: 20, failModes: { response: 'closed' } } });
+    const { data } = await p.client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello there' }] }).withResponse();
+    expect(data.choices[0]?.message.content).toBe(BLOCKED_NOTICE);
+    expect(data.choices[0]?.finish_reason).toBe('content_filter');
+
+    const broken = await governedProxy(gw, { governance: { failModes: { response: 'closed' } } });
+    const proxy = (await gw.store.getProxy(broken.id))!;
+    await gw.store.putProxy({ ...proxy, governance: { ...proxy.governance!, policies: { response: { version: 1, format: 'rego', body: 'package x\ndeny if {', sha256: 'f'.repeat(64), updatedAt: new Date().toISOString() } } } });
+    upstream.reset();
+    const err = await broken.client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(503);
+    expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('policy_unavailable');
+    expect(upstream.requests).toHaveLength(0);
+  });
+});

@@ -100,7 +100,7 @@ async function prepareResponseStage(deps: Pick<GatewayDeps, 'governance' | 'now'
   try {
     const entry = await g.policies.get(state.proxy!.id, stored);
     // The streaming rules are read up front (from the request alone) to choose the mode.
-    const rules = evaluateDecision(entry.policy, { ...requestInput(state), stage: 'response' }, { budgetMs, now: new Date() });
+    const rules = evaluateDecision(entry.policy, { ...requestInput(state), stage: 'response' }, { budgetMs, now: new Date(), only: ['stream_redact', 'stream_deny'] });
     const pending: PendingResponseStage = { policy: entry.policy, stored, rules, failMode, budgetMs };
     responseStages.set(state, pending);
     // First in line: it must finish (and trace) before the trace plugin completes the trace.
