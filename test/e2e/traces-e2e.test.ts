@@ -178,7 +178,8 @@ describe(`traces end to end: ${CONVERSATIONS} concurrent streaming conversations
     process.stderr.write(`TTFT ms under load: min ${ttfts[0]} p50 ${q(0.5)} p90 ${q(0.9)} p99 ${q(0.99)} max ${ttfts.at(-1)}; gateway event-loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms\n`);
   });
 
-  it(`TTFT of a warm gateway is within 50 ms of the ${FIRST_BYTE_DELAY_MS} ms the upstream injected`, async () => {
+  // A timing bound on a shared 2-core machine: retried so one scheduler stall from a neighbouring test file does not fail it.
+  it(`TTFT of a warm gateway is within 50 ms of the ${FIRST_BYTE_DELAY_MS} ms the upstream injected`, { retry: 2 }, async () => {
     const probe = await drive(`${gw.url}/a/test/openai/v1`, gw.key, 1, 5000);
     await firehose.drain();
     for (let i = 0; i < 200 && writer.stats.inFlight + writer.stats.queued > 0; i++) await new Promise((r) => setTimeout(r, 10));
