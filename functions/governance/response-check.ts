@@ -76,7 +76,7 @@ export class ResponseCheck implements RelayObserver {
       return;
     }
     // The upstream ended without [DONE] (or cut): release what is held.
-    this.queue.push({ raw: END, out: this.template ? this.flush() : '' });
+    this.queue.push({ raw: END, out: this.template ? this.flush() : this.opts.endpoint === 'responses' ? this.releaseResponsesTail() : '' });
     this.finishAudit(outcome.error);
   }
 
@@ -146,6 +146,7 @@ export class ResponseCheck implements RelayObserver {
 
   private rewriteEvent(event: SseEvent): string {
     if (this.stopAfter !== undefined || this.checker.isStopped) return '';
+    if (this.opts.endpoint === 'responses') return this.rewriteResponsesEvent(event);
     if (event.data.trim() === '[DONE]') return this.flush() + (this.stopAfter !== undefined ? '' : event.raw);
     let chunk: Record<string, unknown>;
     try {
@@ -175,16 +176,104 @@ export class ResponseCheck implements RelayObserver {
   }
 
   /** Releases the held text (buffered mode: after the full policy decided). */
-  private flush(): string {
+  private release(): { text: string } | { denied: { pattern: string; at: number }; reasons?: string[] } {
     if (this.mode === 'buffered' && this.fullDecision === undefined) {
       const decided = this.decideFull();
-      if (decided.deny) return this.deny({ pattern: 'policy deny', at: 0 }, decided.reasons);
+      if (decided.deny) return { denied: { pattern: 'policy deny', at: 0 }, reasons: decided.reasons };
       const r = this.checker.end();
-      return r.emit ? this.contentChunk(decided.mask(r.emit)) : '';
+      return { text: r.emit ? decided.mask(r.emit) : '' };
     }
     const r = this.checker.end();
-    if (r.denied) return this.deny(r.denied);
-    return r.emit ? this.contentChunk(r.emit) : '';
+    return r.denied ? { denied: r.denied } : { text: r.emit };
+  }
+
+  private flush(): string {
+    const r = this.release();
+    if ('denied' in r) return this.deny(r.denied, r.reasons);
+    return r.text ? this.contentChunk(r.text) : '';
+  }
+
+  // --- SSE (Responses API typed events) ---
+
+  private responseTemplate: Record<string, unknown> | undefined;
+  private deltaTemplate: Record<string, unknown> | undefined;
+  /** Text released per output item, what its done events must say. */
+  private readonly itemText = new Map<string, string>();
+
+  private rewriteResponsesEvent(event: SseEvent): string {
+    let obj: Record<string, unknown>;
+    try {
+      obj = JSON.parse(event.data) as Record<string, unknown>;
+    } catch {
+      return event.raw;
+    }
+    const frame = (o: Record<string, unknown>) => `event: ${String(o.type)}\ndata: ${JSON.stringify(o)}\n\n`;
+    const itemId = typeof obj.item_id === 'string' ? obj.item_id : '';
+    const released = (id: string) => this.itemText.get(id) ?? '';
+    switch (obj.type) {
+      case 'response.created':
+        this.responseTemplate = obj.response as Record<string, unknown>;
+        return event.raw;
+      case 'response.output_text.delta': {
+        if (typeof obj.delta !== 'string') return event.raw;
+        this.deltaTemplate = obj;
+        this.fullText += obj.delta;
+        const r = this.checker.push(obj.delta);
+        if (r.denied) return this.denyResponses(r.denied);
+        if (!r.emit) return '';
+        this.itemText.set(itemId, released(itemId) + r.emit);
+        return frame({ ...obj, delta: r.emit });
+      }
+      case 'response.output_text.done': {
+        const r = this.release();
+        if ('denied' in r) return this.denyResponses(r.denied, r.reasons);
+        let out = '';
+        if (r.text) {
+          this.itemText.set(itemId, released(itemId) + r.text);
+          out = frame({ ...(this.deltaTemplate ?? obj), type: 'response.output_text.delta', item_id: itemId, delta: r.text });
+        }
+        return out + frame({ ...obj, text: released(itemId) });
+      }
+      case 'response.content_part.done': {
+        const part = obj.part as Record<string, unknown> | undefined;
+        if (part?.type === 'output_text') part.text = released(itemId);
+        return frame(obj);
+      }
+      case 'response.output_item.done':
+        this.maskItem(obj.item as Record<string, unknown> | undefined);
+        return frame(obj);
+      case 'response.completed':
+      case 'response.incomplete': {
+        const response = obj.response as Record<string, unknown> | undefined;
+        for (const item of (response?.output as Record<string, unknown>[] | undefined) ?? []) this.maskItem(item);
+        return frame(obj);
+      }
+      default:
+        return event.raw;
+    }
+  }
+
+  /** The upstream ended without output_text.done: what is still held goes out as one last delta. */
+  private releaseResponsesTail(): string {
+    const r = this.release();
+    if ('denied' in r) return this.denyResponses(r.denied, r.reasons);
+    if (!r.text || !this.deltaTemplate) return '';
+    return `event: response.output_text.delta\ndata: ${JSON.stringify({ ...this.deltaTemplate, delta: r.text })}\n\n`;
+  }
+
+  private maskItem(item: Record<string, unknown> | undefined): void {
+    if (item?.type !== 'message' || typeof item.id !== 'string' || !this.itemText.has(item.id)) return;
+    const text = this.itemText.get(item.id)!;
+    for (const part of (item.content as Record<string, unknown>[] | undefined) ?? []) if (part.type === 'output_text') part.text = text;
+  }
+
+  private denyResponses(cut: { pattern: string; at: number }, reasons?: string[]): string {
+    this.cut = cut;
+    this.stopAfter = 'deny';
+    if (reasons) this.fullDecision = { deny: true, reasons };
+    const delta = { ...(this.deltaTemplate ?? { type: 'response.output_text.delta', output_index: 0, content_index: 0 }), type: 'response.output_text.delta', delta: BLOCKED_NOTICE };
+    const response = { ...(this.responseTemplate ?? {}), status: 'incomplete', incomplete_details: { reason: 'content_filter' }, output: [] };
+    return `event: response.output_text.delta\ndata: ${JSON.stringify(delta)}\n\nevent: response.incomplete\ndata: ${JSON.stringify({ type: 'response.incomplete', response })}\n\n`;
   }
 
   private contentChunk(text: string): string {

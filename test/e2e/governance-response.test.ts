@@ -140,14 +140,39 @@ describe('streamed responses', () => {
     expect(finish).toBe('content_filter');
   });
 
-  it('a streamed Responses API call is passed through and traced as not checked', async () => {
+  it('the Responses API stream: typed delta events masked incrementally, done events and response.completed carry the masked text', async () => {
     const { client } = await governedProxy(gw, { policies: { response: STREAM_RULES } });
-    const stream = await client.responses.create({ model: 'gpt-4o-mini', input: 'ACCT 1234 5678', stream: true }).withResponse();
+    const stream = await client.responses.create({ model: 'gpt-4o-mini', input: 'my account ACCT 1234 5678 is blocked', stream: true }).withResponse();
     let text = '';
-    for await (const event of stream.data) if (event.type === 'response.output_text.delta') text += event.delta;
-    expect(text).toBe('You said: ACCT 1234 5678');
+    let doneText = '';
+    let completed = '';
+    for await (const event of stream.data) {
+      if (event.type === 'response.output_text.delta') text += event.delta;
+      if (event.type === 'response.output_text.done') doneText = event.text;
+      if (event.type === 'response.completed') {
+        const item = event.response.output[0];
+        completed = item?.type === 'message' && item.content[0]?.type === 'output_text' ? item.content[0].text : '';
+      }
+    }
+    const expected = `You said: my account ${masked('ACCT 1234 5678')} is blocked`;
+    expect(text).toBe(expected);
+    expect(doneText).toBe(expected);
+    expect(completed).toBe(expected);
     const steps = await stepsOf(sink, stream.response.headers.get('x-sluice-trace-id'), 'policy');
-    expect(steps.find((s) => s.attributes.stage === 'response')?.attributes).toMatchObject({ mode: 'skipped', reason: 'streamed responses responses are not checked yet' });
+    expect(steps.find((s) => s.attributes.stage === 'response')?.attributes).toMatchObject({ mode: 'incremental', decision: 'redact', masked: 1 });
+  });
+
+  it('the Responses API stream: stream_deny ends it with the notice and response.incomplete (content_filter)', async () => {
+    const { client } = await governedProxy(gw, { policies: { response: STREAM_RULES } });
+    const stream = await client.responses.create({ model: 'gpt-4o-mini', input: 'please run rm -rf / now and more', stream: true });
+    let text = '';
+    let reason: string | undefined;
+    for await (const event of stream) {
+      if (event.type === 'response.output_text.delta') text += event.delta;
+      if (event.type === 'response.incomplete') reason = event.response.incomplete_details?.reason;
+    }
+    expect(text).toBe(`You said: plea${BLOCKED_NOTICE}`);
+    expect(reason).toBe('content_filter');
   });
 });
 

@@ -141,7 +141,7 @@ function startResponseStage(state: RequestState, response: GatewayResponse): voi
   pending.check = check;
   if (response.statusCode < 200 || response.statusCode >= 300) return check.deactivate(`upstream status ${response.statusCode}`);
   if (typeof response.body === 'string') return check.deactivate('no model output in this response');
-  if (sse && endpoint !== 'chat.completions') return check.deactivate(`streamed ${endpoint} responses are not checked yet`);
+  if (sse && endpoint !== 'chat.completions' && endpoint !== 'responses') return check.deactivate(`streamed ${endpoint} responses are not checked yet`);
   response.body = check.wrap(response.body);
   // The body may change length.
   delete response.headers['content-length'];
