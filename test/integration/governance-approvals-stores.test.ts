@@ -79,3 +79,25 @@ describe.each(stores)('approvals on the %s store', (_name, make) => {
     expect(await store.consume(again.record.id, { proxyId: proxy, keyId: 'key_a', bodyHash: 'h1' }, now + 5_000)).toBe('expired');
   });
 });
+
+describe('governance config in the control stores', () => {
+  it('round-trips through DynamoDB and the file store unchanged', async () => {
+    const { DynamoControlStore } = await import('../../functions/stores/dynamodb-store.js');
+    const { FileControlStore } = await import('../../functions/stores/file-store.js');
+    const governance = {
+      enabled: true,
+      policies: { request: { version: 3, format: 'rego' as const, body: 'package a\n', sha256: 'a'.repeat(64), updatedAt: '2026-11-23T00:00:00.000Z', updatedBy: 'ops' } },
+      failModes: { request: 'closed' as const },
+      evalBudgetMs: 50,
+      intent: { intent: 'support', turnScope: 'first_n' as const, n: 2 },
+    };
+    const proxy = { id: 'gov1', orgId: 'o', name: 'g', provider: 'openai' as const, baseUrl: 'https://api.openai.com/v1', byok: false, allowPrivateNetwork: false, createdAt: '2026-11-23T00:00:00.000Z', governance };
+    for (const store of [new DynamoControlStore({ client, tableName: table, consistentReads: true }), new FileControlStore({ dataDir: dir })]) {
+      await store.putProxy(proxy);
+      expect((await store.getProxy('gov1'))?.governance).toEqual(governance);
+      const { governance: _, ...without } = proxy;
+      await store.putProxy(without);
+      expect(await store.getProxy('gov1')).not.toHaveProperty('governance');
+    }
+  });
+});
