@@ -1,7 +1,8 @@
 /**
  * Reading and rewriting the output of a complete (non-streamed) response, per endpoint:
  * chat.completions (choices[].message.content), completions (choices[].text) and
- * responses (output[] message items, output_text parts). Pure; every other field is kept.
+ * responses (output[] message items, output_text parts) and Anthropic messages (content[]
+ * text blocks). Pure; every other field is kept.
  */
 export const BLOCKED_NOTICE = 'This response was blocked by policy.';
 
@@ -11,9 +12,17 @@ export interface OutputView {
   finish_reason: string | null;
 }
 
-export const RESPONSE_CHECK_ENDPOINTS = new Set(['chat.completions', 'completions', 'responses']);
+export const RESPONSE_CHECK_ENDPOINTS = new Set(['chat.completions', 'completions', 'responses', 'anthropic.messages']);
 
 export function readOutput(endpoint: string, body: Record<string, unknown>): OutputView {
+  if (endpoint === 'anthropic.messages') {
+    const blocks = (body.content as Record<string, unknown>[] | undefined) ?? [];
+    return {
+      text: blocks.filter((b) => b.type === 'text' && typeof b.text === 'string').map((b) => b.text as string).join(''),
+      tool_calls: blocks.filter((b) => b.type === 'tool_use').map((b) => ({ name: String(b.name ?? ''), arguments: JSON.stringify(b.input ?? {}) })),
+      finish_reason: typeof body.stop_reason === 'string' ? body.stop_reason : null,
+    };
+  }
   if (endpoint === 'responses') {
     const texts: string[] = [];
     const calls: OutputView['tool_calls'] = [];
@@ -36,6 +45,10 @@ export function readOutput(endpoint: string, body: Record<string, unknown>): Out
 /** Applies `mask` to every output text field (in place on a copy). */
 export function mapOutputText(endpoint: string, body: Record<string, unknown>, mask: (text: string) => string): Record<string, unknown> {
   const copy = structuredClone(body);
+  if (endpoint === 'anthropic.messages') {
+    for (const block of (copy.content as Record<string, unknown>[] | undefined) ?? []) if (block.type === 'text' && typeof block.text === 'string') block.text = mask(block.text);
+    return copy;
+  }
   if (endpoint === 'responses') {
     for (const item of (copy.output as Record<string, unknown>[] | undefined) ?? []) {
       if (item.type !== 'message') continue;
@@ -55,9 +68,14 @@ export function mapOutputText(endpoint: string, body: Record<string, unknown>, m
   return copy;
 }
 
-/** The blocked form: content replaced by the notice, finish_reason content_filter (responses: incomplete). */
+/** The blocked form: content replaced by the notice, finish_reason content_filter (responses: incomplete; Anthropic: stop_reason refusal). */
 export function blockOutput(endpoint: string, body: Record<string, unknown>): Record<string, unknown> {
   const copy = structuredClone(body);
+  if (endpoint === 'anthropic.messages') {
+    copy.content = [{ type: 'text', text: BLOCKED_NOTICE }];
+    copy.stop_reason = 'refusal';
+    return copy;
+  }
   if (endpoint === 'responses') {
     copy.output = [{ type: 'message', id: 'msg_blocked', status: 'incomplete', role: 'assistant', content: [{ type: 'output_text', text: BLOCKED_NOTICE, annotations: [] }] }];
     copy.status = 'incomplete';

@@ -3,6 +3,7 @@
  * and deny on plain and streamed chat, incremental stream rules (first token before the
  * upstream finishes; a secret split across chunks still masked), buffered mode.
  */
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MASK_CHAR } from '../../functions/governance/redact.js';
@@ -62,6 +63,17 @@ describe('plain responses', () => {
     const { client } = await governedProxy(gw, { policies: { response: FULL_RULES } });
     const res = await client.responses.create({ model: 'gpt-4o-mini', input: 'my account is ACCT 1234 5678' });
     expect(res.output_text).toBe(`You said: my account is ${masked('ACCT 1234 5678')}`);
+  });
+
+  it('Anthropic messages (native ingress): text blocks masked; deny → the notice with stop_reason refusal', async () => {
+    const { id, key } = await governedProxy(gw, { policies: { response: FULL_RULES } });
+    const anthropic = new Anthropic({ baseURL: `${gw.url}/a/${id}/anthropic`, apiKey: key, maxRetries: 0 });
+    const msg = await anthropic.messages.create({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'my account is ACCT 1234 5678' }] });
+    expect(msg.content).toEqual([expect.objectContaining({ type: 'text', text: `You said: my account is ${masked('ACCT 1234 5678')}` })]);
+    expect(msg.stop_reason).toBe('end_turn');
+    const blocked = await anthropic.messages.create({ model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'the launch code is 0000' }] });
+    expect(blocked.content).toEqual([{ type: 'text', text: BLOCKED_NOTICE }]);
+    expect(blocked.stop_reason).toBe('refusal');
   });
 
   it('no response policy: the trace says nothing was checked (no step claims a pass)', async () => {

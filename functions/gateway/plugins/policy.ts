@@ -90,7 +90,7 @@ async function prepareResponseStage(deps: Pick<GatewayDeps, 'governance' | 'now'
   const g = deps.governance;
   if (!gov?.enabled || !stored || !g || !state.body) return;
   const step = (attributes: Record<string, unknown>, started?: number) => state.trace.step('policy', { stage: 'response', ...versionOf(stored), ...attributes }, started);
-  if (state.route.ingress !== 'openai' || !RESPONSE_CHECK_ENDPOINTS.has(state.route.endpoint)) {
+  if (!RESPONSE_CHECK_ENDPOINTS.has(state.route.endpoint)) {
     step({ mode: 'skipped', reason: `response checks are not implemented for ${state.route.ingress} ${state.route.endpoint}` });
     return;
   }
