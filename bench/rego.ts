@@ -39,16 +39,16 @@ function scenarios(): Scenario[] {
       name: 'tool-name deny list',
       file: 'tool-deny.rego',
       query: 'data.sluice.tools.deny',
-      opts: { input: { request: { model: 'gpt-4.1', tools: [{ type: 'function', function: { name: 'web_search' } }, { type: 'function', function: { name: 'shell_exec' } }] } } },
+      opts: { input: { tool_names: ['web_search', 'shell_exec'], tools: [{ name: 'web_search' }, { name: 'shell_exec' }] } },
       regex: false,
     },
-    { name: 'model allow list', file: 'model-allow.rego', query: 'data.sluice.models.deny', opts: { input: { request: { model: 'gpt-4o' } } }, regex: false },
+    { name: 'model allow list', file: 'model-allow.rego', query: 'data.sluice.models.deny', opts: { input: { model: { requested: 'gpt-4o', resolved: 'gpt-4o' } } }, regex: false },
     {
       name: 'per-user budget against data',
       file: 'user-budget.rego',
       query: 'data.sluice.budget.deny',
       opts: {
-        input: { identity: { user: 'ann' }, estimate: { cost_usd: 2.5 } },
+        input: { user: 'ann', request: { estimated_tokens: 250000 } },
         data: { budgets: { default_usd: 10, users: { ann: 50, bo: 20 } }, spend: { ann: 48, bo: 3 } },
       },
       regex: false,
@@ -58,7 +58,7 @@ function scenarios(): Scenario[] {
       name: 'regex over 8 KB of message content',
       file: 'secret-regex.rego',
       query: 'data.sluice.content.deny',
-      opts: { input: { request: { messages: [{ role: 'system', content: 'You are helpful.' }, { role: 'user', content: message }] } } },
+      opts: { input: { messages: [{ role: 'system', text: 'You are helpful.' }, { role: 'user', text: message }] } },
       regex: true,
     },
   ];

@@ -8,9 +8,8 @@ secret_patterns := {
 }
 
 deny contains msg if {
-	some message in input.request.messages
-	is_string(message.content)
+	some message in input.messages
 	some kind, pattern in secret_patterns
-	regex.match(pattern, message.content)
+	regex.match(pattern, message.text)
 	msg := sprintf("message content looks like a %s", [kind])
 }

@@ -4,8 +4,7 @@ package sluice.tools
 blocked_tools := {"shell_exec", "file_delete", "send_email", "run_sql"}
 
 deny contains msg if {
-	some tool in input.request.tools
-	name := tool.function.name
+	some name in input.tool_names
 	name in blocked_tools
 	msg := sprintf("tool %q is not allowed", [name])
 }

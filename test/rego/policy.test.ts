@@ -51,7 +51,7 @@ describe('compilePolicy / CompiledPolicy.evaluate', () => {
     const p = compilePolicy(load('model-allow.rego'));
     for (let i = 0; i < 50; i++) {
       const model = i % 2 === 0 ? 'gpt-4.1' : 'gpt-3';
-      const r = p.evaluate('data.sluice.models.allow', { input: { request: { model } } }).result;
+      const r = p.evaluate('data.sluice.models.allow', { input: { model: { requested: model, resolved: model } } }).result;
       expect(r).toBe(i % 2 === 0);
     }
   });
@@ -60,14 +60,15 @@ describe('compilePolicy / CompiledPolicy.evaluate', () => {
 describe('reference gateway policies (docs/policies)', () => {
   it('tool-deny denies blocked tools only', () => {
     const p = compilePolicy(load('tool-deny.rego'));
-    const tools = (...names: string[]) => ({ request: { tools: names.map((name) => ({ type: 'function', function: { name } })) } });
+    // The gateway's input document lists tool names across endpoints in input.tool_names.
+    const tools = (...names: string[]) => ({ tool_names: names, tools: names.map((name) => ({ name })) });
     expect(p.evaluate('data.sluice.tools.deny', { input: tools('web_search', 'shell_exec') }).result).toEqual(['tool "shell_exec" is not allowed']);
     expect(p.evaluate('data.sluice.tools.deny', { input: tools('web_search') }).result).toEqual([]);
   });
 
   it('secret-regex finds credentials in long content', () => {
     const p = compilePolicy(load('secret-regex.rego'));
-    const input = (content: string) => ({ request: { messages: [{ role: 'user', content }] } });
+    const input = (text: string) => ({ messages: [{ role: 'user', text }] });
     expect(p.evaluate('data.sluice.content.deny', { input: input(`${'x'.repeat(8000)} AKIAABCDEFGHIJKLMNOP`) }).result).toEqual(['message content looks like a aws access key']);
     expect(p.evaluate('data.sluice.content.deny', { input: input('nothing to see') }).result).toEqual([]);
   });
@@ -75,10 +76,10 @@ describe('reference gateway policies (docs/policies)', () => {
   it('user-budget compares spend plus estimate with the budget from data', () => {
     const p = compilePolicy(load('user-budget.rego'));
     const data = { budgets: { default_usd: 10, users: { ann: 50 } }, spend: { ann: 48, bo: 1 } };
-    expect(p.evaluate('data.sluice.budget.deny', { input: { identity: { user: 'ann' }, estimate: { cost_usd: 2.5 } }, data }).result).toEqual([
+    expect(p.evaluate('data.sluice.budget.deny', { input: { user: 'ann', request: { estimated_tokens: 250_000 } }, data }).result).toEqual([
       'user ann would exceed the monthly budget of 50 USD',
     ]);
-    expect(p.evaluate('data.sluice.budget.deny', { input: { identity: { user: 'bo' }, estimate: { cost_usd: 2.5 } }, data }).result).toEqual([]);
+    expect(p.evaluate('data.sluice.budget.deny', { input: { user: 'bo', request: { estimated_tokens: 250_000 } }, data }).result).toEqual([]);
   });
 
   it('business-hours follows the injected clock', () => {
