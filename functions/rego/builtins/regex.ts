@@ -5,6 +5,7 @@
 import { RE2JS } from 're2js';
 import type { Value } from '../value.js';
 import { builtinError, def, int, str } from './operands.js';
+import { GlobSyntaxError, globsIntersect, parseGlob } from './glob-intersection.js';
 import type { BuiltinDef } from './types.js';
 
 const CACHE_MAX = 500;
@@ -190,6 +191,17 @@ export const regexBuiltins: readonly BuiltinDef[] = [
   }),
   regexMatch('regex.match'),
   regexMatch('re_match'),
+  def('regex.globs_match', ['string', 'string'], 'boolean', (args) => {
+    const parse = (i: number) => {
+      try {
+        return parseGlob(str('regex.globs_match', args, i));
+      } catch (err) {
+        if (err instanceof GlobSyntaxError) throw builtinError('regex.globs_match', `input-glob-${i + 1}: ${err.message}`);
+        throw err;
+      }
+    };
+    return globsIntersect(parse(0), parse(1));
+  }),
   def('regex.is_valid', ['any'], 'boolean', (args) => {
     const p = args[0]!;
     if (typeof p !== 'string') return false;
