@@ -29,16 +29,47 @@ export class UndeliveredRowsError extends Error {
   }
 }
 
-/** The embedded default: one JSON line per trace under `<dir>/traces/YYYY-MM-DD.jsonl`. */
+/**
+ * The embedded default: one JSON line per trace under `<dir>/traces/YYYY-MM-DD.jsonl`.
+ * Lines written in the same tick are appended together (one open/append/close per file
+ * instead of one per request); appends run one after another, so lines keep their order.
+ */
 export function createJsonlTraceSink(dataDir: string): TraceSink {
   const dir = join(dataDir, 'traces');
   let ready: Promise<unknown> | undefined;
+  let queue: { day: string; line: string; done: (err?: Error) => void }[] = [];
+  let chain: Promise<void> = Promise.resolve();
+  let scheduled = false;
+
+  const flush = async (batch: typeof queue) => {
+    ready ??= mkdir(dir, { recursive: true });
+    const byDay = new Map<string, typeof queue>();
+    for (const item of batch) byDay.set(item.day, [...(byDay.get(item.day) ?? []), item]);
+    for (const [day, items] of byDay) {
+      try {
+        await ready;
+        await appendFile(join(dir, `${day}.jsonl`), items.map((i) => i.line).join(''));
+        for (const i of items) i.done();
+      } catch (err) {
+        ready = undefined;
+        for (const i of items) i.done(err as Error);
+      }
+    }
+  };
+
   return {
-    async write({ record }) {
-      ready ??= mkdir(dir, { recursive: true });
-      await ready;
-      const day = record.startedAt.slice(0, 10);
-      await appendFile(join(dir, `${day}.jsonl`), `${JSON.stringify(record)}\n`);
+    write({ record }) {
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ day: record.startedAt.slice(0, 10), line: `${JSON.stringify(record)}\n`, done: (err) => (err ? reject(err) : resolve()) });
+        if (scheduled) return;
+        scheduled = true;
+        setImmediate(() => {
+          scheduled = false;
+          const batch = queue;
+          queue = [];
+          chain = chain.then(() => flush(batch));
+        });
+      });
     },
   };
 }
