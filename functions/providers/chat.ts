@@ -128,6 +128,23 @@ export function parseArguments(args: string, where: string): Json {
   throw badRequest(`'${where}.function.arguments' must be a JSON object string.`, 'invalid_tool_arguments', `${where}.function.arguments`);
 }
 
+/**
+ * OpenAI chat parameters that Anthropic and Bedrock Converse cannot honour: refused with a
+ * 400 unless they ask for the default (never silently dropped).
+ */
+export const UNSUPPORTED_CHAT_PARAMETERS: ReadonlyArray<readonly [string, (v: unknown) => boolean]> = [
+  ['n', (v) => v === 1],
+  ['logprobs', (v) => v === false],
+  ['top_logprobs', () => false],
+  ['logit_bias', (v) => typeof v === 'object' && v !== null && Object.keys(v).length === 0],
+  ['response_format', (v) => (v as Json)?.type === 'text'],
+  ['audio', () => false],
+  ['modalities', (v) => Array.isArray(v) && v.every((m) => m === 'text')],
+  ['frequency_penalty', (v) => v === 0],
+  ['presence_penalty', (v) => v === 0],
+  ['seed', () => false],
+];
+
 /** Refuses parameters the provider cannot honour, instead of dropping them silently. */
 export function refuseUnsupported(body: Json, provider: string, checks: ReadonlyArray<readonly [field: string, isHarmless: (v: unknown) => boolean]>): void {
   for (const [field, harmless] of checks) {

@@ -7,6 +7,7 @@ import {
   parseArguments,
   parseDataUrl,
   refuseUnsupported,
+  UNSUPPORTED_CHAT_PARAMETERS,
   stopSequences,
   textOf,
   type ChatMessage,
@@ -38,20 +39,6 @@ export interface AnthropicMessage {
   content: Json[];
 }
 
-/** OpenAI parameters Anthropic cannot honour: refused unless they ask for the default. */
-const UNSUPPORTED: ReadonlyArray<readonly [string, (v: unknown) => boolean]> = [
-  ['n', (v) => v === 1],
-  ['logprobs', (v) => v === false],
-  ['top_logprobs', () => false],
-  ['logit_bias', (v) => typeof v === 'object' && v !== null && Object.keys(v).length === 0],
-  ['response_format', (v) => (v as Json)?.type === 'text'],
-  ['audio', () => false],
-  ['modalities', (v) => Array.isArray(v) && v.every((m) => m === 'text')],
-  ['frequency_penalty', (v) => v === 0],
-  ['presence_penalty', (v) => v === 0],
-  ['seed', () => false],
-];
-
 /**
  * OpenAI chat.completions → Anthropic Messages. System and developer messages become
  * the top-level `system` blocks in their order; tool results become `tool_result`
@@ -59,7 +46,7 @@ const UNSUPPORTED: ReadonlyArray<readonly [string, (v: unknown) => boolean]> = [
  * alternation); `cache_control` on parts, messages and tools is carried over.
  */
 export function toAnthropicRequest(body: Json, model: string): AnthropicRequest {
-  refuseUnsupported(body, 'Anthropic', UNSUPPORTED);
+  refuseUnsupported(body, 'Anthropic', UNSUPPORTED_CHAT_PARAMETERS);
   const messages = body.messages as ChatMessage[];
   const system: Json[] = [];
   const turns: AnthropicMessage[] = [];

@@ -7,6 +7,7 @@ import {
   parseArguments,
   parseDataUrl,
   refuseUnsupported,
+  UNSUPPORTED_CHAT_PARAMETERS,
   stopSequences,
   type ChatMessage,
   type ChatTool,
@@ -24,19 +25,6 @@ interface Turn {
 
 const CACHE_POINT: Block = { cachePoint: { type: 'default' } };
 
-const UNSUPPORTED: ReadonlyArray<readonly [string, (v: unknown) => boolean]> = [
-  ['n', (v) => v === 1],
-  ['logprobs', (v) => v === false],
-  ['top_logprobs', () => false],
-  ['logit_bias', (v) => typeof v === 'object' && v !== null && Object.keys(v).length === 0],
-  ['response_format', (v) => (v as Json)?.type === 'text'],
-  ['audio', () => false],
-  ['modalities', (v) => Array.isArray(v) && v.every((m) => m === 'text')],
-  ['frequency_penalty', (v) => v === 0],
-  ['presence_penalty', (v) => v === 0],
-  ['seed', () => false],
-];
-
 /**
  * OpenAI chat.completions → Converse input (JSON wire form: blobs base64). Bedrock's
  * rules are applied here, each documented in docs/providers.md:
@@ -51,7 +39,7 @@ const UNSUPPORTED: ReadonlyArray<readonly [string, (v: unknown) => boolean]> = [
  *    (Converse cannot take them and the gateway never fetches them).
  */
 export function toConverseRequest(body: Json, modelId: string): Json {
-  refuseUnsupported(body, 'Bedrock', UNSUPPORTED);
+  refuseUnsupported(body, 'Bedrock', UNSUPPORTED_CHAT_PARAMETERS);
   const messages = body.messages as ChatMessage[];
   const toolsNone = body.tool_choice === 'none';
   const system: Block[] = [];
