@@ -2,7 +2,6 @@ import type { IncomingMessage } from 'node:http';
 import { mapUpstreamError } from '../providers/openai/errors.js';
 import { StreamUsageTracker, streamErrorEvent, withoutUsage } from '../providers/openai/stream.js';
 import { normalizeUsage, usageFromResponseBody } from '../providers/openai/usage.js';
-import { OPENAI_FAMILY } from '../providers/openai/api.js';
 import { anthropicStreamErrorEvent, mapAnthropicError } from '../providers/anthropic/errors.js';
 import { fromAnthropicResponse } from '../providers/anthropic/response.js';
 import { anthropicStreamTokens, newAnthropicStreamState, translateAnthropicEvent } from '../providers/anthropic/stream.js';
@@ -37,7 +36,7 @@ export async function callModel(deps: Deps, state: RequestState): Promise<Gatewa
   const plan = state.upstream;
   const sentAt = deps.now();
   state.overheadMs = sentAt - state.startedAt;
-  if (plan.provider === 'bedrock') return callBedrock(deps, state, sentAt, observersFor(deps, state));
+  if (plan.wire === 'bedrock') return callBedrock(deps, state, sentAt, observersFor(deps, state));
 
   const exchange = await sendUpstream(plan, { idleMs: deps.upstreamIdleTimeoutMs, deadlineMs: deps.upstreamDeadlineMs });
   state.trace.step('llm', { provider: plan.provider, model: plan.modelResolved, status: exchange.status }, sentAt);
@@ -50,7 +49,7 @@ export async function callModel(deps: Deps, state: RequestState): Promise<Gatewa
       const v = exchange.headers[name];
       if (typeof v === 'string') headers[name] = v;
     }
-    if (plan.provider === 'anthropic') {
+    if (plan.wire === 'anthropic') {
       if (route.ingress === 'anthropic') throw new NativeUpstreamError(exchange.status, text, headers);
       throw mapAnthropicError(exchange.status, text, headers);
     }
@@ -63,15 +62,15 @@ export async function callModel(deps: Deps, state: RequestState): Promise<Gatewa
     if (value !== undefined && PASSED_HEADERS.test(name)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
   const sse = (headers['content-type'] ?? '').startsWith('text/event-stream');
-  if (plan.provider === 'anthropic' && route.ingress === 'openai') return anthropicToChat(deps, state, exchange, headers, sse);
-  if (OPENAI_FAMILY.has(plan.provider) && route.ingress === 'anthropic') return chatToAnthropic(deps, state, exchange, sse);
+  if (plan.wire === 'anthropic' && route.ingress === 'openai') return anthropicToChat(deps, state, exchange, headers, sse);
+  if (plan.wire === 'openai' && route.ingress === 'anthropic') return chatToAnthropic(deps, state, exchange, sse);
 
   const terminal = (err: Error) => {
     const error = toUpstreamError(exchange.abortReason() ?? err);
     return route.ingress === 'anthropic' ? anthropicStreamErrorEvent(error) : streamErrorEvent(route.endpoint, error);
   };
   // The gateway asked for usage the client did not: the stream is filtered event by event.
-  const stripUsage = sse && OPENAI_FAMILY.has(plan.provider) && state.body !== undefined && state.body.stream && !state.body.includeUsage && (route.endpoint === 'chat.completions' || route.endpoint === 'completions');
+  const stripUsage = sse && plan.wire === 'openai' && state.body !== undefined && state.body.stream && !state.body.includeUsage && (route.endpoint === 'chat.completions' || route.endpoint === 'completions');
   if (stripUsage) {
     const tracker = new StreamUsageTracker();
     const body = translatedBody<SseEvent>({
@@ -96,7 +95,7 @@ export async function callModel(deps: Deps, state: RequestState): Promise<Gatewa
     });
     return { statusCode: exchange.status, headers, body };
   }
-  const usageObserver = sse ? (plan.provider === 'anthropic' ? anthropicUsageObserver(state) : streamUsageObserver(state)) : jsonUsageObserver(state, plan.provider === 'anthropic' ? anthropicUsageOf : usageFromResponseBody);
+  const usageObserver = sse ? (plan.wire === 'anthropic' ? anthropicUsageObserver(state) : streamUsageObserver(state)) : jsonUsageObserver(state, plan.wire === 'anthropic' ? anthropicUsageOf : usageFromResponseBody);
   const observers: RelayObserver[] = [firstByteObserver(deps, state), usageObserver, ...state.observers];
   const body = relayBody(exchange.body, { sse, observers, terminalError: terminal, abortUpstream: exchange.abort });
   return { statusCode: exchange.status, headers, body };

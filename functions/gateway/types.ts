@@ -15,6 +15,7 @@ import type { SessionStore } from '../sessions/store.js';
 import type { SessionStrategy } from '../sessions/resolve.js';
 import type { BedrockClients } from '../providers/bedrock/transport.js';
 import type { GovernanceDeps } from '../governance/governance-deps.js';
+import type { UpstreamTarget } from './upstream-target.js';
 
 export type FunctionUrlEvent = LambdaFunctionURLEvent;
 export type LambdaContext = Context;
@@ -51,6 +52,12 @@ export interface RequestBody {
 /** The upstream call the routing plugin prepared. */
 export interface UpstreamPlan {
   provider: ProxyConfig['provider'];
+  /**
+   * The wire format the upstream speaks, which decides how its answer is read:
+   * OpenAI's (passed through), Anthropic Messages, Gemini generateContent, or Bedrock
+   * (through the AWS SDK). Vertex speaks Gemini or Anthropic depending on the model.
+   */
+  wire: 'openai' | 'anthropic' | 'gemini' | 'bedrock';
   target: CheckedTarget;
   method: 'GET' | 'POST';
   /** Path appended to the target's base path, e.g. `/chat/completions`. */
@@ -101,6 +108,8 @@ export interface RequestState {
   proxy?: ProxyConfig;
   /** BYOK: the caller's provider key for this one request. Never logged or traced. */
   providerKey?: string;
+  /** Set by the routing plugin: the upstream this request goes to (the proxy's, or the one it picked). */
+  target?: UpstreamTarget;
   upstream?: UpstreamPlan;
   /** Set when the upstream's status and headers arrived: gateway time before that, in ms. */
   overheadMs?: number;

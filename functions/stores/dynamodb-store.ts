@@ -236,6 +236,11 @@ function proxyToItem(p: ProxyConfig): Item {
   }
   // Governance is read as a whole by the policy and intent plugins: one JSON attribute.
   if (p.governance !== undefined) item.governance = s(JSON.stringify(p.governance));
+  // Provider settings and per-request upstreams are read whole by routing: JSON attributes.
+  if (p.azure !== undefined) item.azure = s(JSON.stringify(p.azure));
+  if (p.gcp !== undefined) item.gcp = s(JSON.stringify(p.gcp));
+  if (p.upstreamSelection !== undefined) item.upstreamSelection = { BOOL: p.upstreamSelection };
+  if (p.upstreams !== undefined) item.upstreams = s(JSON.stringify(p.upstreams));
   return item;
 }
 
@@ -262,6 +267,10 @@ function proxyFromItem(item: Item): ProxyConfig {
   }
   const governance = item.governance?.S;
   if (governance !== undefined) proxy.governance = JSON.parse(governance) as ProxyConfig['governance'];
+  if (item.azure?.S !== undefined) proxy.azure = JSON.parse(item.azure.S) as ProxyConfig['azure'];
+  if (item.gcp?.S !== undefined) proxy.gcp = JSON.parse(item.gcp.S) as ProxyConfig['gcp'];
+  if (item.upstreamSelection?.BOOL !== undefined) proxy.upstreamSelection = item.upstreamSelection.BOOL;
+  if (item.upstreams?.S !== undefined) proxy.upstreams = JSON.parse(item.upstreams.S) as ProxyConfig['upstreams'];
   return proxy;
 }
 

@@ -12,7 +12,33 @@ export type ProviderName =
   | 'vllm'
   | 'openai-compatible'
   | 'anthropic'
-  | 'bedrock';
+  | 'bedrock'
+  | 'gemini'
+  | 'vertex'
+  | 'azure-openai';
+
+/** Azure OpenAI: the resource is in the base URL (`https://<resource>.openai.azure.com/openai`); the deployment is the resolved model name. */
+export interface AzureSettings {
+  /** `api-version` query parameter (default in functions/providers/azure-openai/api.ts). */
+  apiVersion?: string;
+}
+
+/** Google Cloud project and location for Vertex AI. */
+export interface GcpSettings {
+  project: string;
+  /** e.g. `us-central1`, `europe-west4`, or `global`. */
+  location: string;
+}
+
+/** Another upstream a proxy may route to when a request names it in `X-Sluice-Upstream`. */
+export interface NamedUpstream {
+  provider: ProviderName;
+  baseUrl: string;
+  credentialRef?: string;
+  azure?: AzureSettings;
+  gcp?: GcpSettings;
+  allowPrivateNetwork?: boolean;
+}
 
 export interface ProxyConfig {
   /** URL-safe id, used in `/a/{proxyId}/…`: [a-z0-9][a-z0-9_-]{0,62} */
@@ -36,6 +62,17 @@ export interface ProxyConfig {
   /** Allow upstreams on private/loopback networks (a vLLM in the VPC, local development). */
   allowPrivateNetwork: boolean;
   createdAt: string;
+  /** Azure OpenAI settings (provider `azure-openai`). */
+  azure?: AzureSettings;
+  /** Vertex AI project and location (provider `vertex`). */
+  gcp?: GcpSettings;
+  /**
+   * Per-request upstream selection: when true, a request may pick its upstream with
+   * `X-Sluice-Upstream` (docs/providers.md); otherwise those headers are a 403.
+   */
+  upstreamSelection?: boolean;
+  /** Upstreams a request may name in `X-Sluice-Upstream` (with upstreamSelection). */
+  upstreams?: Record<string, NamedUpstream>;
   /** Governance (policies, intent, fail modes); absent or `enabled: false`: metering and tracing only. See docs/policies.md. */
   governance?: GovernanceConfig;
 }

@@ -10,6 +10,9 @@ export const PROVIDER_NAMES = [
   'openai-compatible',
   'anthropic',
   'bedrock',
+  'gemini',
+  'vertex',
+  'azure-openai',
 ] as const satisfies readonly ProviderName[];
 
 // Fails to compile if ProviderName gains a member that PROVIDER_NAMES lacks.

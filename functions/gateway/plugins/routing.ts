@@ -14,21 +14,36 @@ import { SsrfError } from '../../net/index.js';
 import { badGateway, badRequest, forbidden, GatewayError } from '../errors.js';
 import { parseRequestBody } from '../request-body.js';
 import { isOpenAIEndpoint, OPENAI_PATHS, type Endpoint, type Route } from '../routes.js';
-import type { GatewayDeps, Plugin, RequestState } from '../types.js';
+import type { GatewayDeps, Plugin, RequestState, UpstreamPlan } from '../types.js';
+import { proxyTarget } from '../upstream-target.js';
+import type { ProviderName } from '../../stores/types.js';
 
 type ModelRoute = Extract<Route, { kind: 'openai' }>;
 
+/** Providers grouped by the translator that serves them. */
+type Family = 'openai-family' | 'anthropic' | 'bedrock';
+
 /** What each provider serves, by the endpoint the client called (docs/providers.md has the table). */
-const SUPPORTED: Record<'openai-family' | 'anthropic' | 'bedrock', ReadonlySet<Endpoint>> = {
+const SUPPORTED: Record<Family, ReadonlySet<Endpoint>> = {
   'openai-family': new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'completions', 'models', 'anthropic.messages']),
   anthropic: new Set<Endpoint>(['chat.completions', 'responses', 'anthropic.messages', 'anthropic.count_tokens']),
   bedrock: new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'bedrock.converse', 'bedrock.converse-stream', 'anthropic.messages', 'anthropic.count_tokens']),
 };
 
+function familyOf(provider: ProviderName): Family | undefined {
+  if (OPENAI_FAMILY.has(provider)) return 'openai-family';
+  if (provider === 'anthropic' || provider === 'bedrock') return provider;
+  return undefined;
+}
+
+/** The wire piece of an upstream plan: what to send, and the format the answer comes in. */
+type Wire = Pick<UpstreamPlan, 'path' | 'headers' | 'body' | 'wire'>;
+
 /**
- * routing — the proxy's upstream: body validation, model aliases and the allow-list,
- * the provider credential (configured or BYOK; Bedrock uses the function's IAM role),
- * an SSRF-checked target address, and the request translated into the provider's API.
+ * routing — the request's upstream (the proxy's, or one picked per request where the
+ * proxy allows it): body validation, model aliases and the allow-list, the provider
+ * credential (configured or BYOK; Bedrock uses the function's IAM role), an SSRF-checked
+ * target address, and the request translated into the provider's API.
  */
 export function routingPlugin(deps: Pick<GatewayDeps, 'credentials' | 'upstreamGuard' | 'bedrock'>): Plugin {
   return {
@@ -36,11 +51,13 @@ export function routingPlugin(deps: Pick<GatewayDeps, 'credentials' | 'upstreamG
     async before(state: RequestState) {
       const { route, proxy } = state;
       if (route.kind !== 'openai' || !proxy) return;
-      const family = OPENAI_FAMILY.has(proxy.provider) ? 'openai-family' : proxy.provider === 'anthropic' || proxy.provider === 'bedrock' ? proxy.provider : undefined;
-      if (!family) throw badRequest(`Provider '${proxy.provider}' is not available in this release.`, 'unsupported_provider');
+      const target = proxyTarget(proxy, state.providerKey);
+      state.target = target;
+      const family = familyOf(target.provider);
+      if (!family) throw badRequest(`Provider '${target.provider}' is not available in this release.`, 'unsupported_provider');
       const allowedHere = route.endpoint === 'models' && proxy.allowedModels?.length;
       if (!SUPPORTED[family].has(route.endpoint) && !allowedHere) {
-        throw badRequest(`The ${describe(route.endpoint)} is not available for provider '${proxy.provider}'; see docs/providers.md for what each provider serves.`, 'unsupported_endpoint');
+        throw badRequest(`The ${describe(route.endpoint)} is not available for provider '${target.provider}'; see docs/providers.md for what each provider serves.`, 'unsupported_endpoint');
       }
 
       let modelRequested: string | undefined;
@@ -55,46 +72,40 @@ export function routingPlugin(deps: Pick<GatewayDeps, 'credentials' | 'upstreamG
       }
 
       // Bedrock signs with the function's IAM role: no provider key is read or forwarded.
-      const credential = family === 'bedrock' ? undefined : (state.providerKey ?? (proxy.credentialRef ? await resolveCredential(deps, proxy.credentialRef) : undefined));
-      let target;
+      const credential = family === 'bedrock' ? undefined : (target.callerCredential ?? (target.credentialRef ? await resolveCredential(deps, target.credentialRef) : undefined));
+      let checked;
       try {
-        const baseUrl = family === 'bedrock' ? regionalBaseUrl(proxy.baseUrl, clientsOf(deps).defaultRegion) : proxy.baseUrl;
-        target = await deps.upstreamGuard.check(baseUrl, { allowPrivateNetwork: proxy.allowPrivateNetwork });
+        const baseUrl = family === 'bedrock' ? regionalBaseUrl(target.baseUrl, clientsOf(deps).defaultRegion) : target.baseUrl;
+        checked = await deps.upstreamGuard.check(baseUrl, { allowPrivateNetwork: target.allowPrivateNetwork });
       } catch (err) {
         if (err instanceof SsrfError) throw badGateway(`The proxy's upstream address is not allowed: ${err.message}`, 'upstream_blocked');
         throw err;
       }
       const wire = upstreamRequest(family, route, state, credential, modelResolved);
       state.upstream = {
-        provider: proxy.provider,
-        target,
+        provider: target.provider,
+        target: checked,
         method: route.method,
         ...wire,
         ...(modelRequested !== undefined ? { modelRequested } : {}),
         ...(modelResolved !== undefined ? { modelResolved } : {}),
       };
-      state.trace.set({ provider: proxy.provider, endpoint: route.endpoint, modelRequested, modelResolved, stream: state.body?.stream ?? false });
+      state.trace.set({ provider: target.provider, endpoint: route.endpoint, modelRequested, modelResolved, stream: state.body?.stream ?? false });
     },
   };
 }
 
-function upstreamRequest(
-  family: 'openai-family' | 'anthropic' | 'bedrock',
-  route: ModelRoute,
-  state: RequestState,
-  credential: string | undefined,
-  model: string | undefined,
-): { path: string; headers: Record<string, string>; body?: Buffer } {
+function upstreamRequest(family: Family, route: ModelRoute, state: RequestState, credential: string | undefined, model: string | undefined): Wire {
   const body = state.body;
   if (family === 'openai-family') {
     if (route.endpoint === 'anthropic.messages' && body && model !== undefined) {
       // The Anthropic ingress on an OpenAI-compatible upstream: Messages translated to chat.completions.
       const out = Buffer.from(JSON.stringify(anthropicToChatRequest(body.json, model)));
-      return { path: OPENAI_PATHS['chat.completions'], headers: upstreamHeaders({ accept: body.stream ? 'text/event-stream' : 'application/json' }, credential, out), body: out };
+      return { wire: 'openai', path: OPENAI_PATHS['chat.completions'], headers: upstreamHeaders({ accept: body.stream ? 'text/event-stream' : 'application/json' }, credential, out), body: out };
     }
     if (!isOpenAIEndpoint(route.endpoint)) throw new Error('unreachable: a native ingress on an OpenAI-family proxy');
     const out = body ? translateRequest(body, model, route.endpoint).body : undefined;
-    return { path: OPENAI_PATHS[route.endpoint], headers: upstreamHeaders(state.headers, credential, out), ...(out ? { body: out } : {}) };
+    return { wire: 'openai', path: OPENAI_PATHS[route.endpoint], headers: upstreamHeaders(state.headers, credential, out), ...(out ? { body: out } : {}) };
   }
   if (!body || model === undefined) throw new Error('unreachable: a model call without a body');
   if (family === 'anthropic') {
@@ -102,25 +113,25 @@ function upstreamRequest(
       // Native Messages: passed through, re-serialized only for an aliased model.
       const out = model === body.model ? body.raw : Buffer.from(JSON.stringify({ ...body.json, model }));
       const path = route.endpoint === 'anthropic.count_tokens' ? ANTHROPIC_PATHS.countTokens : ANTHROPIC_PATHS.messages;
-      return { path, headers: anthropicHeaders(state.headers, credential, out, body.stream), body: out };
+      return { wire: 'anthropic', path, headers: anthropicHeaders(state.headers, credential, out, body.stream), body: out };
     }
     const out = Buffer.from(JSON.stringify(toAnthropicRequest(asChat(route, body.json), model)));
-    return { path: ANTHROPIC_PATHS.messages, headers: anthropicHeaders(state.headers, credential, out, body.stream), body: out };
+    return { wire: 'anthropic', path: ANTHROPIC_PATHS.messages, headers: anthropicHeaders(state.headers, credential, out, body.stream), body: out };
   }
   // Bedrock: sent through the AWS SDK (path and headers are the SDK's). Native Anthropic
   // Messages go to InvokeModel as Claude-on-Bedrock bodies; everything else is a Converse input.
   if (route.ingress === 'anthropic' && !isAnthropicModel(model)) {
     // Other Bedrock models: Messages → chat → Converse, answered back in Anthropic's format.
     if (route.endpoint === 'anthropic.count_tokens') throw badRequest(`count_tokens on a Bedrock proxy is served for Anthropic models only; '${model}' is not one.`, 'unsupported_model', 'model');
-    return { path: '', headers: {}, body: Buffer.from(JSON.stringify(toConverseRequest(anthropicToChatRequest(body.json, model), model))) };
+    return { wire: 'bedrock', path: '', headers: {}, body: Buffer.from(JSON.stringify(toConverseRequest(anthropicToChatRequest(body.json, model), model))) };
   }
   if (route.ingress === 'anthropic') {
     const translate = route.endpoint === 'anthropic.count_tokens' ? toBedrockCountTokensBody : toBedrockAnthropicBody;
-    return { path: '', headers: {}, body: Buffer.from(JSON.stringify(translate(body.json, state.headers['anthropic-beta']))) };
+    return { wire: 'bedrock', path: '', headers: {}, body: Buffer.from(JSON.stringify(translate(body.json, state.headers['anthropic-beta']))) };
   }
-  if (route.endpoint === 'embeddings') return { path: '', headers: {}, body: Buffer.from(JSON.stringify(toEmbeddingCalls(body.json, model))) };
+  if (route.endpoint === 'embeddings') return { wire: 'bedrock', path: '', headers: {}, body: Buffer.from(JSON.stringify(toEmbeddingCalls(body.json, model))) };
   const input = route.ingress === 'bedrock' ? { ...body.json, modelId: model } : toConverseRequest(asChat(route, body.json), model);
-  return { path: '', headers: {}, body: Buffer.from(JSON.stringify(input)) };
+  return { wire: 'bedrock', path: '', headers: {}, body: Buffer.from(JSON.stringify(input)) };
 }
 
 /** The Responses API on providers without one: its request as the chat request the translators take. */

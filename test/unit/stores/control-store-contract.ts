@@ -75,6 +75,31 @@ export function controlStoreContract(name: string, open: () => Promise<StoreUnde
     );
 
     it(
+      'keeps provider settings and per-request upstreams (Azure, Vertex, named upstreams) exactly',
+      withStore(async (store) => {
+        const azure: ProxyConfig = {
+          ...minimalProxy,
+          id: 'azure-eu',
+          provider: 'azure-openai',
+          baseUrl: 'https://acme-eu.openai.azure.com/openai',
+          byok: false,
+          allowPrivateNetwork: false,
+          azure: { apiVersion: '2024-10-21' },
+          upstreamSelection: true,
+          upstreams: {
+            vertex: { provider: 'vertex', baseUrl: 'https://europe-west4-aiplatform.googleapis.com/v1', credentialRef: 'secret:gcp-sa', gcp: { project: 'acme-ml', location: 'europe-west4' } },
+            lab: { provider: 'vllm', baseUrl: 'http://10.1.2.3:8000/v1', allowPrivateNetwork: true },
+          },
+        };
+        const vertex: ProxyConfig = { ...minimalProxy, id: 'vertex-us', provider: 'vertex', baseUrl: 'https://us-central1-aiplatform.googleapis.com/v1', gcp: { project: 'acme-ml', location: 'us-central1' }, upstreamSelection: false };
+        await store.putProxy(azure);
+        await store.putProxy(vertex);
+        expect(await store.getProxy('azure-eu')).toEqual(azure);
+        expect(await store.getProxy('vertex-us')).toEqual(vertex);
+      }),
+    );
+
+    it(
       'returns copies: mutating a result does not change the store',
       withStore(async (store) => {
         await store.putProxy(fullProxy);
