@@ -24,6 +24,8 @@ export interface InputContext {
   headers: Record<string, string>;
   session: { id: string; turn?: number; path?: string; strategy?: string };
   properties: Record<string, string>;
+  /** The proxy's static policy data (an object; {} when the proxy has none). */
+  data?: Record<string, unknown>;
   now: Date;
 }
 
@@ -58,6 +60,7 @@ export function buildInputDocument(ctx: InputContext): Record<string, unknown> {
     headers,
     request: { bytes: ctx.bodyBytes, estimated_tokens: Math.ceil(text.length / 4), stream: ctx.body.stream === true || ctx.endpoint === 'bedrock.converse-stream' },
     time: { iso: ctx.now.toISOString(), unix_ms: ctx.now.getTime() },
+    data: ctx.data ?? {},
   };
 }
 

@@ -3,7 +3,10 @@ import { Readable as ReadableStream } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { SseSplitter, type SseEvent } from '../gateway/sse.js';
 import type { RelayObserver } from '../gateway/body-relay.js';
+import { encodeEvent } from '../providers/bedrock/eventstream.js';
+import { anthropicFormat, BlockStreamCheck, converseFormat, type ConverseEvent, type FullDecision, type Item } from './block-stream.js';
 import type { Decision, StreamRule } from './decision.js';
+import { FrameSplitter, readConverseFrame } from './eventstream-frames.js';
 import { maskPatterns, maskSpans, matchSpans } from './redact.js';
 import { BLOCKED_NOTICE, blockOutput, mapOutputText, readOutput, type OutputView } from './response-output.js';
 import { StreamChecker } from './stream-checker.js';
@@ -14,11 +17,15 @@ import { StreamChecker } from './stream-checker.js';
  * event, what the client gets instead; `wrap` swaps those replacements into the body
  * stream. Modes: `incremental` (stream_redact / stream_deny over a look-behind window),
  * `buffered` (the stream is held, the full policy decides, then it is re-emitted), and for
- * plain JSON responses the body is always checked whole.
+ * plain JSON responses the body is always checked whole. Streams: chat and legacy
+ * completions chunks, typed Responses events, Anthropic message events (SSE) and Converse
+ * events (AWS event-stream frames).
  */
 export interface ResponseCheckOptions {
   endpoint: string;
   sse: boolean;
+  /** The body is AWS event-stream frames (ConverseStream on the native Bedrock ingress). */
+  eventStream?: boolean;
   rules: { redact: StreamRule[]; deny: StreamRule[] };
   /** Full response policy on the complete output; throws on evaluation failure. */
   evaluate(output: OutputView): Decision;
@@ -28,7 +35,13 @@ export interface ResponseCheckOptions {
 }
 
 const END = Symbol('end');
-type Replacement = { raw: string | typeof END; out: string; stop?: boolean };
+type Bytes = string | Buffer;
+type Replacement = { raw: Bytes | typeof END; out: Bytes; stop?: boolean };
+
+/** How much of what the client got is kept for the trace (it keeps less: its own body limit). */
+const TRANSCRIPT_LIMIT = 1024 * 1024;
+const sameBytes = (a: Bytes | typeof END, b: Bytes) => (typeof a === 'string' && typeof b === 'string' ? a === b : Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b));
+const byteLength = (b: Bytes) => (typeof b === 'string' ? Buffer.byteLength(b) : b.length);
 
 export class ResponseCheck implements RelayObserver {
   readonly mode: 'incremental' | 'buffered';
@@ -42,10 +55,42 @@ export class ResponseCheck implements RelayObserver {
   private active = true;
   /** Set when the client's stream must stop after the replacement just queued. */
   stopAfter: string | undefined;
+  /** Anthropic message events and Converse events: block-structured streams. */
+  private readonly anthropic: BlockStreamCheck<Record<string, unknown>> | undefined;
+  private readonly anthropicUsage = anthropicFormat();
+  private readonly converse: BlockStreamCheck<ConverseEvent> | undefined;
+  private readonly frames = new FrameSplitter();
+  /** What the client gets (bounded), for the trace: never the unmasked upstream text. */
+  private readonly transcript: Buffer[] = [];
+  private transcriptBytes = 0;
+  private totalBytes = 0;
 
   constructor(private readonly opts: ResponseCheckOptions) {
     this.mode = opts.rules.redact.length + opts.rules.deny.length > 0 ? 'incremental' : 'buffered';
     this.checker = new StreamChecker(opts.rules.redact, opts.rules.deny, this.mode === 'buffered');
+    const decide = (text: string): FullDecision => {
+      this.fullText = text;
+      return this.decideFull();
+    };
+    if (opts.sse && opts.endpoint === 'anthropic.messages') {
+      this.anthropic = new BlockStreamCheck(this.anthropicUsage, this.checker, this.mode === 'buffered', decide);
+    }
+    if (opts.eventStream) this.converse = new BlockStreamCheck(converseFormat, this.checker, this.mode === 'buffered', decide);
+  }
+
+  /** The body the client got (or is getting) as far as it went, and its full length in bytes. */
+  clientBody(): { body: Buffer; totalBytes: number } {
+    return { body: Buffer.concat(this.transcript), totalBytes: this.totalBytes };
+  }
+
+  private enqueue(r: Replacement): void {
+    this.queue.push(r);
+    const n = byteLength(r.out);
+    this.totalBytes += n;
+    if (this.transcriptBytes < TRANSCRIPT_LIMIT && n > 0) {
+      this.transcript.push(typeof r.out === 'string' ? Buffer.from(r.out, 'utf8') : r.out);
+      this.transcriptBytes += n;
+    }
   }
 
   /** The upstream answered with an error: nothing to check. */
@@ -55,20 +100,35 @@ export class ResponseCheck implements RelayObserver {
   }
 
   onChunk(chunk: Buffer): void {
-    if (this.active && !this.opts.sse) this.plainChunks.push(chunk);
+    if (!this.active || this.opts.sse) return;
+    if (!this.converse) return void this.plainChunks.push(chunk);
+    for (const frame of this.frames.push(chunk)) {
+      const before = this.stopAfter;
+      const out = this.rewriteConverseFrame(frame);
+      this.enqueue({ raw: frame, out, ...(before === undefined && this.stopAfter !== undefined ? { stop: true } : {}) });
+    }
   }
 
   onEvent(event: SseEvent): void {
     if (!this.active || !this.opts.sse) return;
     const before = this.stopAfter;
     const out = this.rewriteEvent(event);
-    this.queue.push({ raw: event.raw, out, ...(before === undefined && this.stopAfter !== undefined ? { stop: true } : {}) });
+    this.enqueue({ raw: event.raw, out, ...(before === undefined && this.stopAfter !== undefined ? { stop: true } : {}) });
   }
 
   onEnd(outcome: { error?: Error }): void {
     if (!this.active) return;
+    if (this.converse || this.anthropic) {
+      const block = (this.converse ?? this.anthropic)!;
+      if (!block.stop) {
+        const out = this.converse ? Buffer.concat(this.converse.end().map((i) => this.converseBytes(i))) : this.anthropic!.end().map((i) => this.anthropicBytes(i)).join('');
+        this.enqueue({ raw: END, out });
+      }
+      this.finishAudit(outcome.error);
+      return;
+    }
     if (!this.opts.sse) {
-      this.queue.push({ raw: END, out: this.rewritePlain() });
+      this.enqueue({ raw: END, out: this.rewritePlain() });
       return;
     }
     if (this.checker.isStopped || this.stopAfter !== undefined) {
@@ -76,7 +136,7 @@ export class ResponseCheck implements RelayObserver {
       return;
     }
     // The upstream ended without [DONE] (or cut): release what is held.
-    this.queue.push({ raw: END, out: this.template ? this.flush() : this.opts.endpoint === 'responses' ? this.releaseResponsesTail() : '' });
+    this.enqueue({ raw: END, out: this.template ? this.flush() : this.opts.endpoint === 'responses' ? this.releaseResponsesTail() : '' });
     this.finishAudit(outcome.error);
   }
 
@@ -95,9 +155,10 @@ export class ResponseCheck implements RelayObserver {
         cb(err);
       },
     });
-    const send = (text: string) => {
-      if (text && !out.push(text)) source.pause();
+    const send = (bytes: Bytes) => {
+      if (bytes.length > 0 && !out.push(bytes)) source.pause();
     };
+    const frames = this.converse ? new FrameSplitter() : undefined;
     const stop = () => {
       done = true;
       out.push(null);
@@ -108,11 +169,22 @@ export class ResponseCheck implements RelayObserver {
     source.on('data', (chunk: Buffer | string) => queueMicrotask(() => onData(chunk)));
     const onData = (chunk: Buffer | string) => {
       if (done) return;
+      if (frames) {
+        for (const frame of frames.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk)) {
+          const head = this.queue[0];
+          if (head && sameBytes(head.raw, frame)) {
+            this.queue.shift();
+            send(head.out);
+            if (head.stop) return stop();
+          } else send(frame);
+        }
+        return;
+      }
       const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
       if (!this.opts.sse) return void plainHeld.push(text);
       for (const event of splitter.push(text)) {
         const head = this.queue[0];
-        if (head && head.raw === event.raw) {
+        if (head && sameBytes(head.raw, event.raw)) {
           this.queue.shift();
           send(head.out);
           if (head.stop) return stop();
@@ -124,7 +196,11 @@ export class ResponseCheck implements RelayObserver {
       if (done) return;
       done = true;
       const rest = decoder.end();
-      if (!this.opts.sse) {
+      if (frames) {
+        send(frames.pending);
+        const end = this.queue.find((r) => r.raw === END);
+        if (end) send(end.out);
+      } else if (!this.opts.sse) {
         const end = this.queue.find((r) => r.raw === END);
         send(end ? end.out : plainHeld.join('') + rest);
       } else {
@@ -147,6 +223,7 @@ export class ResponseCheck implements RelayObserver {
   private rewriteEvent(event: SseEvent): string {
     if (this.stopAfter !== undefined || this.checker.isStopped) return '';
     if (this.opts.endpoint === 'responses') return this.rewriteResponsesEvent(event);
+    if (this.anthropic) return this.rewriteAnthropicEvent(event);
     if (event.data.trim() === '[DONE]') return this.flush() + (this.stopAfter !== undefined ? '' : event.raw);
     let chunk: Record<string, unknown>;
     try {
@@ -158,14 +235,19 @@ export class ResponseCheck implements RelayObserver {
     const choice = choices?.[0];
     if (!choice) return event.raw;
     const delta = (choice.delta ?? {}) as Record<string, unknown>;
+    // Legacy completions carry the text in choices[].text; chat in choices[].delta.content.
+    const completions = this.opts.endpoint === 'completions';
+    const holder = completions ? choice : delta;
+    const field = completions ? 'text' : 'content';
     let prefix = '';
-    if (typeof delta.content === 'string' && delta.content !== '') {
+    const piece = holder[field];
+    if (typeof piece === 'string' && piece !== '') {
       this.template = chunk;
-      this.fullText += delta.content;
-      const r = this.checker.push(delta.content);
+      this.fullText += piece;
+      const r = this.checker.push(piece);
       if (r.denied) return this.deny(r.denied);
-      delta.content = r.emit;
-      if (r.emit === '' && choice.finish_reason == null && Object.keys(delta).every((k) => k === 'content')) return '';
+      holder[field] = r.emit;
+      if (r.emit === '' && choice.finish_reason == null && (completions || Object.keys(delta).every((k) => k === 'content'))) return '';
     }
     if (choice.finish_reason != null) {
       this.template ??= chunk;
@@ -191,6 +273,48 @@ export class ResponseCheck implements RelayObserver {
     const r = this.release();
     if ('denied' in r) return this.deny(r.denied, r.reasons);
     return r.text ? this.contentChunk(r.text) : '';
+  }
+
+  // --- Anthropic message events (SSE) and Converse events (AWS event-stream) ---
+
+  private rewriteAnthropicEvent(event: SseEvent): string {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(event.data);
+    } catch {
+      return event.raw;
+    }
+    if (!obj || typeof obj !== 'object' || typeof (obj as Record<string, unknown>).type !== 'string') return event.raw;
+    const a = this.anthropic!;
+    this.anthropicUsage.noteUsage(obj as Record<string, unknown>);
+    const out = a.push({ event: obj as Record<string, unknown>, raw: event.raw }).map((i) => this.anthropicBytes(i)).join('');
+    this.syncBlock(a);
+    return out;
+  }
+
+  private anthropicBytes(i: Item<Record<string, unknown>>): string {
+    return typeof i.raw === 'string' ? i.raw : `event: ${String(i.event.type)}\ndata: ${JSON.stringify(i.event)}\n\n`;
+  }
+
+  private rewriteConverseFrame(frame: Buffer): Buffer {
+    if (this.stopAfter !== undefined) return Buffer.alloc(0);
+    const event = readConverseFrame(frame);
+    // Exceptions and frames that are not JSON events go through as they are.
+    if (!event) return frame;
+    const c = this.converse!;
+    const out = Buffer.concat(c.push({ event, raw: frame }).map((i) => this.converseBytes(i)));
+    this.syncBlock(c);
+    return out;
+  }
+
+  private converseBytes(i: Item<ConverseEvent>): Buffer {
+    return Buffer.isBuffer(i.raw) ? i.raw : encodeEvent(i.event.type, i.event.payload);
+  }
+
+  private syncBlock(block: BlockStreamCheck<unknown>): void {
+    this.fullText = block.text;
+    if (block.cut) this.cut = block.cut;
+    if (block.stop) this.stopAfter ??= 'deny';
   }
 
   // --- SSE (Responses API typed events) ---
@@ -278,7 +402,7 @@ export class ResponseCheck implements RelayObserver {
 
   private contentChunk(text: string): string {
     const chunk = structuredClone(this.template ?? {});
-    chunk.choices = [{ index: 0, delta: { content: text }, finish_reason: null }];
+    chunk.choices = [this.opts.endpoint === 'completions' ? { index: 0, text, logprobs: null, finish_reason: null } : { index: 0, delta: { content: text }, finish_reason: null }];
     delete chunk.usage;
     return `data: ${JSON.stringify(chunk)}\n\n`;
   }
@@ -286,7 +410,7 @@ export class ResponseCheck implements RelayObserver {
   private deny(cut: { pattern: string; at: number }, reasons?: string[]): string {
     this.cut = cut;
     const chunk = structuredClone(this.template ?? {});
-    chunk.choices = [{ index: 0, delta: { content: BLOCKED_NOTICE }, finish_reason: 'content_filter' }];
+    chunk.choices = [this.opts.endpoint === 'completions' ? { index: 0, text: BLOCKED_NOTICE, logprobs: null, finish_reason: 'content_filter' } : { index: 0, delta: { content: BLOCKED_NOTICE }, finish_reason: 'content_filter' }];
     delete chunk.usage;
     this.stopAfter = 'deny';
     if (reasons) this.fullDecision = { deny: true, reasons };

@@ -1,9 +1,13 @@
 /**
  * Reading and rewriting the output of a complete (non-streamed) response, per endpoint:
  * chat.completions (choices[].message.content), completions (choices[].text) and
- * responses (output[] message items, output_text parts) and Anthropic messages (content[]
- * text blocks). Pure; every other field is kept.
+ * responses (output[] message items, output_text parts), Anthropic messages (content[]
+ * text blocks) and Converse (output.message.content[] text blocks). Pure; every other
+ * field is kept.
  */
+/** The Converse stop reason of an answer Sluice's response policy filtered (Bedrock's own for a guardrail's intervention). */
+export const CONVERSE_FILTERED_STOP = 'guardrail_intervened';
+
 export const BLOCKED_NOTICE = 'This response was blocked by policy.';
 
 export interface OutputView {
@@ -12,9 +16,23 @@ export interface OutputView {
   finish_reason: string | null;
 }
 
-export const RESPONSE_CHECK_ENDPOINTS = new Set(['chat.completions', 'completions', 'responses', 'anthropic.messages']);
+export const RESPONSE_CHECK_ENDPOINTS = new Set(['chat.completions', 'completions', 'responses', 'anthropic.messages', 'bedrock.converse', 'bedrock.converse-stream']);
+
+const isConverse = (endpoint: string) => endpoint === 'bedrock.converse' || endpoint === 'bedrock.converse-stream';
+const converseBlocks = (body: Record<string, unknown>) => (((body.output as Record<string, unknown> | undefined)?.message as Record<string, unknown> | undefined)?.content as Record<string, unknown>[] | undefined) ?? [];
 
 export function readOutput(endpoint: string, body: Record<string, unknown>): OutputView {
+  if (isConverse(endpoint)) {
+    const blocks = converseBlocks(body);
+    return {
+      text: blocks.filter((b) => typeof b.text === 'string').map((b) => b.text as string).join(''),
+      tool_calls: blocks.flatMap((b) => {
+        const use = b.toolUse as Record<string, unknown> | undefined;
+        return use ? [{ name: String(use.name ?? ''), arguments: JSON.stringify(use.input ?? {}) }] : [];
+      }),
+      finish_reason: typeof body.stopReason === 'string' ? body.stopReason : null,
+    };
+  }
   if (endpoint === 'anthropic.messages') {
     const blocks = (body.content as Record<string, unknown>[] | undefined) ?? [];
     return {
@@ -45,6 +63,10 @@ export function readOutput(endpoint: string, body: Record<string, unknown>): Out
 /** Applies `mask` to every output text field (in place on a copy). */
 export function mapOutputText(endpoint: string, body: Record<string, unknown>, mask: (text: string) => string): Record<string, unknown> {
   const copy = structuredClone(body);
+  if (isConverse(endpoint)) {
+    for (const block of converseBlocks(copy)) if (typeof block.text === 'string') block.text = mask(block.text);
+    return copy;
+  }
   if (endpoint === 'anthropic.messages') {
     for (const block of (copy.content as Record<string, unknown>[] | undefined) ?? []) if (block.type === 'text' && typeof block.text === 'string') block.text = mask(block.text);
     return copy;
@@ -68,9 +90,16 @@ export function mapOutputText(endpoint: string, body: Record<string, unknown>, m
   return copy;
 }
 
-/** The blocked form: content replaced by the notice, finish_reason content_filter (responses: incomplete; Anthropic: stop_reason refusal). */
+/** The blocked form: content replaced by the notice, finish_reason content_filter (responses: incomplete; Anthropic: stop_reason refusal; Converse: stopReason guardrail_intervened). */
 export function blockOutput(endpoint: string, body: Record<string, unknown>): Record<string, unknown> {
   const copy = structuredClone(body);
+  if (isConverse(endpoint)) {
+    const output = (copy.output ?? {}) as Record<string, unknown>;
+    output.message = { ...((output.message as Record<string, unknown> | undefined) ?? {}), role: 'assistant', content: [{ text: BLOCKED_NOTICE }] };
+    copy.output = output;
+    copy.stopReason = CONVERSE_FILTERED_STOP;
+    return copy;
+  }
   if (endpoint === 'anthropic.messages') {
     copy.content = [{ type: 'text', text: BLOCKED_NOTICE }];
     copy.stop_reason = 'refusal';

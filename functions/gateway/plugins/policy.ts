@@ -11,6 +11,13 @@ import { RegoError } from '../../rego/index.js';
 import type { StoredPolicy } from '../../stores/types.js';
 import { GatewayError } from '../errors.js';
 import type { BodyObserver, GatewayDeps, GatewayResponse, Plugin, RequestState } from '../types.js';
+import { setClientBody } from './trace.js';
+
+type PolicyDeps = Pick<GatewayDeps, 'governance' | 'now'> & Partial<Pick<GatewayDeps, 'pricing'>>;
+
+/** Streamed answers the response stage reads and re-emits, per endpoint. */
+const STREAM_CHECK_ENDPOINTS = new Set(['chat.completions', 'completions', 'responses', 'anthropic.messages', 'bedrock.converse-stream']);
+const EVENT_STREAM = 'application/vnd.amazon.eventstream';
 
 const DEFAULT_APPROVAL_TTL_MS = 3_600_000;
 const DEFAULT_EVAL_BUDGET_MS = 200;
@@ -22,7 +29,7 @@ const DEFAULT_EVAL_BUDGET_MS = 200;
  * failures follow the stage's fail mode (open by default; closed → 503 policy_unavailable).
  * Every decision is a trace step (the audit log): which policy version, what, why.
  */
-export function policyPlugin(deps: Pick<GatewayDeps, 'governance' | 'now'>): Plugin {
+export function policyPlugin(deps: PolicyDeps): Plugin {
   return {
     name: 'policy',
     async before(state: RequestState) {
@@ -30,7 +37,7 @@ export function policyPlugin(deps: Pick<GatewayDeps, 'governance' | 'now'>): Plu
       await prepareResponseStage(deps, state);
     },
     after(state: RequestState, response: GatewayResponse) {
-      startResponseStage(state, response);
+      startResponseStage(deps, state, response);
     },
   };
 }
@@ -119,30 +126,36 @@ async function prepareResponseStage(deps: Pick<GatewayDeps, 'governance' | 'now'
   }
 }
 
-function startResponseStage(state: RequestState, response: GatewayResponse): void {
+function startResponseStage(deps: PolicyDeps, state: RequestState, response: GatewayResponse): void {
   const pending = responseStages.get(state);
   if (!pending || state.route.kind !== 'openai') return;
   const endpoint = state.route.endpoint;
-  const sse = (response.headers['content-type'] ?? '').startsWith('text/event-stream');
+  const contentType = response.headers['content-type'] ?? '';
+  const sse = contentType.startsWith('text/event-stream');
+  const eventStream = contentType.startsWith(EVENT_STREAM);
   const record = (attributes: Record<string, unknown>) => state.trace.step('policy', { stage: 'response', ...versionOf(pending.stored), ...attributes });
   const check = new ResponseCheck({
     endpoint,
     sse,
+    eventStream,
     rules: { redact: pending.rules.streamRedact, deny: pending.rules.streamDeny },
     failMode: pending.failMode,
     record,
     evaluate: (output: OutputView) =>
       evaluateDecision(
         pending.policy,
-        { ...requestInput(state), stage: 'response', output, usage: state.usage ? { prompt_tokens: state.usage.promptTokens, completion_tokens: state.usage.completionTokens, total_tokens: state.usage.totalTokens } : null },
+        { ...requestInput(state), stage: 'response', output, usage: state.usage ? { prompt_tokens: state.usage.promptTokens, completion_tokens: state.usage.completionTokens, total_tokens: state.usage.totalTokens } : null, cost: costOf(deps, state) },
         { budgetMs: pending.budgetMs, now: new Date() },
       ),
   });
   pending.check = check;
   if (response.statusCode < 200 || response.statusCode >= 300) return check.deactivate(`upstream status ${response.statusCode}`);
   if (typeof response.body === 'string') return check.deactivate('no model output in this response');
-  if (sse && endpoint !== 'chat.completions' && endpoint !== 'responses') return check.deactivate(`streamed ${endpoint} responses are not checked yet`);
+  if ((sse || eventStream) && !STREAM_CHECK_ENDPOINTS.has(endpoint)) return check.deactivate(`streamed ${endpoint} responses are not checked`);
+  if (eventStream && endpoint !== 'bedrock.converse-stream') return check.deactivate(`an event-stream body on ${endpoint} is not checked`);
   response.body = check.wrap(response.body);
+  // The trace keeps what the client got (masked), never the upstream's text.
+  setClientBody(state, () => check.clientBody());
   // The body may change length.
   delete response.headers['content-length'];
 }
@@ -215,6 +228,19 @@ function approvalRefusal(outcome: Exclude<ConsumeOutcome, 'consumed' | 'pending'
   }
 }
 
+/** The request's cost in USD from the price book and the usage known so far; null when either is unknown. */
+function costOf(deps: PolicyDeps, state: RequestState): number | null {
+  if (!deps.pricing || !state.usage || !state.upstream) return null;
+  const cost = deps.pricing.cost(state.upstream.provider, state.upstream.modelResolved, state.usage, state.proxy?.id);
+  return cost.unknown ? null : cost.usd;
+}
+
+/** The proxy's static policy data (`governance.data`, an object), else {}. */
+function policyData(state: RequestState): Record<string, unknown> {
+  const data = (state.proxy?.governance as { data?: unknown } | undefined)?.data;
+  return data && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
+}
+
 function requestInput(state: RequestState): Record<string, unknown> {
   const route = state.route.kind === 'openai' ? state.route : undefined;
   const proxy = state.proxy!;
@@ -237,6 +263,7 @@ function requestInput(state: RequestState): Record<string, unknown> {
       ...(state.session?.strategy ? { strategy: state.session.strategy } : {}),
     },
     properties: state.sluiceHeaders.properties,
+    data: policyData(state),
     now: new Date(),
   });
 }

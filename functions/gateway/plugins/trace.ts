@@ -13,6 +13,17 @@ interface SessionAware {
 
 /** Per-request response capture, found again by completeTrace. */
 const captures = new WeakMap<RequestState, ResponseCapture>();
+/** The body the client got, when a plugin (the response policy) rewrote the upstream's. */
+const clientBodies = new WeakMap<RequestState, () => { body: Buffer; totalBytes: number }>();
+
+/**
+ * Tells the trace that the client's body is not the upstream's (the response stage masked
+ * or blocked it): the trace then keeps `read()`'s bytes as the response body, so the
+ * unmasked text never reaches a trace sink. `read` is called when the body has ended.
+ */
+export function setClientBody(state: RequestState, read: () => { body: Buffer; totalBytes: number }): void {
+  clientBodies.set(state, read);
+}
 
 /**
  * trace — one trace per request: `request_received` (with the request body) and a
@@ -50,6 +61,7 @@ export function tracePlugin(deps: TraceDeps): Plugin {
  * (racing stream and error hooks) find nothing left to write.
  */
 export function completeTrace(deps: TraceDeps, state: RequestState, attributes: Record<string, unknown>): void {
+  const limit = deps.traceBodyBytes ?? DEFAULT_TRACE_BODY_BYTES;
   const trace = state.trace;
   if (trace.isFinished) return;
   // Refused before the trace plugin ran (bad key, bad header): the trace still starts
@@ -73,7 +85,8 @@ export function completeTrace(deps: TraceDeps, state: RequestState, attributes: 
   const a = trace.record.attributes;
   const cost = llm && deps.pricing ? deps.pricing.cost(String(a.provider ?? ''), a.modelResolved as string | undefined, state.usage, a.proxyId as string | undefined) : undefined;
   const session = (state as SessionAware).session;
-  const responseBody = capture?.body();
+  const client = clientBodies.get(state)?.();
+  const responseBody = client ? (limit > 0 && client.totalBytes > 0 ? truncateBody(client.body, limit, client.totalBytes) : undefined) : capture?.body();
   trace.record.sessionId = state.sessionId;
   const finished = trace.finish(
     {
