@@ -14,6 +14,7 @@ import type { RelayObserver } from './body-relay.js';
 import type { SessionStore } from '../sessions/store.js';
 import type { SessionStrategy } from '../sessions/resolve.js';
 import type { BedrockClients } from '../providers/bedrock/transport.js';
+import type { GoogleTokenSource } from '../providers/vertex/auth.js';
 import type { GovernanceDeps } from '../governance/governance-deps.js';
 import type { UpstreamTarget } from './upstream-target.js';
 
@@ -160,6 +161,8 @@ export interface GatewayDeps {
   sessions?: SessionStore;
   /** Bedrock Runtime clients per Region (the function's IAM role); absent: built from the environment on first use. */
   bedrock?: BedrockClients;
+  /** Vertex AI access tokens from service-account keys (cached per account); absent: one built on the upstream guard and the system clock. */
+  googleTokens?: GoogleTokenSource;
   /** Prices for trace cost (functions/pricing); absent: every cost is recorded as unknown. */
   pricing?: PriceBook;
   /** Bytes of request and response body kept on a trace (default 32 KiB each; 0: none). */
