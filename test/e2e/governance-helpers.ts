@@ -3,7 +3,7 @@ import OpenAI from 'openai';
 import type { TraceBatch, TraceSink } from '../../functions/traces/sink.js';
 import type { TraceStep } from '../../functions/traces/recorder.js';
 import { setPolicy } from '../../functions/governance/policy-admin.js';
-import type { GovernanceConfig, GovernanceStage } from '../../functions/stores/types.js';
+import type { GovernanceConfig, GovernanceStage, ProxyConfig } from '../../functions/stores/types.js';
 import type { TestGateway } from '../support/gateway.js';
 
 export function memorySink(): TraceSink & { batches: TraceBatch[] } {
@@ -26,10 +26,10 @@ let proxies = 0;
 /** A fresh proxy (auth caches proxies, so each scenario gets its own) with its policies and a client. */
 export async function governedProxy(
   gw: TestGateway,
-  opts: { policies?: Partial<Record<GovernanceStage, string>>; governance?: Partial<GovernanceConfig>; maxRetries?: number; signingKey?: string },
+  opts: { policies?: Partial<Record<GovernanceStage, string>>; governance?: Partial<GovernanceConfig>; maxRetries?: number; signingKey?: string; proxy?: Partial<ProxyConfig> },
 ) {
   const id = `gov-${process.pid}-${++proxies}`;
-  await gw.addProxy({ id, governance: { enabled: true, ...opts.governance } });
+  await gw.addProxy({ ...opts.proxy, id, governance: { enabled: true, ...opts.governance } });
   for (const [stage, rego] of Object.entries(opts.policies ?? {})) {
     await setPolicy(gw.store, id, stage as GovernanceStage, rego, opts.signingKey ? { signingKey: opts.signingKey } : {});
   }
