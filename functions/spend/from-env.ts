@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { DEFAULT_DATA_DIR } from '../stores/factory.js';
 import { DynamoSpendConfigStore } from './dynamodb-config-store.js';
 import { DynamoBudgetLedger } from './dynamodb-ledger.js';
@@ -17,7 +17,8 @@ import type { SpendServices } from './services.js';
  * - the embedded default: definitions in `<SLUICE_DATA_DIR>/spend.json`, budget
  *   counters in the process, written to `spend-ledger.json` (the local runtime is one
  *   process), rate counters in the process.
- * Rate counters go to Redis whenever `REDIS_URL` is set (ElastiCache).
+ * Rate counters go to Redis whenever `REDIS_URL` is set (ElastiCache); ioredis is loaded
+ * on the first count, so a cold start never evaluates it.
  */
 export function spendFromEnv(env: NodeJS.ProcessEnv, client?: DynamoDBClient): SpendServices | undefined {
   const kind = env.SLUICE_STORE?.trim() || 'file';
@@ -45,14 +46,19 @@ export function spendFromEnv(env: NodeJS.ProcessEnv, client?: DynamoDBClient): S
 
 function redisLimiter(url: string): RateLimiter {
   const secure = /^rediss:\/\//i.test(url);
-  const client = new Redis(url, {
-    lazyConnect: true, // connects on the first command: no I/O at cold start
-    maxRetriesPerRequest: 1,
-    commandTimeout: 500,
-    connectTimeout: 2000,
-    retryStrategy: (attempt) => Math.min(50 * attempt, 2000),
-    ...(secure ? { tls: {} } : {}),
-  });
-  client.on('error', () => undefined); // surfaced on the commands
-  return new RedisRateLimiter(client);
+  let client: Promise<Redis> | undefined;
+  return new RedisRateLimiter(() =>
+    (client ??= import('ioredis').then(({ Redis }) => {
+      const redis = new Redis(url, {
+        lazyConnect: true, // connects on the first command
+        maxRetriesPerRequest: 1,
+        commandTimeout: 500,
+        connectTimeout: 2000,
+        retryStrategy: (attempt) => Math.min(50 * attempt, 2000),
+        ...(secure ? { tls: {} } : {}),
+      });
+      redis.on('error', () => undefined); // surfaced on the commands
+      return redis;
+    })),
+  );
 }

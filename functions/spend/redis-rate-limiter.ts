@@ -17,6 +17,9 @@ redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {1, r, t}
 `;
 
+/** A client, or a function that gives the same client on every call (one made on first use). */
+export type RedisClientSource = Redis | (() => Promise<Redis>);
+
 /**
  * Rate counters on Redis/Valkey (ElastiCache): one hash per scope and minute,
  * `<prefix>rate#<scope>#<id>#<minute>` with fields r and t, expiring after the window.
@@ -24,7 +27,7 @@ return {1, r, t}
 export class RedisRateLimiter implements RateLimiter {
   private readonly prefix: string;
 
-  constructor(private readonly client: Redis, opts: { keyPrefix?: string } = {}) {
+  constructor(private readonly client: RedisClientSource, opts: { keyPrefix?: string } = {}) {
     this.prefix = opts.keyPrefix ?? 'sluice:';
   }
 
@@ -32,12 +35,16 @@ export class RedisRateLimiter implements RateLimiter {
     const window = windowOf(now);
     const resetsAt = (window + 1) * WINDOW_MS;
     const ttlMs = resetsAt - now + 120_000;
-    const out = (await this.client.eval(CONSUME, 1, this.redisKey(key, window), limits.rpm ?? -1, limits.tpm ?? -1, tokens, Math.ceil(ttlMs))) as [number, number, number];
+    const out = (await (await this.redis()).eval(CONSUME, 1, this.redisKey(key, window), limits.rpm ?? -1, limits.tpm ?? -1, tokens, Math.ceil(ttlMs))) as [number, number, number];
     return { ok: out[0] === 1, window: { key, window }, requests: Number(out[1]), tokens: Number(out[2]), resetsAt };
   }
 
   async refund(w: RateWindow, tokens: number): Promise<void> {
-    await this.client.multi().hincrby(this.redisKey(w.key, w.window), 'r', -1).hincrby(this.redisKey(w.key, w.window), 't', -tokens).exec();
+    await (await this.redis()).multi().hincrby(this.redisKey(w.key, w.window), 'r', -1).hincrby(this.redisKey(w.key, w.window), 't', -tokens).exec();
+  }
+
+  private async redis(): Promise<Redis> {
+    return typeof this.client === 'function' ? this.client() : this.client;
   }
 
   private redisKey(key: string, window: number): string {
