@@ -1,0 +1,291 @@
+import { badRequest } from '../../gateway/errors.js';
+import type { Endpoint, Ingress } from '../../gateway/routes.js';
+import {
+  checkTemperature,
+  contentParts,
+  imageUrlOf,
+  maxOutputTokens,
+  parseArguments,
+  parseDataUrl,
+  refuseUnsupported,
+  stopSequences,
+  textOf,
+  type ChatContentPart,
+  type ChatMessage,
+  type ChatTool,
+  type ChatToolCall,
+  type ChatToolChoice,
+  type Json,
+} from '../chat.js';
+import { anthropicToChatRequest } from '../anthropic-ingress/request.js';
+import { responsesToChatRequest } from '../responses/request.js';
+import { TEMPERATURE_RANGE, THINKING_BUDGETS } from './api.js';
+import { toGeminiParameters, toGeminiSchema } from './schema.js';
+
+/** A Gemini `Content`: a role and its parts. */
+export interface GeminiContent {
+  role: 'user' | 'model';
+  parts: Json[];
+}
+
+/** The generateContent body (the model is in the path, never in the body). */
+export interface GeminiRequest {
+  contents: GeminiContent[];
+  systemInstruction?: { parts: Json[] };
+  tools?: Json[];
+  toolConfig?: Json;
+  generationConfig?: Json;
+}
+
+/**
+ * OpenAI chat parameters Gemini cannot honour: refused with a 400 unless they ask for the
+ * default. (`n`, `seed`, `presence_penalty`, `frequency_penalty` and `response_format`
+ * have Gemini equivalents and are translated.)
+ */
+const UNSUPPORTED: ReadonlyArray<readonly [string, (v: unknown) => boolean]> = [
+  ['logprobs', (v) => v === false],
+  ['top_logprobs', () => false],
+  ['logit_bias', (v) => typeof v === 'object' && v !== null && Object.keys(v).length === 0],
+  ['audio', () => false],
+  ['modalities', (v) => Array.isArray(v) && v.every((m) => m === 'text')],
+  ['prediction', () => false],
+  ['web_search_options', () => false],
+];
+
+/** Thought signatures ride on tool calls the way Google's OpenAI layer carries them. */
+export interface GeminiExtraContent {
+  extra_content?: { google?: { thought_signature?: string } };
+}
+
+/**
+ * Tool call ids the gateway made up (Gemini sent none) start with `call_`: they are not
+ * sent back as `functionCall.id` / `functionResponse.id`, since Gemini never issued them.
+ */
+export const isGatewayCallId = (id: string): boolean => id.startsWith('call_');
+
+/**
+ * OpenAI chat.completions → Gemini generateContent. System and developer messages become
+ * `systemInstruction`; assistant turns are `model` turns; tool calls are `functionCall`
+ * parts and tool results `functionResponse` parts (named after the call they answer) in a
+ * user turn; consecutive same-role turns are merged; tool schemas are sanitized
+ * (schema.ts).
+ */
+export function toGeminiRequest(body: Json, model: string): GeminiRequest {
+  void model;
+  refuseUnsupported(body, 'Gemini', UNSUPPORTED);
+  if (!Array.isArray(body.messages)) throw badRequest(`'messages' must be an array.`, 'invalid_type', 'messages');
+  const messages = body.messages as ChatMessage[];
+  const system: Json[] = [];
+  const contents: GeminiContent[] = [];
+  const callNames = new Map<string, string>();
+  const push = (role: 'user' | 'model', parts: Json[]) => {
+    if (parts.length === 0) return;
+    const last = contents[contents.length - 1];
+    if (last && last.role === role) last.parts.push(...parts);
+    else contents.push({ role, parts });
+  };
+
+  messages.forEach((m, i) => {
+    const where = `messages[${i}]`;
+    if (!m || typeof m !== 'object') throw badRequest(`'${where}' must be an object.`, 'invalid_type', where);
+    switch (m.role) {
+      case 'system':
+      case 'developer': {
+        const text = textOf(m.content, where);
+        if (text !== '') system.push({ text });
+        break;
+      }
+      case 'user':
+        push('user', userParts(m, where));
+        break;
+      case 'assistant':
+        push('model', modelParts(m, where, callNames));
+        break;
+      case 'tool': {
+        if (typeof m.tool_call_id !== 'string') throw badRequest(`'${where}.tool_call_id' is required on tool messages.`, 'missing_required_parameter', `${where}.tool_call_id`);
+        const name = callNames.get(m.tool_call_id);
+        if (name === undefined) throw badRequest(`'${where}.tool_call_id' '${m.tool_call_id}' answers no tool call of an earlier assistant message.`, 'invalid_tool_call_id', `${where}.tool_call_id`);
+        push('user', [{ functionResponse: { ...(isGatewayCallId(m.tool_call_id) ? {} : { id: m.tool_call_id }), name, response: toolResponse(textOf(m.content, where)) } }]);
+        break;
+      }
+      case 'function': {
+        if (typeof m.name !== 'string') throw badRequest(`'${where}.name' is required on function messages.`, 'missing_required_parameter', `${where}.name`);
+        push('user', [{ functionResponse: { name: m.name, response: toolResponse(textOf(m.content, where)) } }]);
+        break;
+      }
+      default:
+        throw badRequest(`'${where}.role' '${String(m.role)}' is not supported for Gemini models.`, 'invalid_value', `${where}.role`);
+    }
+  });
+  if (contents.length === 0) throw badRequest(`'messages' must hold at least one user or assistant message with content.`, 'invalid_value', 'messages');
+
+  const out: GeminiRequest = { contents };
+  if (system.length > 0) out.systemInstruction = { parts: system };
+
+  const tools = body.tools as ChatTool[] | undefined;
+  if (tools !== undefined && tools !== null && !Array.isArray(tools)) throw badRequest(`'tools' must be an array.`, 'invalid_type', 'tools');
+  if (tools && tools.length > 0) out.tools = [{ functionDeclarations: tools.map((t, i) => functionDeclaration(t, `tools[${i}]`)) }];
+  const choice = toolConfig(body.tool_choice as ChatToolChoice | undefined | null, out.tools !== undefined);
+  if (choice) out.toolConfig = choice;
+
+  const config = generationConfig(body);
+  if (Object.keys(config).length > 0) out.generationConfig = config;
+  return out;
+}
+
+/**
+ * The generateContent body for any ingress: chat as is, the Responses API and the
+ * Anthropic Messages ingress through their chat translation.
+ */
+export function geminiBodyFor(endpoint: Endpoint, ingress: Ingress, json: Json, model: string): GeminiRequest {
+  if (ingress === 'anthropic') return toGeminiRequest(anthropicToChatRequest(json, model), model);
+  return toGeminiRequest(endpoint === 'responses' ? responsesToChatRequest(json) : json, model);
+}
+
+function userParts(m: ChatMessage, where: string): Json[] {
+  return contentParts(m.content).flatMap((p, j): Json[] => {
+    const at = `${where}.content[${j}]`;
+    if (!p || typeof p !== 'object') throw badRequest(`'${at}' must be a content part object.`, 'invalid_content', at);
+    if (p.type === 'text') {
+      if (typeof p.text !== 'string') throw badRequest(`'${at}.text' must be a string.`, 'invalid_content', `${at}.text`);
+      return p.text === '' ? [] : [{ text: p.text }];
+    }
+    if (p.type === 'image_url') return [mediaPart(imageUrlOf(p, at), at)];
+    if (p.type === 'input_audio') return [audioPart(p, at)];
+    if (p.type === 'file') return [filePart(p, at)];
+    throw badRequest(`'${at}.type' '${String(p.type)}' is not supported for Gemini models.`, 'unsupported_content', `${at}.type`);
+  });
+}
+
+const GCS_MIME: Record<string, string> = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', heic: 'image/heic', heif: 'image/heif', pdf: 'application/pdf' };
+
+/**
+ * `data:` URLs → `inlineData`; `gs://` URIs (Vertex) → `fileData` with the type from the
+ * extension. http(s) URLs are a 400: the gateway never fetches an image itself, and
+ * Gemini's `fileData` takes only Files API / Cloud Storage URIs.
+ */
+function mediaPart(url: string, where: string): Json {
+  const data = parseDataUrl(url);
+  if (data) return { inlineData: { mimeType: data.mediaType, data: data.data } };
+  if (/^gs:\/\//i.test(url)) {
+    const ext = /\.([a-z0-9]+)$/i.exec(url)?.[1]?.toLowerCase();
+    const mimeType = ext ? GCS_MIME[ext] : undefined;
+    if (!mimeType) throw badRequest(`'${where}.image_url.url': the media type of '${url}' cannot be told from its extension (png, jpg, gif, webp, heic, pdf).`, 'invalid_image_url', `${where}.image_url`);
+    return { fileData: { mimeType, fileUri: url } };
+  }
+  throw badRequest(`'${where}.image_url.url' must be a data: URL (base64) for Gemini models; the gateway does not fetch http(s) images.`, 'invalid_image_url', `${where}.image_url`);
+}
+
+function audioPart(p: ChatContentPart, where: string): Json {
+  const audio = (p as { input_audio?: { data?: unknown; format?: unknown } }).input_audio;
+  if (!audio || typeof audio.data !== 'string' || typeof audio.format !== 'string') throw badRequest(`'${where}.input_audio' must have data and format.`, 'invalid_content', `${where}.input_audio`);
+  return { inlineData: { mimeType: `audio/${audio.format}`, data: audio.data } };
+}
+
+function filePart(p: ChatContentPart, where: string): Json {
+  const file = (p as { file?: { file_data?: unknown } }).file;
+  const data = typeof file?.file_data === 'string' ? parseDataUrl(file.file_data) : undefined;
+  if (!data) throw badRequest(`'${where}.file.file_data' must be a base64 data: URL for Gemini models (file ids are not supported).`, 'unsupported_content', `${where}.file`);
+  return { inlineData: { mimeType: data.mediaType, data: data.data } };
+}
+
+function modelParts(m: ChatMessage, where: string, callNames: Map<string, string>): Json[] {
+  const parts: Json[] = [];
+  for (const [j, p] of contentParts(m.content).entries()) {
+    if (p.type !== 'text' && p.type !== 'refusal') throw badRequest(`'${where}.content[${j}]' must be a text part in an assistant message.`, 'invalid_content', `${where}.content`);
+    const text = p.type === 'text' ? p.text : (p as { refusal?: string }).refusal;
+    if (text) parts.push({ text });
+  }
+  if (m.tool_calls !== undefined && !Array.isArray(m.tool_calls)) throw badRequest(`'${where}.tool_calls' must be an array.`, 'invalid_type', `${where}.tool_calls`);
+  (m.tool_calls ?? []).forEach((call: ChatToolCall & GeminiExtraContent, j) => {
+    const at = `${where}.tool_calls[${j}]`;
+    if (!call || typeof call.id !== 'string' || typeof call.function?.name !== 'string') throw badRequest(`'${at}' must have an id and a function name.`, 'invalid_tool_call', at);
+    callNames.set(call.id, call.function.name);
+    const signature = call.extra_content?.google?.thought_signature;
+    parts.push({
+      functionCall: { ...(isGatewayCallId(call.id) ? {} : { id: call.id }), name: call.function.name, args: parseArguments(call.function.arguments ?? '', at) },
+      ...(typeof signature === 'string' ? { thoughtSignature: signature } : {}),
+    });
+  });
+  return parts;
+}
+
+/** A tool result as Gemini's `response` object: a JSON object as it is, anything else under `output`. */
+function toolResponse(text: string): Json {
+  try {
+    const value = JSON.parse(text) as unknown;
+    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Json;
+  } catch {
+    // plain text
+  }
+  return { output: text };
+}
+
+function functionDeclaration(t: ChatTool, where: string): Json {
+  if (!t || typeof t !== 'object' || t.type !== 'function' || !t.function || typeof t.function.name !== 'string') {
+    throw badRequest(`'${where}' must be a function tool; Gemini models take only function tools here.`, 'unsupported_tool', where);
+  }
+  const out: Json = { name: t.function.name };
+  if (typeof t.function.description === 'string' && t.function.description !== '') out.description = t.function.description;
+  const parameters = toGeminiParameters(t.function.parameters, `${where}.function.parameters`);
+  if (parameters) out.parameters = parameters;
+  return out;
+}
+
+/** tool_choice → functionCallingConfig: auto AUTO, none NONE, required ANY, a named function ANY limited to it. */
+function toolConfig(choice: ChatToolChoice | undefined | null, hasTools: boolean): Json | undefined {
+  if (choice === undefined || choice === null) return undefined;
+  if (choice === 'none' && !hasTools) return undefined;
+  if (!hasTools) throw badRequest(`'tool_choice' needs 'tools'.`, 'invalid_value', 'tool_choice');
+  if (choice === 'auto') return { functionCallingConfig: { mode: 'AUTO' } };
+  if (choice === 'none') return { functionCallingConfig: { mode: 'NONE' } };
+  if (choice === 'required') return { functionCallingConfig: { mode: 'ANY' } };
+  const name = typeof choice === 'object' ? choice.function?.name : undefined;
+  if (typeof name === 'string') return { functionCallingConfig: { mode: 'ANY', allowedFunctionNames: [name] } };
+  throw badRequest(`'tool_choice' must be none, auto, required or a named function.`, 'invalid_value', 'tool_choice');
+}
+
+function generationConfig(body: Json): Json {
+  const out: Json = {};
+  const max = maxOutputTokens(body);
+  if (max !== undefined) out.maxOutputTokens = max;
+  const temperature = checkTemperature(body.temperature, TEMPERATURE_RANGE, 'Gemini');
+  if (temperature !== undefined) out.temperature = temperature;
+  number(body, 'top_p', (v) => v >= 0 && v <= 1, (v) => (out.topP = v));
+  number(body, 'top_k', (v) => Number.isInteger(v) && v >= 1, (v) => (out.topK = v));
+  number(body, 'n', (v) => Number.isInteger(v) && v >= 1 && v <= 8, (v) => v !== 1 && (out.candidateCount = v));
+  number(body, 'presence_penalty', (v) => v >= -2 && v <= 2, (v) => v !== 0 && (out.presencePenalty = v));
+  number(body, 'frequency_penalty', (v) => v >= -2 && v <= 2, (v) => v !== 0 && (out.frequencyPenalty = v));
+  number(body, 'seed', (v) => Number.isInteger(v), (v) => (out.seed = v));
+  const stops = stopSequences(body.stop);
+  if (stops && stops.length > 0) out.stopSequences = stops;
+
+  const format = body.response_format as Json | undefined | null;
+  if (format !== undefined && format !== null) {
+    if (typeof format !== 'object') throw badRequest(`'response_format' must be an object.`, 'invalid_type', 'response_format');
+    if (format.type === 'json_object') out.responseMimeType = 'application/json';
+    else if (format.type === 'json_schema') {
+      const spec = format.json_schema as Json | undefined;
+      if (!spec || typeof spec !== 'object' || spec.schema === undefined) throw badRequest(`'response_format.json_schema.schema' is required.`, 'missing_required_parameter', 'response_format.json_schema.schema');
+      out.responseMimeType = 'application/json';
+      out.responseSchema = toGeminiSchema(spec.schema, 'response_format.json_schema.schema');
+    } else if (format.type !== 'text') {
+      throw badRequest(`'response_format.type' must be text, json_object or json_schema.`, 'invalid_value', 'response_format.type');
+    }
+  }
+
+  const effort = body.reasoning_effort;
+  if (effort !== undefined && effort !== null) {
+    const budget = typeof effort === 'string' ? THINKING_BUDGETS[effort] : undefined;
+    if (budget === undefined) throw badRequest(`'reasoning_effort' must be one of ${Object.keys(THINKING_BUDGETS).join(', ')}.`, 'invalid_value', 'reasoning_effort');
+    out.thinkingConfig = budget === 0 ? { thinkingBudget: 0 } : { thinkingBudget: budget, includeThoughts: true };
+  }
+  return out;
+}
+
+function number(body: Json, field: string, valid: (v: number) => boolean, set: (v: number) => unknown): void {
+  const v = body[field];
+  if (v === undefined || v === null) return;
+  if (typeof v !== 'number' || !Number.isFinite(v) || !valid(v)) throw badRequest(`'${field}' has a value Gemini does not accept: ${JSON.stringify(v)}.`, 'invalid_value', field);
+  set(v);
+}

@@ -1,0 +1,107 @@
+import type { GatewayError } from '../../gateway/errors.js';
+import { chatUsage, type FinishReason, type Json, type TokenCounts } from '../chat.js';
+import { mapGeminiStreamError } from './errors.js';
+import { finishReasonOf, responseIdOf, toolCallId, toolCallOf } from './response.js';
+import { geminiTokenCounts } from './usage.js';
+
+/** Everything one translated Gemini stream remembers; one object per stream, nothing shared. */
+export interface GeminiStreamState {
+  id: string;
+  model: string;
+  created: number;
+  /** Whether the client asked for the usage chunk (stream_options.include_usage). */
+  includeUsage: boolean;
+  /** Gemini's responseId (the same on every chunk of one answer), for stable tool call ids. */
+  responseId: string;
+  /** Per candidate index: the dense tool index so far, and whether it finished. */
+  candidates: Map<number, { started: boolean; nextToolIndex: number; finishReason?: FinishReason }>;
+  /** The last chunk's usageMetadata (each chunk carries the totals so far). */
+  usage: Json | undefined;
+  /** Set once a finish reason (or a blocked prompt) closed the answer. */
+  finished: boolean;
+  error?: GatewayError;
+}
+
+export function newGeminiStreamState(model: string, includeUsage: boolean, created: number, id: string): GeminiStreamState {
+  return { id, model, created, includeUsage, responseId: '', candidates: new Map(), usage: undefined, finished: false };
+}
+
+/**
+ * One streamGenerateContent SSE payload (a whole GenerateContentResponse) → the
+ * chat.completion.chunk payloads it becomes. Gemini sends each functionCall part whole:
+ * it becomes one tool_call delta (id, name and all its arguments) with a dense 0-based
+ * index per candidate. The stream has no terminal event: the answer is complete when a
+ * finishReason came and the body ended (finishGeminiStream); an `error` payload ends it
+ * with the mapped error.
+ */
+export function translateGeminiChunk(state: GeminiStreamState, data: Json): Json[] {
+  if (data.error) {
+    state.error = mapGeminiStreamError(data.error);
+    return [];
+  }
+  if (data.usageMetadata && typeof data.usageMetadata === 'object') state.usage = data.usageMetadata as Json;
+  if (state.responseId === '' && typeof data.responseId === 'string') state.responseId = data.responseId;
+  if (typeof data.modelVersion === 'string' && data.modelVersion !== '') state.model = data.modelVersion;
+  const out: Json[] = [];
+  const candidates = Array.isArray(data.candidates) ? (data.candidates as Json[]) : [];
+  if (candidates.length === 0 && (data.promptFeedback as Json | undefined)?.blockReason !== undefined) {
+    const c = candidate(state, 0, out);
+    c.finishReason = 'content_filter';
+    state.finished = true;
+    out.push(chunk(state, 0, {}, 'content_filter'));
+    return out;
+  }
+  candidates.forEach((cand, position) => {
+    const index = typeof cand.index === 'number' ? cand.index : position;
+    const c = candidate(state, index, out);
+    const parts = Array.isArray((cand.content as Json | undefined)?.parts) ? ((cand.content as Json).parts as Json[]) : [];
+    let text = '';
+    let reasoning = '';
+    const calls: Json[] = [];
+    for (const p of parts) {
+      if (p.functionCall && typeof p.functionCall === 'object') {
+        const toolIndex = c.nextToolIndex++;
+        calls.push({ index: toolIndex, ...toolCallOf(p, toolCallId((p.functionCall as Json).id, state.responseId, index, toolIndex)) });
+      } else if (typeof p.text === 'string') {
+        if (p.thought === true) reasoning += p.text;
+        else text += p.text;
+      }
+    }
+    if (reasoning !== '') out.push(chunk(state, index, { reasoning_content: reasoning }));
+    if (text !== '') out.push(chunk(state, index, { content: text }));
+    if (calls.length > 0) out.push(chunk(state, index, { tool_calls: calls }));
+    if (cand.finishReason !== undefined && cand.finishReason !== null && cand.finishReason !== 'FINISH_REASON_UNSPECIFIED') {
+      c.finishReason = finishReasonOf(cand.finishReason, c.nextToolIndex > 0);
+      out.push(chunk(state, index, {}, c.finishReason));
+      state.finished = true;
+    }
+  });
+  return out;
+}
+
+/** The end of a complete stream: the usage chunk, when the client asked for it. */
+export function finishGeminiStream(state: GeminiStreamState): Json[] {
+  return state.includeUsage ? [{ ...base(state), choices: [], usage: chatUsage(geminiStreamTokens(state)) }] : [];
+}
+
+export function geminiStreamTokens(state: GeminiStreamState): TokenCounts {
+  return geminiTokenCounts(state.usage);
+}
+
+function candidate(state: GeminiStreamState, index: number, out: Json[]) {
+  let c = state.candidates.get(index);
+  if (!c) {
+    c = { started: true, nextToolIndex: 0 };
+    state.candidates.set(index, c);
+    out.push(chunk(state, index, { role: 'assistant', content: '' }));
+  }
+  return c;
+}
+
+function base(state: GeminiStreamState): Json {
+  return { id: state.id, object: 'chat.completion.chunk', created: state.created, model: state.model };
+}
+
+function chunk(state: GeminiStreamState, index: number, delta: Json, finishReason: FinishReason | null = null): Json {
+  return { ...base(state), choices: [{ index, delta, logprobs: null, finish_reason: finishReason }] };
+}
