@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { mapUpstreamError } from '../providers/openai/errors.js';
+import { mapAzureError } from '../providers/azure-openai/errors.js';
 import { StreamUsageTracker, streamErrorEvent, withoutUsage } from '../providers/openai/stream.js';
 import { normalizeUsage, usageFromResponseBody } from '../providers/openai/usage.js';
 import { anthropicStreamErrorEvent, mapAnthropicError } from '../providers/anthropic/errors.js';
@@ -53,7 +54,7 @@ export async function callModel(deps: Deps, state: RequestState): Promise<Gatewa
       if (route.ingress === 'anthropic') throw new NativeUpstreamError(exchange.status, text, headers);
       throw mapAnthropicError(exchange.status, text, headers);
     }
-    const error = mapUpstreamError(exchange.status, text, plan.provider);
+    const error = plan.provider === 'azure-openai' ? mapAzureError(exchange.status, text) : mapUpstreamError(exchange.status, text, plan.provider);
     throw new GatewayError(error.status, error.message, error.type, error.code, error.param, headers);
   }
 

@@ -17,8 +17,18 @@ export interface SluiceRequestHeaders {
   properties: Record<string, string>;
   /** Raw upstream choice; the routing plugin decides whether the proxy allows it and SSRF-checks URLs. */
   upstream?: string;
+  /** X-Sluice-Azure-Resource / -Deployment / -Api-Version (format-checked here, applied by upstream selection). */
+  azureResource?: string;
+  azureDeployment?: string;
+  azureApiVersion?: string;
+  /** X-Sluice-GCP-Project / -Location (for the `vertex` upstream). */
+  gcpProject?: string;
+  gcpLocation?: string;
   approvalId?: string;
 }
+
+/** The headers that choose or shape the upstream: all refused (403) on a proxy without upstream selection. */
+export const UPSTREAM_SELECTION_HEADERS = ['x-sluice-upstream', 'x-sluice-azure-resource', 'x-sluice-azure-deployment', 'x-sluice-azure-api-version', 'x-sluice-gcp-project', 'x-sluice-gcp-location'] as const;
 
 export const PROPERTY_PREFIX = 'x-sluice-property-';
 export const MAX_PROPERTIES = 20;
@@ -35,6 +45,20 @@ const FLOW_ID = 'x-sluice-trace-flow-id';
 const SESSION_PATH = 'x-sluice-session-path';
 const UPSTREAM = 'x-sluice-upstream';
 const APPROVAL_ID = 'x-sluice-approval-id';
+const AZURE_RESOURCE = 'x-sluice-azure-resource';
+const AZURE_DEPLOYMENT = 'x-sluice-azure-deployment';
+const AZURE_API_VERSION = 'x-sluice-azure-api-version';
+const GCP_PROJECT = 'x-sluice-gcp-project';
+const GCP_LOCATION = 'x-sluice-gcp-location';
+
+/** Header formats (values are never echoed in the 400). */
+const FORMATS: Record<string, { pattern: RegExp; describe: string }> = {
+  [AZURE_RESOURCE]: { pattern: /^[a-z0-9-]{2,64}$/, describe: 'an Azure resource name (2 to 64 lower-case letters, digits or "-")' },
+  [AZURE_DEPLOYMENT]: { pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, describe: 'an Azure deployment name (1 to 64 letters, digits, ".", "_" or "-")' },
+  [AZURE_API_VERSION]: { pattern: /^\d{4}-\d{2}-\d{2}(-preview)?$/, describe: 'an Azure api-version (YYYY-MM-DD or YYYY-MM-DD-preview)' },
+  [GCP_PROJECT]: { pattern: /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, describe: 'a Google Cloud project id (6 to 30 lower-case letters, digits or "-", starting with a letter)' },
+  [GCP_LOCATION]: { pattern: /^[a-z]+(-[a-z]+\d+)?$/, describe: 'a Google Cloud location (e.g. us-central1, europe-west4, global)' },
+};
 
 export function parseSluiceHeaders(headers: Record<string, string | undefined>): SluiceRequestHeaders {
   const result: SluiceRequestHeaders = { properties: {} };
@@ -62,6 +86,21 @@ export function parseSluiceHeaders(headers: Record<string, string | undefined>):
         break;
       case UPSTREAM:
         result.upstream = upstreamHeader(value);
+        break;
+      case AZURE_RESOURCE:
+        result.azureResource = formatted(name, value);
+        break;
+      case AZURE_DEPLOYMENT:
+        result.azureDeployment = formatted(name, value);
+        break;
+      case AZURE_API_VERSION:
+        result.azureApiVersion = formatted(name, value);
+        break;
+      case GCP_PROJECT:
+        result.gcpProject = formatted(name, value);
+        break;
+      case GCP_LOCATION:
+        result.gcpLocation = formatted(name, value);
         break;
       default:
         if (name.startsWith(PROPERTY_PREFIX)) {
@@ -151,6 +190,16 @@ function upstreamHeader(value: string): string {
     throw badRequest(`Header ${UPSTREAM} must be sent once and name one upstream.`, 'invalid_header', UPSTREAM);
   }
   return upstream;
+}
+
+function formatted(name: string, value: string): string {
+  const v = value.trim();
+  const format = FORMATS[name]!;
+  if (!format.pattern.test(v)) {
+    const repeated = v.includes(',') ? ' (it was sent more than once)' : '';
+    throw badRequest(`Header ${name} must be ${format.describe}${repeated}.`, 'invalid_header', name);
+  }
+  return v;
 }
 
 /** "__proto__" is a valid key: define it as data instead of letting the assignment set the prototype. */

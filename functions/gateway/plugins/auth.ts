@@ -68,6 +68,8 @@ export function authPlugin(deps: Pick<GatewayDeps, 'store' | 'cache' | 'identity
       }
       const proxy = await loadProxy(identity.proxyId);
       if (!proxy) throw forbidden('This key is not valid for the requested proxy.', 'proxy_forbidden');
+      // A request that picks its upstream (where the proxy allows it) brings that upstream's credential.
+      if (providerKey && proxy.upstreamSelection && state.sluiceHeaders.upstream !== undefined) state.providerKey = providerKey;
       if (proxy.byok) {
         if (!providerKey) {
           throw unauthorized(

@@ -10,29 +10,32 @@ import { toEmbeddingCalls } from '../../providers/bedrock/embeddings.js';
 import { isAnthropicModel } from '../../providers/bedrock/api.js';
 import { clientsOf } from '../../providers/bedrock/call.js';
 import { regionalBaseUrl } from '../../providers/bedrock/transport.js';
+import { azureHeaders, azurePath, AZURE_DEFAULT_API_VERSION } from '../../providers/azure-openai/api.js';
 import { SsrfError } from '../../net/index.js';
 import { badGateway, badRequest, forbidden, GatewayError } from '../errors.js';
 import { parseRequestBody } from '../request-body.js';
 import { isOpenAIEndpoint, OPENAI_PATHS, type Endpoint, type Route } from '../routes.js';
 import type { GatewayDeps, Plugin, RequestState, UpstreamPlan } from '../types.js';
-import { proxyTarget } from '../upstream-target.js';
+import { describeTarget, selectUpstream } from '../upstream-selection.js';
+import type { UpstreamTarget } from '../upstream-target.js';
 import type { ProviderName } from '../../stores/types.js';
 
 type ModelRoute = Extract<Route, { kind: 'openai' }>;
 
 /** Providers grouped by the translator that serves them. */
-type Family = 'openai-family' | 'anthropic' | 'bedrock';
+type Family = 'openai-family' | 'anthropic' | 'bedrock' | 'azure-openai';
 
 /** What each provider serves, by the endpoint the client called (docs/providers.md has the table). */
 const SUPPORTED: Record<Family, ReadonlySet<Endpoint>> = {
   'openai-family': new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'completions', 'models', 'anthropic.messages']),
   anthropic: new Set<Endpoint>(['chat.completions', 'responses', 'anthropic.messages', 'anthropic.count_tokens']),
   bedrock: new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'bedrock.converse', 'bedrock.converse-stream', 'anthropic.messages', 'anthropic.count_tokens']),
+  'azure-openai': new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'completions', 'models', 'anthropic.messages']),
 };
 
 function familyOf(provider: ProviderName): Family | undefined {
   if (OPENAI_FAMILY.has(provider)) return 'openai-family';
-  if (provider === 'anthropic' || provider === 'bedrock') return provider;
+  if (provider === 'anthropic' || provider === 'bedrock' || provider === 'azure-openai') return provider;
   return undefined;
 }
 
@@ -51,8 +54,9 @@ export function routingPlugin(deps: Pick<GatewayDeps, 'credentials' | 'upstreamG
     async before(state: RequestState) {
       const { route, proxy } = state;
       if (route.kind !== 'openai' || !proxy) return;
-      const target = proxyTarget(proxy, state.providerKey);
+      const target = await selectUpstream(deps, proxy, state.sluiceHeaders, state.providerKey);
       state.target = target;
+      if (target.via !== 'proxy') state.trace.set({ upstream: describeTarget(target) });
       const family = familyOf(target.provider);
       if (!family) throw badRequest(`Provider '${target.provider}' is not available in this release.`, 'unsupported_provider');
       const allowedHere = route.endpoint === 'models' && proxy.allowedModels?.length;
@@ -81,7 +85,7 @@ export function routingPlugin(deps: Pick<GatewayDeps, 'credentials' | 'upstreamG
         if (err instanceof SsrfError) throw badGateway(`The proxy's upstream address is not allowed: ${err.message}`, 'upstream_blocked');
         throw err;
       }
-      const wire = upstreamRequest(family, route, state, credential, modelResolved);
+      const wire = family === 'azure-openai' ? azureRequest(route, state, target, credential, modelResolved) : upstreamRequest(family, route, state, credential, modelResolved);
       state.upstream = {
         provider: target.provider,
         target: checked,
@@ -132,6 +136,25 @@ function upstreamRequest(family: Family, route: ModelRoute, state: RequestState,
   if (route.endpoint === 'embeddings') return { wire: 'bedrock', path: '', headers: {}, body: Buffer.from(JSON.stringify(toEmbeddingCalls(body.json, model))) };
   const input = route.ingress === 'bedrock' ? { ...body.json, modelId: model } : toConverseRequest(asChat(route, body.json), model);
   return { wire: 'bedrock', path: '', headers: {}, body: Buffer.from(JSON.stringify(input)) };
+}
+
+/**
+ * Azure OpenAI: OpenAI's bodies on deployment-scoped paths with `api-key`. The deployment is
+ * the resolved model name unless X-Sluice-Azure-Deployment names one; the Responses API
+ * (not deployment-scoped on Azure) gets it as the body's `model`.
+ */
+function azureRequest(route: ModelRoute, state: RequestState, target: UpstreamTarget, credential: string | undefined, model: string | undefined): Wire {
+  const body = state.body;
+  const deployment = target.azure?.deployment ?? model;
+  const apiVersion = target.azure?.apiVersion ?? AZURE_DEFAULT_API_VERSION;
+  if (route.endpoint === 'anthropic.messages' && body && model !== undefined) {
+    const out = Buffer.from(JSON.stringify(anthropicToChatRequest(body.json, model)));
+    const headers = azureHeaders({ accept: body.stream ? 'text/event-stream' : 'application/json' }, credential, out);
+    return { wire: 'openai', path: azurePath('chat.completions', deployment, apiVersion), headers, body: out };
+  }
+  if (!isOpenAIEndpoint(route.endpoint)) throw new Error('unreachable: a native ingress on an Azure OpenAI proxy');
+  const out = body ? translateRequest(body, route.endpoint === 'responses' ? deployment : model, route.endpoint).body : undefined;
+  return { wire: 'openai', path: azurePath(route.endpoint, deployment, apiVersion), headers: azureHeaders(state.headers, credential, out), ...(out ? { body: out } : {}) };
 }
 
 /** The Responses API on providers without one: its request as the chat request the translators take. */

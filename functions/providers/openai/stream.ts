@@ -39,7 +39,9 @@ export function withoutUsage(event: SseEvent): SseEvent | undefined {
     return event;
   }
   if (!('usage' in json)) return event;
-  if (Array.isArray(json.choices) && json.choices.length === 0) return undefined;
+  // Only a chunk that carries usage is the usage chunk: Azure's first chunk (`choices: []`,
+  // `prompt_filter_results`, `usage: null`) reaches the client.
+  if (Array.isArray(json.choices) && json.choices.length === 0 && json.usage != null) return undefined;
   delete json.usage;
   const data = JSON.stringify(json);
   const raw = `${event.event !== undefined ? `event: ${event.event}\n` : ''}data: ${data}\n\n`;
