@@ -1,5 +1,5 @@
 import type { StreamChecker } from './stream-checker.js';
-import { BLOCKED_NOTICE, CONVERSE_FILTERED_STOP } from './response-output.js';
+import { BLOCKED_NOTICE, CONVERSE_FILTERED_STOP, type OutputView } from './response-output.js';
 
 /**
  * Response checks on block-structured streams: Anthropic message events and Converse
@@ -21,6 +21,10 @@ export type BlockKind = { type: 'text'; index: number; text: string } | { type: 
 
 export interface BlockFormat<E> {
   classify(event: E): BlockKind;
+  /** For the policy's view of the output: a tool call's start, a piece of its input, the stop reason. */
+  toolStart(event: E): { index: number; name: string } | undefined;
+  toolInput(event: E): { index: number; partial: string } | undefined;
+  stopReason(event: E): string | undefined;
   /** A text delta event (a copy of `like` when given, with other text). */
   text(index: number, text: string, like?: E): E;
   /** Events that open a text block before its first delta (Anthropic: content_block_start; Converse: none). */
@@ -51,6 +55,8 @@ export class BlockStreamCheck<E> {
   private decided = false;
   /** Everything the upstream said (unmasked), for the full policy. */
   text = '';
+  private readonly tools = new Map<number, { name: string; arguments: string }>();
+  private finishReason: string | null = null;
   /** Set when a stream_deny match ended the stream (incremental) or the full policy denied (buffered). */
   cut: { pattern: string; at: number } | undefined;
   /** The stream must stop after the items just returned. */
@@ -61,12 +67,23 @@ export class BlockStreamCheck<E> {
     private readonly checker: StreamChecker,
     private readonly buffered: boolean,
     /** The full policy on the complete text (buffered mode). */
-    private readonly decide: (text: string) => FullDecision,
+    private readonly decide: (view: OutputView) => FullDecision,
   ) {}
+
+  /** The output so far as the policy reads it: text, tool calls, stop reason. */
+  view(): OutputView {
+    return { text: this.text, tool_calls: [...this.tools.values()].map((t) => ({ ...t })), finish_reason: this.cut ? 'content_filter' : this.finishReason };
+  }
 
   push(item: Item<E>): Item<E>[] {
     if (this.stop) return [];
     const kind = this.format.classify(item.event);
+    const start = this.format.toolStart(item.event);
+    if (start) this.tools.set(start.index, { name: start.name, arguments: '' });
+    const input = this.format.toolInput(item.event);
+    const tool = input ? this.tools.get(input.index) : undefined;
+    if (tool) tool.arguments += input!.partial;
+    this.finishReason = this.format.stopReason(item.event) ?? this.finishReason;
     if (kind.type === 'text') {
       this.text += kind.text;
       this.textBlocks.add(kind.index);
@@ -130,7 +147,7 @@ export class BlockStreamCheck<E> {
 
   private releaseBuffered(stopEvent: Item<E> | undefined): Item<E>[] {
     this.decided = true;
-    const d = this.decide(this.text);
+    const d = this.decide(this.view());
     if (d.deny) {
       this.cut = { pattern: 'policy deny', at: 0 };
       this.held.length = 0;
@@ -173,6 +190,18 @@ export function anthropicFormat(): BlockFormat<Json> & { noteUsage(e: Json): voi
       if (e.type === 'message_delta') return { type: 'stop' };
       return { type: 'other' };
     },
+    toolStart(e) {
+      const block = e.content_block as Json | undefined;
+      return e.type === 'content_block_start' && block?.type === 'tool_use' ? { index: Number(e.index ?? 0), name: String(block.name ?? '') } : undefined;
+    },
+    toolInput(e) {
+      const delta = e.delta as Json | undefined;
+      return e.type === 'content_block_delta' && delta?.type === 'input_json_delta' && typeof delta.partial_json === 'string' ? { index: Number(e.index ?? 0), partial: delta.partial_json } : undefined;
+    },
+    stopReason(e) {
+      const reason = e.type === 'message_delta' ? (e.delta as Json | undefined)?.stop_reason : undefined;
+      return typeof reason === 'string' ? reason : undefined;
+    },
     text: (index, text) => ({ type: 'content_block_delta', index, delta: { type: 'text_delta', text } }),
     blockStart: (index) => [{ type: 'content_block_start', index, content_block: { type: 'text', text: '' } }],
     blockStop: (index) => ({ type: 'content_block_stop', index }),
@@ -203,6 +232,15 @@ export const converseFormat: BlockFormat<ConverseEvent> = {
     if (e.type === 'messageStop') return { type: 'stop' };
     return { type: 'other' };
   },
+  toolStart(e) {
+    const use = (e.payload.start as Json | undefined)?.toolUse as Json | undefined;
+    return e.type === 'contentBlockStart' && use ? { index: Number(e.payload.contentBlockIndex ?? 0), name: String(use.name ?? '') } : undefined;
+  },
+  toolInput(e) {
+    const use = (e.payload.delta as Json | undefined)?.toolUse as Json | undefined;
+    return e.type === 'contentBlockDelta' && typeof use?.input === 'string' ? { index: Number(e.payload.contentBlockIndex ?? 0), partial: use.input } : undefined;
+  },
+  stopReason: (e) => (e.type === 'messageStop' && typeof e.payload.stopReason === 'string' ? e.payload.stopReason : undefined),
   text: (index, text) => ({ type: 'contentBlockDelta', payload: { contentBlockIndex: index, delta: { text } } }),
   blockStart: () => [],
   blockStop: (index) => ({ type: 'contentBlockStop', payload: { contentBlockIndex: index } }),

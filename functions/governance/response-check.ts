@@ -68,9 +68,9 @@ export class ResponseCheck implements RelayObserver {
   constructor(private readonly opts: ResponseCheckOptions) {
     this.mode = opts.rules.redact.length + opts.rules.deny.length > 0 ? 'incremental' : 'buffered';
     this.checker = new StreamChecker(opts.rules.redact, opts.rules.deny, this.mode === 'buffered');
-    const decide = (text: string): FullDecision => {
-      this.fullText = text;
-      return this.decideFull();
+    const decide = (view: OutputView): FullDecision => {
+      this.fullText = view.text;
+      return this.decideFull(view);
     };
     if (opts.sse && opts.endpoint === 'anthropic.messages') {
       this.anthropic = new BlockStreamCheck(this.anthropicUsage, this.checker, this.mode === 'buffered', decide);
@@ -240,6 +240,8 @@ export class ResponseCheck implements RelayObserver {
     const holder = completions ? choice : delta;
     const field = completions ? 'text' : 'content';
     let prefix = '';
+    this.noteChatToolCalls(delta.tool_calls);
+    if (typeof choice.finish_reason === 'string') this.finishReason = choice.finish_reason;
     const piece = holder[field];
     if (typeof piece === 'string' && piece !== '') {
       this.template = chunk;
@@ -363,9 +365,12 @@ export class ResponseCheck implements RelayObserver {
         if (part?.type === 'output_text') part.text = released(itemId);
         return frame(obj);
       }
-      case 'response.output_item.done':
-        this.maskItem(obj.item as Record<string, unknown> | undefined);
+      case 'response.output_item.done': {
+        const item = obj.item as Record<string, unknown> | undefined;
+        if (item?.type === 'function_call') this.streamedCalls.set(String(item.call_id ?? item.id ?? this.streamedCalls.size), { name: String(item.name ?? ''), arguments: String(item.arguments ?? '') });
+        this.maskItem(item);
         return frame(obj);
+      }
       case 'response.completed':
       case 'response.incomplete': {
         const response = obj.response as Record<string, unknown> | undefined;
@@ -421,8 +426,30 @@ export class ResponseCheck implements RelayObserver {
 
   private fullDecision: { deny: boolean; reasons: string[]; masked?: number; error?: string } | undefined;
 
-  private decideFull(): { deny: boolean; reasons: string[]; mask: (t: string) => string } {
-    const view: OutputView = { text: this.fullText, tool_calls: [], finish_reason: 'stop' };
+  /** Tool calls assembled from chat deltas (by index), and the finish reason, for the policy's view. */
+  private readonly streamedCalls = new Map<string, { name: string; arguments: string }>();
+  private finishReason: string | undefined;
+
+  private noteChatToolCalls(calls: unknown): void {
+    if (!Array.isArray(calls)) return;
+    for (const c of calls as Record<string, unknown>[]) {
+      const key = String(c.index ?? 0);
+      const fn = (c.function ?? {}) as Record<string, unknown>;
+      const call = this.streamedCalls.get(key) ?? { name: '', arguments: '' };
+      if (typeof fn.name === 'string') call.name = fn.name;
+      if (typeof fn.arguments === 'string') call.arguments += fn.arguments;
+      this.streamedCalls.set(key, call);
+    }
+  }
+
+  /** The streamed output as the policy reads it (chat and Responses streams; block streams keep their own). */
+  private streamView(finishReason?: string): OutputView {
+    const block = this.anthropic ?? this.converse;
+    if (block) return block.view();
+    return { text: this.fullText, tool_calls: [...this.streamedCalls.values()].map((c) => ({ ...c })), finish_reason: this.cut ? 'content_filter' : (finishReason ?? this.finishReason ?? 'stop') };
+  }
+
+  private decideFull(view: OutputView = this.streamView()): { deny: boolean; reasons: string[]; mask: (t: string) => string } {
     try {
       const d = this.opts.evaluate(view);
       const deny = d.denyReasons.length > 0;
@@ -447,7 +474,7 @@ export class ResponseCheck implements RelayObserver {
     // Incremental mode: the full policy still runs on the complete output, for the audit log.
     if (this.mode === 'incremental' && !this.fullDecision) {
       try {
-        const d = this.opts.evaluate({ text: this.fullText, tool_calls: [], finish_reason: this.cut ? 'content_filter' : 'stop' });
+        const d = this.opts.evaluate(this.streamView());
         this.fullDecision = { deny: d.denyReasons.length > 0, reasons: d.denyReasons };
       } catch (err) {
         this.fullDecision = { deny: false, reasons: [], error: err instanceof Error ? err.message : String(err) };

@@ -88,6 +88,11 @@ describe('the input document', () => {
     expect(c).toMatchObject({ system: 'sys', tool_names: ['get'], messages: [{ role: 'user', text: 'hi' }, { role: 'assistant', tool_calls: [{ id: 'u', name: 'get' }] }] });
   });
 
+  it('data: the proxy static policy data, {} when there is none', () => {
+    expect(doc('chat.completions', { messages: [] }).data).toEqual({});
+    expect(buildInputDocument({ ...base, endpoint: 'chat.completions', body: { messages: [] }, data: { tier: 'gold', limits: [1, 2] } }).data).toEqual({ tier: 'gold', limits: [1, 2] });
+  });
+
   it('completions: the prompt as user messages', () => {
     expect(doc('completions', { prompt: ['a', 'b'] }).messages).toEqual([{ role: 'user', text: 'a' }, { role: 'user', text: 'b' }]);
   });
