@@ -8,6 +8,7 @@ import { fromAnthropicResponse } from '../providers/anthropic/response.js';
 import { anthropicStreamTokens, newAnthropicStreamState, translateAnthropicEvent } from '../providers/anthropic/stream.js';
 import { anthropicTokenCounts } from '../providers/anthropic/usage.js';
 import { callBedrock } from '../providers/bedrock/call.js';
+import { callGemini } from '../providers/gemini/call.js';
 import { chatUsage, usageFromCounts, type Json, type TokenCounts } from '../providers/chat.js';
 import { completeBody, readBody, sseEvents, translatedBody, type Frame } from '../providers/transport.js';
 import { chatFramer } from '../providers/chat-framer.js';
@@ -38,6 +39,7 @@ export async function callModel(deps: Deps, state: RequestState): Promise<Gatewa
   const sentAt = deps.now();
   state.overheadMs = sentAt - state.startedAt;
   if (plan.wire === 'bedrock') return callBedrock(deps, state, sentAt, observersFor(deps, state));
+  if (plan.wire === 'gemini') return callGemini(deps, state, sentAt, observersFor(deps, state));
 
   const exchange = await sendUpstream(plan, { idleMs: deps.upstreamIdleTimeoutMs, deadlineMs: deps.upstreamDeadlineMs });
   state.trace.step('llm', { provider: plan.provider, model: plan.modelResolved, status: exchange.status }, sentAt);

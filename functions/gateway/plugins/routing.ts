@@ -10,6 +10,9 @@ import { toEmbeddingCalls } from '../../providers/bedrock/embeddings.js';
 import { isAnthropicModel } from '../../providers/bedrock/api.js';
 import { clientsOf } from '../../providers/bedrock/call.js';
 import { regionalBaseUrl } from '../../providers/bedrock/transport.js';
+import { geminiHeaders, geminiPath } from '../../providers/gemini/api.js';
+import { geminiBodyFor } from '../../providers/gemini/request.js';
+import { toGeminiEmbedRequest } from '../../providers/gemini/embeddings.js';
 import { azureHeaders, azurePath, AZURE_DEFAULT_API_VERSION } from '../../providers/azure-openai/api.js';
 import { SsrfError } from '../../net/index.js';
 import { badGateway, badRequest, forbidden, GatewayError } from '../errors.js';
@@ -23,19 +26,20 @@ import type { ProviderName } from '../../stores/types.js';
 type ModelRoute = Extract<Route, { kind: 'openai' }>;
 
 /** Providers grouped by the translator that serves them. */
-type Family = 'openai-family' | 'anthropic' | 'bedrock' | 'azure-openai';
+type Family = 'openai-family' | 'anthropic' | 'bedrock' | 'azure-openai' | 'gemini';
 
 /** What each provider serves, by the endpoint the client called (docs/providers.md has the table). */
 const SUPPORTED: Record<Family, ReadonlySet<Endpoint>> = {
   'openai-family': new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'completions', 'models', 'anthropic.messages']),
   anthropic: new Set<Endpoint>(['chat.completions', 'responses', 'anthropic.messages', 'anthropic.count_tokens']),
   bedrock: new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'bedrock.converse', 'bedrock.converse-stream', 'anthropic.messages', 'anthropic.count_tokens']),
+  gemini: new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'anthropic.messages']),
   'azure-openai': new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'completions', 'models', 'anthropic.messages']),
 };
 
 function familyOf(provider: ProviderName): Family | undefined {
   if (OPENAI_FAMILY.has(provider)) return 'openai-family';
-  if (provider === 'anthropic' || provider === 'bedrock' || provider === 'azure-openai') return provider;
+  if (provider === 'anthropic' || provider === 'bedrock' || provider === 'azure-openai' || provider === 'gemini') return provider;
   return undefined;
 }
 
@@ -112,6 +116,13 @@ function upstreamRequest(family: Family, route: ModelRoute, state: RequestState,
     return { wire: 'openai', path: OPENAI_PATHS[route.endpoint], headers: upstreamHeaders(state.headers, credential, out), ...(out ? { body: out } : {}) };
   }
   if (!body || model === undefined) throw new Error('unreachable: a model call without a body');
+  if (family === 'gemini') {
+    // Gemini API: chat, Responses and Anthropic Messages through generateContent; embeddings through batchEmbedContents.
+    const embed = route.endpoint === 'embeddings';
+    const out = Buffer.from(JSON.stringify(embed ? toGeminiEmbedRequest(body.json, model) : geminiBodyFor(route.endpoint, route.ingress, body.json, model)));
+    const method = embed ? 'batchEmbedContents' : body.stream ? 'streamGenerateContent' : 'generateContent';
+    return { wire: 'gemini', path: geminiPath(model, method), headers: geminiHeaders(credential, out, body.stream), body: out };
+  }
   if (family === 'anthropic') {
     if (route.ingress === 'anthropic') {
       // Native Messages: passed through, re-serialized only for an aliased model.
