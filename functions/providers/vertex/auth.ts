@@ -213,3 +213,17 @@ export const postForm: TokenPoster = (target, form) =>
     });
     req.end(body);
   });
+
+/**
+ * The bearer token for a Vertex call: the caller's own OAuth access token where the
+ * request brings one (BYOK), else one exchanged for the configured service-account key.
+ */
+export async function vertexAccessToken(
+  target: { callerCredential?: string; credentialRef?: string; allowPrivateNetwork: boolean },
+  resolve: (ref: string) => Promise<string>,
+  tokens: GoogleTokenSource,
+): Promise<string> {
+  if (target.callerCredential) return target.callerCredential;
+  if (!target.credentialRef) throw badGateway('No Vertex AI credential is configured: give the proxy a service-account key (--credential secret:NAME), or make it BYOK so callers send their own OAuth access token.', 'upstream_credential_missing');
+  return tokens.accessToken(await resolve(target.credentialRef), { allowPrivateNetwork: target.allowPrivateNetwork });
+}

@@ -2,7 +2,7 @@ import { badRequest } from '../../gateway/errors.js';
 import type { Endpoint, Ingress } from '../../gateway/routes.js';
 import type { UpstreamPlan } from '../../gateway/types.js';
 import { toAnthropicRequest } from '../anthropic/request.js';
-import { anthropicToChatRequest } from '../anthropic-ingress/request.js';
+import { geminiBodyFor } from '../gemini/request.js';
 import { responsesToChatRequest } from '../responses/request.js';
 import type { Json } from '../chat.js';
 import { isClaudeModel, vertexAnthropicCountTokensPath, vertexHeaders, vertexModelPath } from './api.js';
@@ -33,10 +33,11 @@ export function vertexRequest(call: VertexCall): VertexWire {
   const { endpoint, ingress, json, model, gcp } = call;
   if (isClaudeModel(model)) return claudeRequest(call);
   if (endpoint === 'anthropic.count_tokens') throw badRequest(`count_tokens on a Vertex proxy is served for Claude models only; '${model}' is not one.`, 'unsupported_model', 'model');
-  void ingress;
-  void json;
-  void gcp;
-  throw badRequest(`Gemini models on Vertex are not available in this build; '${model}' is one.`, 'unsupported_model', 'model');
+  if (endpoint === 'embeddings') throw badRequest(`Embeddings on a Vertex proxy are not available in this release; see docs/providers.md.`, 'unsupported_endpoint');
+  // Gemini: the generateContent body the Gemini API takes (chat, Responses and Messages translated).
+  const out = Buffer.from(JSON.stringify(geminiBodyFor(endpoint, ingress, json, model)));
+  const stream = call.stream;
+  return { wire: 'gemini', path: vertexModelPath(gcp, model, stream ? 'streamGenerateContent' : 'generateContent'), headers: vertexHeaders(call.accessToken, out, stream), body: out };
 }
 
 function claudeRequest(call: VertexCall): VertexWire {
@@ -53,6 +54,3 @@ function claudeRequest(call: VertexCall): VertexWire {
   const out = Buffer.from(JSON.stringify(toVertexAnthropicBody(messages)));
   return { wire: 'anthropic', path: vertexModelPath(gcp, model, stream ? 'streamRawPredict' : 'rawPredict'), headers: vertexHeaders(call.accessToken, out, stream, extra), body: out };
 }
-
-/** Messages → chat, for Gemini models on the Anthropic ingress. */
-export const chatOfAnthropic = anthropicToChatRequest;
