@@ -98,7 +98,7 @@ async function prepareResponseStage(deps: Pick<GatewayDeps, 'governance' | 'now'
   if (!gov?.enabled || !stored || !g || !state.body) return;
   const step = (attributes: Record<string, unknown>, started?: number) => state.trace.step('policy', { stage: 'response', ...versionOf(stored), ...attributes }, started);
   if (!RESPONSE_CHECK_ENDPOINTS.has(state.route.endpoint)) {
-    step({ mode: 'skipped', reason: `response checks are not implemented for ${state.route.ingress} ${state.route.endpoint}` });
+    step({ mode: 'skipped', reason: `no model output text to check on ${state.route.ingress} ${state.route.endpoint}` });
     return;
   }
   const failMode = gov.failModes?.response ?? 'open';
