@@ -203,6 +203,19 @@ describe('Anthropic message streams (native ingress)', () => {
     expect((await responseStep(denied.traceId))?.attributes).toMatchObject({ mode: 'buffered', decision: 'deny', fullPolicy: { deny: true, reasons: ['no launch codes'] } });
   });
 
+  it('on a Bedrock proxy (Claude through InvokeModelWithResponseStream): incremental masking and stream_deny', async () => {
+    const { id, key } = await governedProxy(gw, { policies: { response: STREAM_RULES }, proxy: { provider: 'bedrock', baseUrl: bedrock.url } });
+    const client = new Anthropic({ baseURL: `${gw.url}/a/${id}/anthropic`, apiKey: key, maxRetries: 0 });
+    const r = await readAnthropic(client, CONVERSE_MODEL, 'card ACCT 1234 5678 on file');
+    expect(r.text).toBe(`You said: card ${masked('ACCT 1234 5678')} on file`);
+    expect(r.stop).toBe('end_turn');
+    expect((await responseStep(r.traceId))?.attributes).toMatchObject({ mode: 'incremental', decision: 'redact', masked: 1 });
+    expect(bedrock.requests.at(-1)?.action).toBe('invoke-with-response-stream');
+    const denied = await readAnthropic(client, CONVERSE_MODEL, 'please run rm -rf / now and then more words');
+    expect(denied.stop).toBe('refusal');
+    expect(denied.text).toBe(`You said: plea${BLOCKED_NOTICE}`);
+  });
+
   it('buffered on an Anthropic proxy: the SDK final message is masked', async () => {
     const client = await anthropicProxy(FULL_RULES, 'anthropic');
     const message = await client.messages.stream({ model: CLAUDE, max_tokens: 200, messages: [{ role: 'user', content: 'use ACCT 1111 2222 please' }] }).finalMessage();
