@@ -1,24 +1,13 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import {
-  Architecture,
-  FunctionUrlAuthType,
-  HttpMethod,
-  InvokeMode,
-  LoggingFormat,
-  Runtime,
-  Tracing,
-  type FunctionUrl,
-} from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { FunctionUrlAuthType, HttpMethod, InvokeMode, Tracing, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { fileURLToPath } from 'node:url';
 import { bedrockInvokeResourceArns, type BedrockModelAccess } from './bedrock-arns.js';
+import { BundledFunction, PROJECT_ROOT } from './bundled-function.js';
 
-/** Repository root (lib/ is one level below it). */
-export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export { PROJECT_ROOT };
 /** The module Lambda runs, relative to the project root; the local runtime serves the same one. */
 export const GATEWAY_HANDLER_ENTRY = 'functions/gateway/handler.ts';
 /** The export of that module Lambda invokes. */
@@ -34,8 +23,8 @@ export const EXPOSED_HEADERS = [
 
 export interface GatewayFunctionProps {
   /**
-   * Absolute path of the handler module.
-   * @default `<project root>/functions/gateway/handler.ts`
+   * The handler module: relative to the project root, or absolute.
+   * @default 'functions/gateway/handler.ts'
    */
   readonly entry?: string;
   /**
@@ -111,7 +100,7 @@ export interface GatewayFunctionProps {
  * streaming, no IAM auth on the URL (the gateway authenticates its own keys).
  */
 export class GatewayFunction extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: BundledFunction;
   readonly functionUrl: FunctionUrl;
   readonly logGroup: LogGroup;
   readonly timeout: Duration;
@@ -122,19 +111,14 @@ export class GatewayFunction extends Construct {
     this.timeout = props.timeout ?? Duration.minutes(5);
     this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH });
 
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: props.entry ?? `${PROJECT_ROOT}${GATEWAY_HANDLER_ENTRY}`,
+    this.function = new BundledFunction(this, 'Function', {
+      entry: props.entry ?? GATEWAY_HANDLER_ENTRY,
       handler: GATEWAY_HANDLER_EXPORT,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 1024,
       timeout: this.timeout,
       reservedConcurrentExecutions: props.reservedConcurrency,
       tracing: props.xrayTracing ? Tracing.ACTIVE : Tracing.DISABLED,
       logGroup: this.logGroup,
-      loggingFormat: LoggingFormat.JSON,
       vpc: props.vpc,
       vpcSubnets: props.vpc ? props.vpcSubnets : undefined,
       securityGroups: props.vpc ? props.securityGroups : undefined,
@@ -142,25 +126,7 @@ export class GatewayFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: 'sluice-gateway',
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'Sluice',
         SLUICE_LOG_LEVEL: props.logLevel ?? 'INFO',
-        // Stack traces point into functions/… instead of the minified bundle.
-        NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
-        sourceMapMode: SourceMapMode.DEFAULT,
-        sourcesContent: false,
-        // Bundle the SDK v3 clients rather than take the runtime's copy: the version we
-        // test is the version we ship (the runtime's lags and changes under us), and
-        // tree-shaken clients are small. The cost is a larger asset, measured in the synth test.
-        bundleAwsSDK: true,
-        externalModules: [],
-        // Bundled CommonJS dependencies call require(); give the ESM bundle one.
-        banner: "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);",
       },
     });
 

@@ -3,15 +3,14 @@ import { Alarm, ComparisonOperator, GraphWidget, TreatMissingData, type Metric }
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Alias } from 'aws-cdk-lib/aws-kms';
-import { Architecture, FunctionUrlAuthType, InvokeMode, LoggingFormat, Runtime, type FunctionUrl, type IFunction } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { FunctionUrlAuthType, InvokeMode, type FunctionUrl, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, LogGroup, MetricFilter, RetentionDays, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { bedrockInvokeResourceArns, type BedrockModelAccess } from './bedrock-arns.js';
+import { BundledFunction } from './bundled-function.js';
 import type { GatewayMonitoring } from './gateway-monitoring.js';
-import { PROJECT_ROOT } from './gateway-function.js';
 
 export const GOVERNANCE_METRIC_NAMESPACE = 'Sluice/Governance';
 /** The module Lambda runs for the reference intent scorer, relative to the project root. */
@@ -44,7 +43,7 @@ export interface GovernanceProps {
  */
 export class Governance extends Construct {
   readonly topic: Topic;
-  readonly scorer: NodejsFunction;
+  readonly scorer: BundledFunction;
   readonly scorerUrl: FunctionUrl;
   readonly scorerSecret: Secret;
   readonly policyErrors: Metric;
@@ -70,34 +69,15 @@ export class Governance extends Construct {
 
     const judgeModel = props.judgeModel ?? { foundationModelIds: [DEFAULT_JUDGE_MODEL_ID] };
     const logGroup = new LogGroup(this, 'ScorerLogs', { retention: RetentionDays.ONE_MONTH });
-    this.scorer = new NodejsFunction(this, 'Scorer', {
-      entry: `${PROJECT_ROOT}${GUARDRAIL_ENTRY}`,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
+    this.scorer = new BundledFunction(this, 'Scorer', {
+      entry: GUARDRAIL_ENTRY,
       memorySize: 256,
       // The gateway gives up after 15 s.
       timeout: Duration.seconds(15),
       logGroup,
-      loggingFormat: LoggingFormat.JSON,
       environment: {
         GUARDRAIL_SECRET_ARN: this.scorerSecret.secretArn,
         GUARDRAIL_MODEL_ID: props.judgeModelId ?? DEFAULT_JUDGE_MODEL_ID,
-        NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
-        sourceMapMode: SourceMapMode.DEFAULT,
-        sourcesContent: false,
-        bundleAwsSDK: true,
-        externalModules: [],
-        banner: "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);",
       },
     });
     this.scorerSecret.grantRead(this.scorer);
@@ -110,12 +90,7 @@ export class Governance extends Construct {
     );
     // The gateway presents the shared secret (it cannot SigV4-sign a fetch cheaply); the scorer checks it on every call.
     this.scorerUrl = this.scorer.addFunctionUrl({ authType: FunctionUrlAuthType.NONE, invokeMode: InvokeMode.BUFFERED });
-    if (this.scorer.role) {
-      Validations.of(this.scorer.role).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'AWS-managed basic execution policy: log writing only (CreateLogGroup/CreateLogStream/PutLogEvents).',
-      });
-    }
+    this.scorer.acknowledgeBasicExecutionPolicy();
     this.scorerSecret.grantRead(props.gateway);
 
     // Approvals: the gateway writes only APPROVAL#… and HOLD#… items of the control table.

@@ -199,13 +199,10 @@ export class SluiceStack extends Stack {
 
   /** cdk-nag findings that are deliberate, each with its reason. */
   private acknowledgeNagFindings(): void {
+    this.gateway.function.acknowledgeBasicExecutionPolicy();
     const role = this.gateway.function.role;
     if (!role) return;
     const v = Validations.of(role);
-    v.acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-      reason: 'AWS-managed basic execution policy: log writing only (CreateLogGroup/CreateLogStream/PutLogEvents).',
-    });
     if (this.cache) {
       v.acknowledge({
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',

@@ -1,10 +1,9 @@
-import { Duration, Validations } from 'aws-cdk-lib';
-import { Architecture, FunctionUrlAuthType, InvokeMode, LoggingFormat, Runtime, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { Duration } from 'aws-cdk-lib';
+import { FunctionUrlAuthType, InvokeMode, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { PROJECT_ROOT } from './gateway-function.js';
+import { BundledFunction } from './bundled-function.js';
 
 /** The module Lambda runs for trace-ingest, relative to the project root. */
 export const TRACE_INGEST_ENTRY = 'functions/trace-ingest/index.ts';
@@ -37,50 +36,26 @@ export interface TraceIngestFunctionProps {
  * requests; the function checks Firehose's access key on every call instead.
  */
 export class TraceIngestFunction extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: BundledFunction;
   readonly functionUrl: FunctionUrl;
 
   constructor(scope: Construct, id: string, props: TraceIngestFunctionProps) {
     super(scope, id);
     const logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH });
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: `${PROJECT_ROOT}${TRACE_INGEST_ENTRY}`,
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
-      runtime: Runtime.NODEJS_24_X,
-      architecture: Architecture.ARM_64,
+    this.function = new BundledFunction(this, 'Function', {
+      entry: TRACE_INGEST_ENTRY,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(60),
       logGroup,
-      loggingFormat: LoggingFormat.JSON,
       environment: {
         POWERTOOLS_SERVICE_NAME: 'sluice-trace-ingest',
         SLUICE_INGEST_ACCESS_KEY_SECRET_ARN: props.accessKeySecret.secretArn,
         CLICKHOUSE_URL_SECRET_ARN: props.clickhouseUrlSecret.secretArn,
-        NODE_OPTIONS: '--enable-source-maps',
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
-        sourceMapMode: SourceMapMode.DEFAULT,
-        sourcesContent: false,
-        bundleAwsSDK: true,
-        externalModules: [],
-        banner: "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);",
       },
     });
     props.accessKeySecret.grantRead(this.function);
     props.clickhouseUrlSecret.grantRead(this.function);
     this.functionUrl = this.function.addFunctionUrl({ authType: FunctionUrlAuthType.NONE, invokeMode: InvokeMode.BUFFERED });
-    if (this.function.role) {
-      Validations.of(this.function.role).acknowledge({
-        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'AWS-managed basic execution policy: log writing only (CreateLogGroup/CreateLogStream/PutLogEvents).',
-      });
-    }
+    this.function.acknowledgeBasicExecutionPolicy();
   }
 }
