@@ -29,7 +29,7 @@ const CODE_BY_AZURE_CODE: Record<string, string> = {
 export function mapAzureError(status: number, bodyText: string): GatewayError {
   const base = mapUpstreamError(status, bodyText, 'azure-openai');
   const err = errorObject(bodyText);
-  if (!err) return base;
+  if (!err) return new GatewayError(base.status, base.message, base.type, base.code ?? CODE_BY_STATUS[status] ?? (status >= 500 ? 'upstream_error' : null), base.param);
   const azureCode = typeof err.code === 'string' ? err.code : typeof err.code === 'number' ? String(err.code) : undefined;
   const inner = (err.innererror ?? err.inner_error) as Json | undefined;
   if (azureCode === 'content_filter' || inner?.code === 'ResponsibleAIPolicyViolation') {
