@@ -9,6 +9,7 @@ import { anthropicStreamTokens, newAnthropicStreamState, translateAnthropicEvent
 import { anthropicTokenCounts } from '../providers/anthropic/usage.js';
 import { callBedrock } from '../providers/bedrock/call.js';
 import { callGemini } from '../providers/gemini/call.js';
+import { isAnthropicErrorBody, mapVertexError } from '../providers/vertex/errors.js';
 import { chatUsage, usageFromCounts, type Json, type TokenCounts } from '../providers/chat.js';
 import { completeBody, readBody, sseEvents, translatedBody, type Frame } from '../providers/transport.js';
 import { chatFramer } from '../providers/chat-framer.js';
@@ -52,6 +53,8 @@ export async function callModel(deps: Deps, state: RequestState): Promise<Gatewa
       const v = exchange.headers[name];
       if (typeof v === 'string') headers[name] = v;
     }
+    // Claude on Vertex: Google's error bodies mapped; Anthropic's own handled as on Anthropic.
+    if (plan.provider === 'vertex' && !(route.ingress === 'anthropic' && isAnthropicErrorBody(text))) throw mapVertexError(exchange.status, text, headers);
     if (plan.wire === 'anthropic') {
       if (route.ingress === 'anthropic') throw new NativeUpstreamError(exchange.status, text, headers);
       throw mapAnthropicError(exchange.status, text, headers);

@@ -13,6 +13,9 @@ import { regionalBaseUrl } from '../../providers/bedrock/transport.js';
 import { geminiHeaders, geminiPath } from '../../providers/gemini/api.js';
 import { geminiBodyFor } from '../../providers/gemini/request.js';
 import { toGeminiEmbedRequest } from '../../providers/gemini/embeddings.js';
+import { gcpOf, vertexBaseUrl } from '../../providers/vertex/api.js';
+import { createGoogleTokenSource, vertexAccessToken } from '../../providers/vertex/auth.js';
+import { vertexRequest } from '../../providers/vertex/plan.js';
 import { azureHeaders, azurePath, AZURE_DEFAULT_API_VERSION } from '../../providers/azure-openai/api.js';
 import { SsrfError } from '../../net/index.js';
 import { badGateway, badRequest, forbidden, GatewayError } from '../errors.js';
@@ -26,7 +29,7 @@ import type { ProviderName } from '../../stores/types.js';
 type ModelRoute = Extract<Route, { kind: 'openai' }>;
 
 /** Providers grouped by the translator that serves them. */
-type Family = 'openai-family' | 'anthropic' | 'bedrock' | 'azure-openai' | 'gemini';
+type Family = 'openai-family' | 'anthropic' | 'bedrock' | 'azure-openai' | 'gemini' | 'vertex';
 
 /** What each provider serves, by the endpoint the client called (docs/providers.md has the table). */
 const SUPPORTED: Record<Family, ReadonlySet<Endpoint>> = {
@@ -34,12 +37,13 @@ const SUPPORTED: Record<Family, ReadonlySet<Endpoint>> = {
   anthropic: new Set<Endpoint>(['chat.completions', 'responses', 'anthropic.messages', 'anthropic.count_tokens']),
   bedrock: new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'bedrock.converse', 'bedrock.converse-stream', 'anthropic.messages', 'anthropic.count_tokens']),
   gemini: new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'anthropic.messages']),
+  vertex: new Set<Endpoint>(['chat.completions', 'responses', 'anthropic.messages', 'anthropic.count_tokens']),
   'azure-openai': new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'completions', 'models', 'anthropic.messages']),
 };
 
 function familyOf(provider: ProviderName): Family | undefined {
   if (OPENAI_FAMILY.has(provider)) return 'openai-family';
-  if (provider === 'anthropic' || provider === 'bedrock' || provider === 'azure-openai' || provider === 'gemini') return provider;
+  if (provider === 'anthropic' || provider === 'bedrock' || provider === 'azure-openai' || provider === 'gemini' || provider === 'vertex') return provider;
   return undefined;
 }
 
@@ -52,7 +56,8 @@ type Wire = Pick<UpstreamPlan, 'path' | 'headers' | 'body' | 'wire'>;
  * credential (configured or BYOK; Bedrock uses the function's IAM role), an SSRF-checked
  * target address, and the request translated into the provider's API.
  */
-export function routingPlugin(deps: Pick<GatewayDeps, 'credentials' | 'upstreamGuard' | 'bedrock'>): Plugin {
+export function routingPlugin(deps: Pick<GatewayDeps, 'credentials' | 'upstreamGuard' | 'bedrock' | 'googleTokens'>): Plugin {
+  const googleTokens = deps.googleTokens ?? createGoogleTokenSource({ guard: deps.upstreamGuard });
   return {
     name: 'routing',
     async before(state: RequestState) {
@@ -80,16 +85,18 @@ export function routingPlugin(deps: Pick<GatewayDeps, 'credentials' | 'upstreamG
       }
 
       // Bedrock signs with the function's IAM role: no provider key is read or forwarded.
-      const credential = family === 'bedrock' ? undefined : (target.callerCredential ?? (target.credentialRef ? await resolveCredential(deps, target.credentialRef) : undefined));
+      // Vertex: project and location (a 400 when missing), then an OAuth token: the caller's, or one for the service-account key.
+      const gcp = family === 'vertex' ? gcpOf(target) : undefined;
+      const credential = family === 'bedrock' ? undefined : gcp ? await vertexAccessToken(target, (ref) => resolveCredential(deps, ref), googleTokens) : (target.callerCredential ?? (target.credentialRef ? await resolveCredential(deps, target.credentialRef) : undefined));
       let checked;
       try {
-        const baseUrl = family === 'bedrock' ? regionalBaseUrl(target.baseUrl, clientsOf(deps).defaultRegion) : target.baseUrl;
+        const baseUrl = family === 'bedrock' ? regionalBaseUrl(target.baseUrl, clientsOf(deps).defaultRegion) : gcp ? vertexBaseUrl(target, gcp.location) : target.baseUrl;
         checked = await deps.upstreamGuard.check(baseUrl, { allowPrivateNetwork: target.allowPrivateNetwork });
       } catch (err) {
         if (err instanceof SsrfError) throw badGateway(`The proxy's upstream address is not allowed: ${err.message}`, 'upstream_blocked');
         throw err;
       }
-      const wire = family === 'azure-openai' ? azureRequest(route, state, target, credential, modelResolved) : upstreamRequest(family, route, state, credential, modelResolved);
+      const wire = gcp ? vertexWire(route, state, gcp, credential ?? '', modelResolved) : family === 'azure-openai' ? azureRequest(route, state, target, credential, modelResolved) : upstreamRequest(family, route, state, credential, modelResolved);
       state.upstream = {
         provider: target.provider,
         target: checked,
@@ -166,6 +173,14 @@ function azureRequest(route: ModelRoute, state: RequestState, target: UpstreamTa
   if (!isOpenAIEndpoint(route.endpoint)) throw new Error('unreachable: a native ingress on an Azure OpenAI proxy');
   const out = body ? translateRequest(body, route.endpoint === 'responses' ? deployment : model, route.endpoint).body : undefined;
   return { wire: 'openai', path: azurePath(route.endpoint, deployment, apiVersion), headers: azureHeaders(state.headers, credential, out), ...(out ? { body: out } : {}) };
+}
+
+/** Vertex: Claude models on rawPredict (wire anthropic), Gemini models on generateContent (wire gemini). */
+function vertexWire(route: ModelRoute, state: RequestState, gcp: { project: string; location: string }, accessToken: string, model: string | undefined): Wire {
+  const body = state.body;
+  // GET /models on an allow-listed proxy is answered by the gateway itself.
+  if (!body || model === undefined) return { wire: 'gemini', path: '', headers: {} };
+  return vertexRequest({ endpoint: route.endpoint, ingress: route.ingress, json: body.json, stream: body.stream, clientHeaders: state.headers, model, gcp, accessToken });
 }
 
 /** The Responses API on providers without one: its request as the chat request the translators take. */
