@@ -6,9 +6,10 @@
  *    interleaved in rounds: governance off; a request policy (the quickstart tool deny +
  *    a credential regex over the messages, both allowing); a response policy (redact
  *    pattern, buffered body check); both. Client p50/p99 and the difference to "off".
- * 2. Streaming redaction: streamed chat with a stream_redact rule (incremental, window 32)
- *    vs none, on an upstream that sends 60 tokens 5 ms apart; mean gap between content
- *    chunks at the client, time to first and last token.
+ * 2. Streaming redaction: streamed chat, and the same stream as Anthropic message events
+ *    (native Anthropic ingress), with a stream_redact rule (incremental, window 32) vs
+ *    none, on an upstream that sends 60 tokens 5 ms apart; mean gap between content chunks
+ *    at the client, time to first and last token.
  * 3. The incremental checker alone: µs per pushed token (window 32, two patterns).
  *
  * Knobs: BENCH_GOV_REQUESTS (200 per variant per round), BENCH_GOV_ROUNDS (3),
@@ -72,7 +73,8 @@ function post(url: string, key: string, body: string): Promise<{ status: number;
       res.setEncoding('utf8');
       res.on('data', (c: string) => {
         text += c;
-        for (const line of c.split('\n')) if (line.startsWith('data: {') && line.includes('"content":"') && !line.includes('"content":""')) chunkTimes.push(performance.now() - t0);
+        // A chat content chunk, or an Anthropic text delta, that carries text.
+        for (const line of c.split('\n')) if (line.startsWith('data: {') && /"content":"[^"]|"type":"text_delta","text":"[^"]/.test(line)) chunkTimes.push(performance.now() - t0);
       });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text, chunkTimes, t0 }));
     });
@@ -103,6 +105,7 @@ async function main() {
   }
   const plainBody = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'You are a support agent.' }, { role: 'user', content: 'my account is ACCT 1234 5678, please check the last transfer' }], tools: [{ type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: {} } } }] });
   const url = (proxy: string) => `${server.url}/a/${proxy}/openai/v1/chat/completions`;
+  const anthropicUrl = (proxy: string) => `${server.url}/a/${proxy}/anthropic/v1/messages`;
 
   // Warm-up (compiles, connections, JIT).
   for (const name of ['off', 'request', 'response', 'both']) for (let i = 0; i < 50; i++) await post(url(name), variants[name]!.key, plainBody);
@@ -122,13 +125,17 @@ async function main() {
   // Streams: 60 tokens, 5 ms apart.
   const words = Array.from({ length: 56 }, (_, i) => `word${i}`).join(' ');
   const streamBody = JSON.stringify({ model: 'test-slow@first=5,gap=5', stream: true, messages: [{ role: 'user', content: `ACCT 1234 5678 ${words}` }] });
-  const streamStats: Record<string, { first: number[]; last: number[]; gaps: number[] }> = { off: { first: [], last: [], gaps: [] }, stream: { first: [], last: [], gaps: [] } };
+  const anthropicBody = JSON.stringify({ model: 'test-slow@first=5,gap=5', stream: true, max_tokens: 200, messages: [{ role: 'user', content: `ACCT 1234 5678 ${words}` }] });
+  const streamStats: Record<string, { first: number[]; last: number[]; gaps: number[] }> = { off: { first: [], last: [], gaps: [] }, stream: { first: [], last: [], gaps: [] }, 'anthropic:off': { first: [], last: [], gaps: [] }, 'anthropic:stream': { first: [], last: [], gaps: [] } };
   for (let round = 0; round < ROUNDS; round++) {
-    for (const name of Object.keys(streamStats)) {
+    for (const variant of Object.keys(streamStats)) {
+      const anthropic = variant.startsWith('anthropic:');
+      const name = anthropic ? variant.slice('anthropic:'.length) : variant;
       for (let i = 0; i < STREAMS; i++) {
-        const r = await post(url(name), variants[name]!.key, streamBody);
-        if (name === 'stream' && r.text.includes('ACCT 1234')) throw new Error('stream: not redacted');
-        const s = streamStats[name]!;
+        const r = await post(anthropic ? anthropicUrl(name) : url(name), variants[name]!.key, anthropic ? anthropicBody : streamBody);
+        if (r.status !== 200 || r.chunkTimes.length < 50) throw new Error(`${variant}: status ${r.status}, ${r.chunkTimes.length} content chunks: ${r.text.slice(0, 200)}`);
+        if (name === 'stream' && r.text.includes('ACCT 1234')) throw new Error(`${variant}: not redacted`);
+        const s = streamStats[variant]!;
         s.first.push(r.chunkTimes[0]!);
         s.last.push(r.chunkTimes.at(-1)!);
         for (let j = 1; j < r.chunkTimes.length; j++) s.gaps.push(r.chunkTimes[j]! - r.chunkTimes[j - 1]!);
@@ -156,6 +163,8 @@ async function main() {
   });
   const so = streamStats.off!;
   const ss = streamStats.stream!;
+  const ao = streamStats['anthropic:off']!;
+  const as = streamStats['anthropic:stream']!;
   const sRow = (name: string, s: { first: number[]; last: number[]; gaps: number[] }) =>
     `| ${name} | ${s.first.length} | ${ms(stats(s.first).p50)} | ${ms(stats(s.last).p50)} | ${ms(stats(s.gaps).mean)} | ${ms(stats(s.gaps).p99)} |`;
   const md = `# Governance: added latency
@@ -174,10 +183,12 @@ ${rows.join('\n')}
 
 | variant | streams | first content chunk p50 ms | last content chunk p50 ms | mean gap between content chunks ms | p99 gap ms |
 | --- | --- | --- | --- | --- | --- |
-${sRow('no response policy', so)}
-${sRow('stream_redact (incremental)', ss)}
+${sRow('chat: no response policy', so)}
+${sRow('chat: stream_redact (incremental)', ss)}
+${sRow('Anthropic events: no response policy', ao)}
+${sRow('Anthropic events: stream_redact (incremental)', as)}
 
-The first token is delayed until the look-behind window (31 characters ≈ ${(31 / 7).toFixed(0)} tokens here) has filled; after that tokens flow at the upstream's pace. Last-chunk difference (p50): ${ms(stats(ss.last).p50 - stats(so.last).p50)} ms.
+The first token is delayed until the look-behind window (31 characters ≈ ${(31 / 7).toFixed(0)} tokens here) has filled; after that tokens flow at the upstream's pace. Last-chunk difference (p50): chat ${ms(stats(ss.last).p50 - stats(so.last).p50)} ms, Anthropic events ${ms(stats(as.last).p50 - stats(ao.last).p50)} ms. (The Anthropic rows are the same OpenAI-compatible test upstream re-told as Anthropic message events by the gateway, then checked as Anthropic events.)
 
 ## The incremental checker alone
 
