@@ -73,7 +73,7 @@ export interface VertexRecordedRequest {
 }
 
 /** A Gemini request handler (test/support/gemini-upstream.ts `handleGeminiModelCall`). */
-export type GeminiModelHandler = (req: IncomingMessage, res: ServerResponse, call: { model: string; method: string; body: Json | undefined }) => void | Promise<void>;
+export type GeminiModelHandler = (req: IncomingMessage, res: ServerResponse, call: { model: string; method: string; body: Json | undefined; sse?: boolean }) => void | Promise<void>;
 
 export interface VertexUpstreamOptions {
   /** Project and locations the paths must name. */
@@ -297,7 +297,7 @@ export async function startVertexUpstream(opts: VertexUpstreamOptions = {}): Pro
     if (method === 'predict') return handleEmbeddings(res, decodeURIComponent(model), body);
     if (method === 'streamGenerateContent' && new URL(url, 'http://x').searchParams.get('alt') !== 'sse') return send(res, 400, googleError(400, 'INVALID_ARGUMENT', 'this test upstream streams SSE only: add ?alt=sse'));
     if (!opts.gemini) return send(res, 404, googleError(404, 'NOT_FOUND', `Publisher model ${model} is not served by this test upstream.`));
-    return opts.gemini(req, res, { model: decodeURIComponent(model), method, body });
+    return opts.gemini(req, res, { model: decodeURIComponent(model), method, body, sse: method === 'streamGenerateContent' });
   }
 
   const server = createServer((req, res) => {

@@ -43,9 +43,9 @@ export function vertexBaseUrl(target: UpstreamTarget, location: string): string 
 /** Claude models (`claude-sonnet-4-5`, `claude-sonnet-4@20250514`) are Anthropic's; everything else is Google's. */
 export const isClaudeModel = (model: string): boolean => /^claude-/.test(model);
 
-/** Model ids go into the path as they are: letters, digits, `.`, `_`, `-`, `@` (version suffixes) and `+`. */
+/** Model ids go into the path as they are: letters, digits, `.`, `_`, `-`, `@` (version suffixes), `+` and `=`; nothing that could end or change a path segment. */
 function checkedModel(model: string): string {
-  if (!/^[A-Za-z0-9_@+-][A-Za-z0-9._@+-]{0,199}$/.test(model)) throw badRequest(`'${model.slice(0, 64)}' is not a Vertex AI model id.`, 'invalid_model', 'model');
+  if (!/^[A-Za-z0-9_@+=-][A-Za-z0-9._@+=-]{0,199}$/.test(model)) throw badRequest(`'${model.slice(0, 64)}' is not a Vertex AI model id.`, 'invalid_model', 'model');
   return model;
 }
 
