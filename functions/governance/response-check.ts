@@ -30,6 +30,8 @@ export interface ResponseCheckOptions {
   /** Full response policy on the complete output; throws on evaluation failure. */
   evaluate(output: OutputView): Decision;
   failMode: 'open' | 'closed';
+  /** Bytes of the client's body kept for the trace (its body limit; default 1 MiB). */
+  keepBytes?: number;
   /** Records the outcome (the trace step); called once, before the trace completes. */
   record(attributes: Record<string, unknown>): void;
 }
@@ -38,7 +40,7 @@ const END = Symbol('end');
 type Bytes = string | Buffer;
 type Replacement = { raw: Bytes | typeof END; out: Bytes; stop?: boolean };
 
-/** How much of what the client got is kept for the trace (it keeps less: its own body limit). */
+/** How much of what the client got is kept for the trace, unless told its body limit. */
 const TRANSCRIPT_LIMIT = 1024 * 1024;
 const sameBytes = (a: Bytes | typeof END, b: Bytes) => (typeof a === 'string' && typeof b === 'string' ? a === b : Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b));
 const byteLength = (b: Bytes) => (typeof b === 'string' ? Buffer.byteLength(b) : b.length);
@@ -57,7 +59,7 @@ export class ResponseCheck implements RelayObserver {
   stopAfter: string | undefined;
   /** Anthropic message events and Converse events: block-structured streams. */
   private readonly anthropic: BlockStreamCheck<Record<string, unknown>> | undefined;
-  private readonly anthropicUsage = anthropicFormat();
+  private readonly anthropicEvents = anthropicFormat();
   private readonly converse: BlockStreamCheck<ConverseEvent> | undefined;
   private readonly frames = new FrameSplitter();
   /** What the client gets (bounded), for the trace: never the unmasked upstream text. */
@@ -73,7 +75,7 @@ export class ResponseCheck implements RelayObserver {
       return this.decideFull(view);
     };
     if (opts.sse && opts.endpoint === 'anthropic.messages') {
-      this.anthropic = new BlockStreamCheck(this.anthropicUsage, this.checker, this.mode === 'buffered', decide);
+      this.anthropic = new BlockStreamCheck(this.anthropicEvents, this.checker, this.mode === 'buffered', decide);
     }
     if (opts.eventStream) this.converse = new BlockStreamCheck(converseFormat, this.checker, this.mode === 'buffered', decide);
   }
@@ -87,7 +89,7 @@ export class ResponseCheck implements RelayObserver {
     this.queue.push(r);
     const n = byteLength(r.out);
     this.totalBytes += n;
-    if (this.transcriptBytes < TRANSCRIPT_LIMIT && n > 0) {
+    if (this.transcriptBytes < (this.opts.keepBytes ?? TRANSCRIPT_LIMIT) && n > 0) {
       this.transcript.push(typeof r.out === 'string' ? Buffer.from(r.out, 'utf8') : r.out);
       this.transcriptBytes += n;
     }
@@ -288,7 +290,7 @@ export class ResponseCheck implements RelayObserver {
     }
     if (!obj || typeof obj !== 'object' || typeof (obj as Record<string, unknown>).type !== 'string') return event.raw;
     const a = this.anthropic!;
-    this.anthropicUsage.noteUsage(obj as Record<string, unknown>);
+    this.anthropicEvents.noteUsage(obj as Record<string, unknown>);
     const out = a.push({ event: obj as Record<string, unknown>, raw: event.raw }).map((i) => this.anthropicBytes(i)).join('');
     this.syncBlock(a);
     return out;

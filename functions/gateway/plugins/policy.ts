@@ -11,9 +11,9 @@ import { RegoError } from '../../rego/index.js';
 import type { StoredPolicy } from '../../stores/types.js';
 import { GatewayError } from '../errors.js';
 import type { BodyObserver, GatewayDeps, GatewayResponse, Plugin, RequestState } from '../types.js';
-import { setClientBody } from './trace.js';
+import { DEFAULT_TRACE_BODY_BYTES, setClientBody } from './trace.js';
 
-type PolicyDeps = Pick<GatewayDeps, 'governance' | 'now'> & Partial<Pick<GatewayDeps, 'pricing'>>;
+type PolicyDeps = Pick<GatewayDeps, 'governance' | 'now'> & Partial<Pick<GatewayDeps, 'pricing' | 'traceBodyBytes'>>;
 
 /** Streamed answers the response stage reads and re-emits, per endpoint. */
 const STREAM_CHECK_ENDPOINTS = new Set(['chat.completions', 'completions', 'responses', 'anthropic.messages', 'bedrock.converse-stream']);
@@ -138,6 +138,7 @@ function startResponseStage(deps: PolicyDeps, state: RequestState, response: Gat
     endpoint,
     sse,
     eventStream,
+    keepBytes: deps.traceBodyBytes ?? DEFAULT_TRACE_BODY_BYTES,
     rules: { redact: pending.rules.streamRedact, deny: pending.rules.streamDeny },
     failMode: pending.failMode,
     record,
