@@ -6,7 +6,8 @@
  * and data; and traces that keep the masked body, never the upstream's text.
  */
 import Anthropic from '@anthropic-ai/sdk';
-import type { BedrockRuntimeClient } from '@aws-sdk/client-bedrock-runtime';
+import { BedrockRuntimeClient, ConverseStreamCommand } from '@aws-sdk/client-bedrock-runtime';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -368,6 +369,36 @@ describe('Converse streams (AWS event-stream)', () => {
     expect(denied.stopReason).toBe('guardrail_intervened');
     expect(denied.events.map((e) => e.type)).toEqual(['messageStart', 'contentBlockDelta', 'contentBlockStop', 'messageStop', 'metadata']);
     expect((await responseStep(denied.traceId))?.attributes).toMatchObject({ mode: 'buffered', decision: 'deny' });
+  });
+
+  it('the AWS SDK reads the re-encoded stream: masked deltas, and a cut stream ends cleanly with guardrail_intervened', async () => {
+    const { id, key } = await bedrockProxy(STREAM_RULES);
+    const client = new BedrockRuntimeClient({
+      region: 'eu-central-1',
+      endpoint: `${gw.url}/a/${id}/bedrock`,
+      credentials: { accessKeyId: 'AKIACLIENTSIDEONLY00', secretAccessKey: 'client-side-signature-is-ignored' },
+      requestHandler: new NodeHttpHandler(),
+      maxAttempts: 1,
+    });
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        (args.request as { headers: Record<string, string> }).headers['x-sluice-key'] = key;
+        return next(args);
+      },
+      { step: 'build', name: 'sluiceKey' },
+    );
+    const read = async (prompt: string) => {
+      const out = await client.send(new ConverseStreamCommand({ modelId: CONVERSE_MODEL, messages: [{ role: 'user', content: [{ text: prompt }] }] }));
+      let text = '';
+      let stop: string | undefined;
+      for await (const e of out.stream!) {
+        text += e.contentBlockDelta?.delta?.text ?? '';
+        stop = e.messageStop?.stopReason ?? stop;
+      }
+      return { text, stop };
+    };
+    expect(await read('use ACCT 1234 5678 today')).toEqual({ text: `You said: use ${masked('ACCT 1234 5678')} today`, stop: 'end_turn' });
+    expect(await read('please run rm -rf / now and then more words')).toEqual({ text: `You said: plea${BLOCKED_NOTICE}`, stop: 'guardrail_intervened' });
   });
 
   it('plain Converse: text masked, every other field kept; deny → the notice with stopReason guardrail_intervened', async () => {
