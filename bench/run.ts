@@ -7,6 +7,9 @@
  * Knobs (environment): BENCH_REQUESTS (2000), BENCH_WARMUP (200), BENCH_ROUNDS (4),
  * BENCH_CONCURRENCY (32), BENCH_RUNS (3), BENCH_DURATION_MS (4000),
  * BENCH_INIT_SAMPLES (9), BENCH_OUT (bench/results/gateway.md), BENCH_COMMIT (git HEAD).
+ *
+ * `npm run bench -- --artifact`: only the Lambda artifact's size and init time, printed
+ * (no servers started, no report written).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -253,7 +256,19 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${markdown}\n`);
 }
 
-main().catch((error: unknown) => {
+async function artifactOnly(): Promise<void> {
+  const workDir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
+  try {
+    const a = await measureArtifact(root, workDir, settings.initSamples);
+    log(`bundle ${a.bundleBytes} bytes (${(a.bundleBytes / 1024 / 1024).toFixed(3)} MiB), source map ${a.sourceMapBytes} bytes`);
+    log(`init median ${a.initMedianMs.toFixed(1)} ms over ${a.initMs.length} processes: ${a.initMs.map((ms) => ms.toFixed(0)).join(', ')}`);
+    log(`largest: ${a.largestInputs.map((i) => `${i.name} ${(i.bytes / 1024).toFixed(0)} KiB`).join(', ')}`);
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+(process.argv.includes('--artifact') ? artifactOnly() : main()).catch((error: unknown) => {
   process.stderr.write(`[bench] failed: ${(error as Error).stack ?? String(error)}\n`);
   process.exit(1);
 });
