@@ -115,6 +115,8 @@ export interface GovernanceConfig {
   /** How long a hold waits for a decision (default 1 hour). */
   approvalTtlMs?: number;
   intent?: IntentConfig;
+  /** Static data for the policies, given to them as `input.data` (an object; absent: {}). */
+  data?: Record<string, unknown>;
 }
 
 export interface ApiKeyRecord {

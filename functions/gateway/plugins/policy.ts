@@ -238,7 +238,7 @@ function costOf(deps: PolicyDeps, state: RequestState): number | null {
 
 /** The proxy's static policy data (`governance.data`, an object), else {}. */
 function policyData(state: RequestState): Record<string, unknown> {
-  const data = (state.proxy?.governance as { data?: unknown } | undefined)?.data;
+  const data: unknown = state.proxy?.governance?.data;
   return data && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
 }
 
