@@ -10,6 +10,7 @@ import { anthropicTokenCounts } from '../providers/anthropic/usage.js';
 import { callBedrock } from '../providers/bedrock/call.js';
 import { callGemini } from '../providers/gemini/call.js';
 import { isAnthropicErrorBody, mapVertexError } from '../providers/vertex/errors.js';
+import { callVertexEmbeddings } from '../providers/vertex/call.js';
 import { chatUsage, usageFromCounts, type Json, type TokenCounts } from '../providers/chat.js';
 import { completeBody, readBody, sseEvents, translatedBody, type Frame } from '../providers/transport.js';
 import { chatFramer } from '../providers/chat-framer.js';
@@ -40,6 +41,7 @@ export async function callModel(deps: Deps, state: RequestState): Promise<Gatewa
   const sentAt = deps.now();
   state.overheadMs = sentAt - state.startedAt;
   if (plan.wire === 'bedrock') return callBedrock(deps, state, sentAt, observersFor(deps, state));
+  if (plan.provider === 'vertex' && route.endpoint === 'embeddings') return callVertexEmbeddings(deps, state, sentAt, observersFor(deps, state));
   if (plan.wire === 'gemini') return callGemini(deps, state, sentAt, observersFor(deps, state));
 
   const exchange = await sendUpstream(plan, { idleMs: deps.upstreamIdleTimeoutMs, deadlineMs: deps.upstreamDeadlineMs });

@@ -11,7 +11,7 @@ import { createUpstreamGuard } from '../../functions/net/index.js';
 import { createGoogleTokenSource } from '../../functions/providers/vertex/auth.js';
 import { handleGeminiModelCall } from '../support/gemini-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { replyTo } from '../support/upstream/content.js';
+import { embeddingFor, replyTo } from '../support/upstream/content.js';
 import { makeServiceAccount, startVertexUpstream, VERTEX_TEST_LOCATION, VERTEX_TEST_PROJECT, type ServiceAccount, type VertexUpstream } from '../support/vertex-upstream.js';
 
 /** Traces are not under test here: dropped in memory, so nothing is still writing files when a gateway stops. */
@@ -263,9 +263,17 @@ describe('BYOK and configuration', () => {
     expect(missing.message).toContain('--gcp-project');
   });
 
-  it('embeddings are refused with 400 unsupported_endpoint', async () => {
-    const err = await openaiError(client.embeddings.create({ model: 'text-embedding-005', input: 'x' }));
-    expect(err.status).toBe(400);
-    expect(err.code).toBe('unsupported_endpoint');
+  it('embeddings: :predict with one instance per input; vectors, dimensions and token usage come back in OpenAI form', async () => {
+    const res = await client.embeddings.create({ model: 'text-embedding-005', input: ['the first text', 'second'], dimensions: 8 });
+    expect(res.data.map((d) => d.embedding)).toEqual([embeddingFor('text-embedding-005:the first text', 8), embeddingFor('text-embedding-005:second', 8)]);
+    expect(res.usage).toEqual({ prompt_tokens: 4, total_tokens: 4 });
+    const [call] = modelCalls();
+    expect(call?.url).toBe(`${PREFIX}/google/models/text-embedding-005:predict`);
+    expect(call?.headers.authorization).toBe(`Bearer ${lastIssued()}`);
+    expect(call?.body).toEqual({ instances: [{ content: 'the first text' }, { content: 'second' }], parameters: { outputDimensionality: 8 } });
+
+    const tooMany = await openaiError(client.embeddings.create({ model: 'text-embedding-005', input: Array.from({ length: 251 }, (_, i) => `t${i}`) }));
+    expect(tooMany.status).toBe(400);
+    expect(modelCalls()).toHaveLength(1);
   });
 });

@@ -37,7 +37,7 @@ const SUPPORTED: Record<Family, ReadonlySet<Endpoint>> = {
   anthropic: new Set<Endpoint>(['chat.completions', 'responses', 'anthropic.messages', 'anthropic.count_tokens']),
   bedrock: new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'bedrock.converse', 'bedrock.converse-stream', 'anthropic.messages', 'anthropic.count_tokens']),
   gemini: new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'anthropic.messages']),
-  vertex: new Set<Endpoint>(['chat.completions', 'responses', 'anthropic.messages', 'anthropic.count_tokens']),
+  vertex: new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'anthropic.messages', 'anthropic.count_tokens']),
   'azure-openai': new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'completions', 'models', 'anthropic.messages']),
 };
 

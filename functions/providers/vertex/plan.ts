@@ -6,6 +6,7 @@ import { geminiBodyFor } from '../gemini/request.js';
 import { responsesToChatRequest } from '../responses/request.js';
 import type { Json } from '../chat.js';
 import { isClaudeModel, vertexAnthropicCountTokensPath, vertexHeaders, vertexModelPath } from './api.js';
+import { toVertexEmbedRequest } from './embeddings.js';
 import { toVertexAnthropicBody, toVertexAnthropicCountTokensBody } from './request.js';
 
 /** The wire piece of a Vertex call (what routing puts in the upstream plan). */
@@ -27,13 +28,17 @@ export interface VertexCall {
 /**
  * One request on Vertex: Claude models get Anthropic Messages bodies on rawPredict /
  * streamRawPredict (answered in Anthropic's format, wire 'anthropic'); Gemini models
- * get generateContent bodies (wire 'gemini').
+ * get generateContent bodies (wire 'gemini'); embeddings go to `:predict`.
  */
 export function vertexRequest(call: VertexCall): VertexWire {
   const { endpoint, ingress, json, model, gcp } = call;
   if (isClaudeModel(model)) return claudeRequest(call);
   if (endpoint === 'anthropic.count_tokens') throw badRequest(`count_tokens on a Vertex proxy is served for Claude models only; '${model}' is not one.`, 'unsupported_model', 'model');
-  if (endpoint === 'embeddings') throw badRequest(`Embeddings on a Vertex proxy are not available in this release; see docs/providers.md.`, 'unsupported_endpoint');
+  if (endpoint === 'embeddings') {
+    // Text-embedding models: `:predict` with one instance per input (read by call.ts).
+    const out = Buffer.from(JSON.stringify(toVertexEmbedRequest(json)));
+    return { wire: 'gemini', path: vertexModelPath(gcp, model, 'predict'), headers: vertexHeaders(call.accessToken, out, false), body: out };
+  }
   // Gemini: the generateContent body the Gemini API takes (chat, Responses and Messages translated).
   const out = Buffer.from(JSON.stringify(geminiBodyFor(endpoint, ingress, json, model)));
   const stream = call.stream;
