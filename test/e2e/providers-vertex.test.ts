@@ -185,6 +185,24 @@ describe('Claude models on Vertex', () => {
   });
 });
 
+describe('other ingresses', () => {
+  it('the Responses API on a Claude model and on a Gemini model', async () => {
+    const claude = await client.responses.create({ model: CLAUDE, instructions: 'Be brief.', input: 'Responses on Claude' });
+    expect(claude.output_text).toBe(replyTo('Responses on Claude'));
+    const gemini = await client.responses.create({ model: 'gemini-2.5-flash', input: 'Responses on Gemini' });
+    expect(gemini.output_text).toBe(replyTo('Responses on Gemini'));
+    expect(modelCalls().map((c) => c.url)).toEqual([`${PREFIX}/anthropic/models/${CLAUDE}:rawPredict`, `${PREFIX}/google/models/gemini-2.5-flash:generateContent`]);
+  });
+
+  it('the native Anthropic ingress on a Gemini model: Messages in, generateContent upstream, Messages out (streamed)', async () => {
+    const anthropic = new Anthropic({ baseURL: `${gw.url}/a/test/anthropic`, apiKey: gw.key, maxRetries: 0 });
+    const message = await anthropic.messages.stream({ model: 'gemini-2.5-flash', max_tokens: 100, messages: [{ role: 'user', content: 'Messages to Gemini' }] }).finalMessage();
+    expect(message.content).toEqual([{ type: 'text', text: replyTo('Messages to Gemini') }]);
+    expect(message.stop_reason).toBe('end_turn');
+    expect(modelCalls()[0]?.url).toBe(`${PREFIX}/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse`);
+  });
+});
+
 describe('OAuth tokens', () => {
   it('one exchange serves many requests; past its renewal point (5 min before expiry) a new one is exchanged', async () => {
     clock += 2 * 3600_000; // whatever was cached has expired
