@@ -1,5 +1,7 @@
 import { isCredentialRef, isProviderName, isValidProxyId, PROVIDER_NAMES } from '../../functions/stores/validation.js';
-import type { ApiKeyRecord, ProviderName, ProxyConfig } from '../../functions/stores/types.js';
+import type { ApiKeyRecord, NamedUpstream, ProviderName, ProxyConfig } from '../../functions/stores/types.js';
+import { AZURE_API_VERSION, AZURE_DEFAULT_API_VERSION, AZURE_RESOURCE, azureBaseUrl } from '../../functions/providers/azure-openai/api.js';
+import { UPSTREAM_ALIASES, vertexBaseUrl } from '../../functions/gateway/upstream-selection.js';
 import {
   CommandError,
   EXIT_OK,
@@ -28,10 +30,22 @@ Commands:
 Options for create:
   --provider <p>              ${PROVIDER_NAMES.join(', ')}
   --base-url <url>            upstream base URL incl. version prefix; defaults exist for
-                              openai, groq, openrouter, together and anthropic
+                              openai, groq, openrouter, together, anthropic and gemini
+                              (vertex: from --gcp-location; azure-openai: from --azure-resource)
   --bedrock-region <r>        bedrock: the Region to call (base URL
                               https://bedrock-runtime.<r>.amazonaws.com); without it and
                               without --base-url, the gateway function's own Region
+  --azure-resource <name>     azure-openai: base URL https://<name>.openai.azure.com/openai
+  --azure-api-version <v>     azure-openai: api-version (default ${AZURE_DEFAULT_API_VERSION})
+  --gcp-project <id>          vertex: Google Cloud project (required for vertex)
+  --gcp-location <loc>        vertex: location, e.g. us-central1 or global (required for
+                              vertex; base URL https://<loc>-aiplatform.googleapis.com/v1)
+  --upstream-selection        let requests pick their upstream with X-Sluice-Upstream
+                              (docs/providers.md); otherwise those headers are refused (403)
+  --upstream <spec>           a named upstream requests may pick (repeatable; needs
+                              --upstream-selection):
+                              name=provider,baseUrl[,env:NAME|secret:NAME][,api-version=V]
+                              [,project=P,location=L][,private-network]
   --credential <ref>          env:NAME (environment variable) or secret:NAME (Secrets Manager);
                               a reference, never the key itself
   --allowed-models <a,b>      only these upstream models may be requested (repeatable)
@@ -52,10 +66,15 @@ const DEFAULT_BASE_URLS: Partial<Record<ProviderName, string>> = {
   openrouter: 'https://openrouter.ai/api/v1',
   together: 'https://api.together.xyz/v1',
   anthropic: 'https://api.anthropic.com/v1',
+  gemini: 'https://generativelanguage.googleapis.com/v1beta',
 };
 
 /** Providers that normally need a credential, so a proxy without one gets a hint. */
-const CREDENTIALED: ReadonlySet<ProviderName> = new Set(['openai', 'groq', 'openrouter', 'together', 'anthropic']);
+const CREDENTIALED: ReadonlySet<ProviderName> = new Set(['openai', 'groq', 'openrouter', 'together', 'anthropic', 'gemini', 'vertex', 'azure-openai']);
+
+const GCP_PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+const GCP_LOCATION = /^[a-z]+(-[a-z]+\d+)?$/;
+const UPSTREAM_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 const ORG_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
@@ -87,6 +106,12 @@ async function createProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, no
     provider: { type: 'string' },
     'base-url': { type: 'string' },
     'bedrock-region': { type: 'string' },
+    'azure-resource': { type: 'string' },
+    'azure-api-version': { type: 'string' },
+    'gcp-project': { type: 'string' },
+    'gcp-location': { type: 'string' },
+    'upstream-selection': { type: 'boolean' },
+    upstream: { type: 'string', multiple: true },
     credential: { type: 'string' },
     'allowed-models': { type: 'string', multiple: true },
     alias: { type: 'string', multiple: true },
@@ -146,8 +171,17 @@ export function buildProxy(id: string, values: Record<string, unknown>, createdA
   if (bedrockRegion !== undefined && !/^[a-z]{2}(-gov)?-[a-z]+-\d$/.test(bedrockRegion)) throw new UsageError(`invalid --bedrock-region '${bedrockRegion}' (e.g. us-east-1)`);
   // Bedrock: the Region is part of the endpoint host; the Region-less host means the function's own Region.
   const bedrockDefault = provider === 'bedrock' ? `https://${bedrockRegion ? `bedrock-runtime.${bedrockRegion}` : 'bedrock-runtime'}.amazonaws.com` : undefined;
-  const baseUrl = baseUrlOption ?? bedrockDefault ?? DEFAULT_BASE_URLS[provider];
-  if (baseUrl === undefined) throw new UsageError(`missing --base-url (provider '${provider}' has no default)`);
+  const azure = azureOptions(v, provider, baseUrlOption);
+  const gcp = gcpOptions(v, provider);
+  const providerDefault = provider === 'azure-openai' ? azure.baseUrl : provider === 'vertex' && gcp ? vertexBaseUrl(gcp.location) : DEFAULT_BASE_URLS[provider];
+  const baseUrl = baseUrlOption ?? bedrockDefault ?? providerDefault;
+  if (baseUrl === undefined) {
+    const hint = provider === 'azure-openai' ? ' or --azure-resource' : '';
+    throw new UsageError(`missing --base-url${hint} (provider '${provider}' has no default)`);
+  }
+  const upstreamSelection = flag(v, 'upstream-selection');
+  const upstreams = parseUpstreams(listOption(v, 'upstream'));
+  if (upstreams && !upstreamSelection) throw new UsageError('--upstream needs --upstream-selection (requests pick a named upstream with X-Sluice-Upstream)');
 
   const byok = flag(v, 'byok');
   const credentialRef = stringOption(v, 'credential');
@@ -180,7 +214,86 @@ export function buildProxy(id: string, values: Record<string, unknown>, createdA
   if (credentialRef !== undefined) proxy.credentialRef = credentialRef;
   if (allowedModels !== undefined) proxy.allowedModels = allowedModels;
   if (modelAliases !== undefined) proxy.modelAliases = modelAliases;
+  if (azure.settings) proxy.azure = azure.settings;
+  if (gcp) proxy.gcp = gcp;
+  if (upstreamSelection) proxy.upstreamSelection = true;
+  if (upstreams) proxy.upstreams = upstreams;
   return proxy;
+}
+
+/** --azure-resource / --azure-api-version: for azure-openai only; the resource names the default base URL. */
+function azureOptions(v: Parameters<typeof stringOption>[0], provider: ProviderName, baseUrlOption: string | undefined): { baseUrl?: string; settings?: { apiVersion: string } } {
+  const resource = stringOption(v, 'azure-resource');
+  const apiVersion = stringOption(v, 'azure-api-version');
+  if ((resource !== undefined || apiVersion !== undefined) && provider !== 'azure-openai') {
+    throw new UsageError('--azure-resource and --azure-api-version are for --provider azure-openai');
+  }
+  if (resource !== undefined && baseUrlOption !== undefined) throw new UsageError('give --azure-resource or --base-url, not both');
+  if (resource !== undefined && !AZURE_RESOURCE.test(resource)) throw new UsageError(`invalid --azure-resource '${resource}' (2 to 64 lower-case letters, digits or -)`);
+  if (apiVersion !== undefined && !AZURE_API_VERSION.test(apiVersion)) throw new UsageError(`invalid --azure-api-version '${apiVersion}' (YYYY-MM-DD or YYYY-MM-DD-preview)`);
+  return { ...(resource !== undefined ? { baseUrl: azureBaseUrl(resource) } : {}), ...(apiVersion !== undefined ? { settings: { apiVersion } } : {}) };
+}
+
+/** --gcp-project / --gcp-location: required together for vertex, refused elsewhere. */
+function gcpOptions(v: Parameters<typeof stringOption>[0], provider: ProviderName): { project: string; location: string } | undefined {
+  const project = stringOption(v, 'gcp-project');
+  const location = stringOption(v, 'gcp-location');
+  if (provider !== 'vertex') {
+    if (project !== undefined || location !== undefined) throw new UsageError('--gcp-project and --gcp-location are for --provider vertex');
+    return undefined;
+  }
+  if (project === undefined || location === undefined) throw new UsageError('--provider vertex needs --gcp-project and --gcp-location');
+  if (!GCP_PROJECT.test(project)) throw new UsageError(`invalid --gcp-project '${project}' (6 to 30 lower-case letters, digits or -, starting with a letter)`);
+  if (!GCP_LOCATION.test(location)) throw new UsageError(`invalid --gcp-location '${location}' (e.g. us-central1, europe-west4, global)`);
+  return { project, location };
+}
+
+/**
+ * `--upstream name=provider,baseUrl[,env:NAME|secret:NAME][,api-version=V][,project=P,location=L][,private-network]`.
+ * Names shadow the built-in aliases (azure, openrouter, vertex) on this proxy.
+ */
+export function parseUpstreams(options: string[]): Record<string, NamedUpstream> | undefined {
+  if (options.length === 0) return undefined;
+  const upstreams: Record<string, NamedUpstream> = {};
+  for (const option of options) {
+    const eq = option.indexOf('=');
+    const name = option.slice(0, eq).trim();
+    const [provider, baseUrl, ...extras] = option.slice(eq + 1).split(',').map((p) => p.trim());
+    if (eq < 0 || !provider || !baseUrl) throw new UsageError(`--upstream '${name || option}' must look like name=provider,baseUrl[,credential][,…]`);
+    if (!UPSTREAM_NAME.test(name)) throw new UsageError(`invalid --upstream name '${name}' (lower-case letters, digits, _ and -, up to 63)`);
+    if (Object.hasOwn(upstreams, name)) throw new UsageError(`--upstream '${name}' is given twice`);
+    if (!isProviderName(provider)) throw new UsageError(`--upstream '${name}': unknown provider '${provider}' (expected one of ${PROVIDER_NAMES.join(', ')})`);
+    const upstream: NamedUpstream = { provider, baseUrl: '' };
+    let project: string | undefined;
+    let location: string | undefined;
+    for (const extra of extras) {
+      if (extra === 'private-network') upstream.allowPrivateNetwork = true;
+      else if (extra.startsWith('env:') || extra.startsWith('secret:')) {
+        // The value is not echoed: it may be a key pasted by mistake.
+        if (!isCredentialRef(extra)) throw new UsageError(`--upstream '${name}': the credential must be env:NAME or secret:NAME`);
+        upstream.credentialRef = extra;
+      } else if (extra.startsWith('api-version=')) {
+        const apiVersion = extra.slice('api-version='.length);
+        if (provider !== 'azure-openai' || !AZURE_API_VERSION.test(apiVersion)) throw new UsageError(`--upstream '${name}': api-version= takes YYYY-MM-DD[-preview] and is for azure-openai`);
+        upstream.azure = { apiVersion };
+      } else if (extra.startsWith('project=')) project = extra.slice('project='.length);
+      else if (extra.startsWith('location=')) location = extra.slice('location='.length);
+      else throw new UsageError(`--upstream '${name}': unknown part (expected a credential reference, api-version=, project=, location= or private-network)`);
+    }
+    if (project !== undefined || location !== undefined) {
+      if (provider !== 'vertex' || project === undefined || location === undefined || !GCP_PROJECT.test(project) || !GCP_LOCATION.test(location)) {
+        throw new UsageError(`--upstream '${name}': project= and location= go together, for vertex, e.g. project=acme-ml,location=us-central1`);
+      }
+      upstream.gcp = { project, location };
+    } else if (provider === 'vertex') throw new UsageError(`--upstream '${name}': a vertex upstream needs project= and location=`);
+    try {
+      upstream.baseUrl = normalizeBaseUrl(baseUrl, upstream.allowPrivateNetwork === true);
+    } catch (err) {
+      throw new UsageError(`--upstream '${name}': ${(err as Error).message.replace('--base-url', 'the base URL')}`);
+    }
+    upstreams[name] = upstream;
+  }
+  return upstreams;
 }
 
 export function requireProxyId(id: string): void {
@@ -290,6 +403,10 @@ async function showProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, now:
     ['private network', proxy.allowPrivateNetwork ? 'allowed' : 'refused'],
     ['allowed models', proxy.allowedModels?.join(', ') ?? 'any'],
     ['aliases', aliases.length ? aliases.join(', ') : 'none'],
+    ...(proxy.azure?.apiVersion ? [['azure api', proxy.azure.apiVersion] as [string, string]] : []),
+    ...(proxy.gcp ? [['gcp', `${proxy.gcp.project} (${proxy.gcp.location})`] as [string, string]] : []),
+    ['selection', proxy.upstreamSelection ? `X-Sluice-Upstream allowed (${[...Object.keys(proxy.upstreams ?? {}), ...UPSTREAM_ALIASES.filter((a) => !Object.hasOwn(proxy.upstreams ?? {}, a))].join(', ')}, https URLs)` : 'refused'],
+    ...Object.entries(proxy.upstreams ?? {}).map(([n, u]) => [`  ${n}`, `${u.provider} → ${u.baseUrl}${u.credentialRef ? ` (${u.credentialRef})` : ' (caller credential)'}`] as [string, string]),
     ['keys', `${active} active, ${keys.length - active} revoked or expired`],
     ['created', proxy.createdAt],
   ];
