@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Redis } from 'ioredis';
 import { DEFAULT_DATA_DIR } from '../stores/factory.js';
+import { assertRedisUrl } from '../stores/redis-url.js';
 import { DynamoSpendConfigStore } from './dynamodb-config-store.js';
 import { DynamoBudgetLedger } from './dynamodb-ledger.js';
 import { DynamoRateLimiter } from './dynamodb-rate-limiter.js';
@@ -45,6 +46,7 @@ export function spendFromEnv(env: NodeJS.ProcessEnv, client?: DynamoDBClient): S
 }
 
 function redisLimiter(url: string): RateLimiter {
+  assertRedisUrl(url);
   const secure = /^rediss:\/\//i.test(url);
   let client: Promise<Redis> | undefined;
   return new RedisRateLimiter(() =>

@@ -3,6 +3,7 @@ import type { Logger } from '../observability/logger.js';
 import { DynamoCache } from './dynamodb-cache.js';
 import { LayeredCache, type CacheEntry, type CacheLayer, type EntryCache } from './layered-cache.js';
 import { LruCache } from './lru-cache.js';
+import { assertRedisUrl } from './redis-url.js';
 import type { Cache } from './types.js';
 
 /**
@@ -29,6 +30,7 @@ export function cacheFromEnv(env: NodeJS.ProcessEnv, logger: Pick<Logger, 'warn'
         return { name, cache: new LruCache({ maxEntries: 10_000 }) };
       case 'redis':
         if (!redisUrl) throw new Error('SLUICE_CACHE_LAYERS names redis but REDIS_URL is not set');
+        assertRedisUrl(redisUrl);
         return { name, cache: new DeferredCache(async () => new (await import('./redis-cache.js')).RedisCache({ url: redisUrl })), timeoutMs };
       case 'dynamodb': {
         if (!stateTable) throw new Error('SLUICE_CACHE_LAYERS names dynamodb but SLUICE_STATE_TABLE is not set');

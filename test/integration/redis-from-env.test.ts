@@ -51,6 +51,16 @@ describe('cacheFromEnv with REDIS_URL', () => {
   });
 });
 
+describe('a REDIS_URL ioredis cannot parse', () => {
+  it('fails when the cache and the spend services are built (the cold start), not on the first call', () => {
+    for (const url of ['redis://cache.internal:port', 'redis://:%zz@cache.internal:6379']) {
+      const error = url.includes('%zz') ? URIError : TypeError;
+      expect(() => cacheFromEnv({ REDIS_URL: url }, silent)).toThrow(error);
+      expect(() => spendFromEnv({ REDIS_URL: url })).toThrow(error);
+    }
+  });
+});
+
 describe('spendFromEnv with REDIS_URL', () => {
   it('counts requests and tokens in Redis, refuses past the limit, and refunds', async () => {
     const limiter = spendFromEnv({ REDIS_URL: server.url, SLUICE_DATA_DIR: '/nonexistent-not-used' })!.limiter;
