@@ -21,7 +21,8 @@ export const POLICY_STORE_HELP = `Usage: sluice policies <command> <proxy> [opti
   get <proxy> --stage request|response [--json]      print the stored policy (or its metadata)
   delete <proxy> --stage request|response
   config <proxy> [--on|--off] [--request-fail-mode open|closed] [--response-fail-mode open|closed]
-        [--eval-budget-ms N] [--approval-ttl-ms N] [--intent-file intent.json | --no-intent] [--json]`;
+        [--eval-budget-ms N] [--approval-ttl-ms N] [--intent-file intent.json | --no-intent]
+        [--data-file data.json | --no-data] [--json]`;
 
 export async function runPolicyStoreCommand(argv: string[], io: CliIo, deps: StoreCommandDeps, env: NodeJS.ProcessEnv): Promise<number> {
   const [sub, ...rest] = argv;
@@ -101,6 +102,8 @@ async function config(argv: string[], io: CliIo, deps: StoreCommandDeps): Promis
     'approval-ttl-ms': { type: 'string' },
     'intent-file': { type: 'string' },
     'no-intent': { type: 'boolean' },
+    'data-file': { type: 'string' },
+    'no-data': { type: 'boolean' },
     json: { type: 'boolean' },
   });
   const [proxyId] = expectPositionals(positionals, ['proxy id']);
@@ -124,11 +127,26 @@ async function config(argv: string[], io: CliIo, deps: StoreCommandDeps): Promis
   if (ttl !== undefined) patch.approvalTtlMs = ttl;
   const intentFile = stringOption(values, 'intent-file');
   if (intentFile) patch.intent = JSON.parse(await readFile(intentFile, 'utf8')) as IntentConfig;
-  const governance = await updateGovernance(store, proxyId!, patch, flag(values, 'no-intent') ? ['intent'] : []);
+  const dataFile = stringOption(values, 'data-file');
+  if (dataFile) patch.data = await readDataFile(dataFile);
+  const remove = [...(flag(values, 'no-intent') ? (['intent'] as const) : []), ...(flag(values, 'no-data') ? (['data'] as const) : [])];
+  const governance = await updateGovernance(store, proxyId!, patch, remove);
   const { policies, ...shown } = governance;
   if (flag(values, 'json')) writeJson(io, { ...shown, policies: Object.fromEntries(Object.entries(policies ?? {}).map(([k, v]) => [k, { version: v.version, sha256: v.sha256 }])) });
   else writeLine(io.stdout, `${proxyId}: governance ${governance.enabled ? 'on' : 'off'}`);
   return EXIT_OK;
+}
+
+/** Static policy data (`input.data`): a JSON object. */
+async function readDataFile(file: string): Promise<Record<string, unknown>> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--data-file ${file}: ${(err as Error).message}`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new UsageError(`--data-file ${file} must hold a JSON object`);
+  return parsed as Record<string, unknown>;
 }
 
 function positiveInt(text: string | undefined, name: string): number | undefined {

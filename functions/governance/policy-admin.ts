@@ -51,7 +51,7 @@ export async function deletePolicy(store: ControlStore, proxyId: string, stage: 
 }
 
 /** Merges governance settings (enabled, fail modes, budgets, intent) into the proxy. */
-export async function updateGovernance(store: ControlStore, proxyId: string, patch: Partial<GovernanceConfig>, remove: ('intent' | 'failModes' | 'evalBudgetMs' | 'approvalTtlMs')[] = []): Promise<GovernanceConfig> {
+export async function updateGovernance(store: ControlStore, proxyId: string, patch: Partial<GovernanceConfig>, remove: readonly ('intent' | 'data' | 'failModes' | 'evalBudgetMs' | 'approvalTtlMs')[] = []): Promise<GovernanceConfig> {
   const proxy = await requireProxy(store, proxyId);
   const governance: GovernanceConfig = { enabled: false, ...proxy.governance, ...patch };
   for (const name of remove) delete governance[name];

@@ -71,6 +71,21 @@ describe('sluice policies set|get|delete|config', () => {
     expect(g).not.toHaveProperty('intent');
     expect((await run(['policies', 'config', 'p1', '--request-fail-mode', 'maybe'])).code).toBe(2);
   });
+
+  it('config: static policy data from a JSON object file, removed with --no-data', async () => {
+    const dataFile = join(data.dir, 'data.json');
+    await writeFile(dataFile, JSON.stringify({ vip_users: ['alice'], limits: { max_tokens: 4000 } }));
+    expect(await run(['policies', 'config', 'p1', '--data-file', dataFile])).toMatchObject({ code: 0 });
+    expect((await store.getProxy('p1'))?.governance?.data).toEqual({ vip_users: ['alice'], limits: { max_tokens: 4000 } });
+    const notObject = join(data.dir, 'list.json');
+    await writeFile(notObject, '[1,2]');
+    const refused = await run(['policies', 'config', 'p1', '--data-file', notObject]);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toContain('must hold a JSON object');
+    expect((await store.getProxy('p1'))?.governance?.data).toEqual({ vip_users: ['alice'], limits: { max_tokens: 4000 } });
+    expect(await run(['policies', 'config', 'p1', '--no-data'])).toMatchObject({ code: 0 });
+    expect((await store.getProxy('p1'))?.governance).not.toHaveProperty('data');
+  });
 });
 
 describe('sluice approvals', () => {
