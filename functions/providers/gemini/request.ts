@@ -88,6 +88,7 @@ export function toGeminiRequest(body: Json, model: string): GeminiRequest {
   messages.forEach((m, i) => {
     const where = `messages[${i}]`;
     if (!m || typeof m !== 'object') throw badRequest(`'${where}' must be an object.`, 'invalid_type', where);
+    checkContent(m.content, where);
     switch (m.role) {
       case 'system':
       case 'developer': {
@@ -140,6 +141,13 @@ export function toGeminiRequest(body: Json, model: string): GeminiRequest {
 export function geminiBodyFor(endpoint: Endpoint, ingress: Ingress, json: Json, model: string): GeminiRequest {
   if (ingress === 'anthropic') return toGeminiRequest(anthropicToChatRequest(json, model), model);
   return toGeminiRequest(endpoint === 'responses' ? responsesToChatRequest(json) : json, model);
+}
+
+/** Content must be a string, an array of part objects, or absent: anything else is the client's error, said plainly. */
+function checkContent(content: unknown, where: string): void {
+  if (content === undefined || content === null || typeof content === 'string') return;
+  if (Array.isArray(content) && content.every((p) => p && typeof p === 'object' && !Array.isArray(p))) return;
+  throw badRequest(`'${where}.content' must be a string or an array of content parts.`, 'invalid_type', `${where}.content`);
 }
 
 function userParts(m: ChatMessage, where: string): Json[] {
@@ -200,6 +208,7 @@ function modelParts(m: ChatMessage, where: string, callNames: Map<string, string
   (m.tool_calls ?? []).forEach((call: ChatToolCall & GeminiExtraContent, j) => {
     const at = `${where}.tool_calls[${j}]`;
     if (!call || typeof call.id !== 'string' || typeof call.function?.name !== 'string') throw badRequest(`'${at}' must have an id and a function name.`, 'invalid_tool_call', at);
+    if (call.function.arguments !== undefined && call.function.arguments !== null && typeof call.function.arguments !== 'string') throw badRequest(`'${at}.function.arguments' must be a JSON object string.`, 'invalid_tool_arguments', `${at}.function.arguments`);
     callNames.set(call.id, call.function.name);
     const signature = call.extra_content?.google?.thought_signature;
     parts.push({
