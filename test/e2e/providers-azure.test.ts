@@ -3,6 +3,7 @@
  * paths with api-version, the key in `api-key`, Azure's filter annotations passed through,
  * content-filter refusals and Azure errors mapped to OpenAI's, usage metered.
  */
+import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TraceRecord } from '../../functions/traces/recorder.js';
@@ -178,6 +179,36 @@ describe('Azure OpenAI embeddings, completions, responses, models', () => {
     expect(req.headers['api-key']).toBe(AZURE_KEY);
     const usage = (await traced(response.headers.get('x-sluice-trace-id')!))?.attributes.usage as { promptTokens: number } | undefined;
     expect(usage?.promptTokens).toBe(2);
+  });
+
+  it('streamed responses pass through and are metered from response.completed', async () => {
+    const { data: stream, response } = await client.responses.create({ model: 'gpt-4o', input: 'stream it', stream: true }).withResponse();
+    let text = '';
+    let completed: OpenAI.Responses.Response | undefined;
+    for await (const e of stream) {
+      if (e.type === 'response.output_text.delta') text += e.delta;
+      if (e.type === 'response.completed') completed = e.response;
+    }
+    expect(text).toBe('Azure responds: stream it');
+    expect(completed?.usage?.output_tokens).toBe(4);
+    expect(upstream.requests[0]!.body?.model).toBe('chat-deploy');
+    const usage = (await traced(response.headers.get('x-sluice-trace-id')!))?.attributes.usage as { completionTokens: number } | undefined;
+    expect(usage?.completionTokens).toBe(4);
+  });
+
+  it('the Anthropic SDK on an Azure proxy: Messages translated to chat on the deployment, answered as a Message', async () => {
+    const anthropic = new Anthropic({ baseURL: `${gw.url}/a/test/anthropic`, apiKey: gw.key, maxRetries: 0 });
+    const msg = await anthropic.messages.create({ model: 'gpt-4o', max_tokens: 100, messages: [{ role: 'user', content: 'from claude code' }] });
+    expect(msg.content).toEqual([{ type: 'text', text: 'Azure says: from claude code' }]);
+    expect(msg.usage.input_tokens).toBe(3);
+    const req = upstream.requests[0]!;
+    expect(req.path).toBe('/openai/deployments/chat-deploy/chat/completions');
+    expect(req.query).toBe('api-version=2024-10-21');
+    expect(req.headers['api-key']).toBe(AZURE_KEY);
+    expect(req.headers['x-api-key']).toBeUndefined();
+    const stream = anthropic.messages.stream({ model: 'gpt-4o', max_tokens: 100, messages: [{ role: 'user', content: 'streamed claude' }] });
+    const final = await stream.finalMessage();
+    expect(final.content).toEqual([{ type: 'text', text: 'Azure says: streamed claude' }]);
   });
 
   it('models lists the resource models', async () => {

@@ -7,7 +7,7 @@
  * | `POST /openai/deployments/{deployment}/chat/completions?api-version=…` | `chat.completion` with `prompt_filter_results` and per-choice `content_filter_results`; streamed: a first chunk with `choices: []` and `prompt_filter_results` (empty `id`, `model`, `object`), then role, content and finish chunks carrying `content_filter_results`, a usage chunk with `stream_options.include_usage` (and `usage: null` on every other chunk then), `data: [DONE]` |
  * | `POST /openai/deployments/{deployment}/completions?api-version=…` | `text_completion` |
  * | `POST /openai/deployments/{deployment}/embeddings?api-version=…` | a `list` of float vectors |
- * | `POST /openai/v1/responses` | a `response` (v1 surface: no api-version; the deployment is the body's `model`) |
+ * | `POST /openai/v1/responses` | a `response` (v1 surface: no api-version; the deployment is the body's `model`); streamed: the typed Responses events ending in `response.completed` |
  * | `GET /openai/models?api-version=…` | the deployments as a model list |
  *
  * Azure's refusals, in Azure's shapes: no or wrong `api-key` (an `Authorization` header is
@@ -193,15 +193,33 @@ export async function startAzureUpstream(opts: AzureUpstreamOptions): Promise<Az
     const input = typeof body.input === 'string' ? body.input : JSON.stringify(body.input ?? '');
     const text = `Azure responds: ${input}`;
     const words = text.split(/\s+/).length;
-    send(res, 200, {
+    const message = { id: 'msg_azure0001', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] };
+    const response = {
       id: 'resp_azure0001',
       object: 'response',
       created_at: 1700000000,
       status: 'completed',
       model,
-      output: [{ id: 'msg_azure0001', type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [] }] }],
+      output: [message],
       usage: { input_tokens: input.split(/\s+/).length, output_tokens: words, total_tokens: input.split(/\s+/).length + words, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } },
-    });
+    };
+    if (body.stream !== true) return send(res, 200, response);
+    // Responses streams are typed events without [DONE], as on OpenAI.
+    const pending = { ...response, status: 'in_progress', output: [], usage: null };
+    const events: Json[] = [
+      { type: 'response.created', response: pending },
+      { type: 'response.in_progress', response: pending },
+      { type: 'response.output_item.added', output_index: 0, item: { ...message, status: 'in_progress', content: [] } },
+      { type: 'response.content_part.added', item_id: message.id, output_index: 0, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } },
+      ...text.split(/(?= )/).map((delta) => ({ type: 'response.output_text.delta', item_id: message.id, output_index: 0, content_index: 0, delta })),
+      { type: 'response.output_text.done', item_id: message.id, output_index: 0, content_index: 0, text },
+      { type: 'response.content_part.done', item_id: message.id, output_index: 0, content_index: 0, part: message.content[0] },
+      { type: 'response.output_item.done', output_index: 0, item: message },
+      { type: 'response.completed', response },
+    ];
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8' });
+    events.forEach((e, i) => res.write(`event: ${String(e.type)}\ndata: ${JSON.stringify({ ...e, sequence_number: i })}\n\n`));
+    res.end();
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
