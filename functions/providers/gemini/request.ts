@@ -71,7 +71,7 @@ export const isGatewayCallId = (id: string): boolean => id.startsWith('call_');
  * (schema.ts).
  */
 export function toGeminiRequest(body: Json, model: string): GeminiRequest {
-  void model;
+  const needsSignatures = SIGNATURE_REQUIRED.test(model);
   refuseUnsupported(body, 'Gemini', UNSUPPORTED);
   if (!Array.isArray(body.messages)) throw badRequest(`'messages' must be an array.`, 'invalid_type', 'messages');
   const messages = body.messages as ChatMessage[];
@@ -100,7 +100,7 @@ export function toGeminiRequest(body: Json, model: string): GeminiRequest {
         push('user', userParts(m, where));
         break;
       case 'assistant':
-        push('model', modelParts(m, where, callNames));
+        push('model', modelParts(m, where, callNames, needsSignatures));
         break;
       case 'tool': {
         if (typeof m.tool_call_id !== 'string') throw badRequest(`'${where}.tool_call_id' is required on tool messages.`, 'missing_required_parameter', `${where}.tool_call_id`);
@@ -197,7 +197,15 @@ function filePart(p: ChatContentPart, where: string): Json {
   return { inlineData: { mimeType: data.mediaType, data: data.data } };
 }
 
-function modelParts(m: ChatMessage, where: string, callNames: Map<string, string>): Json[] {
+/**
+ * Gemini 3 refuses function calling history whose first functionCall of a turn has no
+ * thought signature. A history from a client that dropped `extra_content` (or from another
+ * model) gets Google's documented placeholder, which skips that check.
+ */
+const SIGNATURE_REQUIRED = /(^|\/)gemini-3/;
+export const PLACEHOLDER_SIGNATURE = 'skip_thought_signature_validator';
+
+function modelParts(m: ChatMessage, where: string, callNames: Map<string, string>, needsSignatures: boolean): Json[] {
   const parts: Json[] = [];
   for (const [j, p] of contentParts(m.content).entries()) {
     if (p.type !== 'text' && p.type !== 'refusal') throw badRequest(`'${where}.content[${j}]' must be a text part in an assistant message.`, 'invalid_content', `${where}.content`);
@@ -210,7 +218,8 @@ function modelParts(m: ChatMessage, where: string, callNames: Map<string, string
     if (!call || typeof call.id !== 'string' || typeof call.function?.name !== 'string') throw badRequest(`'${at}' must have an id and a function name.`, 'invalid_tool_call', at);
     if (call.function.arguments !== undefined && call.function.arguments !== null && typeof call.function.arguments !== 'string') throw badRequest(`'${at}.function.arguments' must be a JSON object string.`, 'invalid_tool_arguments', `${at}.function.arguments`);
     callNames.set(call.id, call.function.name);
-    const signature = call.extra_content?.google?.thought_signature;
+    const given = call.extra_content?.google?.thought_signature;
+    const signature = typeof given === 'string' ? given : needsSignatures && j === 0 ? PLACEHOLDER_SIGNATURE : undefined;
     parts.push({
       functionCall: { ...(isGatewayCallId(call.id) ? {} : { id: call.id }), name: call.function.name, args: parseArguments(call.function.arguments ?? '', at) },
       ...(typeof signature === 'string' ? { thoughtSignature: signature } : {}),
