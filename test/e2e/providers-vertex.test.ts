@@ -219,6 +219,21 @@ describe('OAuth tokens', () => {
     expect(modelCalls().at(-1)?.headers.authorization).toBe(`Bearer ${lastIssued()}`);
   });
 
+  it('a token Vertex refuses (revoked early) is a 401 once, then dropped: the next request exchanges a new one', async () => {
+    await client.chat.completions.create({ model: CLAUDE, messages: [{ role: 'user', content: 'before' }] });
+    const revoked = lastIssued();
+    upstream.revokeIssued();
+    const before = upstream.exchanges;
+    const err = await openaiError(client.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'refused' }] }));
+    expect(err.status).toBe(401);
+    expect(err.message).not.toContain(revoked!);
+    const res = await client.chat.completions.create({ model: CLAUDE, messages: [{ role: 'user', content: 'after' }] });
+    expect(res.choices[0]?.message.content).toBe(replyTo('after'));
+    expect(upstream.exchanges).toBe(before + 1);
+    expect(modelCalls().at(-1)?.headers.authorization).toBe(`Bearer ${lastIssued()}`);
+    expect(lastIssued()).not.toBe(revoked);
+  });
+
   it('concurrent first requests share one exchange', async () => {
     clock += 2 * 3600_000;
     const before = upstream.exchanges;

@@ -102,6 +102,8 @@ export interface VertexUpstream {
   addServiceAccount(sa: ServiceAccount): void;
   /** A token the model paths accept without an exchange (a caller's own OAuth token). */
   acceptToken(token: string): void;
+  /** Revokes every token issued so far (they answer 401 from now on). */
+  revokeIssued(): void;
   /** Makes the next token requests fail with this OAuth error. */
   failTokens(error: { status: number; error: string; description: string } | undefined): void;
   reset(): void;
@@ -326,6 +328,9 @@ export async function startVertexUpstream(opts: VertexUpstreamOptions = {}): Pro
     },
     acceptToken: (token) => {
       accepted.add(token);
+    },
+    revokeIssued: () => {
+      tokens.clear();
     },
     failTokens: (failure) => {
       tokenFailure = failure;

@@ -107,6 +107,13 @@ export function routingPlugin(deps: Pick<GatewayDeps, 'credentials' | 'upstreamG
       };
       state.trace.set({ provider: target.provider, endpoint: route.endpoint, modelRequested, modelResolved, stream: state.body?.stream ?? false });
     },
+    // A service-account token Vertex refused (401: revoked before its expiry) is not reused.
+    onError(state: RequestState) {
+      const plan = state.upstream;
+      if (plan?.provider !== 'vertex' || state.target?.callerCredential || state.trace.record.attributes.status !== 401) return;
+      const token = /^Bearer (\S+)$/.exec(plan.headers.authorization ?? '')?.[1];
+      if (token) googleTokens.forget(token);
+    },
   };
 }
 

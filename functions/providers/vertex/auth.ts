@@ -42,6 +42,8 @@ export type TokenPoster = (target: CheckedTarget, form: string) => Promise<Token
 export interface GoogleTokenSource {
   /** An access token for the service account whose JSON key this is. */
   accessToken(serviceAccountJson: string, opts: { allowPrivateNetwork: boolean }): Promise<string>;
+  /** Drops a cached token Vertex refused (401: revoked before its expiry), so the next request exchanges a new one. */
+  forget(token: string): void;
 }
 
 export interface GoogleTokenSourceOptions {
@@ -96,6 +98,8 @@ interface CacheEntry {
   /** Epoch ms after which the token is renewed (expiry minus the margin). */
   renewAt: number;
   token: Promise<string>;
+  /** The token, once the exchange resolved. */
+  value?: string;
 }
 
 /** A token source with a per-account cache and one exchange in flight per account. */
@@ -118,6 +122,7 @@ export function createGoogleTokenSource(opts: GoogleTokenSourceOptions): GoogleT
     const { token, expiresInS } = readTokenResponse(answer, sa.client_email);
     // Renew 5 minutes early; a token that lives shorter than that is used once, not cached.
     entry.renewAt = sentAt + expiresInS * 1000 - REFRESH_MARGIN_MS;
+    entry.value = token;
     return token;
   };
 
@@ -135,6 +140,9 @@ export function createGoogleTokenSource(opts: GoogleTokenSourceOptions): GoogleT
         if (cache.get(key) === entry) cache.delete(key);
       });
       return entry.token;
+    },
+    forget(token) {
+      for (const [key, entry] of cache) if (entry.value === token) cache.delete(key);
     },
   };
 }

@@ -105,6 +105,18 @@ describe('caching', () => {
     expect(upstream.issued[upstream.issued.length - 1]).toBe(all[0]);
   });
 
+  it('forget drops a cached token: the next request exchanges again', async () => {
+    const tokens = source();
+    const first = await tokens.accessToken(sa.json, local);
+    const before = upstream.exchanges;
+    tokens.forget('some-other-token');
+    expect(await tokens.accessToken(sa.json, local)).toBe(first);
+    tokens.forget(first);
+    const second = await tokens.accessToken(sa.json, local);
+    expect(second).not.toBe(first);
+    expect(upstream.exchanges).toBe(before + 1);
+  });
+
   it('keys the cache by account and key: another account gets its own token', async () => {
     const other = makeServiceAccount(upstream.tokenUri, 'second-account');
     upstream.addServiceAccount(other);
