@@ -14,8 +14,15 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { embeddingFor, replyTo } from '../support/upstream/content.js';
 import { makeServiceAccount, startVertexUpstream, VERTEX_TEST_LOCATION, VERTEX_TEST_PROJECT, type ServiceAccount, type VertexUpstream } from '../support/vertex-upstream.js';
 
-/** Traces are not under test here: dropped in memory, so nothing is still writing files when a gateway stops. */
-const quietTraces = { traceSink: { write: async () => undefined } };
+/** Traces are kept in memory (serialized), to check no token or key reaches them. */
+const traces: string[] = [];
+const quietTraces = {
+  traceSink: {
+    write: async (batch: unknown) => {
+      traces.push(JSON.stringify(batch));
+    },
+  },
+};
 
 let clock = Date.now();
 const now = () => clock;
@@ -308,5 +315,18 @@ describe('BYOK and configuration', () => {
     const tooMany = await openaiError(client.embeddings.create({ model: 'text-embedding-005', input: Array.from({ length: 251 }, (_, i) => `t${i}`) }));
     expect(tooMany.status).toBe(400);
     expect(modelCalls()).toHaveLength(1);
+  });
+});
+
+describe('secrets', () => {
+  it('no trace holds an OAuth token, the service-account key or a caller token', async () => {
+    for (let i = 0; i < 100 && traces.length < 10; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(traces.length).toBeGreaterThanOrEqual(10);
+    const all = traces.join('\n');
+    expect(all).toContain('vertex');
+    for (const token of upstream.issued) expect(all).not.toContain(token);
+    expect(all).not.toContain('ya29.caller-own-token');
+    expect(all).not.toContain(sa.privateKeyPem.split('\n')[1]!);
+    expect(all).not.toContain('BEGIN PRIVATE KEY');
   });
 });
