@@ -1,7 +1,8 @@
 import { isCredentialRef, isProviderName, isValidProxyId, PROVIDER_NAMES } from '../../functions/stores/validation.js';
 import type { ApiKeyRecord, NamedUpstream, ProviderName, ProxyConfig } from '../../functions/stores/types.js';
 import { AZURE_API_VERSION, AZURE_DEFAULT_API_VERSION, AZURE_RESOURCE, azureBaseUrl } from '../../functions/providers/azure-openai/api.js';
-import { UPSTREAM_ALIASES, vertexBaseUrl } from '../../functions/gateway/upstream-selection.js';
+import { UPSTREAM_ALIASES } from '../../functions/gateway/upstream-selection.js';
+import { vertexBaseUrlFor } from '../../functions/providers/vertex/api.js';
 import {
   CommandError,
   EXIT_OK,
@@ -173,7 +174,7 @@ export function buildProxy(id: string, values: Record<string, unknown>, createdA
   const bedrockDefault = provider === 'bedrock' ? `https://${bedrockRegion ? `bedrock-runtime.${bedrockRegion}` : 'bedrock-runtime'}.amazonaws.com` : undefined;
   const azure = azureOptions(v, provider, baseUrlOption);
   const gcp = gcpOptions(v, provider);
-  const providerDefault = provider === 'azure-openai' ? azure.baseUrl : provider === 'vertex' && gcp ? vertexBaseUrl(gcp.location) : DEFAULT_BASE_URLS[provider];
+  const providerDefault = provider === 'azure-openai' ? azure.baseUrl : provider === 'vertex' && gcp ? vertexBaseUrlFor(gcp.location) : DEFAULT_BASE_URLS[provider];
   const baseUrl = baseUrlOption ?? bedrockDefault ?? providerDefault;
   if (baseUrl === undefined) {
     const hint = provider === 'azure-openai' ? ' or --azure-resource' : '';

@@ -1,6 +1,7 @@
 import { SsrfError } from '../net/index.js';
 import { DEFAULT_BASE_URLS } from '../providers/openai/api.js';
 import { azureBaseUrl } from '../providers/azure-openai/api.js';
+import { vertexBaseUrlFor } from '../providers/vertex/api.js';
 import type { ProxyConfig } from '../stores/types.js';
 import { badGateway, badRequest, forbidden, GatewayError, unauthorized } from './errors.js';
 import { UPSTREAM_SELECTION_HEADERS, type SluiceRequestHeaders } from './request-headers.js';
@@ -67,7 +68,7 @@ export async function selectUpstream(
     const location = headers.gcpLocation;
     target = {
       provider: 'vertex',
-      baseUrl: vertexBaseUrl(location),
+      baseUrl: vertexBaseUrlFor(location),
       callerCredential: needCredential(callerCredential, choice),
       allowPrivateNetwork: false,
       gcp: { project: headers.gcpProject, location },
@@ -163,9 +164,4 @@ function describeReason(reason: string): string {
   if (reason === 'scheme') return 'https only';
   if (reason === 'userinfo') return 'credentials in the URL';
   return `${reason} address`;
-}
-
-/** Vertex AI's regional endpoint (`global` has no region prefix). */
-export function vertexBaseUrl(location: string): string {
-  return location === 'global' ? 'https://aiplatform.googleapis.com/v1' : `https://${location}-aiplatform.googleapis.com/v1`;
 }

@@ -17,6 +17,7 @@ import { startAzureUpstream, type AzureUpstream } from '../support/azure-upstrea
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 import { standInGuard, type StandInGuard } from '../support/stand-in-guard.js';
+import { startVertexUpstream, VERTEX_TEST_LOCATION, VERTEX_TEST_PROJECT, type VertexUpstream } from '../support/vertex-upstream.js';
 
 const AZURE_KEY = 'azure-caller-key-7f3e9a1b2c4d';
 const CALLER_KEY = 'sk-or-caller-credential-5b8c1d2e3f4a';
@@ -24,12 +25,16 @@ const NAMED_KEY = 'sk-named-configured-9a8b7c6d5e4f';
 
 let openai: OpenAIUpstream;
 let azure: AzureUpstream;
+let vertex: VertexUpstream;
+const CALLER_OAUTH = 'ya29.caller-oauth-token-c0ffee12';
 let guard: StandInGuard;
 let gw: TestGateway;
 const keys: Record<string, string> = {};
 
 beforeAll(async () => {
   openai = await startOpenAIUpstream();
+  vertex = await startVertexUpstream();
+  vertex.acceptToken(CALLER_OAUTH);
   azure = await startAzureUpstream({ apiKey: AZURE_KEY, deployments: { 'gpt-4o-mini': 'gpt-4o-mini-2024-07-18', 'chat-deploy': 'gpt-4o-2024-11-20' } });
   const pub = (address: string) => [{ address, family: 4 as const }];
   guard = standInGuard(
@@ -37,6 +42,7 @@ beforeAll(async () => {
       'openrouter.ai': pub('104.18.3.115'),
       'contoso.openai.azure.com': pub('20.61.1.1'),
       'api.public-llm.test': pub('93.184.216.34'),
+      [`${VERTEX_TEST_LOCATION}-aiplatform.googleapis.com`]: pub('142.250.1.95'),
       // What the OS answers for localhost, and names that resolve inside the network.
       localhost: pub('127.0.0.1'),
       'internal.corp.test': pub('10.0.0.5'),
@@ -44,7 +50,7 @@ beforeAll(async () => {
       'v6-internal.test': [{ address: 'fd12:3456::1', family: 6 }],
       'half-private.test': [...pub('93.184.216.35'), ...pub('192.168.0.10')],
     },
-    { 'openrouter.ai': openai.url, 'contoso.openai.azure.com': `${azure.url}/openai`, 'api.public-llm.test': openai.url },
+    { 'openrouter.ai': openai.url, 'contoso.openai.azure.com': `${azure.url}/openai`, 'api.public-llm.test': openai.url, [`${VERTEX_TEST_LOCATION}-aiplatform.googleapis.com`]: vertex.url },
   );
   gw = await startTestGateway({ upstreamUrl: openai.url, env: { AZURE_KEY, NAMED_KEY }, deps: { upstreamGuard: guard } });
   keys.test = gw.key;
@@ -66,10 +72,12 @@ afterAll(async () => {
   await gw?.close();
   await openai?.close();
   await azure?.close();
+  await vertex?.close();
 });
 beforeEach(() => {
   openai.reset();
   azure.reset();
+  vertex.reset();
   guard.checks.splice(0);
 });
 
@@ -204,6 +212,27 @@ describe('selection where the proxy allows it', () => {
     expect(openai.requests[0]!.headers['authorization']).toBe(`Bearer ${CALLER_KEY}`);
   });
 
+  it('vertex alias: the location endpoint, the project in the path, the caller OAuth token as bearer (Claude on Vertex)', async () => {
+    const client = sdk('sel', { 'X-Sluice-Upstream': 'vertex', 'X-Sluice-GCP-Project': VERTEX_TEST_PROJECT, 'X-Sluice-GCP-Location': VERTEX_TEST_LOCATION }, CALLER_OAUTH);
+    const res = await client.chat.completions.create({ model: 'claude-sonnet-4@20250514', messages: [{ role: 'user', content: 'to vertex' }] });
+    expect(res.choices[0]!.message.content).toBeTruthy();
+    expect(guard.checks).toEqual([{ url: `https://${VERTEX_TEST_LOCATION}-aiplatform.googleapis.com/v1`, allowPrivateNetwork: false, verdict: 'allowed' }]);
+    const call = vertex.requests.find((r) => r.url.includes('/publishers/'))!;
+    expect(call.url).toBe(`/v1/projects/${VERTEX_TEST_PROJECT}/locations/${VERTEX_TEST_LOCATION}/publishers/anthropic/models/claude-sonnet-4@20250514:rawPredict`);
+    expect(call.headers['authorization']).toBe(`Bearer ${CALLER_OAUTH}`);
+    // The caller's token is used as is: no token exchange happened.
+    expect(vertex.exchanges).toBe(0);
+    expect(openai.requests).toHaveLength(0);
+  });
+
+  it('vertex alias without the GCP headers is a 400, without the caller token a 401', async () => {
+    const noLocation = await caught(chat(sdk('sel', { 'X-Sluice-Upstream': 'vertex', 'X-Sluice-GCP-Project': VERTEX_TEST_PROJECT }, CALLER_OAUTH)));
+    expect([noLocation.status, noLocation.param]).toEqual([400, 'x-sluice-gcp-location']);
+    const noToken = await caught(chat(sdk('sel', { 'X-Sluice-Upstream': 'vertex', 'X-Sluice-GCP-Project': VERTEX_TEST_PROJECT, 'X-Sluice-GCP-Location': VERTEX_TEST_LOCATION })));
+    expect([noToken.status, noToken.code]).toEqual([401, 'missing_provider_key']);
+    expect(vertex.requests).toHaveLength(0);
+  });
+
   it('an https base URL: checked with private networks refused, called with the caller credential', async () => {
     const { data } = await chat(sdk('sel', { 'X-Sluice-Upstream': 'https://api.public-llm.test/v1' }, CALLER_KEY));
     expect(data.choices[0]!.message.content).toBeTruthy();
@@ -261,7 +290,7 @@ describe('selection where the proxy allows it', () => {
     expect(second.record.attributes.upstream).toEqual({ via: 'url', provider: 'openai-compatible', host: 'api.public-llm.test', credential: 'caller' });
     // No trace line anywhere carries a provider credential.
     const all = (await traceLines()).join('\n');
-    for (const secret of [AZURE_KEY, CALLER_KEY, NAMED_KEY]) expect(all).not.toContain(secret);
+    for (const secret of [AZURE_KEY, CALLER_KEY, NAMED_KEY, CALLER_OAUTH]) expect(all).not.toContain(secret);
   });
 });
 

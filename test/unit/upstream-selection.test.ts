@@ -1,6 +1,6 @@
 /** selectUpstream: the target each X-Sluice-Upstream choice produces (pure, with the real SSRF guard). */
 import { describe, expect, it } from 'vitest';
-import { selectUpstream, describeTarget, vertexBaseUrl } from '../../functions/gateway/upstream-selection.js';
+import { selectUpstream, describeTarget } from '../../functions/gateway/upstream-selection.js';
 import { parseSluiceHeaders } from '../../functions/gateway/request-headers.js';
 import { GatewayError } from '../../functions/gateway/errors.js';
 import { createUpstreamGuard } from '../../functions/net/index.js';
@@ -54,7 +54,6 @@ describe('selectUpstream', () => {
     expect(t).toEqual({ provider: 'vertex', baseUrl: 'https://us-east5-aiplatform.googleapis.com/v1', callerCredential: 'ya29.token', allowPrivateNetwork: false, gcp: { project: 'acme-ml-prod', location: 'us-east5' }, via: 'alias', name: 'vertex' });
     const global = await select({ 'x-sluice-upstream': 'vertex', 'x-sluice-gcp-project': 'acme-ml-prod', 'x-sluice-gcp-location': 'global' }, 'ya29.token', p);
     expect(global.baseUrl).toBe('https://aiplatform.googleapis.com/v1');
-    expect(vertexBaseUrl('europe-west4')).toBe('https://europe-west4-aiplatform.googleapis.com/v1');
   });
 
   it('vertex alias needs project and location', async () => {
