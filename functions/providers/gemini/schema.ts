@@ -11,7 +11,9 @@ import type { Json } from '../chat.js';
  * - `$ref` (to `#`, `#/$defs/…`, `#/definitions/…` or any local JSON pointer) is inlined;
  *   a recursive reference is a 400 (Gemini schemas cannot recurse); remote refs are a 400.
  * - `$schema`, `$id`, `$defs`, `definitions`, `$comment`, `additionalProperties` and the
- *   other keywords Gemini has no field for are dropped (the gateway validates nothing).
+ *   other keywords Gemini has no field for are dropped (the gateway validates nothing); a
+ *   map (`additionalProperties` as a schema) leaves the note "(other keys allowed, with
+ *   string values)".
  * - `anyOf` / `oneOf` with a `null` branch → `nullable: true` (one other branch is merged
  *   into the schema; several stay an `anyOf`, `oneOf` read as `anyOf`);
  *   `type: ["string", "null"]` → `type: STRING, nullable: true`; `allOf` branches are merged.
@@ -236,6 +238,11 @@ class Sanitizer {
       out.items = this.node(s.items, refs, itemsPath);
     }
     if (s.uniqueItems === true) notes.push('items must be unique');
+    // A map (additionalProperties as a schema) has no Gemini form: the model is told.
+    if (s.additionalProperties && typeof s.additionalProperties === 'object' && !Array.isArray(s.additionalProperties)) {
+      const valueType = (s.additionalProperties as Json).type;
+      notes.push(`other keys allowed${typeof valueType === 'string' ? `, with ${valueType} values` : ''}`);
+    }
 
     if (s.default !== undefined) notes.push(`default: ${JSON.stringify(s.default)}`);
     if (Array.isArray(s.examples) && s.examples.length > 0) notes.push(`examples: ${s.examples.map((e) => JSON.stringify(e)).join(', ')}`);
