@@ -171,6 +171,21 @@ describe('Claude models on Vertex', () => {
     expect(call?.body?.model).toBe(CLAUDE);
   });
 
+  it('a stream Vertex cuts mid-way ends with an error the SDK raises, after the text that arrived', async () => {
+    const stream = await client.chat.completions.create({ model: `${CLAUDE}+cut=5`, messages: [{ role: 'user', content: 'a long answer about many things' }], stream: true });
+    let text = '';
+    let failure: unknown;
+    try {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    } catch (err) {
+      failure = err;
+    }
+    expect(failure).toBeInstanceOf(Error);
+    expect(String((failure as Error).message)).toMatch(/interrupted/);
+    expect(replyTo('a long answer about many things').startsWith(text)).toBe(true);
+    expect(text.length).toBeGreaterThan(0);
+  });
+
   it('Google errors (bare and in an array) and Anthropic errors are mapped', async () => {
     const rate = await openaiError(client.chat.completions.create({ model: `${CLAUDE}+gerror=429`, messages: [{ role: 'user', content: 'hi' }] }));
     expect(rate.status).toBe(429);
@@ -284,6 +299,22 @@ describe('BYOK and configuration', () => {
     expect(err.status).toBe(401);
     expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
     expect(err.message).not.toContain('ya29.expired-token');
+  });
+
+  it('a named Vertex upstream picked per request (X-Sluice-Upstream) uses its own project, location and service account', async () => {
+    await gw.addProxy({
+      id: 'selecting',
+      provider: 'openai-compatible',
+      upstreamSelection: true,
+      upstreams: { 'vertex-local': { provider: 'vertex', baseUrl: upstream.url, credentialRef: 'env:VERTEX_SA_KEY', gcp: { project: VERTEX_TEST_PROJECT, location: 'global' }, allowPrivateNetwork: true } },
+    });
+    const { key } = await gw.addKey({ proxyId: 'selecting' });
+    const selecting = new OpenAI({ baseURL: `${gw.url}/a/selecting/openai/v1`, apiKey: key, defaultHeaders: { 'X-Sluice-Upstream': 'vertex-local' }, maxRetries: 0 });
+    const res = await selecting.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'picked per request' }] });
+    expect(res.choices[0]?.message.content).toBe(replyTo('picked per request'));
+    const [call] = modelCalls();
+    expect(call?.url).toBe(`/v1/projects/${VERTEX_TEST_PROJECT}/locations/global/publishers/google/models/gemini-2.5-flash:generateContent`);
+    expect(upstream.issued).toContain(String(call?.headers.authorization).slice('Bearer '.length));
   });
 
   it('the wrong project is the upstream’s 403; no project at all is a 400 naming the setting', async () => {
