@@ -479,6 +479,20 @@ describe('images, embeddings, Responses API, Anthropic ingress', () => {
     expect(streamed.status).toBe('completed');
   });
 
+  it('Responses API stream: a mid-stream Gemini error ends it with an error event and [DONE]', async () => {
+    const res = await fetch(`${gw.url}/a/test/openai/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${gw.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gemini-2.5-flash+stream-error=2', input: 'a b c d e f g', stream: true }),
+    });
+    const events = (await res.text()).split('\n\n').filter(Boolean);
+    expect(events[0]).toContain('event: response.created');
+    expect(events.some((e) => e.startsWith('event: response.output_text.delta'))).toBe(true);
+    expect(events.at(-1)).toBe('data: [DONE]');
+    expect(events.at(-2)).toMatch(/^event: error\ndata: .*"code":"unavailable"/);
+    expect(events.some((e) => e.startsWith('event: response.completed'))).toBe(false);
+  });
+
   it('native Anthropic Messages on a Gemini proxy: translated through chat, answered as a Message and as Anthropic events', async () => {
     const post = (body: Json) =>
       fetch(`${gw.url}/a/test/anthropic/v1/messages`, {
