@@ -211,9 +211,10 @@ describe('Azure OpenAI embeddings, completions, responses, models', () => {
     expect(final.content).toEqual([{ type: 'text', text: 'Azure says: streamed claude' }]);
   });
 
-  it('models lists the resource models', async () => {
+  it('models lists the models of the resource', async () => {
     const list = await client.models.list();
-    expect(list.data.map((m) => m.id).sort()).toEqual(['chat-deploy', 'embed-deploy', 'gpt-4o-mini']);
+    expect(list.data.map((m) => m.id)).toEqual(['gpt-4o-2024-11-20', 'gpt-4o-mini-2024-07-18', 'text-embedding-3-small']);
+    expect(upstream.requests[0]!.query).toBe('api-version=2024-10-21');
     expect(upstream.requests[0]!.path).toBe('/openai/models');
   });
 });

@@ -8,7 +8,7 @@
  * | `POST /openai/deployments/{deployment}/completions?api-version=…` | `text_completion` |
  * | `POST /openai/deployments/{deployment}/embeddings?api-version=…` | a `list` of float vectors |
  * | `POST /openai/v1/responses` | a `response` (v1 surface: no api-version; the deployment is the body's `model`); streamed: the typed Responses events ending in `response.completed` |
- * | `GET /openai/models?api-version=…` | the deployments as a model list |
+ * | `GET /openai/models?api-version=…` | the models the resource serves (not the deployment names), with `capabilities` and `lifecycle_status` |
  *
  * Azure's refusals, in Azure's shapes: no or wrong `api-key` (an `Authorization` header is
  * not accepted) → 401 `{"error":{"code":"401","message":"Access denied due to invalid
@@ -96,7 +96,9 @@ export async function startAzureUpstream(opts: AzureUpstreamOptions): Promise<Az
     res.setHeader('apim-request-id', '7e1c0d1e-0000-4000-8000-000000000001');
 
     if (url.pathname === '/openai/models' && req.method === 'GET') {
-      return send(res, 200, { object: 'list', data: Object.entries(opts.deployments).map(([id, model]) => ({ id, model, object: 'model', created_at: 1700000000 })) });
+      // Azure lists the models the resource can deploy (not its deployments), with capabilities and lifecycle.
+      const models = [...new Set(Object.values(opts.deployments))].sort();
+      return send(res, 200, { object: 'list', data: models.map((id) => ({ id, status: 'succeeded', object: 'model', created_at: 1700000000, lifecycle_status: 'generally-available', capabilities: { chat_completion: !id.includes('embedding'), embeddings: id.includes('embedding'), completion: false, inference: true, fine_tune: false } })) });
     }
     const m = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/.exec(url.pathname);
     if (!m || req.method !== 'POST') return send(res, 404, azureError('404', 'Resource not found'));
