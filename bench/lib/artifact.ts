@@ -1,6 +1,6 @@
 /**
  * The Lambda artifact: functions/gateway/handler.ts bundled with the settings of the
- * CDK's NodejsFunction (lib/gateway-function.ts: ESM, node24, minified, AWS SDK
+ * CDK's NodejsFunction (lib/bundled-function.ts: ESM, node24, minified, AWS SDK
  * bundled, createRequire banner), its size, and how long a fresh Node process takes to
  * import it — the handler module's share of a cold start.
  */

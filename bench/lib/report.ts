@@ -177,7 +177,7 @@ export function renderGatewayReport(r: GatewayReport): string {
     out.push(`Not measured: ${r.artifact.error}`);
   } else {
     const a = r.artifact;
-    out.push('esbuild bundle of functions/gateway/handler.ts with the NodejsFunction settings of lib/gateway-function.ts (ESM,');
+    out.push('esbuild bundle of functions/gateway/handler.ts with the NodejsFunction settings of lib/bundled-function.ts (ESM,');
     out.push('target node24, minified, AWS SDK bundled, createRequire banner; arm64 does not change the JavaScript). Init time =');
     out.push(`\`await import()\` of the bundle in a fresh \`node\` process with the \`awslambda\` global installed first, ${a.initMs.length} processes.`);
     out.push('');
