@@ -120,8 +120,20 @@ class Sanitizer {
         return out;
       }
       const top = this.node(rest, refs, path);
-      delete top.type;
-      const out: Json = { ...top, anyOf: others.map((b, i) => this.node(b, refs, `${path ? `${path}.` : ''}${key}[${i}]`)) };
+      const sanitized = others.map((b, i) => this.node(b, refs, `${path ? `${path}.` : ''}${key}[${i}]`));
+      // Constraint-only branches (`anyOf: [{required: [a]}, {required: [b]}]` on an object)
+      // say nothing Gemini can hold: the schema stays as its own keywords describe it.
+      if (sanitized.every((b) => Object.keys(b).length === 0)) {
+        const alternatives = others.map((b) => (b && typeof b === 'object' && Array.isArray((b as Json).required) ? ((b as Json).required as unknown[]).map(String).join(' and ') : undefined));
+        if (alternatives.every((a) => a !== undefined && a !== '')) {
+          const note = `requires ${alternatives.join(', or ')}`;
+          top.description = typeof top.description === 'string' && top.description !== '' ? `${top.description} (${note})` : `(${note})`;
+        }
+        if (nullable) top.nullable = true;
+        return top;
+      }
+      if (sanitized.some((b) => b.type !== undefined)) delete top.type;
+      const out: Json = { ...top, anyOf: sanitized };
       if (nullable) out.nullable = true;
       return out;
     }
