@@ -63,6 +63,21 @@ function undated(model: string): string {
   return model.replace(/-\d{4}-\d{2}-\d{2}$/, '').replace(/-\d{8}$/, '');
 }
 
+/**
+ * The price tables a provider's models are found in, in order: its own, then the maker's
+ * list prices it resells at (Claude and Gemini on Vertex, OpenAI models on Azure).
+ */
+function sharedTables(provider: string, model: string): string[] {
+  if (provider === 'vertex') return ['vertex', model.startsWith('claude-') ? 'anthropic' : 'gemini'];
+  if (provider === 'azure-openai') return ['azure-openai', 'openai'];
+  return [provider];
+}
+
+/** Google model names as priced: `models/` prefix and `-001`-style revisions dropped, Vertex's `@date` as `-date`. */
+function googleModel(model: string): string {
+  return model.replace(/^models\//, '').replace(/@(\d{8})$/, '-$1').replace(/-0\d\d$/, '');
+}
+
 export class PriceBook {
   constructor(
     private readonly data: PricingData = shipped as PricingData,
@@ -81,7 +96,8 @@ export class PriceBook {
       id = bedrockBaseModel(model, { ...this.overrides.inferenceProfiles, ...proxy?.inferenceProfiles });
       if (id === undefined) return undefined;
     }
-    const tables = [proxy?.models, this.overrides.models, this.data.providers[provider]];
+    if (provider === 'gemini' || provider === 'vertex') id = googleModel(model);
+    const tables = [proxy?.models, this.overrides.models, ...sharedTables(provider, id).map((name) => this.data.providers[name])];
     for (const candidate of [model, id, undated(id)]) {
       for (const table of tables) {
         const price = table?.[candidate];

@@ -45,6 +45,20 @@ describe('PriceBook', () => {
     expect(book.cost('openai-compatible', 'gpt-4o-mini', usage).unknown).toBe(true);
   });
 
+  it('prices Claude and Gemini on Vertex, and OpenAI models on Azure, at the maker list price', () => {
+    const sonnet4 = shipped.providers.anthropic!['claude-sonnet-4']!;
+    const flash = shipped.providers.gemini!['gemini-2.5-flash']!;
+    const mini = shipped.providers.openai!['gpt-4o-mini']!;
+    // 1M tokens each way: the per-million prices added up.
+    expect(book.cost('vertex', 'claude-sonnet-4@20250514', usage)).toMatchObject({ usd: sonnet4.input + sonnet4.output, unknown: false, pricedAs: 'claude-sonnet-4' });
+    expect(book.cost('vertex', 'gemini-2.5-flash', usage).usd).toBe(flash.input + flash.output);
+    expect(book.cost('gemini', 'models/gemini-2.5-flash', usage).usd).toBe(flash.input + flash.output);
+    expect(book.cost('azure-openai', 'gpt-4o-mini', usage).usd).toBe(mini.input + mini.output);
+    // A deployment named after nothing we know stays unknown; Claude is not a Gemini model.
+    expect(book.cost('azure-openai', 'prod-chat', usage).unknown).toBe(true);
+    expect(book.cost('gemini', 'claude-sonnet-4', usage).unknown).toBe(true);
+  });
+
   it('prices Bedrock cross-region profiles and ARNs as the model they route to', () => {
     const base = book.cost('bedrock', 'anthropic.claude-sonnet-4-5-20250929-v1:0', usage).usd;
     expect(base).toBe(18);
