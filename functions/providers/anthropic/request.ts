@@ -15,6 +15,7 @@ import {
   type ChatToolChoice,
   type Json,
 } from '../chat.js';
+import { walkMessages, type Turn } from '../message-walk.js';
 import { defaultMaxTokens, TEMPERATURE_RANGE, THINKING_BUDGETS } from './api.js';
 
 /** Anthropic Messages request body (the fields the translator writes). */
@@ -34,10 +35,7 @@ export interface AnthropicRequest {
   thinking?: Json;
 }
 
-export interface AnthropicMessage {
-  role: 'user' | 'assistant';
-  content: Json[];
-}
+export type AnthropicMessage = Turn;
 
 /**
  * OpenAI chat.completions → Anthropic Messages. System and developer messages become
@@ -48,35 +46,13 @@ export interface AnthropicMessage {
 export function toAnthropicRequest(body: Json, model: string): AnthropicRequest {
   refuseUnsupported(body, 'Anthropic', UNSUPPORTED_CHAT_PARAMETERS);
   const messages = body.messages as ChatMessage[];
-  const system: Json[] = [];
-  const turns: AnthropicMessage[] = [];
-  const push = (role: 'user' | 'assistant', blocks: Json[]) => {
-    if (blocks.length === 0) return;
-    const last = turns[turns.length - 1];
-    if (last && last.role === role) last.content.push(...blocks);
-    else turns.push({ role, content: blocks });
-  };
-
-  messages.forEach((m, i) => {
-    const where = `messages[${i}]`;
-    switch (m.role) {
-      case 'system':
-      case 'developer':
-        system.push(...systemBlocks(m, where));
-        break;
-      case 'user':
-        push('user', withMessageCache(userBlocks(m, where), m));
-        break;
-      case 'assistant':
-        push('assistant', withMessageCache(assistantBlocks(m, where), m));
-        break;
-      case 'tool':
-        if (typeof m.tool_call_id !== 'string') throw badRequest(`'${where}.tool_call_id' is required on tool messages.`, 'missing_required_parameter', `${where}.tool_call_id`);
-        push('user', withMessageCache([{ type: 'tool_result', tool_use_id: m.tool_call_id, content: toolResultContent(m, where) }], m));
-        break;
-      default:
-        throw badRequest(`'${where}.role' '${String(m.role)}' is not supported for Anthropic models.`, 'invalid_value', `${where}.role`);
-    }
+  const { system, turns } = walkMessages(messages, {
+    provider: 'Anthropic',
+    system: systemBlocks,
+    user: userBlocks,
+    assistant: assistantBlocks,
+    tool: (m, where, id) => [{ type: 'tool_result', tool_use_id: id, content: toolResultContent(m, where) }],
+    mark: withMessageCache,
   });
   if (turns.length === 0) throw badRequest(`'messages' must hold at least one user or assistant message.`, 'invalid_value', 'messages');
 
@@ -105,12 +81,11 @@ export function toAnthropicRequest(body: Json, model: string): AnthropicRequest 
 }
 
 function systemBlocks(m: ChatMessage, where: string): Json[] {
-  if (typeof m.content === 'string') return m.content === '' ? [] : withMessageCache([{ type: 'text', text: m.content }], m);
-  const blocks = contentParts(m.content).map((p, j) => {
+  if (typeof m.content === 'string') return m.content === '' ? [] : [{ type: 'text', text: m.content }];
+  return contentParts(m.content).map((p, j) => {
     if (p.type !== 'text' || typeof p.text !== 'string') throw badRequest(`'${where}.content[${j}]' must be a text part in a ${m.role} message.`, 'invalid_content', `${where}.content`);
     return withCache({ type: 'text', text: p.text }, p.cache_control);
   });
-  return withMessageCache(blocks, m);
 }
 
 function userBlocks(m: ChatMessage, where: string): Json[] {

@@ -14,14 +14,11 @@ import {
   type ChatToolChoice,
   type Json,
 } from '../chat.js';
+import { walkMessages, type Turn } from '../message-walk.js';
 import { defaultMaxTokens, THINKING_BUDGETS } from '../anthropic/api.js';
 import { IMAGE_FORMATS, isAnthropicModel, LEADING_USER_TEXT, TEMPERATURE_RANGE } from './api.js';
 
 type Block = Json;
-interface Turn {
-  role: 'user' | 'assistant';
-  content: Block[];
-}
 
 const CACHE_POINT: Block = { cachePoint: { type: 'default' } };
 
@@ -42,40 +39,20 @@ export function toConverseRequest(body: Json, modelId: string): Json {
   refuseUnsupported(body, 'Bedrock', UNSUPPORTED_CHAT_PARAMETERS);
   const messages = body.messages as ChatMessage[];
   const toolsNone = body.tool_choice === 'none';
-  const system: Block[] = [];
-  const turns: Turn[] = [];
-  const push = (role: 'user' | 'assistant', blocks: Block[]) => {
-    if (blocks.length === 0) return;
-    const last = turns[turns.length - 1];
-    if (last && last.role === role) last.content.push(...blocks);
-    else turns.push({ role, content: blocks });
-  };
-
-  messages.forEach((m, i) => {
-    const where = `messages[${i}]`;
-    switch (m.role) {
-      case 'system':
-      case 'developer':
-        system.push(...withMessageCache(systemBlocks(m, where), m));
-        break;
-      case 'user':
-        push('user', withMessageCache(userBlocks(m, where), m));
-        break;
-      case 'assistant':
-        push('assistant', withMessageCache(assistantBlocks(m, where, toolsNone), m));
-        break;
-      case 'tool': {
-        if (typeof m.tool_call_id !== 'string') throw badRequest(`'${where}.tool_call_id' is required on tool messages.`, 'missing_required_parameter', `${where}.tool_call_id`);
-        const content = toolResultContent(m, where);
-        const block = toolsNone
-          ? { text: `[tool result ${m.tool_call_id}] ${content.map((c) => (typeof c.text === 'string' ? c.text : JSON.stringify(c))).join('')}` }
-          : { toolResult: { toolUseId: m.tool_call_id, content } };
-        push('user', withMessageCache([block], m));
-        break;
-      }
-      default:
-        throw badRequest(`'${where}.role' '${String(m.role)}' is not supported for Bedrock models.`, 'invalid_value', `${where}.role`);
-    }
+  const { system, turns } = walkMessages(messages, {
+    provider: 'Bedrock',
+    system: systemBlocks,
+    user: userBlocks,
+    assistant: (m, where) => assistantBlocks(m, where, toolsNone),
+    tool: (m, where, id) => {
+      const content = toolResultContent(m, where);
+      return [
+        toolsNone
+          ? { text: `[tool result ${id}] ${content.map((c) => (typeof c.text === 'string' ? c.text : JSON.stringify(c))).join('')}` }
+          : { toolResult: { toolUseId: id, content } },
+      ];
+    },
+    mark: withMessageCache,
   });
   if (turns.length === 0) throw badRequest(`'messages' must hold at least one user or assistant message.`, 'invalid_value', 'messages');
   if (turns[0]!.role === 'assistant') turns.unshift({ role: 'user', content: [{ text: LEADING_USER_TEXT }] });

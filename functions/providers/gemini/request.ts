@@ -17,6 +17,7 @@ import {
   type ChatToolChoice,
   type Json,
 } from '../chat.js';
+import { walkMessages } from '../message-walk.js';
 import { anthropicToChatRequest } from '../anthropic-ingress/request.js';
 import { responsesToChatRequest } from '../responses/request.js';
 import { TEMPERATURE_RANGE, THINKING_BUDGETS } from './api.js';
@@ -75,49 +76,31 @@ export function toGeminiRequest(body: Json, model: string): GeminiRequest {
   refuseUnsupported(body, 'Gemini', UNSUPPORTED);
   if (!Array.isArray(body.messages)) throw badRequest(`'messages' must be an array.`, 'invalid_type', 'messages');
   const messages = body.messages as ChatMessage[];
-  const system: Json[] = [];
-  const contents: GeminiContent[] = [];
   const callNames = new Map<string, string>();
-  const push = (role: 'user' | 'model', parts: Json[]) => {
-    if (parts.length === 0) return;
-    const last = contents[contents.length - 1];
-    if (last && last.role === role) last.parts.push(...parts);
-    else contents.push({ role, parts });
-  };
-
-  messages.forEach((m, i) => {
-    const where = `messages[${i}]`;
-    if (!m || typeof m !== 'object') throw badRequest(`'${where}' must be an object.`, 'invalid_type', where);
-    checkContent(m.content, where);
-    switch (m.role) {
-      case 'system':
-      case 'developer': {
-        const text = textOf(m.content, where);
-        if (text !== '') system.push({ text });
-        break;
-      }
-      case 'user':
-        push('user', userParts(m, where));
-        break;
-      case 'assistant':
-        push('model', modelParts(m, where, callNames, needsSignatures));
-        break;
-      case 'tool': {
-        if (typeof m.tool_call_id !== 'string') throw badRequest(`'${where}.tool_call_id' is required on tool messages.`, 'missing_required_parameter', `${where}.tool_call_id`);
-        const name = callNames.get(m.tool_call_id);
-        if (name === undefined) throw badRequest(`'${where}.tool_call_id' '${m.tool_call_id}' answers no tool call of an earlier assistant message.`, 'invalid_tool_call_id', `${where}.tool_call_id`);
-        push('user', [{ functionResponse: { ...(isGatewayCallId(m.tool_call_id) ? {} : { id: m.tool_call_id }), name, response: toolResponse(textOf(m.content, where)) } }]);
-        break;
-      }
-      case 'function': {
-        if (typeof m.name !== 'string') throw badRequest(`'${where}.name' is required on function messages.`, 'missing_required_parameter', `${where}.name`);
-        push('user', [{ functionResponse: { name: m.name, response: toolResponse(textOf(m.content, where)) } }]);
-        break;
-      }
-      default:
-        throw badRequest(`'${where}.role' '${String(m.role)}' is not supported for Gemini models.`, 'invalid_value', `${where}.role`);
-    }
+  const walked = walkMessages(messages, {
+    provider: 'Gemini',
+    check: (m, where) => {
+      if (!m || typeof m !== 'object') throw badRequest(`'${where}' must be an object.`, 'invalid_type', where);
+      checkContent(m.content, where);
+    },
+    system: (m, where) => {
+      const text = textOf(m.content, where);
+      return text === '' ? [] : [{ text }];
+    },
+    user: userParts,
+    assistant: (m, where) => modelParts(m, where, callNames, needsSignatures),
+    tool: (m, where, id) => {
+      const name = callNames.get(id);
+      if (name === undefined) throw badRequest(`'${where}.tool_call_id' '${id}' answers no tool call of an earlier assistant message.`, 'invalid_tool_call_id', `${where}.tool_call_id`);
+      return [{ functionResponse: { ...(isGatewayCallId(id) ? {} : { id }), name, response: toolResponse(textOf(m.content, where)) } }];
+    },
+    function: (m, where) => {
+      if (typeof m.name !== 'string') throw badRequest(`'${where}.name' is required on function messages.`, 'missing_required_parameter', `${where}.name`);
+      return [{ functionResponse: { name: m.name, response: toolResponse(textOf(m.content, where)) } }];
+    },
   });
+  const system = walked.system;
+  const contents: GeminiContent[] = walked.turns.map((t) => ({ role: t.role === 'assistant' ? 'model' : 'user', parts: t.content }));
   if (contents.length === 0) throw badRequest(`'messages' must hold at least one user or assistant message with content.`, 'invalid_value', 'messages');
 
   const out: GeminiRequest = { contents };
