@@ -75,6 +75,29 @@ export function chatUsage(t: TokenCounts): ChatUsage {
 }
 
 /**
+ * The assistant message of a chat.completion: content is null when only tool calls came
+ * back; `reasoning_content` when there was thinking, `thinking_blocks` (with signatures,
+ * for the next turn) when the provider returns them.
+ */
+export function assistantMessage(text: string, toolCalls: unknown[], reasoning = '', thinking: ThinkingBlock[] = []): Json {
+  const message: Json = { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, refusal: null };
+  if (toolCalls.length > 0) message.tool_calls = toolCalls;
+  if (reasoning !== '' || thinking.length > 0) message.reasoning_content = reasoning;
+  if (thinking.length > 0) message.thinking_blocks = thinking;
+  return message;
+}
+
+/** A thinking block as the client sends it back: the text and, when there is one, its signature. */
+export function thinkingBlock(thinking: unknown, signature: unknown): ThinkingBlock {
+  return { type: 'thinking', thinking: String(thinking ?? ''), ...(typeof signature === 'string' ? { signature } : {}) };
+}
+
+/** A one-choice chat.completion. */
+export function chatCompletion(id: string, created: number, model: string, message: Json, finishReason: FinishReason, usage: ChatUsage): Json {
+  return { id, object: 'chat.completion', created, model, choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }], usage };
+}
+
+/**
  * Providers report no separate count for thinking tokens; this estimate (4 characters
  * a token) fills `reasoning_tokens` and is documented as an estimate.
  */

@@ -1,4 +1,4 @@
-import { chatUsage, type ChatToolCall, type FinishReason, type Json, type ThinkingBlock } from '../chat.js';
+import { assistantMessage, chatCompletion, chatUsage, thinkingBlock, type ChatToolCall, type FinishReason, type Json, type ThinkingBlock } from '../chat.js';
 import { anthropicTokenCounts } from './usage.js';
 
 /** Anthropic stop_reason → OpenAI finish_reason; anything unknown is `stop`, never passed through. */
@@ -33,23 +33,11 @@ export function fromAnthropicResponse(message: Json, created: number): Json {
       toolCalls.push({ id: String(b.id), type: 'function', function: { name: String(b.name), arguments: JSON.stringify(b.input ?? {}) } });
     } else if (b.type === 'thinking') {
       reasoning += typeof b.thinking === 'string' ? b.thinking : '';
-      thinking.push({ type: 'thinking', thinking: String(b.thinking ?? ''), ...(typeof b.signature === 'string' ? { signature: b.signature } : {}) });
+      thinking.push(thinkingBlock(b.thinking, b.signature));
     } else if (b.type === 'redacted_thinking') {
       thinking.push({ type: 'redacted_thinking', data: String(b.data ?? '') });
     }
   }
-  const chatMessage: Json = { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, refusal: null };
-  if (toolCalls.length > 0) chatMessage.tool_calls = toolCalls;
-  if (thinking.length > 0) {
-    chatMessage.reasoning_content = reasoning;
-    chatMessage.thinking_blocks = thinking;
-  }
-  return {
-    id: String(message.id ?? ''),
-    object: 'chat.completion',
-    created,
-    model: String(message.model ?? ''),
-    choices: [{ index: 0, message: chatMessage, logprobs: null, finish_reason: finishReasonOf(message.stop_reason) }],
-    usage: chatUsage(anthropicTokenCounts(message.usage, reasoning)),
-  };
+  const chatMessage = assistantMessage(text, toolCalls, reasoning, thinking);
+  return chatCompletion(String(message.id ?? ''), created, String(message.model ?? ''), chatMessage, finishReasonOf(message.stop_reason), chatUsage(anthropicTokenCounts(message.usage, reasoning)));
 }

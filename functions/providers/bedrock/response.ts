@@ -1,5 +1,5 @@
 import { badGateway } from '../../gateway/errors.js';
-import { chatUsage, type ChatToolCall, type FinishReason, type Json, type ThinkingBlock } from '../chat.js';
+import { assistantMessage, chatCompletion, chatUsage, thinkingBlock, type ChatToolCall, type FinishReason, type Json, type ThinkingBlock } from '../chat.js';
 import { bedrockTokenCounts } from './usage.js';
 
 /** Converse stopReason → OpenAI finish_reason; guardrail and content-filter stops are `content_filter`. */
@@ -41,25 +41,13 @@ export function fromConverseResponse(out: Json, model: string, created: number):
       const rt = rc.reasoningText as Json | undefined;
       if (rt) {
         reasoning += String(rt.text ?? '');
-        thinking.push({ type: 'thinking', thinking: String(rt.text ?? ''), ...(typeof rt.signature === 'string' ? { signature: rt.signature } : {}) });
+        thinking.push(thinkingBlock(rt.text, rt.signature));
       } else if (rc.redactedContent !== undefined) {
         thinking.push({ type: 'redacted_thinking', data: base64(rc.redactedContent) });
       }
     }
   }
-  const chatMessage: Json = { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, refusal: null };
-  if (toolCalls.length > 0) chatMessage.tool_calls = toolCalls;
-  if (thinking.length > 0) {
-    chatMessage.reasoning_content = reasoning;
-    chatMessage.thinking_blocks = thinking;
-  }
   const requestId = ((out.$metadata as Json | undefined)?.requestId as string | undefined) ?? '';
-  return {
-    id: `chatcmpl-${requestId || created}`,
-    object: 'chat.completion',
-    created,
-    model,
-    choices: [{ index: 0, message: chatMessage, logprobs: null, finish_reason: finishReasonOf(out.stopReason) }],
-    usage: chatUsage(bedrockTokenCounts(out.usage, reasoning)),
-  };
+  const chatMessage = assistantMessage(text, toolCalls, reasoning, thinking);
+  return chatCompletion(`chatcmpl-${requestId || created}`, created, model, chatMessage, finishReasonOf(out.stopReason), chatUsage(bedrockTokenCounts(out.usage, reasoning)));
 }

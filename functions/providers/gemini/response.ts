@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chatUsage, type ChatToolCall, type FinishReason, type Json } from '../chat.js';
+import { assistantMessage, chatUsage, type ChatToolCall, type FinishReason, type Json } from '../chat.js';
 import { geminiTokenCounts } from './usage.js';
 
 /** Candidate finish reasons that mean the answer was withheld or cut by a filter. */
@@ -63,10 +63,7 @@ export function fromGeminiResponse(r: Json, model: string, created: number): Jso
         else text += p.text;
       }
     }
-    const message: Json = { role: 'assistant', content: text === '' && toolCalls.length > 0 ? null : text, refusal: null };
-    if (toolCalls.length > 0) message.tool_calls = toolCalls;
-    if (reasoning !== '') message.reasoning_content = reasoning;
-    return { index, message, logprobs: null, finish_reason: finishReasonOf(c.finishReason, toolCalls.length > 0) };
+    return { index, message: assistantMessage(text, toolCalls, reasoning), logprobs: null, finish_reason: finishReasonOf(c.finishReason, toolCalls.length > 0) };
   });
   if (choices.length === 0) {
     // No candidate: the prompt was blocked (promptFeedback.blockReason), or nothing came back.
