@@ -62,6 +62,25 @@ export interface TokenCounts {
   reasoning: number;
 }
 
+/** A provider's token count: a finite number, else 0. */
+export const tokenCount = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+
+/**
+ * A provider usage object whose input count excludes cache reads and writes (Anthropic,
+ * Converse) → token counts, read from the fields named; thinking tokens are inside the
+ * output count and only estimated from the thinking text.
+ */
+export function splitCacheTokenCounts(usage: unknown, fields: { input: string; output: string; cacheRead: string; cacheWrite: string }, thinkingText = ''): TokenCounts {
+  const u = (usage ?? {}) as Record<string, unknown>;
+  return {
+    input: tokenCount(u[fields.input]),
+    output: tokenCount(u[fields.output]),
+    cacheRead: tokenCount(u[fields.cacheRead]),
+    cacheWrite: tokenCount(u[fields.cacheWrite]),
+    reasoning: thinkingText ? estimateTokens(thinkingText) : 0,
+  };
+}
+
 /** `prompt_tokens` counts every input token, cache reads and writes included. */
 export function chatUsage(t: TokenCounts): ChatUsage {
   const prompt = t.input + t.cacheRead + t.cacheWrite;

@@ -1,6 +1,4 @@
-import type { TokenCounts } from '../chat.js';
-
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+import { tokenCount as num, type TokenCounts } from '../chat.js';
 
 /**
  * Gemini `usageMetadata` → token counts. `promptTokenCount` includes the cached content
