@@ -116,6 +116,27 @@ export function chatCompletion(id: string, created: number, model: string, messa
   return { id, object: 'chat.completion', created, model, choices: [{ index: 0, message, logprobs: null, finish_reason: finishReason }], usage };
 }
 
+/** What every chat.completion.chunk of one stream repeats. */
+export interface ChunkSource {
+  id: string;
+  created: number;
+  model: string;
+}
+
+function chunkBase(s: ChunkSource): Json {
+  return { id: s.id, object: 'chat.completion.chunk', created: s.created, model: s.model };
+}
+
+/** One chat.completion.chunk carrying `delta` for choice `index`. */
+export function chatChunk(s: ChunkSource, delta: Json, finishReason: FinishReason | null = null, index = 0): Json {
+  return { ...chunkBase(s), choices: [{ index, delta, logprobs: null, finish_reason: finishReason }] };
+}
+
+/** The closing chunk with no choices and the stream's usage (`stream_options.include_usage`). */
+export function usageChunk(s: ChunkSource, usage: ChatUsage): Json {
+  return { ...chunkBase(s), choices: [], usage };
+}
+
 /**
  * Providers report no separate count for thinking tokens; this estimate (4 characters
  * a token) fills `reasoning_tokens` and is documented as an estimate.

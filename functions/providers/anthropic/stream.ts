@@ -1,5 +1,5 @@
 import type { GatewayError } from '../../gateway/errors.js';
-import { chatUsage, type FinishReason, type Json, type TokenCounts } from '../chat.js';
+import { chatChunk, chatUsage, usageChunk, type FinishReason, type Json, type TokenCounts } from '../chat.js';
 import { mapAnthropicStreamError } from './errors.js';
 import { finishReasonOf } from './response.js';
 import { anthropicTokenCounts } from './usage.js';
@@ -39,7 +39,7 @@ export function translateAnthropicEvent(state: AnthropicStreamState, data: Json)
       state.id = String(message.id ?? '');
       state.model = String(message.model ?? '');
       state.usage = { ...((message.usage as Json | undefined) ?? {}) };
-      return [chunk(state, { role: 'assistant', content: '' })];
+      return [chatChunk(state, { role: 'assistant', content: '' })];
     }
     case 'content_block_start': {
       const index = Number(data.index);
@@ -47,7 +47,7 @@ export function translateAnthropicEvent(state: AnthropicStreamState, data: Json)
       if (block.type === 'tool_use') {
         const toolIndex = state.nextToolIndex++;
         state.blocks.set(index, { kind: 'tool_use', toolIndex });
-        return [chunk(state, { tool_calls: [{ index: toolIndex, id: String(block.id), type: 'function', function: { name: String(block.name), arguments: '' } }] })];
+        return [chatChunk(state, { tool_calls: [{ index: toolIndex, id: String(block.id), type: 'function', function: { name: String(block.name), arguments: '' } }] })];
       }
       if (block.type === 'thinking') {
         state.blocks.set(index, { kind: 'thinking', thinking: '' });
@@ -55,23 +55,23 @@ export function translateAnthropicEvent(state: AnthropicStreamState, data: Json)
       }
       if (block.type === 'redacted_thinking') {
         state.blocks.set(index, { kind: 'redacted_thinking' });
-        return [chunk(state, { thinking_blocks: [{ type: 'redacted_thinking', data: String(block.data ?? '') }] })];
+        return [chatChunk(state, { thinking_blocks: [{ type: 'redacted_thinking', data: String(block.data ?? '') }] })];
       }
       state.blocks.set(index, { kind: String(block.type) });
-      return typeof block.text === 'string' && block.text !== '' ? [chunk(state, { content: block.text })] : [];
+      return typeof block.text === 'string' && block.text !== '' ? [chatChunk(state, { content: block.text })] : [];
     }
     case 'content_block_delta': {
       const block = state.blocks.get(Number(data.index));
       const delta = (data.delta ?? {}) as Json;
-      if (delta.type === 'text_delta') return [chunk(state, { content: String(delta.text ?? '') })];
+      if (delta.type === 'text_delta') return [chatChunk(state, { content: String(delta.text ?? '') })];
       if (delta.type === 'input_json_delta' && block?.toolIndex !== undefined) {
-        return [chunk(state, { tool_calls: [{ index: block.toolIndex, function: { arguments: String(delta.partial_json ?? '') } }] })];
+        return [chatChunk(state, { tool_calls: [{ index: block.toolIndex, function: { arguments: String(delta.partial_json ?? '') } }] })];
       }
       if (delta.type === 'thinking_delta' && block) {
         const text = String(delta.thinking ?? '');
         block.thinking = (block.thinking ?? '') + text;
         state.thinkingText += text;
-        return [chunk(state, { reasoning_content: text })];
+        return [chatChunk(state, { reasoning_content: text })];
       }
       if (delta.type === 'signature_delta' && block) block.signature = (block.signature ?? '') + String(delta.signature ?? '');
       return [];
@@ -81,7 +81,7 @@ export function translateAnthropicEvent(state: AnthropicStreamState, data: Json)
       // The whole block with its signature, so the client can send it back on the next turn
       // (also a signature-only block with empty thinking).
       if (block?.kind === 'thinking') {
-        return [chunk(state, { thinking_blocks: [{ type: 'thinking', thinking: block.thinking ?? '', ...(block.signature !== undefined ? { signature: block.signature } : {}) }] })];
+        return [chatChunk(state, { thinking_blocks: [{ type: 'thinking', thinking: block.thinking ?? '', ...(block.signature !== undefined ? { signature: block.signature } : {}) }] })];
       }
       return [];
     }
@@ -91,11 +91,11 @@ export function translateAnthropicEvent(state: AnthropicStreamState, data: Json)
       if (data.usage && typeof data.usage === 'object') Object.assign(state.usage, stripNulls(data.usage as Json));
       if (delta.stop_reason === undefined || delta.stop_reason === null) return [];
       state.finishReason = finishReasonOf(delta.stop_reason);
-      return [chunk(state, {}, state.finishReason)];
+      return [chatChunk(state, {}, state.finishReason)];
     }
     case 'message_stop': {
       state.done = true;
-      return state.includeUsage ? [{ ...base(state), choices: [], usage: chatUsage(anthropicStreamTokens(state)) }] : [];
+      return state.includeUsage ? [usageChunk(state, chatUsage(anthropicStreamTokens(state)))] : [];
     }
     case 'error': {
       state.done = true;
@@ -110,14 +110,6 @@ export function translateAnthropicEvent(state: AnthropicStreamState, data: Json)
 
 export function anthropicStreamTokens(state: AnthropicStreamState): TokenCounts {
   return anthropicTokenCounts(state.usage, state.thinkingText);
-}
-
-function base(state: AnthropicStreamState): Json {
-  return { id: state.id, object: 'chat.completion.chunk', created: state.created, model: state.model };
-}
-
-function chunk(state: AnthropicStreamState, delta: Json, finishReason: FinishReason | null = null): Json {
-  return { ...base(state), choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] };
 }
 
 function stripNulls(o: Json): Json {

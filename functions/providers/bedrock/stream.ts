@@ -1,5 +1,5 @@
 import type { GatewayError } from '../../gateway/errors.js';
-import { chatUsage, type FinishReason, type Json, type TokenCounts } from '../chat.js';
+import { chatChunk, chatUsage, usageChunk, type FinishReason, type Json, type TokenCounts } from '../chat.js';
 import { mapBedrockError } from './errors.js';
 import { finishReasonOf } from './response.js';
 import { bedrockTokenCounts } from './usage.js';
@@ -42,24 +42,24 @@ const EXCEPTIONS = [
  * `messageStop`: the usage chunk (when the client asked for it) is written then.
  */
 export function translateBedrockEvent(state: BedrockStreamState, event: Json): Json[] {
-  if (event.messageStart) return [chunk(state, { role: 'assistant', content: '' })];
+  if (event.messageStart) return [chatChunk(state, { role: 'assistant', content: '' })];
   if (event.contentBlockStart) {
     const e = event.contentBlockStart as Json;
     const use = (e.start as Json | undefined)?.toolUse as Json | undefined;
     if (!use) return [];
     const toolIndex = state.nextToolIndex++;
     state.toolIndexByBlock.set(Number(e.contentBlockIndex), toolIndex);
-    return [chunk(state, { tool_calls: [{ index: toolIndex, id: String(use.toolUseId), type: 'function', function: { name: String(use.name), arguments: '' } }] })];
+    return [chatChunk(state, { tool_calls: [{ index: toolIndex, id: String(use.toolUseId), type: 'function', function: { name: String(use.name), arguments: '' } }] })];
   }
   if (event.contentBlockDelta) {
     const e = event.contentBlockDelta as Json;
     const index = Number(e.contentBlockIndex);
     const delta = (e.delta ?? {}) as Json;
-    if (typeof delta.text === 'string') return [chunk(state, { content: delta.text })];
+    if (typeof delta.text === 'string') return [chatChunk(state, { content: delta.text })];
     if (delta.toolUse) {
       const toolIndex = state.toolIndexByBlock.get(index);
       if (toolIndex === undefined) return [];
-      return [chunk(state, { tool_calls: [{ index: toolIndex, function: { arguments: String((delta.toolUse as Json).input ?? '') } }] })];
+      return [chatChunk(state, { tool_calls: [{ index: toolIndex, function: { arguments: String((delta.toolUse as Json).input ?? '') } }] })];
     }
     if (delta.reasoningContent) {
       const rc = delta.reasoningContent as Json;
@@ -68,7 +68,7 @@ export function translateBedrockEvent(state: BedrockStreamState, event: Json): J
       if (typeof rc.text === 'string') {
         r.text += rc.text;
         state.reasoningText += rc.text;
-        return [chunk(state, { reasoning_content: rc.text })];
+        return [chatChunk(state, { reasoning_content: rc.text })];
       }
       if (typeof rc.signature === 'string') r.signature = (r.signature ?? '') + rc.signature;
       if (rc.redactedContent !== undefined) r.redacted = Buffer.from(rc.redactedContent as Uint8Array).toString('base64');
@@ -80,17 +80,17 @@ export function translateBedrockEvent(state: BedrockStreamState, event: Json): J
     const r = state.reasoning.get(Number((event.contentBlockStop as Json).contentBlockIndex));
     if (!r) return [];
     const block = r.redacted !== undefined ? { type: 'redacted_thinking', data: r.redacted } : { type: 'thinking', thinking: r.text, ...(r.signature !== undefined ? { signature: r.signature } : {}) };
-    return [chunk(state, { thinking_blocks: [block] })];
+    return [chatChunk(state, { thinking_blocks: [block] })];
   }
   if (event.messageStop) {
     state.stopped = true;
     state.finishReason = finishReasonOf((event.messageStop as Json).stopReason);
-    return [chunk(state, {}, state.finishReason)];
+    return [chatChunk(state, {}, state.finishReason)];
   }
   if (event.metadata) {
     state.usage = ((event.metadata as Json).usage as Json | undefined) ?? {};
     state.done = true;
-    return state.includeUsage ? [{ ...base(state), choices: [], usage: chatUsage(bedrockStreamTokens(state)) }] : [];
+    return state.includeUsage ? [usageChunk(state, chatUsage(bedrockStreamTokens(state)))] : [];
   }
   for (const name of EXCEPTIONS) {
     const e = event[name] as Json | undefined;
@@ -105,12 +105,4 @@ export function translateBedrockEvent(state: BedrockStreamState, event: Json): J
 
 export function bedrockStreamTokens(state: BedrockStreamState): TokenCounts {
   return bedrockTokenCounts(state.usage, state.reasoningText);
-}
-
-function base(state: BedrockStreamState): Json {
-  return { id: state.id, object: 'chat.completion.chunk', created: state.created, model: state.model };
-}
-
-function chunk(state: BedrockStreamState, delta: Json, finishReason: FinishReason | null = null): Json {
-  return { ...base(state), choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] };
 }

@@ -1,5 +1,5 @@
 import type { GatewayError } from '../../gateway/errors.js';
-import { chatUsage, type FinishReason, type Json, type TokenCounts } from '../chat.js';
+import { chatChunk, chatUsage, usageChunk, type FinishReason, type Json, type TokenCounts } from '../chat.js';
 import { mapGeminiStreamError } from './errors.js';
 import { finishReasonOf, responseIdOf, toolCallId, toolCallOf } from './response.js';
 import { geminiTokenCounts } from './usage.js';
@@ -48,7 +48,7 @@ export function translateGeminiChunk(state: GeminiStreamState, data: Json): Json
     const c = candidate(state, 0, out);
     c.finishReason = 'content_filter';
     state.finished = true;
-    out.push(chunk(state, 0, {}, 'content_filter'));
+    out.push(chatChunk(state, {}, 'content_filter'));
     return out;
   }
   candidates.forEach((cand, position) => {
@@ -67,12 +67,12 @@ export function translateGeminiChunk(state: GeminiStreamState, data: Json): Json
         else text += p.text;
       }
     }
-    if (reasoning !== '') out.push(chunk(state, index, { reasoning_content: reasoning }));
-    if (text !== '') out.push(chunk(state, index, { content: text }));
-    if (calls.length > 0) out.push(chunk(state, index, { tool_calls: calls }));
+    if (reasoning !== '') out.push(chatChunk(state, { reasoning_content: reasoning }, null, index));
+    if (text !== '') out.push(chatChunk(state, { content: text }, null, index));
+    if (calls.length > 0) out.push(chatChunk(state, { tool_calls: calls }, null, index));
     if (cand.finishReason !== undefined && cand.finishReason !== null && cand.finishReason !== 'FINISH_REASON_UNSPECIFIED') {
       c.finishReason = finishReasonOf(cand.finishReason, c.nextToolIndex > 0);
-      out.push(chunk(state, index, {}, c.finishReason));
+      out.push(chatChunk(state, {}, c.finishReason, index));
       state.finished = true;
     }
   });
@@ -81,7 +81,7 @@ export function translateGeminiChunk(state: GeminiStreamState, data: Json): Json
 
 /** The end of a complete stream: the usage chunk, when the client asked for it. */
 export function finishGeminiStream(state: GeminiStreamState): Json[] {
-  return state.includeUsage ? [{ ...base(state), choices: [], usage: chatUsage(geminiStreamTokens(state)) }] : [];
+  return state.includeUsage ? [usageChunk(state, chatUsage(geminiStreamTokens(state)))] : [];
 }
 
 export function geminiStreamTokens(state: GeminiStreamState): TokenCounts {
@@ -93,15 +93,8 @@ function candidate(state: GeminiStreamState, index: number, out: Json[]) {
   if (!c) {
     c = { started: true, nextToolIndex: 0 };
     state.candidates.set(index, c);
-    out.push(chunk(state, index, { role: 'assistant', content: '' }));
+    out.push(chatChunk(state, { role: 'assistant', content: '' }, null, index));
   }
   return c;
 }
 
-function base(state: GeminiStreamState): Json {
-  return { id: state.id, object: 'chat.completion.chunk', created: state.created, model: state.model };
-}
-
-function chunk(state: GeminiStreamState, index: number, delta: Json, finishReason: FinishReason | null = null): Json {
-  return { ...base(state), choices: [{ index, delta, logprobs: null, finish_reason: finishReason }] };
-}
