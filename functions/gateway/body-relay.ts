@@ -11,6 +11,17 @@ export interface RelayObserver {
   onEnd?(outcome: { error?: Error }): void;
 }
 
+/** Tells every observer the body ended (`error` when it did not complete); observers never break the stream. */
+export function tellEnd(observers: RelayObserver[], error?: Error): void {
+  for (const o of observers) {
+    try {
+      o.onEnd?.(error ? { error } : {});
+    } catch {
+      // observers never break the stream
+    }
+  }
+}
+
 export interface RelayOptions {
   sse: boolean;
   observers: RelayObserver[];
@@ -32,13 +43,7 @@ export function relayBody(source: IncomingMessage, opts: RelayOptions): Readable
   const finish = (error?: Error) => {
     if (ended) return;
     ended = true;
-    for (const o of opts.observers) {
-      try {
-        o.onEnd?.(error ? { error } : {});
-      } catch {
-        // observers never break the stream
-      }
-    }
+    tellEnd(opts.observers, error);
   };
 
   const out = new Readable({

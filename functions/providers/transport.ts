@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import type { RelayObserver } from '../gateway/body-relay.js';
+import { tellEnd, type RelayObserver } from '../gateway/body-relay.js';
 import { SseSplitter, type SseEvent } from '../gateway/sse.js';
 
 /** One piece of a translated body: its bytes, and the SSE event it is (for observers). */
@@ -57,13 +57,7 @@ export function translatedBody<In>(opts: TranslatedBodyOptions<In>): Readable {
   const finish = (error?: Error) => {
     if (ended) return;
     ended = true;
-    for (const o of opts.observers) {
-      try {
-        o.onEnd?.(error ? { error } : {});
-      } catch {
-        // observers never break the stream
-      }
-    }
+    tellEnd(opts.observers, error);
   };
   const release = () => {
     void iterator.return?.()?.catch(() => undefined);
