@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { consumeOutcome, effectiveStatus, newApprovalId, type ApprovalRecord, type ApprovalStatus, type ApprovalStore, type ConsumeOutcome, type NewHold } from './approvals.js';
+import { consumeOutcome, effectiveStatus, pendingRecord, type ApprovalRecord, type ApprovalStatus, type ApprovalStore, type ConsumeOutcome, type NewHold } from './approvals.js';
 
 /**
  * Approvals on the control table (pk/sk, gsi1), items documented in docs/policies.md:
@@ -34,18 +34,7 @@ export class DynamoApprovalStore implements ApprovalStore {
           continue;
         }
       }
-      const record: ApprovalRecord = {
-        id: newApprovalId(),
-        proxyId: h.proxyId,
-        keyId: h.keyId,
-        bodyHash: h.bodyHash,
-        reasons: h.reasons,
-        ...(h.policyVersion !== undefined ? { policyVersion: h.policyVersion } : {}),
-        traceId: h.traceId,
-        status: 'pending',
-        createdAt: new Date(now).toISOString(),
-        expiresAt: new Date(now + h.ttlMs).toISOString(),
-      };
+      const record = pendingRecord(h, now);
       try {
         // Claim the link first: of two concurrent holds, one wins and the other finds its approval.
         await this.client.send(

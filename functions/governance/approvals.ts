@@ -68,9 +68,20 @@ export function consumeOutcome(r: ApprovalRecord | undefined, binding: { proxyId
   return status;
 }
 
-/** A UUID: the envelope validates X-Sluice-Approval-Id as one. */
-export function newApprovalId(): string {
-  return randomUUID();
+/** A new pending hold, with a fresh UUID id (the envelope validates X-Sluice-Approval-Id as one). */
+export function pendingRecord(h: NewHold, now: number): ApprovalRecord {
+  return {
+    id: randomUUID(),
+    proxyId: h.proxyId,
+    keyId: h.keyId,
+    bodyHash: h.bodyHash,
+    reasons: h.reasons,
+    ...(h.policyVersion !== undefined ? { policyVersion: h.policyVersion } : {}),
+    traceId: h.traceId,
+    status: 'pending',
+    createdAt: new Date(now).toISOString(),
+    expiresAt: new Date(now + h.ttlMs).toISOString(),
+  };
 }
 
 interface Doc {
@@ -93,18 +104,7 @@ export class FileApprovalStore implements ApprovalStore {
       for (const r of Object.values(doc.approvals)) {
         if (r.proxyId === h.proxyId && r.keyId === h.keyId && r.bodyHash === h.bodyHash && effectiveStatus(r, now) === 'pending') return { record: r, created: false };
       }
-      const record: ApprovalRecord = {
-        id: newApprovalId(),
-        proxyId: h.proxyId,
-        keyId: h.keyId,
-        bodyHash: h.bodyHash,
-        reasons: h.reasons,
-        ...(h.policyVersion !== undefined ? { policyVersion: h.policyVersion } : {}),
-        traceId: h.traceId,
-        status: 'pending',
-        createdAt: new Date(now).toISOString(),
-        expiresAt: new Date(now + h.ttlMs).toISOString(),
-      };
+      const record = pendingRecord(h, now);
       doc.approvals[record.id] = record;
       // Keep the file small: drop records a day past their expiry.
       for (const [id, r] of Object.entries(doc.approvals)) if (Date.parse(r.expiresAt) < now - 86_400_000) delete doc.approvals[id];
