@@ -31,13 +31,8 @@ export interface ApprovalRecord {
 
 export type ConsumeOutcome = 'consumed' | 'not_found' | 'mismatch' | 'pending' | 'denied' | 'expired' | 'used';
 
-export interface NewHold {
-  proxyId: string;
-  keyId: string;
-  bodyHash: string;
-  reasons: string[];
-  policyVersion?: number;
-  traceId: string;
+/** A hold to record: the request it binds and why it was held, and how long it may wait. */
+export interface NewHold extends Pick<ApprovalRecord, 'proxyId' | 'keyId' | 'bodyHash' | 'reasons' | 'policyVersion' | 'traceId'> {
   ttlMs: number;
 }
 
