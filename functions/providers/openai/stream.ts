@@ -14,7 +14,9 @@ export class StreamUsageTracker {
 
   onEvent(event: SseEvent): void {
     const data = event.data;
-    if (!data.includes('"usage"')) return;
+    // Most chunks carry no usage, or (OpenAI and Azure with include_usage) `"usage":null`:
+    // only an object value is worth parsing the chunk for.
+    if (!data.includes('"usage"') || !USAGE_OBJECT.test(data)) return;
     try {
       const json = JSON.parse(data) as Record<string, unknown>;
       const usage = normalizeUsage(json.usage) ?? normalizeUsage((json.response as Record<string, unknown> | undefined)?.usage);
@@ -32,6 +34,11 @@ export class StreamUsageTracker {
  */
 export function withoutUsage(event: SseEvent): SseEvent | undefined {
   if (!event.data.includes('"usage"')) return event;
+  // The common case, `…,"usage":null}` closing the chunk (OpenAI and Azure with include_usage on
+  // every chunk but the last): cut as text. Only a top-level member can end right before the
+  // closing brace, so this is exact; everything else is parsed.
+  const trailing = TRAILING_NULL_USAGE.exec(event.data);
+  if (trailing) return reframe(event, `${event.data.slice(0, trailing.index)}}`);
   let json: Record<string, unknown>;
   try {
     json = JSON.parse(event.data) as Record<string, unknown>;
@@ -43,7 +50,15 @@ export function withoutUsage(event: SseEvent): SseEvent | undefined {
   // `prompt_filter_results`, `usage: null`) reaches the client.
   if (Array.isArray(json.choices) && json.choices.length === 0 && json.usage != null) return undefined;
   delete json.usage;
-  const data = JSON.stringify(json);
+  return reframe(event, JSON.stringify(json));
+}
+
+/** A `"usage"` member whose value is an object (not null). */
+const USAGE_OBJECT = /"usage"\s*:\s*\{/;
+/** `,"usage":null` as the last member of the top-level object. */
+const TRAILING_NULL_USAGE = /,\s*"usage"\s*:\s*null\s*\}\s*$/;
+
+function reframe(event: SseEvent, data: string): SseEvent {
   const raw = `${event.event !== undefined ? `event: ${event.event}\n` : ''}data: ${data}\n\n`;
   return event.event !== undefined ? { event: event.event, data, raw } : { data, raw };
 }

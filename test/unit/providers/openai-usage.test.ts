@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StreamUsageTracker } from '../../../functions/providers/openai/stream.js';
+import { StreamUsageTracker, withoutUsage } from '../../../functions/providers/openai/stream.js';
 import { translateRequest } from '../../../functions/providers/openai/request.js';
 import type { RequestBody } from '../../../functions/gateway/types.js';
 
@@ -26,5 +26,41 @@ describe('OpenAI-family usage', () => {
     const plain = body({ model: 'm' });
     expect(translateRequest(plain, 'm').body).toBe(plain.raw);
     expect(translateRequest(body({ model: 'm', stream: true }), 'm', 'embeddings').stripUsage).toBe(false);
+  });
+});
+
+describe('usage: null on every chunk (OpenAI and Azure with include_usage)', () => {
+  const raw = (data: string) => ({ data, raw: `data: ${data}\n\n` });
+
+  it('the tracker skips null usage and still reads the usage object, compact or spaced', () => {
+    const t = new StreamUsageTracker();
+    t.onEvent(raw('{"id":"c1","choices":[{"index":0,"delta":{"content":"hi"}}],"usage":null}'));
+    expect(t.usage).toBeUndefined();
+    t.onEvent(raw('{"id": "c1", "choices": [], "usage": {"prompt_tokens": 4, "completion_tokens": 1, "total_tokens": 5}}'));
+    expect(t.usage).toMatchObject({ promptTokens: 4, completionTokens: 1, totalTokens: 5 });
+    // A later null does not erase it.
+    t.onEvent(raw('{"id":"c1","choices":[],"usage":null}'));
+    expect(t.usage?.totalTokens).toBe(5);
+  });
+
+  it('withoutUsage cuts a trailing null usage as text, keeping every other byte', () => {
+    const data = '{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"a \\"usage\\":null} b"}}],"usage":null}';
+    const out = withoutUsage(raw(data));
+    expect(out?.data).toBe('{"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"a \\"usage\\":null} b"}}]}');
+    expect(JSON.parse(out!.data)).toEqual(((j: Record<string, unknown>) => (delete j.usage, j))(JSON.parse(data)));
+    expect(out?.raw).toBe(`data: ${out?.data}\n\n`);
+    // Spaced JSON (Python servers) is cut the same way.
+    expect(withoutUsage(raw('{"id": "c1", "choices": [], "usage": null}'))?.data).toBe('{"id": "c1", "choices": []}');
+  });
+
+  it('a nested usage member is not the chunk usage: the event passes unchanged', () => {
+    const data = '{"id":"c1","choices":[{"index":0,"delta":{}}],"meta":{"usage":null}}';
+    expect(withoutUsage(raw(data))?.data).toBe(data);
+  });
+
+  it('the usage-only last chunk is still dropped, and usage on a chunk with choices removed', () => {
+    expect(withoutUsage(raw('{"id":"c1","choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}'))).toBeUndefined();
+    const kept = withoutUsage(raw('{"id":"c1","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}'));
+    expect(JSON.parse(kept!.data)).toEqual({ id: 'c1', choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
   });
 });
