@@ -22,7 +22,7 @@
  * max_tokens), `refusal`.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenLocal } from './local-server.js';
 import { createHash } from 'node:crypto';
 import { countTokens, replyTo, splitIntoTokens } from './upstream/content.js';
 
@@ -206,7 +206,6 @@ export function streamEvents(id: string, model: string, blocks: Json[], stopReas
 
 export async function startAnthropicUpstream(opts: { apiKey?: string } = {}): Promise<AnthropicUpstream> {
   const requests: AnthropicRecordedRequest[] = [];
-  const sockets = new Set<Socket>();
   const closing = new AbortController();
   let counter = 0;
 
@@ -283,23 +282,16 @@ export async function startAnthropicUpstream(opts: { apiKey?: string } = {}): Pr
       else res.destroy();
     });
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  const local = await listenLocal(server);
   return {
-    url: `http://127.0.0.1:${port}/v1`,
+    url: `http://127.0.0.1:${local.port}/v1`,
     requests,
     reset: () => {
       requests.length = 0;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        closing.abort();
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: () => {
+      closing.abort();
+      return local.close();
+    },
   };
 }

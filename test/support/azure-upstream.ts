@@ -20,7 +20,7 @@
  * `[rate-limit]` → 429 with `retry-after` and `retry-after-ms`.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenLocal } from './local-server.js';
 
 export const AZURE_API_VERSIONS = new Set(['2024-06-01', '2024-10-21', '2025-01-01-preview', '2025-04-01-preview']);
 
@@ -60,16 +60,11 @@ const azureError = (code: string, message: string, extra: Json = {}) => ({ error
 
 export async function startAzureUpstream(opts: AzureUpstreamOptions): Promise<AzureUpstream> {
   const requests: AzureRecordedRequest[] = [];
-  const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
     void handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) send(res, 500, { error: { code: 'InternalServerError', message: String(err) } });
       else res.destroy();
     });
-  });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -224,17 +219,12 @@ export async function startAzureUpstream(opts: AzureUpstreamOptions): Promise<Az
     res.end();
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const local = await listenLocal(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${local.port}`,
     requests,
     reset: () => void requests.splice(0),
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: local.close,
   };
 }
 

@@ -27,7 +27,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { listenLocal } from './local-server.js';
 import { EventStreamCodec, type MessageHeaders } from '@smithy/eventstream-codec';
 import { countTokens, embeddingFor, replyTo, splitIntoTokens } from './upstream/content.js';
 import * as anthropic from './anthropic-upstream.js';
@@ -230,7 +230,6 @@ function streamFrames(content: Json[], stopReason: string, usage: Json, s: Retur
 export async function startBedrockUpstream(opts: { region?: string } = {}): Promise<BedrockUpstream> {
   const region = opts.region ?? 'us-east-1';
   const requests: BedrockRecordedRequest[] = [];
-  const sessions = new Set<http2.ServerHttp2Session>();
   let closed = false;
 
   const sendError = (stream: ServerHttp2Stream, name: string, message: string) => {
@@ -375,29 +374,22 @@ export async function startBedrockUpstream(opts: { region?: string } = {}): Prom
   }
 
   const server = http2.createServer();
-  server.on('session', (session) => {
-    sessions.add(session);
-    session.on('close', () => sessions.delete(session));
-  });
   server.on('stream', (stream, headers) => {
     handle(stream, headers).catch(() => {
       if (!stream.headersSent) sendError(stream, 'InternalServerException', 'test upstream failed');
       else stream.destroy();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  const local = await listenLocal(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${local.port}`,
     requests,
     reset: () => {
       requests.length = 0;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        closed = true;
-        for (const s of sessions) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: () => {
+      closed = true;
+      return local.close();
+    },
   };
 }

@@ -30,7 +30,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenLocal } from './local-server.js';
 import { countTokens, embeddingFor, replyTo, splitIntoTokens } from './upstream/content.js';
 
 export { replyTo } from './upstream/content.js';
@@ -393,7 +393,6 @@ const MODEL_PATH = /^\/v1beta\/models\/([^/:]+):([A-Za-z]+)$/;
 
 export async function startGeminiUpstream(opts: { apiKey?: string } = {}): Promise<GeminiUpstream> {
   const requests: GeminiRecordedRequest[] = [];
-  const sockets = new Set<Socket>();
   const closing = new AbortController();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -432,23 +431,16 @@ export async function startGeminiUpstream(opts: { apiKey?: string } = {}): Promi
       } else res.destroy();
     });
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  const local = await listenLocal(server);
   return {
-    url: `http://127.0.0.1:${port}/v1beta`,
+    url: `http://127.0.0.1:${local.port}/v1beta`,
     requests,
     reset: () => {
       requests.length = 0;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        closing.abort();
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: () => {
+      closing.abort();
+      return local.close();
+    },
   };
 }

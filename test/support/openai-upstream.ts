@@ -28,7 +28,7 @@
  * reached the upstream at all.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenLocal } from './local-server.js';
 import {
   allText,
   completionPrompts,
@@ -326,7 +326,6 @@ function checkAuth(headers: IncomingHttpHeaders, apiKey: string | undefined): Op
 
 export async function startOpenAIUpstream(opts: OpenAIUpstreamOptions = {}): Promise<OpenAIUpstream> {
   const requests: RecordedRequest[] = [];
-  const sockets = new Set<Socket>();
   const closing = new AbortController();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -416,19 +415,8 @@ export async function startOpenAIUpstream(opts: OpenAIUpstreamOptions = {}): Pro
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 0;
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const local = await listenLocal(server, opts.port ?? 0);
+  const { port } = local;
 
   return {
     url: `http://127.0.0.1:${port}/v1`,
@@ -439,8 +427,7 @@ export async function startOpenAIUpstream(opts: OpenAIUpstreamOptions = {}): Pro
     },
     close() {
       closing.abort();
-      for (const socket of sockets) socket.destroy();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
+      return local.close();
     },
   };
 }

@@ -21,7 +21,7 @@
  * error body, as Claude on Vertex answers model-level errors).
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { listenLocal } from './local-server.js';
 import { createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { answer, inputTokens, InvalidRequest, scenarioOf, streamEvents, usageFor, validate } from './anthropic-upstream.js';
 import { countTokens, embeddingFor } from './upstream/content.js';
@@ -125,7 +125,6 @@ export async function startVertexUpstream(opts: VertexUpstreamOptions = {}): Pro
   const accepted = new Set<string>();
   const requests: VertexRecordedRequest[] = [];
   const issued: string[] = [];
-  const sockets = new Set<Socket>();
   let exchanges = 0;
   let counter = 0;
   let tokenFailure: { status: number; error: string; description: string } | undefined;
@@ -308,15 +307,10 @@ export async function startVertexUpstream(opts: VertexUpstreamOptions = {}): Pro
       else res.destroy();
     });
   });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  tokenUri = `http://127.0.0.1:${port}/token`;
+  const local = await listenLocal(server);
+  tokenUri = `http://127.0.0.1:${local.port}/token`;
   return {
-    url: `http://127.0.0.1:${port}/v1`,
+    url: `http://127.0.0.1:${local.port}/v1`,
     tokenUri,
     requests,
     get exchanges() {
@@ -338,10 +332,6 @@ export async function startVertexUpstream(opts: VertexUpstreamOptions = {}): Pro
     reset: () => {
       requests.length = 0;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    close: local.close,
   };
 }

@@ -1,0 +1,38 @@
+/**
+ * The lifecycle every local test upstream shares: listen on 127.0.0.1, keep track of
+ * every connection, and on close stop listening and destroy them all (hung ones
+ * included, so a test never waits on a response that will not come).
+ */
+import type { Server } from 'node:http';
+import type { Http2Server } from 'node:http2';
+import type { AddressInfo, Socket } from 'node:net';
+
+export interface LocalServer {
+  port: number;
+  /** Stops listening and destroys every open connection. */
+  close(): Promise<void>;
+}
+
+/** Listens on 127.0.0.1:`port` (0: a free port); rejects when the port cannot be had. */
+export async function listenLocal(server: Server | Http2Server, port = 0): Promise<LocalServer> {
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
