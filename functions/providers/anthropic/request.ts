@@ -156,7 +156,8 @@ export function toolChoice(choice: ChatToolChoice | undefined, parallel: unknown
   throw badRequest(`'tool_choice' must be "none", "auto", "required" or a function choice.`, 'invalid_value', 'tool_choice');
 }
 
-function thinkingConfig(body: Json): Json | undefined {
+/** Anthropic's `thinking`: given as is, or from `reasoning_effort` as a token budget (also sent to Anthropic models on Bedrock). */
+export function thinkingConfig(body: Json): Json | undefined {
   if (body.thinking && typeof body.thinking === 'object') return body.thinking as Json;
   const effort = body.reasoning_effort;
   if (effort === undefined || effort === null) return undefined;

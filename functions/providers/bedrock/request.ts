@@ -15,7 +15,8 @@ import {
   type Json,
 } from '../chat.js';
 import { walkMessages, type Turn } from '../message-walk.js';
-import { defaultMaxTokens, THINKING_BUDGETS } from '../anthropic/api.js';
+import { defaultMaxTokens } from '../anthropic/api.js';
+import { thinkingConfig } from '../anthropic/request.js';
 import { IMAGE_FORMATS, isAnthropicModel, LEADING_USER_TEXT, TEMPERATURE_RANGE } from './api.js';
 
 type Block = Json;
@@ -217,15 +218,6 @@ function toolChoice(choice: ChatToolChoice | undefined): Json | undefined {
   if (choice === 'required') return { any: {} };
   if (typeof choice === 'object' && choice.type === 'function' && typeof choice.function?.name === 'string') return { tool: { name: choice.function.name } };
   throw badRequest(`'tool_choice' must be "none", "auto", "required" or a function choice.`, 'invalid_value', 'tool_choice');
-}
-
-function thinkingConfig(body: Json): Json | undefined {
-  if (body.thinking && typeof body.thinking === 'object') return body.thinking as Json;
-  const effort = body.reasoning_effort;
-  if (effort === undefined || effort === null) return undefined;
-  const budget = typeof effort === 'string' ? THINKING_BUDGETS[effort] : undefined;
-  if (budget === undefined) throw badRequest(`'reasoning_effort' must be one of ${Object.keys(THINKING_BUDGETS).join(', ')}.`, 'invalid_value', 'reasoning_effort');
-  return { type: 'enabled', budget_tokens: budget };
 }
 
 /** A `cache_control` on the message itself puts a cache point after its last block. */
