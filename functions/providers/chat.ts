@@ -179,6 +179,12 @@ export function textOf(content: ChatMessage['content'], where: string): string {
     .join('');
 }
 
+/** The text of part `j` of an assistant message (a text or refusal part); any other part is the client's error. */
+export function assistantPartText(p: ChatContentPart, j: number, where: string): string | undefined {
+  if (p.type !== 'text' && p.type !== 'refusal') throw badRequest(`'${where}.content[${j}]' must be a text part in an assistant message.`, 'invalid_content', `${where}.content`);
+  return p.type === 'text' ? p.text : (p as { refusal?: string }).refusal;
+}
+
 /** Parses a tool call's arguments; malformed JSON is the client's error, said plainly. */
 export function parseArguments(args: string, where: string): Json {
   if (args.trim() === '') return {};

@@ -1,5 +1,6 @@
 import { badRequest } from '../../gateway/errors.js';
 import {
+  assistantPartText,
   checkTemperature,
   contentParts,
   imageUrlOf,
@@ -113,8 +114,7 @@ function assistantBlocks(m: ChatMessage, where: string): Json[] {
     else blocks.push({ type: 'thinking', thinking: t.thinking ?? '', ...(t.signature !== undefined ? { signature: t.signature } : {}) });
   }
   for (const [j, p] of contentParts(m.content).entries()) {
-    if (p.type !== 'text' && p.type !== 'refusal') throw badRequest(`'${where}.content[${j}]' must be a text part in an assistant message.`, 'invalid_content', `${where}.content`);
-    const text = p.type === 'text' ? p.text : (p as { refusal?: string }).refusal;
+    const text = assistantPartText(p, j, where);
     if (text) blocks.push(withCache({ type: 'text', text }, p.cache_control));
   }
   (m.tool_calls ?? []).forEach((call, j) => {

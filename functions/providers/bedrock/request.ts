@@ -1,5 +1,6 @@
 import { badRequest } from '../../gateway/errors.js';
 import {
+  assistantPartText,
   checkTemperature,
   contentParts,
   imageUrlOf,
@@ -144,8 +145,7 @@ function assistantBlocks(m: ChatMessage, where: string, toolsAsText: boolean): B
     else blocks.push({ reasoningContent: { reasoningText: { text: t.thinking ?? '', ...(t.signature !== undefined ? { signature: t.signature } : {}) } } });
   }
   contentParts(m.content).forEach((p, j) => {
-    if (p.type !== 'text' && p.type !== 'refusal') throw badRequest(`'${where}.content[${j}]' must be a text part in an assistant message.`, 'invalid_content', `${where}.content`);
-    const text = p.type === 'text' ? p.text : (p as { refusal?: string }).refusal;
+    const text = assistantPartText(p, j, where);
     if (text) blocks.push({ text });
     if (p.cache_control) blocks.push(CACHE_POINT);
   });

@@ -1,6 +1,7 @@
 import { badRequest } from '../../gateway/errors.js';
 import type { Endpoint, Ingress } from '../../gateway/routes.js';
 import {
+  assistantPartText,
   checkTemperature,
   contentParts,
   imageUrlOf,
@@ -191,8 +192,7 @@ export const PLACEHOLDER_SIGNATURE = 'skip_thought_signature_validator';
 function modelParts(m: ChatMessage, where: string, callNames: Map<string, string>, needsSignatures: boolean): Json[] {
   const parts: Json[] = [];
   for (const [j, p] of contentParts(m.content).entries()) {
-    if (p.type !== 'text' && p.type !== 'refusal') throw badRequest(`'${where}.content[${j}]' must be a text part in an assistant message.`, 'invalid_content', `${where}.content`);
-    const text = p.type === 'text' ? p.text : (p as { refusal?: string }).refusal;
+    const text = assistantPartText(p, j, where);
     if (text) parts.push({ text });
   }
   if (m.tool_calls !== undefined && !Array.isArray(m.tool_calls)) throw badRequest(`'${where}.tool_calls' must be an array.`, 'invalid_type', `${where}.tool_calls`);
