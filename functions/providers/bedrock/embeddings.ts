@@ -1,5 +1,6 @@
 import { badRequest } from '../../gateway/errors.js';
 import type { Json } from '../chat.js';
+import { embeddingList, textInputs, wantsBase64 } from '../embeddings.js';
 
 /**
  * OpenAI embeddings ↔ Bedrock InvokeModel bodies for the embedding families Bedrock
@@ -30,15 +31,13 @@ export interface EmbeddingPlan {
 export function toEmbeddingCalls(body: Json, modelId: string): EmbeddingPlan {
   const family = embeddingFamilyOf(modelId);
   if (!family) throw badRequest(`Embeddings on Bedrock are served for Amazon Titan Text Embeddings and Cohere Embed v3 models; '${modelId}' is not one of them.`, 'unsupported_model', 'model');
-  const inputs = textInputs(body.input);
-  const format = body.encoding_format;
-  if (format !== undefined && format !== null && format !== 'float' && format !== 'base64') throw badRequest(`'encoding_format' must be "float" or "base64".`, 'invalid_value', 'encoding_format');
+  const inputs = textInputs(body.input, 'Bedrock');
+  const base64 = wantsBase64(body);
   const dimensions = body.dimensions;
   if (dimensions !== undefined && dimensions !== null) {
     if (family !== 'titan-v2') throw badRequest(`'dimensions' is supported only by Titan Text Embeddings v2 on Bedrock.`, 'unsupported_parameter', 'dimensions');
     if (dimensions !== 256 && dimensions !== 512 && dimensions !== 1024) throw badRequest(`'dimensions' must be 256, 512 or 1024 for Titan Text Embeddings v2.`, 'invalid_value', 'dimensions');
   }
-  const base64 = format === 'base64';
   if (family === 'cohere') {
     const bodies: Json[] = [];
     const counts: number[] = [];
@@ -51,12 +50,6 @@ export function toEmbeddingCalls(body: Json, modelId: string): EmbeddingPlan {
   }
   const bodies = inputs.map((inputText) => (family === 'titan-v2' ? { inputText, ...(dimensions ? { dimensions } : {}), normalize: true } : { inputText }));
   return { family, bodies, counts: inputs.map(() => 1), base64 };
-}
-
-function textInputs(input: unknown): string[] {
-  if (typeof input === 'string') return [input];
-  if (Array.isArray(input) && input.length > 0 && input.every((x) => typeof x === 'string')) return input as string[];
-  throw badRequest(`'input' must be a string or an array of strings for Bedrock embeddings (token arrays are not supported).`, 'invalid_value', 'input');
 }
 
 /** The InvokeModel answers (in call order) → OpenAI's embedding list. */
@@ -74,11 +67,5 @@ export function fromEmbeddingAnswers(plan: EmbeddingPlan, answers: Json[], model
       if (typeof a.inputTextTokenCount === 'number') tokens += a.inputTextTokenCount;
     }
   });
-  const data = vectors.map((v, index) => ({ object: 'embedding', index, embedding: plan.base64 ? base64Float32(v) : v }));
-  return { object: 'list', data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } };
-}
-
-function base64Float32(v: number[]): string {
-  const floats = Float32Array.from(v);
-  return Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength).toString('base64');
+  return embeddingList(vectors, plan.base64, model, tokens);
 }
