@@ -11,28 +11,24 @@ const codec = new EventStreamCodec(
  * type in `:event-type`, the JSON payload as the body.
  */
 export function encodeEvent(eventType: string, payload: unknown): Buffer {
-  return Buffer.from(
-    codec.encode({
-      headers: {
-        ':event-type': { type: 'string', value: eventType },
-        ':content-type': { type: 'string', value: 'application/json' },
-        ':message-type': { type: 'string', value: 'event' },
-      },
-      body: new Uint8Array(Buffer.from(JSON.stringify(payload, blobsAsBase64), 'utf8')),
-    }),
-  );
+  return encodeMessage('event', eventType, JSON.stringify(payload, blobsAsBase64));
 }
 
 /** A modeled exception in the stream (`throttlingException`, …), which ends it. */
 export function encodeException(exceptionType: string, message: string): Buffer {
+  return encodeMessage('exception', exceptionType, JSON.stringify({ message }));
+}
+
+/** An event-stream message: its type in `:event-type` or `:exception-type`, a JSON body. */
+function encodeMessage(messageType: 'event' | 'exception', type: string, json: string): Buffer {
   return Buffer.from(
     codec.encode({
       headers: {
-        ':exception-type': { type: 'string', value: exceptionType },
+        [`:${messageType}-type`]: { type: 'string', value: type },
         ':content-type': { type: 'string', value: 'application/json' },
-        ':message-type': { type: 'string', value: 'exception' },
+        ':message-type': { type: 'string', value: messageType },
       },
-      body: new Uint8Array(Buffer.from(JSON.stringify({ message }), 'utf8')),
+      body: new Uint8Array(Buffer.from(json, 'utf8')),
     }),
   );
 }
