@@ -127,18 +127,6 @@ export function sigV4Problem(method: string, rawPath: string, headers: IncomingH
   return expected === signature ? undefined : 'The request signature we calculated does not match the signature you provided.';
 }
 
-function scenarioOf(modelId: string): { names: Set<string>; params: Map<string, string> } {
-  const [, ...parts] = modelId.split('+');
-  const names = new Set<string>();
-  const params = new Map<string, string>();
-  for (const p of parts) {
-    const [n, v] = p.split('=') as [string, string | undefined];
-    names.add(n);
-    if (v !== undefined) params.set(n, v);
-  }
-  return { names, params };
-}
-
 const check = (cond: unknown, message: string) => {
   if (!cond) throw new Refusal('ValidationException', message);
 };
@@ -174,16 +162,16 @@ function validate(body: Json): void {
   if (temperature !== undefined) check(typeof temperature === 'number' && temperature >= 0 && temperature <= 1, 'temperature must be between 0 and 1');
 }
 
-function answer(modelId: string, body: Json, s: ReturnType<typeof scenarioOf>): { content: Json[]; stopReason: string } {
+function answer(modelId: string, body: Json, s: anthropic.Options): { content: Json[]; stopReason: string } {
   const messages = body.messages as Json[];
   const last = [...messages].reverse().find((m) => m.role === 'user');
   const prompt = textOf((last?.content as Json[]) ?? []);
   const tools = (((body.toolConfig as Json | undefined)?.tools as Json[] | undefined) ?? []).filter((t) => t.toolSpec).map((t) => t.toolSpec as Json);
   const choice = (body.toolConfig as Json | undefined)?.toolChoice as Json | undefined;
-  const wantsTools = (s.names.has('tools') || s.names.has('text-tool')) && tools.length > 0;
+  const wantsTools = (s.scenario.has('tools') || s.scenario.has('text-tool')) && tools.length > 0;
   const content: Json[] = [];
-  if (s.names.has('thinking')) content.push({ reasoningContent: { reasoningText: { text: `Thinking about ${prompt}`, signature: `sig-${messages.length}` } } });
-  if (s.names.has('text-tool')) content.push({ text: 'Let me check.' }, { text: ' One moment.' });
+  if (s.scenario.has('thinking')) content.push({ reasoningContent: { reasoningText: { text: `Thinking about ${prompt}`, signature: `sig-${messages.length}` } } });
+  if (s.scenario.has('text-tool')) content.push({ text: 'Let me check.' }, { text: ' One moment.' });
   else if (!wantsTools) content.push({ text: replyTo(prompt) });
   if (wantsTools) {
     const chosen = choice?.tool ? tools.filter((t) => t.name === (choice.tool as Json).name) : tools.slice(0, 2);
@@ -192,19 +180,19 @@ function answer(modelId: string, body: Json, s: ReturnType<typeof scenarioOf>): 
       content.push({ toolUse: { toolUseId: `tooluse_${createHash('sha256').update(`${modelId}:${JSON.stringify(messages)}:${i}`).digest('base64url').slice(0, 22)}`, name: t.name, input: props.length ? { [props[0]!]: prompt } : {} } });
     });
   }
-  const stopReason = s.names.has('guardrail') ? 'guardrail_intervened' : s.names.has('filtered') ? 'content_filtered' : wantsTools ? 'tool_use' : s.names.has('max') ? 'max_tokens' : 'end_turn';
+  const stopReason = s.scenario.has('guardrail') ? 'guardrail_intervened' : s.scenario.has('filtered') ? 'content_filtered' : wantsTools ? 'tool_use' : s.scenario.has('max') ? 'max_tokens' : 'end_turn';
   return { content, stopReason };
 }
 
-function usageOf(body: Json, content: Json[], s: ReturnType<typeof scenarioOf>): Json {
+function usageOf(body: Json, content: Json[], s: anthropic.Options): Json {
   const input = (body.messages as Json[]).reduce((n, m) => n + countTokens(textOf((m.content as Json[]) ?? [])), 0) + countTokens(textOf(((body.system as Json[]) ?? [])));
   const output = content.reduce((n, b) => n + (typeof b.text === 'string' ? splitIntoTokens(b.text).length : b.toolUse ? 5 : 3), 0);
-  const cacheRead = s.names.has('cache') ? 100 : 0;
-  const cacheWrite = s.names.has('cache') ? 20 : 0;
-  return { inputTokens: input, outputTokens: output, totalTokens: input + output + cacheRead + cacheWrite, ...(s.names.has('cache') ? { cacheReadInputTokens: cacheRead, cacheWriteInputTokens: cacheWrite } : {}) };
+  const cacheRead = s.scenario.has('cache') ? 100 : 0;
+  const cacheWrite = s.scenario.has('cache') ? 20 : 0;
+  return { inputTokens: input, outputTokens: output, totalTokens: input + output + cacheRead + cacheWrite, ...(s.scenario.has('cache') ? { cacheReadInputTokens: cacheRead, cacheWriteInputTokens: cacheWrite } : {}) };
 }
 
-function streamFrames(content: Json[], stopReason: string, usage: Json, s: ReturnType<typeof scenarioOf>): Buffer[] {
+function streamFrames(content: Json[], stopReason: string, usage: Json, s: anthropic.Options): Buffer[] {
   const frames: Buffer[] = [frame('messageStart', { role: 'assistant' })];
   content.forEach((b, contentBlockIndex) => {
     if (typeof b.text === 'string') {
@@ -223,7 +211,7 @@ function streamFrames(content: Json[], stopReason: string, usage: Json, s: Retur
     frames.push(frame('contentBlockStop', { contentBlockIndex }));
   });
   frames.push(frame('messageStop', { stopReason }));
-  if (!s.names.has('no-metadata')) frames.push(frame('metadata', { usage, metrics: { latencyMs: 12 } }));
+  if (!s.scenario.has('no-metadata')) frames.push(frame('metadata', { usage, metrics: { latencyMs: 12 } }));
   return frames;
 }
 
@@ -260,10 +248,10 @@ export async function startBedrockUpstream(opts: { region?: string } = {}): Prom
     if (match[2] === 'invoke' && /titan-embed|cohere\.embed/.test(modelId)) return invokeEmbedding(stream, modelId, body);
     if (match[2] === 'count-tokens') return countTokensFor(stream, modelId, body);
     if (match[2] === 'invoke' || match[2] === 'invoke-with-response-stream') return invokeAnthropic(stream, modelId, body, match[2] === 'invoke');
-    const s = scenarioOf(modelId);
+    const s = anthropic.scenarioOf(modelId);
     try {
       const err = s.params.get('error');
-      if (err) throw new Refusal(err, err === 'ValidationException' && s.names.has('context') ? 'Input is too long for requested model.' : `Scenario ${err}`);
+      if (err) throw new Refusal(err, err === 'ValidationException' && s.scenario.has('context') ? 'Input is too long for requested model.' : `Scenario ${err}`);
       validate(body);
     } catch (e) {
       if (e instanceof Refusal) return sendError(stream, e.exception, e.message);
@@ -273,7 +261,7 @@ export async function startBedrockUpstream(opts: { region?: string } = {}): Prom
     const usage = usageOf(body, content, s);
     if (match[2] === 'converse') {
       stream.respond({ ':status': 200, 'content-type': 'application/json', 'x-amzn-requestid': `req-${requests.length}` });
-      const out = s.names.has('no-output') ? { stopReason: 'end_turn', usage, metrics: { latencyMs: 10 } } : { output: { message: { role: 'assistant', content } }, stopReason, usage, metrics: { latencyMs: 10 } };
+      const out = s.scenario.has('no-output') ? { stopReason: 'end_turn', usage, metrics: { latencyMs: 10 } } : { output: { message: { role: 'assistant', content } }, stopReason, usage, metrics: { latencyMs: 10 } };
       stream.end(JSON.stringify(out));
       return;
     }

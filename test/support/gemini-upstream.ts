@@ -30,6 +30,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { scenarioOf as modelScenario } from './anthropic-upstream.js';
 import { listenLocal } from './local-server.js';
 import { countTokens, embeddingFor, replyTo, splitIntoTokens } from './upstream/content.js';
 
@@ -182,15 +183,9 @@ interface Scenario {
   params: Map<string, string>;
 }
 
+/** The `+flag` and `+name=value` suffixes of the model, as the Anthropic test upstream reads them. */
 export function scenarioOf(model: string): Scenario {
-  const [, ...parts] = model.split('+');
-  const flags = new Set<string>();
-  const params = new Map<string, string>();
-  for (const p of parts) {
-    const [name, value] = p.split('=') as [string, string | undefined];
-    flags.add(name);
-    if (value !== undefined) params.set(name, value);
-  }
+  const { scenario: flags, params } = modelScenario(model);
   return { flags, params };
 }
 
