@@ -78,7 +78,7 @@ export function toGeminiRequest(body: Json, model: string): GeminiRequest {
   if (!Array.isArray(body.messages)) throw badRequest(`'messages' must be an array.`, 'invalid_type', 'messages');
   const messages = body.messages as ChatMessage[];
   const callNames = new Map<string, string>();
-  const walked = walkMessages(messages, {
+  const { system, turns } = walkMessages(messages, {
     provider: 'Gemini',
     check: (m, where) => {
       if (!m || typeof m !== 'object') throw badRequest(`'${where}' must be an object.`, 'invalid_type', where);
@@ -100,8 +100,7 @@ export function toGeminiRequest(body: Json, model: string): GeminiRequest {
       return [{ functionResponse: { name: m.name, response: toolResponse(textOf(m.content, where)) } }];
     },
   });
-  const system = walked.system;
-  const contents: GeminiContent[] = walked.turns.map((t) => ({ role: t.role === 'assistant' ? 'model' : 'user', parts: t.content }));
+  const contents: GeminiContent[] = turns.map((t) => ({ role: t.role === 'assistant' ? 'model' : 'user', parts: t.content }));
   if (contents.length === 0) throw badRequest(`'messages' must hold at least one user or assistant message with content.`, 'invalid_value', 'messages');
 
   const out: GeminiRequest = { contents };
