@@ -12,7 +12,10 @@ export const WORDS: readonly string[] = Array.from({ length: 300 }, (_, i) => `w
 /** The wire as it arrives: one network chunk per event (`\n\n` or Gemini's `\r\n\r\n`). */
 export const chunksOf = (wire: string): string[] => wire.split(/(?<=\n\n|\r\n\r\n)/);
 
-/** OpenAI chat.completion.chunk SSE with the usage chunk (the gateway asks for it), then [DONE]. */
+/**
+ * OpenAI chat.completion.chunk SSE as OpenAI sends it when the gateway asks for usage:
+ * `"usage": null` on every chunk, then the usage chunk, then [DONE].
+ */
 export function openaiStream(): string {
   const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'gpt' };
   const frames = [{ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] }];
@@ -23,7 +26,8 @@ export function openaiStream(): string {
   }
   frames.push({ ...base, choices: [{ index: 0, delta: {} as never, finish_reason: 'tool_calls' as never }] });
   const usage = { ...base, choices: [], usage: { prompt_tokens: 300, completion_tokens: 310, total_tokens: 610 } };
-  return [...frames, usage].map((f) => `data: ${JSON.stringify(f)}\n\n`).join('') + 'data: [DONE]\n\n';
+  // `usage` last, as OpenAI orders it.
+  return [...frames.map((f) => ({ ...f, usage: null })), usage].map((f) => `data: ${JSON.stringify(f)}\n\n`).join('') + 'data: [DONE]\n\n';
 }
 
 /**
