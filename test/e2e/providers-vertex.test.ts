@@ -347,6 +347,28 @@ describe('BYOK and configuration', () => {
     expect(tooMany.status).toBe(400);
     expect(modelCalls()).toHaveLength(1);
   });
+
+  it('embeddings on a Gemini Embedding model: one :predict call per input (Vertex takes a single instance for them), joined in input order', async () => {
+    const inputs = ['alpha one', 'beta', 'gamma three words', 'delta', 'epsilon five'];
+    const res = await client.embeddings.create({ model: 'gemini-embedding-001', input: inputs, dimensions: 8 });
+    expect(res.data.map((d) => d.index)).toEqual([0, 1, 2, 3, 4]);
+    expect(res.data.map((d) => d.embedding)).toEqual(inputs.map((t) => embeddingFor(`gemini-embedding-001:${t}`, 8)));
+    expect(res.usage).toEqual({ prompt_tokens: 9, total_tokens: 9 });
+    const calls = modelCalls();
+    expect(calls).toHaveLength(5);
+    for (const call of calls) {
+      expect(call.url).toBe(`${PREFIX}/google/models/gemini-embedding-001:predict`);
+      expect(call.body?.parameters).toEqual({ outputDimensionality: 8 });
+      expect(call.body?.instances).toHaveLength(1);
+    }
+    expect(calls.map((c) => (c.body?.instances as Array<{ content: string }>)[0]!.content).sort()).toEqual([...inputs].sort());
+
+    // One input: one call, as before.
+    upstream.reset();
+    const single = await client.embeddings.create({ model: 'gemini-embedding-001', input: 'only' });
+    expect(single.data).toHaveLength(1);
+    expect(modelCalls()).toHaveLength(1);
+  });
 });
 
 describe('secrets', () => {

@@ -8,7 +8,7 @@
  * | `POST /v1/projects/{p}/locations/{l}/publishers/anthropic/models/{m}:rawPredict` / `:streamRawPredict` | Claude: a Messages body without `model`, with `anthropic_version: "vertex-2023-10-16"` (and `stream: true` on streamRawPredict), answered as Anthropic does (the anthropic-upstream's model) |
  * | `POST /v1/projects/{p}/locations/{l}/publishers/anthropic/models/count-tokens:rawPredict` | `{input_tokens}` |
  * | `POST /v1/projects/{p}/locations/{l}/publishers/google/models/{m}:generateContent` / `:streamGenerateContent?alt=sse` | Gemini, answered by the gemini-upstream's handler when one is given |
- * | `POST …/publishers/google/models/{m}:predict` | text embeddings: `instances[{content}]` → `predictions[{embeddings:{values, statistics:{token_count}}}]` |
+ * | `POST …/publishers/google/models/{m}:predict` | text embeddings: `instances[{content}]` → `predictions[{embeddings:{values, statistics:{token_count}}}]`; at most 250 instances, and a single one for Gemini Embedding models (`gemini-embedding-001`), as Vertex documents |
  *
  * Every model path checks `Authorization: Bearer <a token this endpoint issued and that
  * has not expired>` (or one registered with `acceptToken`, standing for a caller's own
@@ -261,6 +261,8 @@ export async function startVertexUpstream(opts: VertexUpstreamOptions = {}): Pro
     const instances = body?.instances;
     if (!Array.isArray(instances) || instances.length === 0) return send(res, 400, googleError(400, 'INVALID_ARGUMENT', 'instances: at least one instance is required.'));
     if (instances.length > 250) return send(res, 400, googleError(400, 'INVALID_ARGUMENT', 'Too many instances: at most 250.'));
+    // Gemini Embedding models take a single input text per request (Vertex AI "Get text embeddings", API limits).
+    if (/^gemini-embedding/.test(model) && instances.length > 1) return send(res, 400, googleError(400, 'INVALID_ARGUMENT', `Unable to submit request because ${model} supports only one instance per request; ${instances.length} were given.`));
     const dims = (body?.parameters as Json | undefined)?.outputDimensionality;
     const predictions = [];
     for (const inst of instances as Json[]) {

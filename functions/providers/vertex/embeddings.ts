@@ -5,6 +5,23 @@ import { embeddingList, positiveDimensions, textInputs, wantsBase64 } from '../e
 export const MAX_PREDICT_INSTANCES = 250;
 
 /**
+ * Gemini Embedding models on Vertex (`gemini-embedding-001`) take a single input text per
+ * `:predict` request ("250 input texts for non-Gemini models, and a single input text for
+ * Gemini Embedding models", Vertex AI "Get text embeddings", API limits).
+ */
+export const isGeminiEmbeddingModel = (model: string): boolean => /^gemini-embedding/.test(model);
+
+/**
+ * The `:predict` bodies one embeddings request needs: the body as it is, or, for a Gemini
+ * Embedding model given several inputs, one body per instance (same parameters), in order.
+ */
+export function vertexPredictBodies(body: Json, model: string): Json[] {
+  const instances = body.instances;
+  if (!isGeminiEmbeddingModel(model) || !Array.isArray(instances) || instances.length <= 1) return [body];
+  return instances.map((instance) => ({ ...body, instances: [instance] }));
+}
+
+/**
  * OpenAI embeddings → Vertex `:predict` for text-embedding models: one instance per
  * input text (`{content}`), `dimensions` → `parameters.outputDimensionality`. Token
  * arrays are a 400 (Vertex embeds text).

@@ -1,6 +1,6 @@
 /** Vertex :predict answers → OpenAI embedding lists. */
 import { describe, expect, it } from 'vitest';
-import { fromVertexPredictions } from '../../../functions/providers/vertex/embeddings.js';
+import { fromVertexPredictions, toVertexEmbedRequest, vertexPredictBodies } from '../../../functions/providers/vertex/embeddings.js';
 
 const answer = {
   predictions: [
@@ -33,5 +33,22 @@ describe('fromVertexPredictions', () => {
   it('throws when the answer does not hold one vector per input', () => {
     expect(() => fromVertexPredictions(answer, { input: 'one' }, 'm')).toThrow(/one prediction per input/);
     expect(() => fromVertexPredictions({ predictions: [{ embeddings: {} }] }, { input: 'one' }, 'm')).toThrow(/no embedding values/);
+  });
+});
+
+describe('vertexPredictBodies', () => {
+  const body = toVertexEmbedRequest({ input: ['a', 'b', 'c'], dimensions: 4 });
+
+  it('text-embedding models: every input in one :predict body', () => {
+    expect(vertexPredictBodies(body, 'text-embedding-005')).toEqual([{ instances: [{ content: 'a' }, { content: 'b' }, { content: 'c' }], parameters: { outputDimensionality: 4 } }]);
+  });
+
+  it('Gemini Embedding models: one body per input (a single instance per request on Vertex), parameters on each', () => {
+    expect(vertexPredictBodies(body, 'gemini-embedding-001')).toEqual([
+      { instances: [{ content: 'a' }], parameters: { outputDimensionality: 4 } },
+      { instances: [{ content: 'b' }], parameters: { outputDimensionality: 4 } },
+      { instances: [{ content: 'c' }], parameters: { outputDimensionality: 4 } },
+    ]);
+    expect(vertexPredictBodies({ instances: [{ content: 'x' }] }, 'gemini-embedding-001')).toEqual([{ instances: [{ content: 'x' }] }]);
   });
 });
