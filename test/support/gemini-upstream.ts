@@ -162,7 +162,7 @@ export function validateGenerate(body: Json): void {
     onlyKeys(fcc, ['mode', 'allowedFunctionNames'], 'tool_config.function_calling_config');
     check(['AUTO', 'ANY', 'NONE', 'VALIDATED'].includes(String(fcc.mode)), `tool_config.function_calling_config.mode: Invalid value ${JSON.stringify(fcc.mode)}`);
     if (fcc.allowedFunctionNames !== undefined) {
-      check(fcc.mode === 'ANY', 'allowed_function_names may be set only when the mode is ANY');
+      check(fcc.mode === 'ANY' || fcc.mode === 'VALIDATED', 'allowed_function_names may be set only when the mode is ANY or VALIDATED');
       for (const n of fcc.allowedFunctionNames as string[]) check(names.has(n), `allowed_function_names: ${n} is not a declared function`);
     }
   }
@@ -174,7 +174,12 @@ export function validateGenerate(body: Json): void {
       check(g.responseMimeType === 'application/json', 'response_schema requires response_mime_type application/json');
       validateSchema(g.responseSchema, 'generation_config.response_schema');
     }
-    if (g.thinkingConfig !== undefined) onlyKeys(g.thinkingConfig as Json, ['thinkingBudget', 'includeThoughts'], 'generation_config.thinking_config');
+    if (g.thinkingConfig !== undefined) {
+      const t = g.thinkingConfig as Json;
+      onlyKeys(t, ['thinkingBudget', 'thinkingLevel', 'includeThoughts'], 'generation_config.thinking_config');
+      // Gemini 3's thinkingLevel and the older thinkingBudget are mutually exclusive.
+      check(t.thinkingBudget === undefined || t.thinkingLevel === undefined, 'generation_config.thinking_config: thinking_budget and thinking_level cannot both be set');
+    }
   }
 }
 
