@@ -152,6 +152,18 @@ describe('Azure OpenAI chat', () => {
     await c.chat.completions.create({ model: 'chat-deploy', messages: [{ role: 'user', content: 'hi' }] });
     expect(upstream.requests[0]!.query).toBe('api-version=2025-04-01-preview');
   });
+
+  it('an api-version Azure does not serve: its 400 BadRequest becomes invalid_api_version', async () => {
+    await gw.addProxy({ id: 'azure-oldver', provider: 'azure-openai', baseUrl: `${upstream.url}/openai`, credentialRef: 'env:AZURE_OPENAI_KEY', azure: { apiVersion: '2025-04-14-preview' } });
+    const { key } = await gw.addKey({ proxyId: 'azure-oldver' });
+    const c = new OpenAI({ baseURL: `${gw.url}/a/azure-oldver/openai/v1`, apiKey: key, maxRetries: 0 });
+    const err = await caught(c.chat.completions.create({ model: 'chat-deploy', messages: [{ role: 'user', content: 'hi' }] }));
+    expect(err.status).toBe(400);
+    expect(err.code).toBe('invalid_api_version');
+    expect(err.type).toBe('invalid_request_error');
+    expect(err.message).toContain('API version not supported');
+    expect(upstream.requests[0]!.query).toBe('api-version=2025-04-14-preview');
+  });
 });
 
 describe('Azure OpenAI embeddings, completions, responses, models', () => {

@@ -12,8 +12,10 @@
  *
  * Azure's refusals, in Azure's shapes: no or wrong `api-key` (an `Authorization` header is
  * not accepted) → 401 `{"error":{"code":"401","message":"Access denied due to invalid
- * subscription key…"}}`; no `api-version` → 400 `MissingApiVersionParameter`; an unknown
- * api-version → 404 `Resource not found`; an unknown deployment → 404 `DeploymentNotFound`.
+ * subscription key…"}}`; no `api-version` → 400 `MissingApiVersionParameter`; an
+ * api-version it does not serve → 400 `{"error":{"code":"BadRequest","message":"API version
+ * not supported"}}`; an unknown path → 404 `Resource not found`; an unknown deployment →
+ * 404 `DeploymentNotFound`.
  * The last user message steers the content scenarios: text containing `[filter-prompt]` → 400
  * `content_filter` (`innererror.code: ResponsibleAIPolicyViolation`, violence filtered);
  * `[filter-output]` → `finish_reason: "content_filter"` with the filtered category;
@@ -87,7 +89,8 @@ export async function startAzureUpstream(opts: AzureUpstreamOptions): Promise<Az
     if (apiVersion === null) {
       return send(res, 400, azureError('MissingApiVersionParameter', 'The api-version query parameter (?api-version=) is required for all requests.'));
     }
-    if (!AZURE_API_VERSIONS.has(apiVersion)) return send(res, 404, azureError('404', 'Resource not found'));
+    // An api-version Azure does not serve is a generic BadRequest named only by its message.
+    if (!AZURE_API_VERSIONS.has(apiVersion)) return send(res, 400, azureError('BadRequest', 'API version not supported'));
     res.setHeader('apim-request-id', '7e1c0d1e-0000-4000-8000-000000000001');
 
     if (url.pathname === '/openai/models' && req.method === 'GET') {

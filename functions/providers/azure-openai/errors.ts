@@ -16,12 +16,19 @@ const CODE_BY_AZURE_CODE: Record<string, string> = {
   MissingApiVersionParameter: 'invalid_api_version',
   InvalidApiVersion: 'invalid_api_version',
 };
+/**
+ * Azure's refusal of an api-version it does not serve comes as a generic `BadRequest`
+ * named only by its message: `"API version not supported"`, or
+ * `"Model {modelName} is enabled only for api versions 2024-12-01-preview and later"`.
+ */
+const API_VERSION_REFUSAL = /API version not supported|enabled only for api versions/i;
 
 /**
  * Azure OpenAI errors → OpenAI-shaped errors. Status handling is OpenAI's (4xx pass
  * through, a 429 keeps `retry-after`/`retry-after-ms` through the caller, 500/502 → 502).
  * Azure's `"type": null` becomes OpenAI's type for the status; numeric codes (`"401"`,
- * `"429"`) and Azure's own codes (`DeploymentNotFound`) become OpenAI's. A prompt
+ * `"429"`) and Azure's own codes (`DeploymentNotFound`) become OpenAI's; a `BadRequest`
+ * refusing the api-version ("API version not supported") is `invalid_api_version`. A prompt
  * refused by the content filter (`code: "content_filter"`, `innererror.code:
  * "ResponsibleAIPolicyViolation"`) stays a 400 with code `content_filter`; the filtered
  * categories (and their severities) are named in the message.
@@ -41,6 +48,7 @@ export function mapAzureError(status: number, bodyText: string): GatewayError {
   if (azureCode !== undefined) {
     if (/^\d{3}$/.test(azureCode)) code = CODE_BY_STATUS[status] ?? (status >= 500 ? 'upstream_error' : 'invalid_request_error');
     else if (CODE_BY_AZURE_CODE[azureCode]) code = CODE_BY_AZURE_CODE[azureCode];
+    else if (azureCode === 'BadRequest' && typeof err.message === 'string' && API_VERSION_REFUSAL.test(err.message)) code = 'invalid_api_version';
   }
   if (code === null) code = CODE_BY_STATUS[status] ?? (status >= 500 ? 'upstream_error' : null);
   return new GatewayError(base.status, base.message, base.type, code, base.param);
