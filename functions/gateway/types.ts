@@ -105,6 +105,8 @@ export interface RequestState {
   readonly log: RequestLog;
   body?: RequestBody;
   identity?: Identity;
+  /** SHA-256 hex of the gateway key the identity came from (auth computes it once for the request). */
+  gatewayKeyHash?: string;
   key?: ApiKeyRecord;
   proxy?: ProxyConfig;
   /** BYOK: the caller's provider key for this one request. Never logged or traced. */

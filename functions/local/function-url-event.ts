@@ -11,7 +11,7 @@ const TEXT_TYPES = /^(text\/|application\/(json|.*\+json|xml|.*\+xml|javascript|
  * cookies split out, rawPath/rawQueryString as received, body text or base64.
  */
 export function toFunctionUrlEvent(req: IncomingMessage, body: Buffer, now = new Date()): FunctionUrlEvent {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const { path, searchParams } = pathAndQuery(req.url ?? '/');
   const headers: Record<string, string> = {};
   let cookies: string[] | undefined;
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
@@ -25,12 +25,12 @@ export function toFunctionUrlEvent(req: IncomingMessage, body: Buffer, now = new
   }
   const rawQueryString = (req.url ?? '').includes('?') ? (req.url ?? '').slice((req.url ?? '').indexOf('?') + 1) : '';
   const query: Record<string, string> = {};
-  for (const [k, v] of url.searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
+  if (searchParams) for (const [k, v] of searchParams) query[k] = query[k] === undefined ? v : `${query[k]},${v}`;
   const isText = TEXT_TYPES.test(headers['content-type'] ?? '');
   const event: FunctionUrlEvent = {
     version: '2.0',
     routeKey: '$default',
-    rawPath: decodeURI(url.pathname),
+    rawPath: path,
     rawQueryString,
     headers,
     requestContext: {
@@ -40,7 +40,7 @@ export function toFunctionUrlEvent(req: IncomingMessage, body: Buffer, now = new
       domainPrefix: (headers['host'] ?? 'localhost').split('.')[0] ?? 'localhost',
       http: {
         method: req.method ?? 'GET',
-        path: decodeURI(url.pathname),
+        path,
         protocol: `HTTP/${req.httpVersion}`,
         sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
         userAgent: headers['user-agent'] ?? '',
@@ -57,6 +57,21 @@ export function toFunctionUrlEvent(req: IncomingMessage, body: Buffer, now = new
   if (Object.keys(query).length > 0) event.queryStringParameters = query;
   if (body.length > 0) event.body = isText ? body.toString('utf8') : body.toString('base64');
   return event;
+}
+
+/** Plain paths: unreserved characters only, no empty or dot segments (WHATWG URL parsing would return them unchanged). */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*\/?$/;
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+
+/** The decoded path and, when there is a query string, its parameters; URL parsing only when the path needs it. */
+function pathAndQuery(target: string): { path: string; searchParams?: URLSearchParams } {
+  const q = target.indexOf('?');
+  const pathPart = q < 0 ? target : target.slice(0, q);
+  if (PLAIN_PATH.test(pathPart) && !DOT_SEGMENT.test(pathPart)) {
+    return q < 0 ? { path: pathPart } : { path: pathPart, searchParams: new URL(target, 'http://localhost').searchParams };
+  }
+  const url = new URL(target, 'http://localhost');
+  return { path: decodeURI(url.pathname), searchParams: url.searchParams };
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

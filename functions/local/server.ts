@@ -74,8 +74,10 @@ async function serve(handler: StreamingHandler, req: IncomingMessage, res: Serve
   const stream = new LambdaResponseStream((chunk, done) => writer.write(chunk, done));
   stream.on('finish', () => writer.end());
   // A client that goes away aborts the invocation's stream, and with it the upstream call.
+  // Once the handler has finished the stream there is nothing left to abort (and an error
+  // on a stream nobody listens to any more would take the whole server down).
   res.on('close', () => {
-    if (!res.writableFinished) stream.destroy(new Error('client disconnected'));
+    if (!res.writableFinished && !stream.writableFinished) stream.destroy(new Error('client disconnected'));
   });
   const deadline = Date.now() + timeoutMs;
   const context = {
@@ -143,6 +145,7 @@ class ResponseWriter {
 
   write(chunk: Buffer, done: (err?: Error | null) => void): void {
     this.started = true;
+    this.corkUntilImmediate();
     if (!this.res.headersSent && this.head !== undefined) {
       this.head.push(chunk);
       const joined = Buffer.concat(this.head);
@@ -170,6 +173,27 @@ class ResponseWriter {
     }
     if (this.res.write(chunk)) done();
     else this.res.once('drain', () => done());
+  }
+
+  /**
+   * Writes made in the same turn of the event loop (prelude, body, end) leave in one
+   * socket write instead of one each: the connection is corked until the loop's check
+   * phase, which comes right after the I/O that produced them, so nothing is held back
+   * longer than that (streamed events still leave as they arrive). res.end() uncorks
+   * the connection fully by itself. The socket is corked, not the response: a corked
+   * ServerResponse holds chunked writes apart and res.end() sends its terminating chunk
+   * ahead of them (Node 24).
+   */
+  private corked = false;
+  private corkUntilImmediate(): void {
+    const socket = this.res.socket;
+    if (this.corked || this.res.writableEnded || !socket) return;
+    this.corked = true;
+    socket.cork();
+    setImmediate(() => {
+      this.corked = false;
+      if (!this.res.writableEnded) socket.uncork();
+    });
   }
 
   end(): void {

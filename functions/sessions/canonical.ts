@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /**
  * The canonical form of a chat history, for fingerprinting (docs/sessions.md).
@@ -119,11 +119,23 @@ function canonicalArguments(args: string): string {
 /** JSON with object keys sorted at every depth and null members dropped. */
 export function stableStringify(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== null && v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += (i > 0 ? ',' : '') + stableStringify(value[i]);
+    return `${out}]`;
+  }
+  const obj = value as Record<string, unknown>;
+  // Sorted by UTF-16 code units, as `<` compares strings.
+  const keys = Object.keys(obj).sort();
+  let out = '{';
+  let first = true;
+  for (const k of keys) {
+    const v = obj[k];
+    if (v === null || v === undefined) continue;
+    out += `${first ? '' : ','}${JSON.stringify(k)}:${stableStringify(v)}`;
+    first = false;
+  }
+  return `${out}}`;
 }
 
 /** The canonical serialization of a list of messages; messages without a role are skipped. */
@@ -134,7 +146,7 @@ export function canonicalHistory(messages: readonly unknown[]): string {
 
 /** SHA-256 hex of the canonical form. */
 export function historyFingerprint(messages: readonly unknown[]): string {
-  return createHash('sha256').update(canonicalHistory(messages)).digest('hex');
+  return hash('sha256', canonicalHistory(messages), 'hex');
 }
 
 /**

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { historyFingerprint, lookupPrefixes } from './canonical.js';
 import { linkKeys, type CachedSessionLinks } from './links.js';
 import type { SessionStore } from './store.js';
@@ -88,7 +88,7 @@ function userLinkKey(req: SessionRequest): string | undefined {
   const metadata = req.body?.metadata;
   const user = req.body?.user ?? (typeof metadata === 'object' && metadata !== null ? (metadata as Record<string, unknown>).user_id : undefined);
   if (typeof user !== 'string' || user === '') return undefined;
-  return linkKeys.userSession(req.keyHash, createHash('sha256').update(user).digest('hex'));
+  return linkKeys.userSession(req.keyHash, hash('sha256', user, 'hex'));
 }
 
 /** The link written after a chat turn: the conversation so far, the new assistant answer included. */

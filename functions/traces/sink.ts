@@ -7,7 +7,10 @@ import type { TraceStepRow } from './rows.js';
 export interface TraceBatch {
   /** The trace with exactly the steps in `rows`. */
   record: TraceRecord;
+  /** May be a getter that builds the rows on first read: sinks that only write the record (JSONL) never pay for them. */
   rows: TraceStepRow[];
+  /** `rows.length`, when known without building the rows. */
+  rowCount?: number;
 }
 
 /** Where finished traces go. Writes are asynchronous; a failure must never fail a request. */

@@ -52,10 +52,10 @@ export class TraceWriter implements TraceSink {
           timer = setTimeout(() => reject(new Error(`sink write still pending after ${timeoutMs} ms`)), timeoutMs);
         }),
       ]);
-      this.stats.written += batch.rows.length;
+      this.stats.written += rowCount(batch);
     } catch (err) {
       const rows = err instanceof UndeliveredRowsError ? err.rows : batch.rows;
-      this.stats.written += batch.rows.length - rows.length;
+      this.stats.written += rowCount(batch) - rows.length;
       await this.giveUp(batch.record.traceId, rows, err as Error);
     } finally {
       clearTimeout(timer);
@@ -95,4 +95,9 @@ export class TraceWriter implements TraceSink {
     this.stats.inFlight--;
     this.waiting.shift()?.();
   }
+}
+
+/** Counted without building rows a lazy batch's sink never asked for. */
+function rowCount(batch: TraceBatch): number {
+  return batch.rowCount ?? batch.rows.length;
 }

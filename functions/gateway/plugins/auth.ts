@@ -23,8 +23,7 @@ export function authPlugin(deps: Pick<GatewayDeps, 'store' | 'cache' | 'identity
     return identity;
   };
 
-  async function identify(gatewayKey: string): Promise<Identity> {
-    const hash = hashKey(gatewayKey);
+  async function identify(hash: string): Promise<Identity> {
     const signingKey = await deps.identitySigningKey();
     const cacheKey = `auth:${hash}`;
     const cached = await deps.cache.get(cacheKey);
@@ -58,7 +57,8 @@ export function authPlugin(deps: Pick<GatewayDeps, 'store' | 'cache' | 'identity
         throw unauthorized('Missing gateway key: send `Authorization: Bearer sk-sluice-…` or `X-Sluice-Key: sk-sluice-…`.', 'missing_api_key');
       }
       if (!looksLikeGatewayKey(gatewayKey)) throw unauthorized('Invalid gateway key.');
-      const identity = await identify(gatewayKey);
+      const keyHash = hashKey(gatewayKey);
+      const identity = await identify(keyHash);
       if (identity.expiresAt !== undefined && identity.expiresAt <= deps.now()) {
         throw unauthorized('This gateway key has expired.', 'key_expired');
       }
@@ -80,12 +80,14 @@ export function authPlugin(deps: Pick<GatewayDeps, 'store' | 'cache' | 'identity
         state.providerKey = providerKey;
       }
       state.identity = identity;
+      state.gatewayKeyHash = keyHash;
       state.proxy = proxy;
       state.trace.set({
         proxyId: proxy.id,
         orgId: identity.orgId,
         keyId: identity.keyId,
-        keyFingerprint: secretFingerprint(gatewayKey),
+        // secretFingerprint(gatewayKey), from the hash already computed.
+        keyFingerprint: keyHash.slice(0, 8),
         ...(state.providerKey ? { providerKeyFingerprint: secretFingerprint(state.providerKey) } : {}),
       });
       state.log.appendKeys({ proxyId: proxy.id, keyId: identity.keyId });

@@ -34,7 +34,8 @@ export function sessionPlugin(deps: Pick<GatewayDeps, 'sessions' | 'cache' | 'lo
         state.trace.set({ sessionStrategy: fallbackStrategy });
         return;
       }
-      const keyHash = hashKey(gatewayKey);
+      // The same key auth identified (same extraction), hashed there once.
+      const keyHash = state.gatewayKeyHash ?? hashKey(gatewayKey);
       try {
         const resolved = await resolveSession(
           { store, links, newId: randomUUID },

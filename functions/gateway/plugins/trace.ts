@@ -1,5 +1,6 @@
 import { ResponseCapture, toolResultsIn, truncateBody } from '../../traces/body-capture.js';
-import { stepRows } from '../../traces/rows.js';
+import { stepRows, type TraceStepRow } from '../../traces/rows.js';
+import type { TraceBatch } from '../../traces/sink.js';
 import type { GatewayDeps, Plugin, RequestState } from '../types.js';
 
 export const DEFAULT_TRACE_BODY_BYTES = 32 * 1024;
@@ -118,7 +119,16 @@ function persist(deps: TraceDeps, state: RequestState): void {
   const steps = state.trace.takeUnpersisted();
   if (steps.length === 0) return;
   const record = { ...state.trace.record, steps };
-  const write = deps.traceSink.write({ record, rows: stepRows(record) }).catch((err: Error) => {
+  // Rows are built only for sinks that read them (ClickHouse, Firehose, stdout); the JSONL sink writes the record.
+  let rows: TraceStepRow[] | undefined;
+  const batch: TraceBatch = {
+    record,
+    rowCount: steps.length,
+    get rows() {
+      return (rows ??= stepRows(record));
+    },
+  };
+  const write = deps.traceSink.write(batch).catch((err: Error) => {
     deps.logger.warn('trace write failed', { traceId: state.traceId, error: err.message });
   });
   state.pending.push(write);
