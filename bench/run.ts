@@ -6,13 +6,15 @@
  *
  * Knobs (environment): BENCH_REQUESTS (2000), BENCH_WARMUP (200), BENCH_ROUNDS (4),
  * BENCH_CONCURRENCY (32), BENCH_RUNS (3), BENCH_DURATION_MS (4000),
- * BENCH_INIT_SAMPLES (9), BENCH_OUT (bench/results/gateway.md), BENCH_COMMIT (git HEAD).
+ * BENCH_INIT_SAMPLES (9), BENCH_OUT (bench/results/gateway.md), BENCH_COMMIT (git HEAD),
+ * BENCH_BASELINE (a git ref: that commit's Sluice, exported with `git archive`, runs as a
+ * fourth target `sluice@REF` in the same run, for before/after ratios).
  *
  * `npm run bench -- --artifact`: only the Lambda artifact's size and init time, printed
  * (no servers started, no report written).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -148,6 +150,16 @@ async function throughput(targets: Target[]): Promise<ThroughputSummary[]> {
   return targets.map((t) => ({ target: t.name, ...acc.get(t.name)! }));
 }
 
+/** Sluice at another commit (exported from git into the work dir, sharing this checkout's node_modules). */
+async function startBaseline(env: BenchEnv, upstreamUrl: string, ref: string): Promise<Started> {
+  const commit = execFileSync('git', ['rev-parse', '--short', ref], { cwd: root, encoding: 'utf8' }).trim();
+  const dir = join(env.workDir, `baseline-${commit}`);
+  mkdirSync(dir, { recursive: true });
+  execFileSync('sh', ['-c', `git archive ${commit} | tar -x -C '${dir}'`], { cwd: root });
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
+  return startSluice({ ...env, root: dir }, upstreamUrl, { name: `sluice@${commit}` });
+}
+
 /** File sizes in Sluice's data directory (state the file store rewrites per request shows up here). */
 function describeDataDir(dir: string): string {
   const sizeOf = (path: string): number => {
@@ -205,10 +217,15 @@ async function main(): Promise<void> {
     const sluice = await startSluice(env, upstream.url);
     running.push(sluice);
     log(`sluice ${sluice.target.baseUrl}`);
+    const baseline = process.env.BENCH_BASELINE ? await startBaseline(env, upstream.url, process.env.BENCH_BASELINE) : undefined;
+    if (baseline) {
+      running.push(baseline);
+      log(`${baseline.target.name} ${baseline.target.baseUrl}`);
+    }
     const portkey = await startPortkey(env, upstream.url);
     running.push(portkey);
     log(`portkey ${portkey.target.baseUrl}`);
-    const targets = [upstream.target, sluice.target, portkey.target];
+    const targets = [upstream.target, sluice.target, ...(baseline ? [baseline.target] : []), portkey.target];
     for (const t of targets) await verify(t);
     log('all targets answer correctly (plain and stream)');
 

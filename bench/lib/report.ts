@@ -169,6 +169,10 @@ export function renderGatewayReport(r: GatewayReport): string {
   out.push('|---|---|---|---|---|');
   out.push(`| sluice / direct | ${fmt(vsDirect.min)} | ${fmt(vsDirect.median)} | ${fmt(vsDirect.max)} | ≥ 0.5 (${verdict(vsDirect.median >= 0.5)} at the median) |`);
   out.push(`| sluice / portkey | ${fmt(vsPortkey.min)} | ${fmt(vsPortkey.median)} | ${fmt(vsPortkey.max)} | ≥ 1 (${verdict(vsPortkey.median >= 1)} at the median) |`);
+  for (const base of r.throughput.filter((t) => t.target.startsWith('sluice@'))) {
+    const vsBase = pairedRatios(tp('sluice'), base.runs);
+    out.push(`| sluice / ${base.target} (before/after, same run) | ${fmt(vsBase.min)} | ${fmt(vsBase.median)} | ${fmt(vsBase.max)} | — |`);
+  }
   out.push('');
 
   out.push('## Lambda artifact');

@@ -71,8 +71,14 @@ function sluiceCli(env: BenchEnv, dataDir: string, args: string[]): string {
 
 export const SLUICE_PROXY_ID = 'bench';
 
-export async function startSluice(env: BenchEnv, upstreamUrl: string): Promise<Started> {
-  const dataDir = join(env.workDir, 'sluice-data');
+/**
+ * `nodeArgs` go before the script (e.g. `--cpu-prof` for bench/profile.ts); `name` names
+ * the target and its data directory (a second Sluice, e.g. a baseline commit run from
+ * its own checkout at `env.root`).
+ */
+export async function startSluice(env: BenchEnv, upstreamUrl: string, opts: { nodeArgs?: string[]; name?: string } = {}): Promise<Started> {
+  const name = opts.name ?? 'sluice';
+  const dataDir = join(env.workDir, name === 'sluice' ? 'sluice-data' : `${name.replace(/[^\w.-]/g, '_')}-data`);
   sluiceCli(env, dataDir, [
     'proxies', 'create', SLUICE_PROXY_ID,
     '--provider', 'openai-compatible',
@@ -85,7 +91,7 @@ export async function startSluice(env: BenchEnv, upstreamUrl: string): Promise<S
   if (!key) throw new Error('sluice keys create printed no sk-sluice- key');
 
   const port = await freePort();
-  const child = startChild('sluice', tsxArgs('bin/sluice.ts', 'dev', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir), {
+  const child = startChild(name, [...(opts.nodeArgs ?? []), ...tsxArgs('bin/sluice.ts', 'dev', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir)], {
     cwd: env.root,
     env: {
       ...process.env,
@@ -94,13 +100,13 @@ export async function startSluice(env: BenchEnv, upstreamUrl: string): Promise<S
       SLUICE_STORE: 'file',
       SLUICE_IDENTITY_SIGNING_KEY: randomBytes(32).toString('hex'),
     },
-    logFile: join(env.workDir, 'sluice.log'),
+    logFile: join(env.workDir, `${name.replace(/[^\w.-]/g, '_')}.log`),
   });
   const base = `http://127.0.0.1:${port}`;
   await waitForHttp(child, `${base}/healthz`);
   return {
     child,
-    target: { name: 'sluice', baseUrl: `${base}/a/${SLUICE_PROXY_ID}/openai/v1`, headers: { authorization: `Bearer ${key}` } },
+    target: { name, baseUrl: `${base}/a/${SLUICE_PROXY_ID}/openai/v1`, headers: { authorization: `Bearer ${key}` } },
   };
 }
 
