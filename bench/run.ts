@@ -8,7 +8,8 @@
  * BENCH_CONCURRENCY (32), BENCH_RUNS (3), BENCH_DURATION_MS (4000),
  * BENCH_INIT_SAMPLES (9), BENCH_OUT (bench/results/gateway.md), BENCH_COMMIT (git HEAD),
  * BENCH_BASELINE (a git ref: that commit's Sluice, exported with `git archive`, runs as a
- * fourth target `sluice@REF` in the same run, for before/after ratios).
+ * fourth target `sluice@REF` in the same run, for before/after ratios), BENCH_SKIP
+ * (comma-separated: `artifact`, `rego` — parts not to run).
  *
  * `npm run bench -- --artifact`: only the Lambda artifact's size and init time, printed
  * (no servers started, no report written).
@@ -240,11 +241,16 @@ async function main(): Promise<void> {
   }
   notes.push(`Sluice's data directory after the run: ${describeDataDir(join(workDir, 'sluice-data'))}.`);
 
-  log('Lambda artifact…');
-  try {
-    artifact = await measureArtifact(root, workDir, settings.initSamples);
-  } catch (error) {
-    artifact = { error: (error as Error).message };
+  const skip = new Set((process.env.BENCH_SKIP ?? '').split(',').map((x) => x.trim()));
+  if (skip.has('artifact')) {
+    artifact = { error: 'skipped (BENCH_SKIP=artifact).' };
+  } else {
+    log('Lambda artifact…');
+    try {
+      artifact = await measureArtifact(root, workDir, settings.initSamples);
+    } catch (error) {
+      artifact = { error: (error as Error).message };
+    }
   }
 
   notes.push(
@@ -253,7 +259,8 @@ async function main(): Promise<void> {
     'Sluice runs as `npm start` would (tsx, file store, default log level: one JSON log line per request); it writes a JSONL trace per request under its data directory. Its figures include the local runtime\'s Function URL emulation (event v2 built from the HTTP request, prelude written and parsed), which AWS replaces with the real Function URL.',
     'All processes share 2 cores with the load generator (and with anything else running on the machine — see the load average), so absolute numbers are pessimistic and noisy; compare targets within this run.',
   );
-  await runRegoBenchIfPresent(notes);
+  if (skip.has('rego')) notes.push('Rego benchmark not run (BENCH_SKIP=rego).');
+  else await runRegoBenchIfPresent(notes);
 
   machine.loadAfter = loadavg();
   const markdown = renderGatewayReport({
