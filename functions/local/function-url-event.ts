@@ -75,7 +75,13 @@ function pathAndQuery(target: string): { path: string; searchParams?: URLSearchP
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** The text has one-second resolution: the last second's is reused. */
+let lastClf = { second: Number.NaN, text: '' };
 function formatClfTime(d: Date): string {
+  const second = Math.floor(d.getTime() / 1000);
+  if (second === lastClf.second) return lastClf.text;
   const p = (n: number) => String(n).padStart(2, '0');
-  return `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+  const text = `${p(d.getUTCDate())}/${MONTHS[d.getUTCMonth()]}/${d.getUTCFullYear()}:${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} +0000`;
+  lastClf = { second, text };
+  return text;
 }

@@ -148,7 +148,7 @@ class ResponseWriter {
     this.corkUntilImmediate();
     if (!this.res.headersSent && this.head !== undefined) {
       this.head.push(chunk);
-      const joined = Buffer.concat(this.head);
+      const joined = this.head.length === 1 ? chunk : Buffer.concat(this.head);
       const at = joined.indexOf(PRELUDE_DELIMITER);
       if (at < 0) return done();
       const prelude = JSON.parse(joined.subarray(0, at).toString('utf8')) as { statusCode?: number; headers?: Record<string, string>; cookies?: string[] };
