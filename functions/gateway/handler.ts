@@ -34,12 +34,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
     // Runs after the body was fully written: trace persistence is awaited here, never before the client's last byte.
     requestEnd: async (request) => {
       const state = maybeStateOf(request as GatewayMiddyRequest);
-      // Work awaited here may add more (a deferred trace completion adds its write): drain until none is left.
-      if (state) for (let done = 0; done < state.pending.length; ) {
-        const upTo = state.pending.length;
-        await Promise.all(state.pending.slice(done, upTo));
-        done = upTo;
-      }
+      if (state) await Promise.all(state.pending);
     },
     timeoutEarlyInMillis: 0,
   })

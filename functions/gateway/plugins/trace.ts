@@ -1,7 +1,6 @@
 import { ResponseCapture, toolResultsIn, truncateBody } from '../../traces/body-capture.js';
 import { stepRows, type TraceStepRow } from '../../traces/rows.js';
 import type { TraceBatch } from '../../traces/sink.js';
-import { afterFlush } from '../after-flush.js';
 import type { GatewayDeps, Plugin, RequestState } from '../types.js';
 
 export const DEFAULT_TRACE_BODY_BYTES = 32 * 1024;
@@ -32,10 +31,8 @@ export function setClientBody(state: RequestState, read: () => { body: Buffer; t
  * `tool` step per tool result the client sends on the way in; the `llm` step comes
  * from the model call; when the body is complete (streamed or not) a `tool` step per
  * tool call the model made, cost from the usage, and `request_finished` (with the
- * response body). Finishing the trace (and its log line) waits until the body's last
- * bytes are handed to the socket (after-flush.ts), and persistence is asynchronous:
- * neither delays the client, and the invocation awaits both at the very end (Lambda
- * does not wait for dangling promises).
+ * response body). Persistence is asynchronous: it never delays the client, and the
+ * invocation awaits it at the very end (Lambda does not wait for dangling promises).
  */
 export function tracePlugin(deps: TraceDeps): Plugin {
   const limit = deps.traceBodyBytes ?? DEFAULT_TRACE_BODY_BYTES;
@@ -54,8 +51,7 @@ export function tracePlugin(deps: TraceDeps): Plugin {
       state.observers.push({
         onChunk: (chunk) => capture.onChunk(chunk),
         onEvent: (event) => capture.onEvent(event),
-        // Finished (and logged) once the client has its last byte, not before.
-        onEnd: ({ error }) => afterFlush(state, () => completeTrace(deps, state, error ? { error: error.message } : {})),
+        onEnd: ({ error }) => completeTrace(deps, state, error ? { error: error.message } : {}),
       });
     },
   };
