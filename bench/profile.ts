@@ -44,6 +44,7 @@ async function main(): Promise<void> {
       warmupMs: 1000,
       durationMs: int('PROFILE_DURATION_MS', 8000),
       maxRequests: 500_000,
+      stream,
     });
     completed = result.completed;
     process.stdout.write(`[profile] ${result.requestsPerSecond.toFixed(0)} req/s, ${result.completed} completed, ${result.errors} errors\n`);

@@ -137,7 +137,7 @@ export interface ThroughputRun {
 export async function closedLoopThroughput(
   target: Target,
   body: string,
-  opts: { concurrency: number; warmupMs: number; durationMs: number; maxRequests: number },
+  opts: { concurrency: number; warmupMs: number; durationMs: number; maxRequests: number; stream?: boolean },
 ): Promise<ThroughputRun> {
   const agent = new Agent({ keepAlive: true, maxSockets: opts.concurrency });
   const start = performance.now();
@@ -150,7 +150,7 @@ export async function closedLoopThroughput(
   const worker = async () => {
     while (performance.now() < measureTo && issued < opts.maxRequests) {
       issued++;
-      const sample = await chatRequest(agent, target, body, false);
+      const sample = await chatRequest(agent, target, body, opts.stream ?? false);
       const end = performance.now();
       if (end < measureFrom) continue;
       if (sample.ok) {
