@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Gateway keys: `sk-sluice-` + 43 base62 characters (256 bits of randomness).
@@ -45,7 +45,7 @@ export function newKeyId(): string {
 
 /** SHA-256 hex of a key: the lookup key of the key store. */
 export function hashKey(key: string): string {
-  return createHash('sha256').update(key, 'utf8').digest('hex');
+  return hash('sha256', key, 'hex');
 }
 
 /** First 8 hex characters of the secret's SHA-256: the only loggable form of a secret. */
