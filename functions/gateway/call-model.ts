@@ -21,8 +21,10 @@ import { sendUpstream, UpstreamTimeoutError, type UpstreamExchange } from './ups
 import type { GatewayDeps, GatewayResponse, RequestState, Usage } from './types.js';
 
 /** Upstream response headers worth passing to the client; hop-by-hop and cookies stay behind. */
-const PASSED_HEADERS = /^(content-type|cache-control|retry-after|x-request-id|request-id|openai-[a-z-]+|anthropic-[a-z-]+|x-ratelimit-[a-z-]+)$/;
-const ERROR_HEADERS = ['retry-after', 'retry-after-ms', 'x-request-id', 'request-id', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens'];
+const PASSED_HEADERS = /^(content-type|cache-control|retry-after|x-request-id|request-id|openai-[a-z-]+|anthropic-[a-z-]+|x-ratelimit-[a-z-]+|x-rate-limit-[a-z-]+)$/;
+const ERROR_HEADERS = ['retry-after', 'retry-after-ms', 'x-request-id', 'request-id', 'x-ratelimit-limit-requests', 'x-ratelimit-remaining-requests', 'x-ratelimit-reset-requests', 'x-ratelimit-limit-tokens', 'x-ratelimit-remaining-tokens', 'x-ratelimit-reset-tokens',
+  // Azure OpenAI's older spelling (seconds), sent on some 429s without `retry-after`.
+  'x-rate-limit-reset-requests', 'x-rate-limit-reset-tokens'];
 const MAX_ERROR_BODY = 1024 * 1024;
 const MAX_OBSERVED_JSON = 16 * 1024 * 1024;
 
