@@ -145,6 +145,17 @@ describe('Azure OpenAI chat', () => {
     expect(denied.message).not.toContain('not-the-key');
   });
 
+  it('a 429 without retry-after: the rate-limit headers Azure sends reach the client, so it can back off', async () => {
+    const limited = await caught(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'go [rate-limit-bare]' }] }));
+    expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(limited.code).toBe('rate_limit_exceeded');
+    expect(limited.headers?.get('x-ratelimit-remaining-requests')).toBe('0');
+    expect(limited.headers?.get('x-ratelimit-remaining-tokens')).toBe('0');
+    expect(limited.headers?.get('x-rate-limit-reset-tokens')).toBe('37');
+    // Nothing invented: Azure sent no retry-after, so the SDK falls back to its own backoff.
+    expect(limited.headers?.get('retry-after')).toBeNull();
+  });
+
   it('the proxy api-version is used when set', async () => {
     await gw.addProxy({ id: 'azure-preview', provider: 'azure-openai', baseUrl: `${upstream.url}/openai`, credentialRef: 'env:AZURE_OPENAI_KEY', azure: { apiVersion: '2025-04-01-preview' } });
     const { key } = await gw.addKey({ proxyId: 'azure-preview' });

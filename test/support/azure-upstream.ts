@@ -19,7 +19,9 @@
  * The last user message steers the content scenarios: text containing `[filter-prompt]` → 400
  * `content_filter` (`innererror.code: ResponsibleAIPolicyViolation`, violence filtered);
  * `[filter-output]` → `finish_reason: "content_filter"` with the filtered category;
- * `[rate-limit]` → 429 with `retry-after` and `retry-after-ms`.
+ * `[rate-limit]` → 429 with `retry-after` and `retry-after-ms`; `[rate-limit-bare]` → 429 the
+ * way some Azure deployments answer it: no `retry-after`, only `x-ratelimit-remaining-requests`,
+ * `x-ratelimit-remaining-tokens` and the older `x-rate-limit-reset-tokens` (seconds).
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { listenLocal } from './local-server.js';
@@ -108,6 +110,12 @@ export async function startAzureUpstream(opts: AzureUpstreamOptions): Promise<Az
     if (!body) return send(res, 400, azureError('BadRequest', 'The request body is not valid JSON.'));
     if (m[2] === 'embeddings') return embeddings(res, model, body);
     const text = lastUserText(body);
+    if (text.includes('[rate-limit-bare]')) {
+      res.setHeader('x-ratelimit-remaining-requests', '0');
+      res.setHeader('x-ratelimit-remaining-tokens', '0');
+      res.setHeader('x-rate-limit-reset-tokens', '37');
+      return send(res, 429, azureError('429', `Requests to the ChatCompletions_Create Operation under Azure OpenAI API version ${apiVersion} have exceeded token rate limit of your current AIServices S0 pricing tier. Please retry after 37 seconds.`));
+    }
     if (text.includes('[rate-limit]')) {
       res.setHeader('retry-after', '6');
       res.setHeader('retry-after-ms', '6000');
