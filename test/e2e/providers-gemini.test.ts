@@ -204,6 +204,75 @@ describe('chat completions → Gemini generateContent', () => {
   });
 });
 
+describe('Gemini 3 thinking: reasoning_effort → thinkingLevel', () => {
+  const ask = (model: string, reasoning_effort: string) =>
+    client.chat.completions.create({ model, messages: [{ role: 'user', content: 'one two' }], reasoning_effort: reasoning_effort as 'low' });
+
+  it('Gemini 3 Pro: low / high go as thinkingLevel with thought summaries, never as thinkingBudget', async () => {
+    const res = await ask('gemini-3-pro-preview+thoughts', 'high');
+    expect(sent().generationConfig).toEqual({ thinkingConfig: { thinkingLevel: 'high', includeThoughts: true } });
+    expect((res.choices[0]!.message as { reasoning_content?: string }).reasoning_content).toBe('Thinking about one two');
+    await ask('gemini-3-pro-preview', 'low');
+    expect(sent(1).generationConfig).toEqual({ thinkingConfig: { thinkingLevel: 'low', includeThoughts: true } });
+  });
+
+  it('Gemini 3 Flash takes minimal and medium; Gemini 3.1 Pro medium', async () => {
+    await ask('gemini-3-flash-preview', 'minimal');
+    await ask('gemini-3-flash-preview', 'medium');
+    await ask('gemini-3.1-pro-preview', 'medium');
+    expect(upstream.requests.map((r) => ((r.body as Json).generationConfig as Json).thinkingConfig)).toEqual([
+      { thinkingLevel: 'minimal', includeThoughts: true },
+      { thinkingLevel: 'medium', includeThoughts: true },
+      { thinkingLevel: 'medium', includeThoughts: true },
+    ]);
+  });
+
+  it('what the model would refuse is our 400 naming the values it takes, and Google is not called', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['gemini-3-pro-preview', 'medium', 'it takes low, high'],
+      ['gemini-3-pro-preview', 'minimal', 'it takes low, high'],
+      ['gemini-3-pro-preview', 'none', 'thinking cannot be turned off'],
+      ['gemini-3-flash-preview', 'none', 'thinking cannot be turned off'],
+      ['gemini-3.1-pro-preview', 'minimal', 'it takes low, medium, high'],
+      ['gemini-2.5-pro', 'none', 'only works in thinking mode'],
+    ];
+    for (const [model, effort, message] of cases) {
+      const err = await ask(model, effort).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err, `${model} ${effort}`).toBeInstanceOf(OpenAI.BadRequestError);
+      const e = err as InstanceType<typeof OpenAI.BadRequestError>;
+      expect([e.code, e.param]).toEqual(['unsupported_value', 'reasoning_effort']);
+      expect(e.message).toContain(message);
+    }
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('Gemini 2.5 keeps thinkingBudget; none turns thinking off on Flash', async () => {
+    await ask('gemini-2.5-flash', 'none');
+    await ask('gemini-2.5-pro', 'medium');
+    expect(upstream.requests.map((r) => ((r.body as Json).generationConfig as Json).thinkingConfig)).toEqual([{ thinkingBudget: 0 }, { thinkingBudget: 8192, includeThoughts: true }]);
+  });
+
+  it('the test upstream refuses what Google documents as refused', async () => {
+    const call = async (model: string, thinkingConfig: Json) => {
+      const res = await fetch(`${upstream.url}/models/${model}:generateContent`, {
+        method: 'POST',
+        headers: { 'x-goog-api-key': API_KEY, 'content-type': 'application/json' },
+        body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }], generationConfig: { thinkingConfig } }),
+      });
+      return { status: res.status, message: ((await res.json()) as { error?: { message?: string } }).error?.message };
+    };
+    expect(await call('gemini-3-pro-preview', { thinkingLevel: 'medium' })).toEqual({ status: 400, message: 'Thinking level MEDIUM is not supported for this model. Please retry with other thinking level' });
+    expect(await call('gemini-2.5-flash', { thinkingLevel: 'low' })).toEqual({ status: 400, message: 'Thinking level is not supported for this model.' });
+    expect(await call('gemini-3-pro-preview', { thinkingBudget: 0 })).toEqual({ status: 400, message: 'Budget 0 is invalid. This model only works in thinking mode.' });
+    expect(await call('gemini-2.5-pro', { thinkingBudget: 0 })).toEqual({ status: 400, message: 'Budget 0 is invalid. This model only works in thinking mode.' });
+    expect((await call('gemini-2.5-flash', { thinkingBudget: 0 })).status).toBe(200);
+    expect((await call('gemini-3-flash-preview', { thinkingLevel: 'minimal' })).status).toBe(200);
+  });
+});
+
 describe('tools', () => {
   it('plain: schemas sanitized for Gemini (the upstream refuses $ref, additionalProperties, exclusive bounds…), calls get call_ ids, finish tool_calls', async () => {
     const res = await client.chat.completions.create({ model: 'gemini-2.5-flash+tools', messages: [{ role: 'user', content: 'book Paris' }], tools, tool_choice: 'required' });

@@ -14,7 +14,8 @@
  * `additionalProperties` or `exclusiveMinimum` gets), schema types and formats, string-only
  * enums, `required` naming declared properties, roles `user`/`model`, empty text parts,
  * one functionResponse per functionCall of the previous model turn, temperature in
- * [0, 2], toolConfig modes. Errors are `{"error":{"code","message","status"}}`.
+ * [0, 2], toolConfig modes, thinking per model (`thinkingLevel` only on Gemini 3+ and only
+ * the levels the model has, no `thinkingBudget: 0` on Pro models). Errors are `{"error":{"code","message","status"}}`.
  *
  * Behaviour is chosen by `+` suffixes on the model name: `gemini-2.5-flash+tools+ids`.
  * Suffixes: `tools` (one functionCall per offered function, up to 2, each in its own
@@ -98,8 +99,37 @@ export function validateSchema(s: unknown, where: string): void {
   for (const k of ['minimum', 'maximum']) if (o[k] !== undefined) check(typeof o[k] === 'number', `${where}.${k}: must be a number`);
 }
 
+/**
+ * Thinking as Google's thinking guide documents it per model (written out here, not taken
+ * from the code under test): Gemini 3+ models take `thinkingLevel` — Gemini 3 Pro low and
+ * high, Gemini 3.1 Pro low, medium and high, Gemini 3 Flash (and later models this table
+ * does not name) minimal, low, medium and high — and 2.5 models do not; Pro models cannot
+ * turn thinking off (`thinkingBudget: 0`).
+ */
+function thinkingLevels(model: string): string[] | undefined {
+  const m = /^gemini-(\d+)(?:\.\d+)?-/.exec(model);
+  if (!m || Number(m[1]) < 3) return undefined;
+  if (/^gemini-3-pro(-|$)/.test(model)) return ['LOW', 'HIGH'];
+  if (/^gemini-3\.1-pro(-|$)/.test(model)) return ['LOW', 'MEDIUM', 'HIGH'];
+  return ['MINIMAL', 'LOW', 'MEDIUM', 'HIGH'];
+}
+
+function validateThinking(t: Json, model: string): void {
+  onlyKeys(t, ['thinkingBudget', 'thinkingLevel', 'includeThoughts'], 'generation_config.thinking_config');
+  // Gemini 3's thinkingLevel and the older thinkingBudget are mutually exclusive.
+  check(t.thinkingBudget === undefined || t.thinkingLevel === undefined, 'generation_config.thinking_config: thinking_budget and thinking_level cannot both be set');
+  if (t.thinkingLevel !== undefined) {
+    const level = String(t.thinkingLevel).toUpperCase();
+    check(['MINIMAL', 'LOW', 'MEDIUM', 'HIGH'].includes(level), `Invalid value at 'generation_config.thinking_config.thinking_level' (type.googleapis.com/google.ai.generativelanguage.v1beta.ThinkingConfig.ThinkingLevel), ${JSON.stringify(t.thinkingLevel)}`);
+    const levels = thinkingLevels(model);
+    check(levels !== undefined, 'Thinking level is not supported for this model.');
+    check(levels!.includes(level), `Thinking level ${level} is not supported for this model. Please retry with other thinking level`);
+  }
+  if (t.thinkingBudget === 0) check(!/^gemini-[\d.]+-pro(-|$)/.test(model), 'Budget 0 is invalid. This model only works in thinking mode.');
+}
+
 /** Validates a generateContent body the way the API does for the fields translators write. */
-export function validateGenerate(body: Json): void {
+export function validateGenerate(body: Json, model = ''): void {
   onlyKeys(body, REQUEST_KEYS, '');
   check(Array.isArray(body.contents) && body.contents.length > 0, '* GenerateContentRequest.contents: contents is not specified');
   if (body.systemInstruction !== undefined) {
@@ -174,12 +204,7 @@ export function validateGenerate(body: Json): void {
       check(g.responseMimeType === 'application/json', 'response_schema requires response_mime_type application/json');
       validateSchema(g.responseSchema, 'generation_config.response_schema');
     }
-    if (g.thinkingConfig !== undefined) {
-      const t = g.thinkingConfig as Json;
-      onlyKeys(t, ['thinkingBudget', 'thinkingLevel', 'includeThoughts'], 'generation_config.thinking_config');
-      // Gemini 3's thinkingLevel and the older thinkingBudget are mutually exclusive.
-      check(t.thinkingBudget === undefined || t.thinkingLevel === undefined, 'generation_config.thinking_config: thinking_budget and thinking_level cannot both be set');
-    }
+    if (g.thinkingConfig !== undefined) validateThinking(g.thinkingConfig as Json, model);
   }
 }
 
@@ -322,7 +347,7 @@ export async function handleGeminiModelCall(req: IncomingMessage, res: ServerRes
   if (method !== 'generateContent' && method !== 'streamGenerateContent') return send(404, googleError(404, `Method ${method} not found.`));
 
   try {
-    validateGenerate(body);
+    validateGenerate(body, model.split('+')[0]!);
   } catch (err) {
     if (err instanceof InvalidRequest) return send(400, googleError(400, err.message));
     throw err;

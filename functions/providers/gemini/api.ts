@@ -38,7 +38,40 @@ export function geminiHeaders(credential: string | undefined, body: Buffer, stre
 export const TEMPERATURE_RANGE = { min: 0, max: 2 } as const;
 
 /**
- * `reasoning_effort` → `thinkingConfig.thinkingBudget` (tokens), the values Google's own
- * OpenAI compatibility layer uses; `none` turns thinking off where the model allows it.
+ * Gemini 2.5 and older: `reasoning_effort` → `thinkingConfig.thinkingBudget` (tokens), the
+ * values Google's own OpenAI compatibility layer uses; `none` turns thinking off where the
+ * model allows it (not on 2.5 Pro, which only works in thinking mode: see
+ * `thinkingOffAllowed`).
  */
 export const THINKING_BUDGETS: Record<string, number> = { none: 0, minimal: 1024, low: 1024, medium: 8192, high: 24576 };
+
+export type ThinkingLevel = 'minimal' | 'low' | 'medium' | 'high';
+const ALL_LEVELS: readonly ThinkingLevel[] = ['minimal', 'low', 'medium', 'high'];
+
+/** `gemini-3-pro-preview` → [3, 0]; `gemini-2.5-flash` → [2, 5]; not a Gemini model → undefined. */
+function geminiVersion(model: string): [number, number] | undefined {
+  const m = /^gemini-(\d+)(?:\.(\d+))?-/.exec(geminiModelId(model));
+  return m ? [Number(m[1]), Number(m[2] ?? 0)] : undefined;
+}
+
+/**
+ * The `thinkingConfig.thinkingLevel` values a Gemini 3+ model takes, or undefined for a
+ * model that takes `thinkingBudget` instead (2.5 and older, non-Gemini ids). From Google's
+ * thinking guide: Gemini 3 Pro takes low and high, Gemini 3 Flash minimal, low, medium and
+ * high, Gemini 3.1 Pro low, medium and high. A later Gemini 3+ model this table does not
+ * know is sent any of the four and Google judges.
+ */
+export function thinkingLevelsOf(model: string): readonly ThinkingLevel[] | undefined {
+  const version = geminiVersion(model);
+  if (!version || version[0] < 3) return undefined;
+  const id = geminiModelId(model);
+  if (/^gemini-3-pro(-|$)/.test(id)) return ['low', 'high'];
+  if (/^gemini-3\.1-pro(-|$)/.test(id)) return ['low', 'medium', 'high'];
+  if (/^gemini-3-flash(-|$)/.test(id)) return ALL_LEVELS;
+  return ALL_LEVELS;
+}
+
+/** Whether `thinkingBudget: 0` is accepted: Pro models (2.5 Pro) only work in thinking mode. */
+export function thinkingOffAllowed(model: string): boolean {
+  return !/^gemini-[\d.]+-pro(-|$)/.test(geminiModelId(model));
+}

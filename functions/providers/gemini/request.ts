@@ -21,7 +21,7 @@ import {
 import { walkMessages } from '../message-walk.js';
 import { anthropicToChatRequest } from '../anthropic-ingress/request.js';
 import { responsesToChatRequest } from '../responses/request.js';
-import { TEMPERATURE_RANGE, THINKING_BUDGETS } from './api.js';
+import { TEMPERATURE_RANGE, THINKING_BUDGETS, thinkingLevelsOf, thinkingOffAllowed } from './api.js';
 import { toGeminiParameters, toGeminiSchema } from './schema.js';
 
 /** A Gemini `Content`: a role and its parts. */
@@ -112,7 +112,7 @@ export function toGeminiRequest(body: Json, model: string): GeminiRequest {
   const choice = toolConfig(body.tool_choice as ChatToolChoice | undefined | null, out.tools !== undefined);
   if (choice) out.toolConfig = choice;
 
-  const config = generationConfig(body);
+  const config = generationConfig(body, model);
   if (Object.keys(config).length > 0) out.generationConfig = config;
   return out;
 }
@@ -245,7 +245,7 @@ function toolConfig(choice: ChatToolChoice | undefined | null, hasTools: boolean
   throw badRequest(`'tool_choice' must be none, auto, required or a named function.`, 'invalid_value', 'tool_choice');
 }
 
-function generationConfig(body: Json): Json {
+function generationConfig(body: Json, model: string): Json {
   const out: Json = {};
   const max = maxOutputTokens(body);
   if (max !== undefined) out.maxOutputTokens = max;
@@ -275,12 +275,31 @@ function generationConfig(body: Json): Json {
   }
 
   const effort = body.reasoning_effort;
-  if (effort !== undefined && effort !== null) {
-    const budget = typeof effort === 'string' ? THINKING_BUDGETS[effort] : undefined;
-    if (budget === undefined) throw badRequest(`'reasoning_effort' must be one of ${Object.keys(THINKING_BUDGETS).join(', ')}.`, 'invalid_value', 'reasoning_effort');
-    out.thinkingConfig = budget === 0 ? { thinkingBudget: 0 } : { thinkingBudget: budget, includeThoughts: true };
-  }
+  if (effort !== undefined && effort !== null) out.thinkingConfig = thinkingConfig(effort, model);
   return out;
+}
+
+/**
+ * `reasoning_effort` → `thinkingConfig`. Gemini 3+ models take `thinkingLevel` (the effort
+ * as is, where the model has that level) and cannot turn thinking off; older models take
+ * `thinkingBudget` (THINKING_BUDGETS). What the model would refuse is a 400 here, naming the
+ * values it takes.
+ */
+function thinkingConfig(effort: unknown, model: string): Json {
+  const param = 'reasoning_effort';
+  const levels = thinkingLevelsOf(model);
+  if (levels) {
+    if (effort === 'none') throw badRequest(`'reasoning_effort' 'none' is not supported by ${model}: thinking cannot be turned off on Gemini 3 models; use one of ${levels.join(', ')}.`, 'unsupported_value', param);
+    if (typeof effort !== 'string' || !(levels as readonly string[]).includes(effort)) {
+      const known = typeof effort === 'string' && Object.hasOwn(THINKING_BUDGETS, effort);
+      throw badRequest(known ? `'reasoning_effort' '${effort}' is not supported by ${model}; it takes ${levels.join(', ')}.` : `'reasoning_effort' must be one of ${levels.join(', ')} for ${model}.`, known ? 'unsupported_value' : 'invalid_value', param);
+    }
+    return { thinkingLevel: effort, includeThoughts: true };
+  }
+  const budget = typeof effort === 'string' && Object.hasOwn(THINKING_BUDGETS, effort) ? THINKING_BUDGETS[effort] : undefined;
+  if (budget === undefined) throw badRequest(`'reasoning_effort' must be one of ${Object.keys(THINKING_BUDGETS).join(', ')}.`, 'invalid_value', param);
+  if (budget === 0 && !thinkingOffAllowed(model)) throw badRequest(`'reasoning_effort' 'none' is not supported by ${model}: the model only works in thinking mode; use one of minimal, low, medium, high.`, 'unsupported_value', param);
+  return budget === 0 ? { thinkingBudget: 0 } : { thinkingBudget: budget, includeThoughts: true };
 }
 
 function number(body: Json, field: string, valid: (v: number) => boolean, set: (v: number) => unknown): void {
