@@ -99,6 +99,45 @@ describe('Gemini models on Vertex', () => {
     expect(err.status).toBe(429);
     expect(err.code).toBe('rate_limit_exceeded');
   });
+
+  it('tool history with call ids (from another provider, or Gemini API answers): sent without functionCall / functionResponse ids, which Vertex refuses', async () => {
+    const tools: OpenAI.ChatCompletionTool[] = [{ type: 'function', function: { name: 'weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } } }];
+    const res = await client.chat.completions.create({
+      model: 'gemini-2.5-flash',
+      tools,
+      messages: [
+        { role: 'user', content: 'Weather in Rome?' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_01ABC', type: 'function', function: { name: 'weather', arguments: '{"city":"Rome"}' } }] },
+        { role: 'tool', tool_call_id: 'toolu_01ABC', content: '{"temp":21}' },
+      ],
+    });
+    expect(res.choices[0]?.message.content).toBeTruthy();
+    const parts = ((modelCalls()[0]?.body as { contents: Array<{ parts: Array<Record<string, Record<string, unknown>>> }> }).contents).flatMap((c) => c.parts);
+    expect(parts.filter((p) => p.functionCall || p.functionResponse)).toEqual([
+      { functionCall: { name: 'weather', args: { city: 'Rome' } } },
+      { functionResponse: { name: 'weather', response: { temp: 21 } } },
+    ]);
+  });
+
+  it('the test upstream refuses an id on a functionCall / functionResponse part as Vertex does', async () => {
+    await client.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'token please' }] });
+    const token = String(modelCalls()[0]?.headers.authorization);
+    const res = await fetch(`${upstream.url.replace(/\/v1$/, '')}${PREFIX}/google/models/gemini-2.5-flash:generateContent`, {
+      method: 'POST',
+      headers: { authorization: token, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        contents: [
+          { role: 'user', parts: [{ text: 'hi' }] },
+          { role: 'model', parts: [{ functionCall: { id: 'a', name: 'f', args: {} } }] },
+          { role: 'user', parts: [{ functionResponse: { id: 'a', name: 'f', response: {} } }] },
+        ],
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
+      `Invalid JSON payload received. Unknown name "id" at 'contents[1].parts[0].function_call': Cannot find field.\nInvalid JSON payload received. Unknown name "id" at 'contents[2].parts[0].function_response': Cannot find field.`,
+    );
+  });
 });
 
 describe('Claude models on Vertex', () => {

@@ -7,7 +7,7 @@
  * | `POST /token` | the JWT-bearer grant: verifies the assertion (RS256 signature against the service account's public key, `kid`, `iss`/`sub`, `scope`, `aud` = this URL, `iat`/`exp`) and issues `{access_token, expires_in, token_type}`; errors are `{error, error_description}` |
  * | `POST /v1/projects/{p}/locations/{l}/publishers/anthropic/models/{m}:rawPredict` / `:streamRawPredict` | Claude: a Messages body without `model`, with `anthropic_version: "vertex-2023-10-16"` (and `stream: true` on streamRawPredict), answered as Anthropic does (the anthropic-upstream's model) |
  * | `POST /v1/projects/{p}/locations/{l}/publishers/anthropic/models/count-tokens:rawPredict` | `{input_tokens}` |
- * | `POST /v1/projects/{p}/locations/{l}/publishers/google/models/{m}:generateContent` / `:streamGenerateContent?alt=sse` | Gemini, answered by the gemini-upstream's handler when one is given |
+ * | `POST /v1/projects/{p}/locations/{l}/publishers/google/models/{m}:generateContent` / `:streamGenerateContent?alt=sse` | Gemini, answered by the gemini-upstream's handler when one is given; an `id` on a `functionCall` / `functionResponse` part → Vertex's 400 "Unknown name \"id\"" |
  * | `POST …/publishers/google/models/{m}:predict` | text embeddings: `instances[{content}]` → `predictions[{embeddings:{values, statistics:{token_count}}}]`; at most 250 instances, and a single one for Gemini Embedding models (`gemini-embedding-001`), as Vertex documents |
  *
  * Every model path checks `Authorization: Bearer <a token this endpoint issued and that
@@ -111,6 +111,29 @@ export interface VertexUpstream {
 }
 
 const googleError = (code: number, status: string, message: string) => ({ error: { code, message, status } });
+
+/**
+ * Vertex's generateContent has no `id` on `functionCall` / `functionResponse` parts (the
+ * Gemini API does): it answers "Unknown name \"id\" at 'contents[N].parts[M].function_call'"
+ * as reported against the live endpoint (charmbracelet/fantasy#265,
+ * router-for-me/CLIProxyAPI#2549). The paths of such fields, in that form.
+ */
+function callIdFields(body: unknown): string[] {
+  const contents = (body as { contents?: unknown } | undefined)?.contents;
+  if (!Array.isArray(contents)) return [];
+  const out: string[] = [];
+  contents.forEach((c, i) => {
+    const parts = (c as { parts?: unknown } | null)?.parts;
+    if (!Array.isArray(parts)) return;
+    parts.forEach((p, j) => {
+      for (const [key, field] of [['functionCall', 'function_call'], ['functionResponse', 'function_response']] as const) {
+        const v = (p as Record<string, unknown> | null)?.[key] as Record<string, unknown> | undefined;
+        if (v && typeof v === 'object' && 'id' in v) out.push(`contents[${i}].parts[${j}].${field}`);
+      }
+    });
+  });
+  return out;
+}
 const STATUS_NAMES: Record<number, string> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 503: 'UNAVAILABLE', 504: 'DEADLINE_EXCEEDED' };
 const ANTHROPIC_ERROR_TYPES: Record<number, string> = { 400: 'invalid_request_error', 401: 'authentication_error', 403: 'permission_error', 404: 'not_found_error', 429: 'rate_limit_error', 500: 'api_error', 529: 'overloaded_error' };
 const MODEL_PATH = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/publishers\/(google|anthropic)\/models\/([^/:]+):([A-Za-z]+)$/;
@@ -300,6 +323,8 @@ export async function startVertexUpstream(opts: VertexUpstreamOptions = {}): Pro
     if (method === 'predict') return handleEmbeddings(res, decodeURIComponent(model), body);
     if (method === 'streamGenerateContent' && new URL(url, 'http://x').searchParams.get('alt') !== 'sse') return send(res, 400, googleError(400, 'INVALID_ARGUMENT', 'this test upstream streams SSE only: add ?alt=sse'));
     if (!opts.gemini) return send(res, 404, googleError(404, 'NOT_FOUND', `Publisher model ${model} is not served by this test upstream.`));
+    const ids = callIdFields(body);
+    if (ids.length > 0) return send(res, 400, googleError(400, 'INVALID_ARGUMENT', ids.map((at) => `Invalid JSON payload received. Unknown name "id" at '${at}': Cannot find field.`).join('\n')));
     return opts.gemini(req, res, { model: decodeURIComponent(model), method, body, sse: method === 'streamGenerateContent' });
   }
 

@@ -72,8 +72,19 @@ export const isGatewayCallId = (id: string): boolean => id.startsWith('call_');
  * user turn; consecutive same-role turns are merged; tool schemas are sanitized
  * (schema.ts).
  */
-export function toGeminiRequest(body: Json, model: string): GeminiRequest {
+/**
+ * Where the body goes. `callIds: false` (Vertex AI) leaves `id` off `functionCall` /
+ * `functionResponse` parts: Vertex's generateContent refuses it ("Unknown name \"id\" at
+ * 'contents[…].parts[…].function_call'") and issues no call ids of its own; the Gemini API
+ * (the default) takes them back.
+ */
+export interface GeminiTarget {
+  callIds?: boolean;
+}
+
+export function toGeminiRequest(body: Json, model: string, target: GeminiTarget = {}): GeminiRequest {
   const needsSignatures = SIGNATURE_REQUIRED.test(model);
+  const sendId = (id: string): boolean => target.callIds !== false && !isGatewayCallId(id);
   refuseUnsupported(body, 'Gemini', UNSUPPORTED);
   if (!Array.isArray(body.messages)) throw badRequest(`'messages' must be an array.`, 'invalid_type', 'messages');
   const messages = body.messages as ChatMessage[];
@@ -89,11 +100,11 @@ export function toGeminiRequest(body: Json, model: string): GeminiRequest {
       return text === '' ? [] : [{ text }];
     },
     user: userParts,
-    assistant: (m, where) => modelParts(m, where, callNames, needsSignatures),
+    assistant: (m, where) => modelParts(m, where, callNames, needsSignatures, sendId),
     tool: (m, where, id) => {
       const name = callNames.get(id);
       if (name === undefined) throw badRequest(`'${where}.tool_call_id' '${id}' answers no tool call of an earlier assistant message.`, 'invalid_tool_call_id', `${where}.tool_call_id`);
-      return [{ functionResponse: { ...(isGatewayCallId(id) ? {} : { id }), name, response: toolResponse(textOf(m.content, where)) } }];
+      return [{ functionResponse: { ...(sendId(id) ? { id } : {}), name, response: toolResponse(textOf(m.content, where)) } }];
     },
     function: (m, where) => {
       if (typeof m.name !== 'string') throw badRequest(`'${where}.name' is required on function messages.`, 'missing_required_parameter', `${where}.name`);
@@ -121,9 +132,9 @@ export function toGeminiRequest(body: Json, model: string): GeminiRequest {
  * The generateContent body for any ingress: chat as is, the Responses API and the
  * Anthropic Messages ingress through their chat translation.
  */
-export function geminiBodyFor(endpoint: Endpoint, ingress: Ingress, json: Json, model: string): GeminiRequest {
-  if (ingress === 'anthropic') return toGeminiRequest(anthropicToChatRequest(json, model), model);
-  return toGeminiRequest(endpoint === 'responses' ? responsesToChatRequest(json) : json, model);
+export function geminiBodyFor(endpoint: Endpoint, ingress: Ingress, json: Json, model: string, target: GeminiTarget = {}): GeminiRequest {
+  if (ingress === 'anthropic') return toGeminiRequest(anthropicToChatRequest(json, model), model, target);
+  return toGeminiRequest(endpoint === 'responses' ? responsesToChatRequest(json) : json, model, target);
 }
 
 /** Content must be a string, an array of part objects, or absent: anything else is the client's error, said plainly. */
@@ -188,7 +199,7 @@ function filePart(p: ChatContentPart, where: string): Json {
 const SIGNATURE_REQUIRED = /(^|\/)gemini-3/;
 export const PLACEHOLDER_SIGNATURE = 'skip_thought_signature_validator';
 
-function modelParts(m: ChatMessage, where: string, callNames: Map<string, string>, needsSignatures: boolean): Json[] {
+function modelParts(m: ChatMessage, where: string, callNames: Map<string, string>, needsSignatures: boolean, sendId: (id: string) => boolean): Json[] {
   const parts: Json[] = [];
   for (const [j, p] of contentParts(m.content).entries()) {
     const text = assistantPartText(p, j, where);
@@ -203,7 +214,7 @@ function modelParts(m: ChatMessage, where: string, callNames: Map<string, string
     const given = call.extra_content?.google?.thought_signature;
     const signature = typeof given === 'string' ? given : needsSignatures && j === 0 ? PLACEHOLDER_SIGNATURE : undefined;
     parts.push({
-      functionCall: { ...(isGatewayCallId(call.id) ? {} : { id: call.id }), name: call.function.name, args: parseArguments(call.function.arguments ?? '', at) },
+      functionCall: { ...(sendId(call.id) ? { id: call.id } : {}), name: call.function.name, args: parseArguments(call.function.arguments ?? '', at) },
       ...(typeof signature === 'string' ? { thoughtSignature: signature } : {}),
     });
   });

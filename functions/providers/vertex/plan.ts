@@ -39,8 +39,9 @@ export function vertexRequest(call: VertexCall): VertexWire {
     const out = Buffer.from(JSON.stringify(toVertexEmbedRequest(json)));
     return { wire: 'gemini', path: vertexModelPath(gcp, model, 'predict'), headers: vertexHeaders(call.accessToken, out, false), body: out };
   }
-  // Gemini: the generateContent body the Gemini API takes (chat, Responses and Messages translated).
-  const out = Buffer.from(JSON.stringify(geminiBodyFor(endpoint, ingress, json, model)));
+  // Gemini: the generateContent body the Gemini API takes (chat, Responses and Messages
+  // translated), without functionCall / functionResponse ids, which Vertex refuses.
+  const out = Buffer.from(JSON.stringify(geminiBodyFor(endpoint, ingress, json, model, { callIds: false })));
   const stream = call.stream;
   return { wire: 'gemini', path: vertexModelPath(gcp, model, stream ? 'streamGenerateContent' : 'generateContent'), headers: vertexHeaders(call.accessToken, out, stream), body: out };
 }

@@ -97,6 +97,52 @@ describe('other ingresses through the chat translation', () => {
   });
 });
 
+describe('call ids per target', () => {
+  const history = {
+    model: 'g',
+    messages: [
+      { role: 'user', content: 'x' },
+      { role: 'assistant', content: null, tool_calls: [{ id: 'fc_7', type: 'function', function: { name: 'f', arguments: '{}' } }, { id: 'call_made_up', type: 'function', function: { name: 'g', arguments: '{}' } }] },
+      { role: 'tool', tool_call_id: 'fc_7', content: 'one' },
+      { role: 'tool', tool_call_id: 'call_made_up', content: 'two' },
+    ],
+  };
+  const callParts = (body: { contents: Array<{ parts: Array<Record<string, unknown>> }> }) => body.contents.flatMap((c) => c.parts).filter((p) => p.functionCall || p.functionResponse);
+
+  it('the Gemini API (default) gets back the ids Gemini issued, never the gateway-made call_ ones', () => {
+    expect(callParts(toGeminiRequest(history, 'gemini-2.5-flash'))).toEqual([
+      { functionCall: { id: 'fc_7', name: 'f', args: {} } },
+      { functionCall: { name: 'g', args: {} } },
+      { functionResponse: { id: 'fc_7', name: 'f', response: { output: 'one' } } },
+      { functionResponse: { name: 'g', response: { output: 'two' } } },
+    ]);
+  });
+
+  it('Vertex (callIds: false) gets no ids at all, on every ingress', () => {
+    const expected = [
+      { functionCall: { name: 'f', args: {} } },
+      { functionCall: { name: 'g', args: {} } },
+      { functionResponse: { name: 'f', response: { output: 'one' } } },
+      { functionResponse: { name: 'g', response: { output: 'two' } } },
+    ];
+    expect(callParts(toGeminiRequest(history, 'gemini-2.5-flash', { callIds: false }))).toEqual(expected);
+    expect(callParts(geminiBodyFor('chat.completions', 'openai', history, 'gemini-2.5-flash', { callIds: false }))).toEqual(expected);
+    const messages = {
+      model: 'g',
+      max_tokens: 10,
+      messages: [
+        { role: 'user', content: 'x' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'f', input: {} }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'one' }] },
+      ],
+    };
+    expect(callParts(geminiBodyFor('anthropic.messages', 'anthropic', messages, 'gemini-2.5-flash', { callIds: false }))).toEqual([
+      { functionCall: { name: 'f', args: {} } },
+      { functionResponse: { name: 'f', response: { output: 'one' } } },
+    ]);
+  });
+});
+
 describe('paths and headers', () => {
   it('the model is URL-encoded into its path segment; streams ask for SSE; a models/ prefix is accepted', () => {
     expect(geminiPath('gemini-2.5-flash', 'generateContent')).toBe('/models/gemini-2.5-flash:generateContent');
