@@ -119,6 +119,14 @@ describe('Gemini models on Vertex', () => {
     ]);
   });
 
+  it('Gemini 3 on Vertex: reasoning_effort → thinkingLevel; a level the model lacks is our 400, Vertex not called', async () => {
+    await client.chat.completions.create({ model: 'gemini-3-pro-preview', messages: [{ role: 'user', content: 'think' }], reasoning_effort: 'high' });
+    expect((modelCalls()[0]?.body as { generationConfig?: unknown }).generationConfig).toEqual({ thinkingConfig: { thinkingLevel: 'high', includeThoughts: true } });
+    const err = await openaiError(client.chat.completions.create({ model: 'gemini-3-pro-preview', messages: [{ role: 'user', content: 'think' }], reasoning_effort: 'medium' }));
+    expect([err.status, err.code, err.param]).toEqual([400, 'unsupported_value', 'reasoning_effort']);
+    expect(modelCalls()).toHaveLength(1);
+  });
+
   it('the test upstream refuses an id on a functionCall / functionResponse part as Vertex does', async () => {
     await client.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'token please' }] });
     const token = String(modelCalls()[0]?.headers.authorization);
