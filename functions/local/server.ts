@@ -39,7 +39,14 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   // close() waits for them, as Lambda waits for the handler to resolve.
   const inflight = new Set<Promise<void>>();
   const server = http.createServer((req, res) => {
-    const invocation = serve(handler, req, res, opts.coalesceBytes ?? 0, timeoutMs);
+    // Nothing that goes wrong with one request may take the server down (Node exits on an
+    // unhandled rejection): an unexpected failure is a 502, or a cut connection once begun.
+    const invocation = serve(handler, req, res, opts.coalesceBytes ?? 0, timeoutMs).catch((err: unknown) => {
+      if (!res.headersSent) {
+        res.writeHead(502, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: 'Internal Server Error' }));
+      } else res.destroy(err instanceof Error ? err : new Error(String(err)));
+    });
     inflight.add(invocation);
     void invocation.finally(() => inflight.delete(invocation));
   });
@@ -69,7 +76,17 @@ async function serve(handler: StreamingHandler, req: IncomingMessage, res: Serve
     res.end(JSON.stringify({ error: { message: `Request body exceeds the ${MAX_BODY_BYTES} byte limit.`, type: 'invalid_request_error', code: 'payload_too_large', param: null } }));
     return;
   }
-  const event = toFunctionUrlEvent(req, body);
+  let event;
+  try {
+    event = toFunctionUrlEvent(req, body);
+  } catch {
+    // A request target no URL parser takes (`/%zz`, `//`): the Function URL front end refuses
+    // those before any function runs; here it is a 400 in the gateway's error shape.
+    const text = JSON.stringify({ error: { message: 'The request path is not a valid URL path.', type: 'invalid_request_error', code: 'invalid_path', param: null } });
+    res.writeHead(400, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), 'x-sluice-trace-id': randomUUID(), 'x-sluice-session-id': randomUUID() });
+    res.end(text);
+    return;
+  }
   const writer = new ResponseWriter(res, coalesceBytes);
   const stream = new LambdaResponseStream((chunk, done) => writer.write(chunk, done));
   stream.on('finish', () => writer.end());

@@ -126,3 +126,31 @@ describe('local runtime: streamed events are not held back', () => {
     expect(arrivals.at(-1)! - arrivals[0]!).toBeGreaterThan((texts.length - 3) * gapMs);
   });
 });
+
+/** One raw HTTP/1.1 request with the target written as given (no client-side normalizing); resolves with the whole answer. */
+function rawRequest(target: string): Promise<string> {
+  const url = new URL(gateway.url);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(url.port), url.hostname, () => {
+      socket.write([`GET ${target} HTTP/1.1`, `Host: ${url.host}`, `Authorization: Bearer ${gateway.key}`, 'Connection: close', '', ''].join('\r\n'));
+    });
+    let received = '';
+    socket.on('data', (d: Buffer) => (received += d.toString('utf8')));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(received));
+  });
+}
+
+describe('local runtime: request targets no URL parser takes', () => {
+  it('answer 400 in the gateway error shape and leave the server running', async () => {
+    for (const target of ['/%zz', '/v1/models%', '//']) {
+      const answer = await rawRequest(target);
+      expect(answer, target).toMatch(/^HTTP\/1\.1 400 /);
+      const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)) as { error: { type: string; code: string } };
+      expect(body.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_path' });
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(uncaught).toEqual([]);
+    await serverStillServes();
+  });
+});
