@@ -59,15 +59,17 @@ export function toFunctionUrlEvent(req: IncomingMessage, body: Buffer, now = new
   return event;
 }
 
-/** Plain paths: unreserved characters only, no empty or dot segments (WHATWG URL parsing would return them unchanged). */
+/**
+ * Plain paths: unreserved characters only, no empty segments, no segment starting with a dot
+ * (so no dot segments): WHATWG URL parsing would return them unchanged.
+ */
 const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*\/?$/;
-const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
 
 /** The decoded path and, when there is a query string, its parameters; URL parsing only when the path needs it. */
 function pathAndQuery(target: string): { path: string; searchParams?: URLSearchParams } {
   const q = target.indexOf('?');
   const pathPart = q < 0 ? target : target.slice(0, q);
-  if (PLAIN_PATH.test(pathPart) && !DOT_SEGMENT.test(pathPart)) {
+  if (PLAIN_PATH.test(pathPart)) {
     return q < 0 ? { path: pathPart } : { path: pathPart, searchParams: new URL(target, 'http://localhost').searchParams };
   }
   const url = new URL(target, 'http://localhost');
