@@ -10,6 +10,7 @@
 import type { IncomingMessage } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { toFunctionUrlEvent } from '../../../functions/local/function-url-event.js';
+import { seededRandom } from '../../support/seeded-random.js';
 
 interface Expected {
   rawPath: string;
@@ -58,17 +59,6 @@ function actual(target: string, rawHeaders: string[]): Expected {
   return out;
 }
 
-/** mulberry32: a small seeded PRNG, so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEGMENTS = [
   'a', 'v1', 'chat', 'completions', 'p', 'openai', 'A-Z_0~9', 'x.y', 'file.json', '-', '_', '~', '~user',
@@ -91,7 +81,7 @@ const HEADER_SETS: string[][] = [
 ];
 
 function generated(count: number, seed: number): Array<{ target: string; headers: string[] }> {
-  const next = rng(seed);
+  const next = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]!;
   const out: Array<{ target: string; headers: string[] }> = [];
   for (let i = 0; i < count; i++) {

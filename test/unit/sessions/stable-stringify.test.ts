@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { canonicalHistory, historyFingerprint, stableStringify } from '../../../functions/sessions/canonical.js';
 import { chainKeyAfterTurn } from '../../../functions/sessions/resolve.js';
+import { seededRandom } from '../../support/seeded-random.js';
 
 function reference(value: unknown): string {
   if (value === undefined) return 'null';
@@ -36,16 +37,6 @@ function reference(value: unknown): string {
   return 'null';
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KEYS = ['a', 'b', 'A', 'B', 'aa', 'a b', '', '10', '2', '1', '_', 'z', 'é', 'e\u0301', '日本', '😀', '\uffff', '\u0000', '"', '\\', 'constructor', 'toString', '__proto__', 'role', 'content'];
 const STRINGS = ['', 'x', 'hello world', 'é', '😀', '\n\t', '"quoted"', '\\', '\u2028', '\ud800', '</script>', '0'];
@@ -79,7 +70,7 @@ describe('stableStringify', () => {
   });
 
   it('equals the reference over 3,000 seeded random values', () => {
-    const next = rng(20261206);
+    const next = seededRandom(20261206);
     for (let i = 0; i < 3000; i++) {
       const value = randomValue(next, 4);
       expect(stableStringify(value), JSON.stringify(value)).toBe(reference(value));
