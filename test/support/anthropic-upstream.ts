@@ -22,7 +22,7 @@
  * max_tokens), `refusal`.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listenLocal } from './local-server.js';
+import { listenLocal, upstreamHandle } from './local-server.js';
 import { createHash } from 'node:crypto';
 import { countTokens, replyTo, splitIntoTokens } from './upstream/content.js';
 
@@ -282,16 +282,5 @@ export async function startAnthropicUpstream(opts: { apiKey?: string } = {}): Pr
       else res.destroy();
     });
   });
-  const local = await listenLocal(server);
-  return {
-    url: `http://127.0.0.1:${local.port}/v1`,
-    requests,
-    reset: () => {
-      requests.length = 0;
-    },
-    close: () => {
-      closing.abort();
-      return local.close();
-    },
-  };
+  return upstreamHandle(await listenLocal(server), '/v1', requests, closing);
 }

@@ -24,7 +24,7 @@
  * `x-ratelimit-remaining-tokens` and the older `x-rate-limit-reset-tokens` (seconds).
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listenLocal } from './local-server.js';
+import { listenLocal, upstreamHandle } from './local-server.js';
 
 export const AZURE_API_VERSIONS = new Set(['2024-06-01', '2024-10-21', '2025-01-01-preview', '2025-04-01-preview']);
 
@@ -230,13 +230,7 @@ export async function startAzureUpstream(opts: AzureUpstreamOptions): Promise<Az
     res.end();
   }
 
-  const local = await listenLocal(server);
-  return {
-    url: `http://127.0.0.1:${local.port}`,
-    requests,
-    reset: () => void requests.splice(0),
-    close: local.close,
-  };
+  return upstreamHandle(await listenLocal(server), '', requests);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

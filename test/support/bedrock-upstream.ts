@@ -27,7 +27,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import { listenLocal } from './local-server.js';
+import { listenLocal, upstreamHandle } from './local-server.js';
 import { EventStreamCodec, type MessageHeaders } from '@smithy/eventstream-codec';
 import { countTokens, embeddingFor, replyTo, splitIntoTokens } from './upstream/content.js';
 import * as anthropic from './anthropic-upstream.js';
@@ -218,7 +218,7 @@ function streamFrames(content: Json[], stopReason: string, usage: Json, s: anthr
 export async function startBedrockUpstream(opts: { region?: string } = {}): Promise<BedrockUpstream> {
   const region = opts.region ?? 'us-east-1';
   const requests: BedrockRecordedRequest[] = [];
-  let closed = false;
+  const closing = new AbortController();
 
   const sendError = (stream: ServerHttp2Stream, name: string, message: string) => {
     if (stream.destroyed) return;
@@ -270,7 +270,7 @@ export async function startBedrockUpstream(opts: { region?: string } = {}): Prom
     const errorAfter = s.params.has('stream-error') ? Number(s.params.get('stream-error')) : undefined;
     const cutAfter = s.params.has('cut') ? Number(s.params.get('cut')) : undefined;
     for (let i = 0; i < frames.length; i++) {
-      if (stream.destroyed || closed) return;
+      if (stream.destroyed || closing.signal.aborted) return;
       if (errorAfter === i) {
         stream.end(frame('throttlingException', { message: 'Too many requests, please wait before trying again.' }, 'exception'));
         return;
@@ -348,7 +348,7 @@ export async function startBedrockUpstream(opts: { region?: string } = {}): Prom
     const events = anthropic.streamEvents(id, modelId, blocks, stopReason, usage).filter(([name]) => name !== 'ping');
     const errorAfter = opts.params.has('stream-error') ? Number(opts.params.get('stream-error')) : undefined;
     for (let i = 0; i < events.length; i++) {
-      if (stream.destroyed || closed) return;
+      if (stream.destroyed || closing.signal.aborted) return;
       if (errorAfter === i) {
         stream.end(frame('throttlingException', { message: 'Too many requests, please wait before trying again.' }, 'exception'));
         return;
@@ -368,16 +368,5 @@ export async function startBedrockUpstream(opts: { region?: string } = {}): Prom
       else stream.destroy();
     });
   });
-  const local = await listenLocal(server);
-  return {
-    url: `http://127.0.0.1:${local.port}`,
-    requests,
-    reset: () => {
-      requests.length = 0;
-    },
-    close: () => {
-      closed = true;
-      return local.close();
-    },
-  };
+  return upstreamHandle(await listenLocal(server), '', requests, closing);
 }

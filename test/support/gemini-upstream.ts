@@ -32,7 +32,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { scenarioOf as modelScenario } from './anthropic-upstream.js';
-import { listenLocal } from './local-server.js';
+import { listenLocal, upstreamHandle } from './local-server.js';
 import { countTokens, embeddingFor, replyTo, splitIntoTokens } from './upstream/content.js';
 
 export { replyTo } from './upstream/content.js';
@@ -456,16 +456,5 @@ export async function startGeminiUpstream(opts: { apiKey?: string } = {}): Promi
       } else res.destroy();
     });
   });
-  const local = await listenLocal(server);
-  return {
-    url: `http://127.0.0.1:${local.port}/v1beta`,
-    requests,
-    reset: () => {
-      requests.length = 0;
-    },
-    close: () => {
-      closing.abort();
-      return local.close();
-    },
-  };
+  return upstreamHandle(await listenLocal(server), '/v1beta', requests, closing);
 }

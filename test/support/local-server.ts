@@ -36,3 +36,32 @@ export async function listenLocal(server: Server | Http2Server, port = 0): Promi
       }),
   };
 }
+
+/** What every test upstream hands back: its base URL, the live request log, and its lifecycle. */
+export interface UpstreamHandle<R> {
+  url: string;
+  requests: R[];
+  /** Forgets the recorded requests. */
+  reset(): void;
+  /** Aborts `closing` (ending pending delays and streams), then closes the server. */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the handle of an upstream listening on `local`: `url` is
+ * `http://127.0.0.1:<port><basePath>`; `reset` empties `requests` in place (the array
+ * stays live); `close` aborts `closing`, if given, before `local.close()`.
+ */
+export function upstreamHandle<R>(local: LocalServer, basePath: string, requests: R[], closing?: AbortController): UpstreamHandle<R> {
+  return {
+    url: `http://127.0.0.1:${local.port}${basePath}`,
+    requests,
+    reset: () => {
+      requests.length = 0;
+    },
+    close: () => {
+      closing?.abort();
+      return local.close();
+    },
+  };
+}

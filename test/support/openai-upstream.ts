@@ -28,7 +28,7 @@
  * reached the upstream at all.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listenLocal } from './local-server.js';
+import { listenLocal, upstreamHandle } from './local-server.js';
 import {
   allText,
   completionPrompts,
@@ -416,18 +416,5 @@ export async function startOpenAIUpstream(opts: OpenAIUpstreamOptions = {}): Pro
   server.headersTimeout = 66_000;
   server.requestTimeout = 0;
   const local = await listenLocal(server, opts.port ?? 0);
-  const { port } = local;
-
-  return {
-    url: `http://127.0.0.1:${port}/v1`,
-    port,
-    requests,
-    reset() {
-      requests.length = 0;
-    },
-    close() {
-      closing.abort();
-      return local.close();
-    },
-  };
+  return { ...upstreamHandle(local, '/v1', requests, closing), port: local.port };
 }

@@ -21,7 +21,7 @@
  * error body, as Claude on Vertex answers model-level errors).
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listenLocal } from './local-server.js';
+import { listenLocal, upstreamHandle } from './local-server.js';
 import { createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { answer, inputTokens, InvalidRequest, scenarioOf, streamEvents, usageFor, validate } from './anthropic-upstream.js';
 import { countTokens, embeddingFor } from './upstream/content.js';
@@ -337,9 +337,8 @@ export async function startVertexUpstream(opts: VertexUpstreamOptions = {}): Pro
   const local = await listenLocal(server);
   tokenUri = `http://127.0.0.1:${local.port}/token`;
   return {
-    url: `http://127.0.0.1:${local.port}/v1`,
+    ...upstreamHandle(local, '/v1', requests),
     tokenUri,
-    requests,
     get exchanges() {
       return exchanges;
     },
@@ -356,9 +355,5 @@ export async function startVertexUpstream(opts: VertexUpstreamOptions = {}): Pro
     failTokens: (failure) => {
       tokenFailure = failure;
     },
-    reset: () => {
-      requests.length = 0;
-    },
-    close: local.close,
   };
 }
