@@ -28,7 +28,14 @@ export interface SluiceRequestHeaders {
 }
 
 /** The headers that choose or shape the upstream: all refused (403) on a proxy without upstream selection. */
-export const UPSTREAM_SELECTION_HEADERS = ['x-sluice-upstream', 'x-sluice-azure-resource', 'x-sluice-azure-deployment', 'x-sluice-azure-api-version', 'x-sluice-gcp-project', 'x-sluice-gcp-location'] as const;
+export const UPSTREAM_SELECTION_HEADERS: ReadonlyArray<readonly [string, 'upstream' | FormattedField]> = [
+  ['x-sluice-upstream', 'upstream'],
+  ['x-sluice-azure-resource', 'azureResource'],
+  ['x-sluice-azure-deployment', 'azureDeployment'],
+  ['x-sluice-azure-api-version', 'azureApiVersion'],
+  ['x-sluice-gcp-project', 'gcpProject'],
+  ['x-sluice-gcp-location', 'gcpLocation'],
+];
 
 export const PROPERTY_PREFIX = 'x-sluice-property-';
 export const MAX_PROPERTIES = 20;
@@ -45,20 +52,17 @@ const FLOW_ID = 'x-sluice-trace-flow-id';
 const SESSION_PATH = 'x-sluice-session-path';
 const UPSTREAM = 'x-sluice-upstream';
 const APPROVAL_ID = 'x-sluice-approval-id';
-const AZURE_RESOURCE = 'x-sluice-azure-resource';
-const AZURE_DEPLOYMENT = 'x-sluice-azure-deployment';
-const AZURE_API_VERSION = 'x-sluice-azure-api-version';
-const GCP_PROJECT = 'x-sluice-gcp-project';
-const GCP_LOCATION = 'x-sluice-gcp-location';
 
-/** Header formats (values are never echoed in the 400). */
-const FORMATS: Record<string, { pattern: RegExp; describe: string }> = {
-  [AZURE_RESOURCE]: { pattern: /^[a-z0-9-]{2,64}$/, describe: 'an Azure resource name (2 to 64 lower-case letters, digits or "-")' },
-  [AZURE_DEPLOYMENT]: { pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, describe: 'an Azure deployment name (1 to 64 letters, digits, ".", "_" or "-")' },
-  [AZURE_API_VERSION]: { pattern: /^\d{4}-\d{2}-\d{2}(-preview)?$/, describe: 'an Azure api-version (YYYY-MM-DD or YYYY-MM-DD-preview)' },
-  [GCP_PROJECT]: { pattern: /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, describe: 'a Google Cloud project id (6 to 30 lower-case letters, digits or "-", starting with a letter)' },
-  [GCP_LOCATION]: { pattern: /^[a-z]+(-[a-z]+\d+)?$/, describe: 'a Google Cloud location (e.g. us-central1, europe-west4, global)' },
-};
+type FormattedField = 'azureResource' | 'azureDeployment' | 'azureApiVersion' | 'gcpProject' | 'gcpLocation';
+
+/** Headers checked against a format, the field each fills, and the format (values are never echoed in the 400). */
+const FORMATTED = new Map<string, { field: FormattedField; pattern: RegExp; describe: string }>([
+  ['x-sluice-azure-resource', { field: 'azureResource', pattern: /^[a-z0-9-]{2,64}$/, describe: 'an Azure resource name (2 to 64 lower-case letters, digits or "-")' }],
+  ['x-sluice-azure-deployment', { field: 'azureDeployment', pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, describe: 'an Azure deployment name (1 to 64 letters, digits, ".", "_" or "-")' }],
+  ['x-sluice-azure-api-version', { field: 'azureApiVersion', pattern: /^\d{4}-\d{2}-\d{2}(-preview)?$/, describe: 'an Azure api-version (YYYY-MM-DD or YYYY-MM-DD-preview)' }],
+  ['x-sluice-gcp-project', { field: 'gcpProject', pattern: /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, describe: 'a Google Cloud project id (6 to 30 lower-case letters, digits or "-", starting with a letter)' }],
+  ['x-sluice-gcp-location', { field: 'gcpLocation', pattern: /^[a-z]+(-[a-z]+\d+)?$/, describe: 'a Google Cloud location (e.g. us-central1, europe-west4, global)' }],
+]);
 
 export function parseSluiceHeaders(headers: Record<string, string | undefined>): SluiceRequestHeaders {
   const result: SluiceRequestHeaders = { properties: {} };
@@ -87,29 +91,17 @@ export function parseSluiceHeaders(headers: Record<string, string | undefined>):
       case UPSTREAM:
         result.upstream = upstreamHeader(value);
         break;
-      case AZURE_RESOURCE:
-        result.azureResource = formatted(name, value);
-        break;
-      case AZURE_DEPLOYMENT:
-        result.azureDeployment = formatted(name, value);
-        break;
-      case AZURE_API_VERSION:
-        result.azureApiVersion = formatted(name, value);
-        break;
-      case GCP_PROJECT:
-        result.gcpProject = formatted(name, value);
-        break;
-      case GCP_LOCATION:
-        result.gcpLocation = formatted(name, value);
-        break;
-      default:
-        if (name.startsWith(PROPERTY_PREFIX)) {
+      default: {
+        const format = FORMATTED.get(name);
+        if (format) result[format.field] = formatted(name, value, format);
+        else if (name.startsWith(PROPERTY_PREFIX)) {
           if (++propertyCount > MAX_PROPERTIES) {
             throw badRequest(`At most ${MAX_PROPERTIES} X-Sluice-Property-* headers are allowed per request.`, 'invalid_header', name);
           }
           setProperty(result.properties, propertyKey(name), propertyValue(name, value));
         }
-      // Other x-sluice-* names (x-sluice-key is read by auth) are not ours to judge.
+        // Other x-sluice-* names (x-sluice-key is read by auth) are not ours to judge.
+      }
     }
   }
   return result;
@@ -192,9 +184,8 @@ function upstreamHeader(value: string): string {
   return upstream;
 }
 
-function formatted(name: string, value: string): string {
+function formatted(name: string, value: string, format: { pattern: RegExp; describe: string }): string {
   const v = value.trim();
-  const format = FORMATS[name]!;
   if (!format.pattern.test(v)) {
     const repeated = v.includes(',') ? ' (it was sent more than once)' : '';
     throw badRequest(`Header ${name} must be ${format.describe}${repeated}.`, 'invalid_header', name);

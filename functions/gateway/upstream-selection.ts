@@ -103,8 +103,7 @@ export function describeTarget(target: UpstreamTarget): Record<string, unknown> 
 }
 
 function sentSelectionHeaders(h: SluiceRequestHeaders): string[] {
-  const values = [h.upstream, h.azureResource, h.azureDeployment, h.azureApiVersion, h.gcpProject, h.gcpLocation];
-  return UPSTREAM_SELECTION_HEADERS.filter((_, i) => values[i] !== undefined);
+  return UPSTREAM_SELECTION_HEADERS.filter(([, field]) => h[field] !== undefined).map(([name]) => name);
 }
 
 function withOverrides(target: UpstreamTarget, h: SluiceRequestHeaders): UpstreamTarget {
