@@ -8,6 +8,7 @@ import type { TraceRecord } from '../../functions/traces/recorder.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { replyTo, startAnthropicUpstream, type AnthropicUpstream } from '../support/anthropic-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { traceIn } from '../support/traces.js';
 
 const PROVIDER_KEY = 'sk-ant-provider-key-for-tests';
 let upstream: AnthropicUpstream;
@@ -30,12 +31,9 @@ beforeEach(() => upstream.reset());
 
 /** The trace record of a finished request, waited for (persistence runs after the body). */
 async function traceWhere(match: (r: TraceRecord) => boolean): Promise<TraceRecord> {
-  for (let i = 0; i < 100; i++) {
-    const r = traces.find(match);
-    if (r) return r;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error('no matching trace record');
+  const r = await traceIn(traces, match);
+  if (!r) throw new Error('no matching trace record');
+  return r;
 }
 
 describe('native Anthropic Messages through the gateway', () => {

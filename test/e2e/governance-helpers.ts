@@ -5,6 +5,7 @@ import type { TraceStep } from '../../functions/traces/recorder.js';
 import { setPolicy } from '../../functions/governance/policy-admin.js';
 import type { GovernanceConfig, GovernanceStage, ProxyConfig } from '../../functions/stores/types.js';
 import type { TestGateway } from '../support/gateway.js';
+import { pollFor } from '../support/traces.js';
 
 export function memorySink(): TraceSink & { batches: TraceBatch[] } {
   const batches: TraceBatch[] = [];
@@ -13,12 +14,15 @@ export function memorySink(): TraceSink & { batches: TraceBatch[] } {
 
 /** The steps of one trace, waiting briefly for persistence (it runs after the last byte). */
 export async function stepsOf(sink: { batches: TraceBatch[] }, traceId: string | null, name?: string): Promise<TraceStep[]> {
-  for (let i = 0; i < 100; i++) {
-    const steps = sink.batches.filter((b) => b.record.traceId === traceId).flatMap((b) => b.record.steps);
-    if (steps.some((s) => s.name === 'request_finished')) return name ? steps.filter((s) => s.name === name) : steps;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`trace ${traceId} was not persisted`);
+  const steps = await pollFor(
+    () => {
+      const steps = sink.batches.filter((b) => b.record.traceId === traceId).flatMap((b) => b.record.steps);
+      return steps.some((s) => s.name === 'request_finished') ? steps : undefined;
+    },
+    { everyMs: 20 },
+  );
+  if (!steps) throw new Error(`trace ${traceId} was not persisted`);
+  return name ? steps.filter((s) => s.name === name) : steps;
 }
 
 let proxies = 0;

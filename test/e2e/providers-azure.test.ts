@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TraceRecord } from '../../functions/traces/recorder.js';
 import { startAzureUpstream, type AzureUpstream } from '../support/azure-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { traceIn } from '../support/traces.js';
 
 const AZURE_KEY = 'azure-test-key-0123456789abcdef';
 let upstream: AzureUpstream;
@@ -32,14 +33,7 @@ afterAll(async () => {
 });
 beforeEach(() => upstream.reset());
 
-async function traced(traceId: string): Promise<TraceRecord | undefined> {
-  for (let i = 0; i < 100; i++) {
-    const r = traces.find((t) => t.traceId === traceId);
-    if (r) return r;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return undefined;
-}
+const traced = (traceId: string) => traceIn(traces, traceId);
 
 async function caught(p: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
   try {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TraceRecord } from '../../functions/traces/recorder.js';
 import { replyTo, startGeminiUpstream, type GeminiUpstream } from '../support/gemini-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { usageTraced } from '../support/traces.js';
 
 const API_KEY = 'AIzaSyTestKey0123456789abcdefghijklmnop';
 let upstream: GeminiUpstream;
@@ -32,15 +33,6 @@ afterAll(async () => {
   await upstream?.close();
 });
 beforeEach(() => upstream.reset());
-
-async function usageTraced(traceId: string): Promise<Record<string, unknown> | undefined> {
-  for (let i = 0; i < 100; i++) {
-    const r = traces.find((t) => t.traceId === traceId);
-    if (r) return r.attributes.usage as Record<string, unknown> | undefined;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return undefined;
-}
 
 type Json = Record<string, unknown>;
 const sent = (i = 0) => upstream.requests[i]!.body as Json;
@@ -129,7 +121,7 @@ describe('chat completions → Gemini generateContent', () => {
     });
     // Prompt: "Be brief." 2 + "Answer in English." 3 + 4 words; completion: the reply's words.
     expect(res.usage).toMatchObject({ prompt_tokens: 9, completion_tokens: replyTo('Say something about rivers').split(' ').length });
-    const traced = await usageTraced(response.headers.get('x-sluice-trace-id')!);
+    const traced = await usageTraced(traces, response.headers.get('x-sluice-trace-id')!);
     expect(traced).toMatchObject({ promptTokens: 9, completionTokens: 6, totalTokens: 15 });
   });
 
@@ -173,14 +165,14 @@ describe('chat completions → Gemini generateContent', () => {
       prompt_tokens_details: { cached_tokens: 100 },
       completion_tokens_details: { reasoning_tokens: 12 },
     });
-    const traced = await usageTraced(response.headers.get('x-sluice-trace-id')!);
+    const traced = await usageTraced(traces, response.headers.get('x-sluice-trace-id')!);
     expect(traced).toMatchObject({ promptTokens: 103, cachedTokens: 100, reasoningTokens: 12, completionTokens: visible + 12 });
   });
 
   it('streamed without include_usage still meters the usage in the trace', async () => {
     const { data: stream, response } = await client.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'a b c d' }], stream: true }).withResponse();
     for await (const _ of stream) void _;
-    const traced = await usageTraced(response.headers.get('x-sluice-trace-id')!);
+    const traced = await usageTraced(traces, response.headers.get('x-sluice-trace-id')!);
     expect(traced).toMatchObject({ promptTokens: 4, completionTokens: replyTo('a b c d').split(' ').length });
   });
 

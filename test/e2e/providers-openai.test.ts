@@ -8,6 +8,7 @@ import type { TraceRecord } from '../../functions/traces/recorder.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { usageTraced } from '../support/traces.js';
 import { withoutUsage } from '../../functions/providers/openai/stream.js';
 
 let upstream: OpenAIUpstream;
@@ -27,15 +28,6 @@ afterAll(async () => {
 });
 beforeEach(() => upstream.reset());
 
-async function usageTraced(traceId: string): Promise<Record<string, unknown> | undefined> {
-  for (let i = 0; i < 100; i++) {
-    const r = traces.find((t) => t.traceId === traceId);
-    if (r) return r.attributes.usage as Record<string, unknown> | undefined;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return undefined;
-}
-
 describe('usage on OpenAI-family streams', () => {
   it('not asked: requested upstream, metered, and never shown to the client', async () => {
     const { data: stream, response } = await client.chat.completions
@@ -46,7 +38,7 @@ describe('usage on OpenAI-family streams', () => {
     expect(chunks.some((c) => c.usage)).toBe(false);
     expect(chunks.every((c) => c.choices.length === 1)).toBe(true);
     expect((upstream.requests[0]!.body as { stream_options?: unknown }).stream_options).toEqual({ include_usage: true });
-    const usage = await usageTraced(response.headers.get('x-sluice-trace-id')!);
+    const usage = await usageTraced(traces, response.headers.get('x-sluice-trace-id')!);
     expect(usage?.promptTokens).toBeGreaterThan(0);
     expect(usage?.completionTokens).toBeGreaterThan(0);
   });
@@ -59,7 +51,7 @@ describe('usage on OpenAI-family streams', () => {
     expect(usage?.total_tokens).toBeGreaterThan(0);
     expect(upstream.requests[0]!.rawBody).toBe(JSON.stringify(body));
     // The same usage is metered (and the trace is written before the gateway stops).
-    expect((await usageTraced(response.headers.get('x-sluice-trace-id')!))?.totalTokens).toBe(usage?.total_tokens);
+    expect((await usageTraced(traces, response.headers.get('x-sluice-trace-id')!))?.totalTokens).toBe(usage?.total_tokens);
   });
 });
 

@@ -13,6 +13,7 @@ import { handleGeminiModelCall } from '../support/gemini-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { embeddingFor, replyTo } from '../support/upstream/content.js';
 import { makeServiceAccount, startVertexUpstream, VERTEX_TEST_LOCATION, VERTEX_TEST_PROJECT, type ServiceAccount, type VertexUpstream } from '../support/vertex-upstream.js';
+import { pollFor } from '../support/traces.js';
 
 /** Traces are kept in memory (serialized), to check no token or key reaches them. */
 const traces: string[] = [];
@@ -420,7 +421,7 @@ describe('BYOK and configuration', () => {
 
 describe('secrets', () => {
   it('no trace holds an OAuth token, the service-account key or a caller token', async () => {
-    for (let i = 0; i < 100 && traces.length < 10; i++) await new Promise((r) => setTimeout(r, 20));
+    await pollFor(() => (traces.length >= 10 ? true : undefined), { everyMs: 20 });
     expect(traces.length).toBeGreaterThanOrEqual(10);
     const all = traces.join('\n');
     expect(all).toContain('vertex');

@@ -24,6 +24,7 @@ import { RedisCache } from '../../functions/stores/redis-cache.js';
 import { startRedis } from '../support/redis.js';
 import { createSluiceTables, localDynamoClient, startDynalite } from '../support/dynalite.js';
 import type { TraceSink } from '../../functions/traces/sink.js';
+import { pollFor } from '../support/traces.js';
 
 /** Trace attributes by trace id, as the gateway hands them to its sink (whatever batch shape it uses). */
 const traces = new Map<string, Record<string, unknown>>();
@@ -65,8 +66,7 @@ async function traceOf(response: Response): Promise<Record<string, unknown>> {
 }
 
 async function traceById(traceId: string): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 1000 && !traces.has(traceId); i++) await new Promise((r) => setTimeout(r, 5));
-  const trace = traces.get(traceId);
+  const trace = await pollFor(() => traces.get(traceId), { tries: 1000, everyMs: 5 });
   if (!trace) throw new Error(`no trace ${traceId}`);
   return trace;
 }

@@ -18,6 +18,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 import { standInGuard, type StandInGuard } from '../support/stand-in-guard.js';
 import { startVertexUpstream, VERTEX_TEST_LOCATION, VERTEX_TEST_PROJECT, type VertexUpstream } from '../support/vertex-upstream.js';
+import { pollFor } from '../support/traces.js';
 
 const AZURE_KEY = 'azure-caller-key-7f3e9a1b2c4d';
 const CALLER_KEY = 'sk-or-caller-credential-5b8c1d2e3f4a';
@@ -114,12 +115,9 @@ async function traceLines(): Promise<string[]> {
 }
 
 async function traceOf(traceId: string): Promise<{ line: string; record: { attributes: Record<string, unknown> } }> {
-  for (let i = 0; i < 200; i++) {
-    const line = (await traceLines()).find((l) => l.includes(traceId));
-    if (line) return { line, record: JSON.parse(line) as { attributes: Record<string, unknown> } };
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`trace ${traceId} was not written`);
+  const line = await pollFor(async () => (await traceLines()).find((l) => l.includes(traceId)), { tries: 200, everyMs: 20 });
+  if (line === undefined) throw new Error(`trace ${traceId} was not written`);
+  return { line, record: JSON.parse(line) as { attributes: Record<string, unknown> } };
 }
 
 describe('a proxy without upstream selection', () => {
