@@ -1,4 +1,4 @@
-import { EventStreamCodec } from '@smithy/eventstream-codec';
+import { decodeEvent } from '../providers/bedrock/eventstream.js';
 import type { ConverseEvent } from './block-stream.js';
 
 /**
@@ -27,20 +27,10 @@ export class FrameSplitter {
   }
 }
 
-const codec = new EventStreamCodec(
-  (bytes) => Buffer.from(bytes).toString('utf8'),
-  (text) => new Uint8Array(Buffer.from(text, 'utf8')),
-);
-
-/** The event in a frame, or undefined for exceptions and frames that are not JSON events. */
+/** The event in a frame, or undefined for exceptions, malformed frames and frames that are not JSON events. */
 export function readConverseFrame(frame: Buffer): ConverseEvent | undefined {
   try {
-    const message = codec.decode(new Uint8Array(frame.buffer, frame.byteOffset, frame.length));
-    if (message.headers[':message-type']?.value !== 'event') return undefined;
-    const type = message.headers[':event-type']?.value;
-    if (typeof type !== 'string') return undefined;
-    const payload = JSON.parse(Buffer.from(message.body).toString('utf8')) as unknown;
-    return payload && typeof payload === 'object' ? { type, payload: payload as Record<string, unknown> } : undefined;
+    return decodeEvent(frame);
   } catch {
     return undefined;
   }

@@ -1,9 +1,4 @@
-import { EventStreamCodec } from '@smithy/eventstream-codec';
-
-const codec = new EventStreamCodec(
-  (bytes) => Buffer.from(bytes).toString('utf8'),
-  (text) => new Uint8Array(Buffer.from(text, 'utf8')),
-);
+import { decodeEvent } from '../providers/bedrock/eventstream.js';
 
 /**
  * The assistant message of a Bedrock ConverseStream answer (AWS event-stream framing),
@@ -17,22 +12,16 @@ export function assistantFromConverseStream(bytes: Buffer): { role: 'assistant';
   while (offset + 4 <= bytes.length) {
     const length = bytes.readUInt32BE(offset);
     if (length < 16 || offset + length > bytes.length) return undefined;
-    let message;
+    let event;
     try {
-      message = codec.decode(bytes.subarray(offset, offset + length));
+      event = decodeEvent(bytes.subarray(offset, offset + length));
     } catch {
       return undefined;
     }
     offset += length;
     frames++;
-    const type = message.headers[':event-type']?.value;
-    if (message.headers[':message-type']?.value !== 'event' || typeof type !== 'string') continue;
-    let payload: Record<string, unknown>;
-    try {
-      payload = JSON.parse(Buffer.from(message.body).toString('utf8')) as Record<string, unknown>;
-    } catch {
-      continue;
-    }
+    if (!event) continue;
+    const { type, payload } = event;
     const index = typeof payload.contentBlockIndex === 'number' ? payload.contentBlockIndex : 0;
     const block = blocks.get(index) ?? { text: '', input: '', isTool: false };
     if (type === 'contentBlockStart' && isObject(payload.start) && isObject(payload.start.toolUse)) {

@@ -33,4 +33,22 @@ function encodeMessage(messageType: 'event' | 'exception', type: string, json: s
   );
 }
 
+/**
+ * The event in one whole event-stream frame: its `:event-type` and JSON object body.
+ * Undefined for exceptions, and for frames that are not JSON-object events; throws when
+ * the frame itself is malformed (length or CRC mismatch), for callers that tell the two apart.
+ */
+export function decodeEvent(frame: Uint8Array): { type: string; payload: Record<string, unknown> } | undefined {
+  const message = codec.decode(frame);
+  const type = message.headers[':event-type']?.value;
+  if (message.headers[':message-type']?.value !== 'event' || typeof type !== 'string') return undefined;
+  let payload: unknown;
+  try {
+    payload = JSON.parse(Buffer.from(message.body).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  return payload && typeof payload === 'object' ? { type, payload: payload as Record<string, unknown> } : undefined;
+}
+
 export const EVENT_STREAM_CONTENT_TYPE = 'application/vnd.amazon.eventstream';
