@@ -1,32 +1,19 @@
 import { promises as fs } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { runKeysCommand } from '../../../bin/commands/keys.js';
-import type { StoreCommandDeps } from '../../../bin/commands/args.js';
-import { FileControlStore } from '../../../functions/stores/file-store.js';
 import { hashKey, looksLikeGatewayKey } from '../../../functions/stores/keys.js';
-import { recordingIo, tempDataDir } from './support.js';
+import { storeCommandHarness } from './support.js';
 
 const NOW = new Date('2026-04-01T12:00:00.000Z');
-let data: Awaited<ReturnType<typeof tempDataDir>>;
-let deps: StoreCommandDeps;
-let reader: FileControlStore;
+const cli = storeCommandHarness(runKeysCommand, NOW);
+const { run } = cli;
 
 beforeEach(async () => {
-  data = await tempDataDir();
-  deps = { openStore: async () => new FileControlStore({ dataDir: data.dir }), now: () => NOW };
-  reader = new FileControlStore({ dataDir: data.dir });
-  await reader.putProxy({
+  await cli.reader.putProxy({
     id: 'p1', orgId: 'acme', name: 'p1', provider: 'openai', baseUrl: 'https://api.openai.com/v1',
     byok: false, allowPrivateNetwork: false, createdAt: NOW.toISOString(),
   });
 });
-afterEach(() => data.remove());
-
-async function run(...argv: string[]) {
-  const io = recordingIo();
-  const code = await runKeysCommand(argv, io, deps);
-  return { code, out: io.out(), err: io.err() };
-}
 
 function printedKey(out: string): string {
   const keys = out.match(/sk-sluice-[0-9A-Za-z]+/g) ?? [];
@@ -42,19 +29,19 @@ describe('sluice keys create', () => {
     expect(looksLikeGatewayKey(key)).toBe(true);
     expect(r.out).toContain('only time it is shown');
     expect(r.out).toMatch(/Created key key_[0-9A-Za-z]{16} for proxy p1 \(never expires\)/);
-    const record = await reader.getKeyByHash(hashKey(key));
+    const record = await cli.reader.getKeyByHash(hashKey(key));
     expect(record).toMatchObject({ proxyId: 'p1', orgId: 'acme', name: 'ci', createdAt: NOW.toISOString() });
     expect(record?.expiresAt).toBeUndefined();
     expect(r.out).toContain(record?.id);
-    expect(await fs.readFile(reader.filePath, 'utf8')).not.toContain(key);
+    expect(await fs.readFile(cli.reader.filePath, 'utf8')).not.toContain(key);
   });
 
   it('sets the expiry from --expires-in or --expires-at', async () => {
     const inThirty = await run('create', '--proxy', 'p1', '--expires-in', '30d');
-    expect((await reader.getKeyByHash(hashKey(printedKey(inThirty.out))))?.expiresAt).toBe('2026-05-01T12:00:00.000Z');
+    expect((await cli.reader.getKeyByHash(hashKey(printedKey(inThirty.out))))?.expiresAt).toBe('2026-05-01T12:00:00.000Z');
     const at = await run('create', '--proxy', 'p1', '--expires-at', '2027-01-01T00:00:00Z');
     expect(at.out).toContain('expires 2027-01-01T00:00:00.000Z');
-    expect((await reader.getKeyByHash(hashKey(printedKey(at.out))))?.expiresAt).toBe('2027-01-01T00:00:00.000Z');
+    expect((await cli.reader.getKeyByHash(hashKey(printedKey(at.out))))?.expiresAt).toBe('2027-01-01T00:00:00.000Z');
   });
 
   it('prints JSON with --json, the warning going to stderr', async () => {
@@ -62,7 +49,7 @@ describe('sluice keys create', () => {
     const json = JSON.parse(r.out);
     expect(Object.keys(json).sort()).toEqual(['createdAt', 'fingerprint', 'id', 'key', 'orgId', 'proxyId']);
     expect(json.fingerprint).toBe(hashKey(json.key).slice(0, 8));
-    expect((await reader.getKeyByHash(hashKey(json.key)))?.id).toBe(json.id);
+    expect((await cli.reader.getKeyByHash(hashKey(json.key)))?.id).toBe(json.id);
     expect(r.err).toContain('only time it is shown');
   });
 
@@ -88,7 +75,7 @@ describe('sluice keys create', () => {
       expect(r.err, argv.join(' ')).toMatch(message);
       expect(r.out).not.toContain('sk-sluice-');
     }
-    expect(await reader.listKeys()).toEqual([]);
+    expect(await cli.reader.listKeys()).toEqual([]);
   });
 });
 
@@ -97,9 +84,9 @@ describe('sluice keys list', () => {
     const active = printedKey((await run('create', '--proxy', 'p1', '--name', 'active')).out);
     const revoked = printedKey((await run('create', '--proxy', 'p1', '--name', 'revoked')).out);
     const expiring = printedKey((await run('create', '--proxy', 'p1', '--name', 'expiring', '--expires-in', '1h')).out);
-    const revokedRecord = await reader.getKeyByHash(hashKey(revoked));
-    await reader.revokeKey(revokedRecord?.id ?? '', NOW.toISOString());
-    deps.now = () => new Date(NOW.getTime() + 2 * 3_600_000);
+    const revokedRecord = await cli.reader.getKeyByHash(hashKey(revoked));
+    await cli.reader.revokeKey(revokedRecord?.id ?? '', NOW.toISOString());
+    cli.deps.now = () => new Date(NOW.getTime() + 2 * 3_600_000);
 
     const r = await run('list');
     expect(r.code).toBe(0);
@@ -123,7 +110,7 @@ describe('sluice keys list', () => {
   });
 
   it('filters by proxy', async () => {
-    await reader.putProxy({ ...(await reader.getProxy('p1'))!, id: 'p2' });
+    await cli.reader.putProxy({ ...(await cli.reader.getProxy('p1'))!, id: 'p2' });
     await run('create', '--proxy', 'p1', '--name', 'one');
     await run('create', '--proxy', 'p2', '--name', 'two');
     const r = JSON.parse((await run('list', '--proxy', 'p2', '--json')).out) as { name: string }[];
@@ -135,11 +122,11 @@ describe('sluice keys list', () => {
 describe('sluice keys revoke', () => {
   it('revokes by id', async () => {
     const key = printedKey((await run('create', '--proxy', 'p1')).out);
-    const record = await reader.getKeyByHash(hashKey(key));
+    const record = await cli.reader.getKeyByHash(hashKey(key));
     const r = await run('revoke', record?.id ?? '');
     expect(r.code).toBe(0);
     expect(r.out).toContain(`Revoked key ${record?.id}`);
-    expect((await reader.getKeyByHash(hashKey(key)))?.revokedAt).toBe(NOW.toISOString());
+    expect((await cli.reader.getKeyByHash(hashKey(key)))?.revokedAt).toBe(NOW.toISOString());
   });
 
   it('fails on an unknown id, and refuses a pasted key without echoing it', async () => {

@@ -1,49 +1,33 @@
 /** sluice proxies create: gemini, vertex, azure-openai defaults and per-request upstream selection options. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runProxiesCommand } from '../../../bin/commands/proxies.js';
-import { FileControlStore } from '../../../functions/stores/file-store.js';
-import type { StoreCommandDeps } from '../../../bin/commands/args.js';
-import { recordingIo, tempDataDir } from './support.js';
+import { storeCommandHarness } from './support.js';
 
 const NOW = new Date('2026-04-01T12:00:00.000Z');
-let data: Awaited<ReturnType<typeof tempDataDir>>;
-let deps: StoreCommandDeps;
-let reader: FileControlStore;
-
-beforeEach(async () => {
-  data = await tempDataDir();
-  deps = { openStore: async () => new FileControlStore({ dataDir: data.dir }), now: () => NOW };
-  reader = new FileControlStore({ dataDir: data.dir });
-});
-afterEach(() => data.remove());
-
-async function run(...argv: string[]) {
-  const io = recordingIo();
-  const code = await runProxiesCommand(argv, io, deps);
-  return { code, out: io.out(), err: io.err() };
-}
+const cli = storeCommandHarness(runProxiesCommand, NOW);
+const { run } = cli;
 
 describe('provider defaults', () => {
   it('gemini: the Generative Language API v1beta', async () => {
     const r = await run('create', 'gem', '--provider', 'gemini', '--credential', 'env:GEMINI_API_KEY');
     expect(r).toMatchObject({ code: 0, err: '' });
-    expect(await reader.getProxy('gem')).toMatchObject({ provider: 'gemini', baseUrl: 'https://generativelanguage.googleapis.com/v1beta', credentialRef: 'env:GEMINI_API_KEY' });
+    expect(await cli.reader.getProxy('gem')).toMatchObject({ provider: 'gemini', baseUrl: 'https://generativelanguage.googleapis.com/v1beta', credentialRef: 'env:GEMINI_API_KEY' });
   });
 
   it('vertex: base URL from the location (global has no region prefix), project and location stored', async () => {
     expect((await run('create', 'vx', '--provider', 'vertex', '--gcp-project', 'acme-ml-prod', '--gcp-location', 'europe-west4', '--credential', 'secret:sluice/gcp-sa')).code).toBe(0);
-    expect(await reader.getProxy('vx')).toMatchObject({ provider: 'vertex', baseUrl: 'https://europe-west4-aiplatform.googleapis.com/v1', gcp: { project: 'acme-ml-prod', location: 'europe-west4' } });
+    expect(await cli.reader.getProxy('vx')).toMatchObject({ provider: 'vertex', baseUrl: 'https://europe-west4-aiplatform.googleapis.com/v1', gcp: { project: 'acme-ml-prod', location: 'europe-west4' } });
     expect((await run('create', 'vg', '--provider', 'vertex', '--gcp-project', 'acme-ml-prod', '--gcp-location', 'global', '--byok')).code).toBe(0);
-    expect((await reader.getProxy('vg'))?.baseUrl).toBe('https://aiplatform.googleapis.com/v1');
+    expect((await cli.reader.getProxy('vg'))?.baseUrl).toBe('https://aiplatform.googleapis.com/v1');
   });
 
   it('azure-openai: base URL from the resource, api-version stored when given', async () => {
     const r = await run('create', 'az', '--provider', 'azure-openai', '--azure-resource', 'contoso-eu', '--azure-api-version', '2025-04-01-preview', '--credential', 'secret:sluice/azure');
     expect(r.code).toBe(0);
     expect(r.out).toContain('azure-openai → https://contoso-eu.openai.azure.com/openai');
-    expect(await reader.getProxy('az')).toMatchObject({ provider: 'azure-openai', baseUrl: 'https://contoso-eu.openai.azure.com/openai', azure: { apiVersion: '2025-04-01-preview' } });
+    expect(await cli.reader.getProxy('az')).toMatchObject({ provider: 'azure-openai', baseUrl: 'https://contoso-eu.openai.azure.com/openai', azure: { apiVersion: '2025-04-01-preview' } });
     expect((await run('create', 'az2', '--provider', 'azure-openai', '--base-url', 'https://contoso.openai.azure.com/openai/')).code).toBe(0);
-    expect(await reader.getProxy('az2')).not.toHaveProperty('azure');
+    expect(await cli.reader.getProxy('az2')).not.toHaveProperty('azure');
   });
 
   it('show lists the Azure, GCP and selection settings', async () => {
@@ -67,7 +51,7 @@ describe('upstream selection options', () => {
       '--upstream', 'lab=vllm,http://10.0.3.4:8000/v1,private-network',
     );
     expect(r).toMatchObject({ code: 0, err: '' });
-    const proxy = await reader.getProxy('multi');
+    const proxy = await cli.reader.getProxy('multi');
     expect(proxy?.upstreamSelection).toBe(true);
     expect(proxy?.upstreams).toEqual({
       'azure-eu': { provider: 'azure-openai', baseUrl: 'https://contoso-eu.openai.azure.com/openai', credentialRef: 'secret:sluice/azure-eu', azure: { apiVersion: '2024-10-21' } },
@@ -79,9 +63,9 @@ describe('upstream selection options', () => {
 
   it('selection alone (aliases and URLs only) is stored; without it there is no upstreamSelection field', async () => {
     expect((await run('create', 'sel', '--provider', 'openai', '--byok', '--upstream-selection')).code).toBe(0);
-    expect((await reader.getProxy('sel'))?.upstreamSelection).toBe(true);
+    expect((await cli.reader.getProxy('sel'))?.upstreamSelection).toBe(true);
     expect((await run('create', 'nosel', '--provider', 'openai', '--byok')).code).toBe(0);
-    expect(await reader.getProxy('nosel')).not.toHaveProperty('upstreamSelection');
+    expect(await cli.reader.getProxy('nosel')).not.toHaveProperty('upstreamSelection');
   });
 
   const usageErrors: [string, string[], RegExp][] = [
@@ -110,7 +94,7 @@ describe('upstream selection options', () => {
       const r = await run(...argv);
       expect(r.code).toBe(2);
       expect(r.err).toMatch(message);
-      expect(await reader.listProxies()).toEqual([]);
+      expect(await cli.reader.listProxies()).toEqual([]);
     });
   }
 

@@ -1,28 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runProxiesCommand } from '../../../bin/commands/proxies.js';
-import { FileControlStore } from '../../../functions/stores/file-store.js';
 import { generateGatewayKey } from '../../../functions/stores/keys.js';
-import type { StoreCommandDeps } from '../../../bin/commands/args.js';
-import { recordingIo, tempDataDir } from './support.js';
+import { storeCommandHarness } from './support.js';
 
 const NOW = new Date('2026-04-01T12:00:00.000Z');
-let data: Awaited<ReturnType<typeof tempDataDir>>;
-let deps: StoreCommandDeps;
-/** A separate instance, as another process would see the store. */
-let reader: FileControlStore;
-
-beforeEach(async () => {
-  data = await tempDataDir();
-  deps = { openStore: async () => new FileControlStore({ dataDir: data.dir }), now: () => NOW };
-  reader = new FileControlStore({ dataDir: data.dir });
-});
-afterEach(() => data.remove());
-
-async function run(...argv: string[]) {
-  const io = recordingIo();
-  const code = await runProxiesCommand(argv, io, deps);
-  return { code, out: io.out(), err: io.err() };
-}
+const cli = storeCommandHarness(runProxiesCommand, NOW);
+const { run } = cli;
 
 describe('sluice proxies create', () => {
   it('stores every option', async () => {
@@ -34,7 +17,7 @@ describe('sluice proxies create', () => {
     );
     expect(r).toMatchObject({ code: 0, err: '' });
     expect(r.out).toContain('Created proxy team-a (groq → https://api.groq.com/openai/v1).');
-    expect(await reader.getProxy('team-a')).toEqual({
+    expect(await cli.reader.getProxy('team-a')).toEqual({
       id: 'team-a',
       orgId: 'acme',
       name: 'Team A',
@@ -53,7 +36,7 @@ describe('sluice proxies create', () => {
     const r = await run('create', 'p1', '--provider', 'openai');
     expect(r.code).toBe(0);
     expect(r.out).toContain('No credential set');
-    expect(await reader.getProxy('p1')).toEqual({
+    expect(await cli.reader.getProxy('p1')).toEqual({
       id: 'p1', orgId: 'default', name: 'p1', provider: 'openai', baseUrl: 'https://api.openai.com/v1',
       byok: false, allowPrivateNetwork: false, createdAt: NOW.toISOString(),
     });
@@ -61,21 +44,21 @@ describe('sluice proxies create', () => {
 
   it('accepts BYOK and a private http upstream when asked', async () => {
     expect((await run('create', 'byok', '--provider', 'openai', '--byok')).code).toBe(0);
-    expect((await reader.getProxy('byok'))?.byok).toBe(true);
+    expect((await cli.reader.getProxy('byok'))?.byok).toBe(true);
     const r = await run('create', 'local', '--provider', 'vllm', '--base-url', 'http://127.0.0.1:8000/v1', '--allow-private-network');
     expect(r.code).toBe(0);
     expect(r.out).not.toContain('No credential set');
-    expect(await reader.getProxy('local')).toMatchObject({ baseUrl: 'http://127.0.0.1:8000/v1', allowPrivateNetwork: true });
+    expect(await cli.reader.getProxy('local')).toMatchObject({ baseUrl: 'http://127.0.0.1:8000/v1', allowPrivateNetwork: true });
   });
 
   it('points AWS users at Secrets Manager when they give an env: reference', async () => {
-    deps.aws = true;
+    cli.deps.aws = true;
     const env = await run('create', 'p1', '--provider', 'openai', '--credential', 'env:OPENAI_API_KEY');
     expect(env.code).toBe(0);
     expect(env.err).toContain('--credential secret:sluice/providers/<name>');
     const secret = await run('create', 'p2', '--provider', 'openai', '--credential', 'secret:sluice/providers/openai');
     expect(secret).toMatchObject({ code: 0, err: '' });
-    deps.aws = false;
+    cli.deps.aws = false;
     expect((await run('create', 'p3', '--provider', 'openai', '--credential', 'env:OPENAI_API_KEY')).err).toBe('');
   });
 
@@ -84,11 +67,11 @@ describe('sluice proxies create', () => {
     const again = await run('create', 'p1', '--provider', 'groq');
     expect(again.code).toBe(1);
     expect(again.err).toContain("proxy 'p1' already exists; pass --replace");
-    expect((await reader.getProxy('p1'))?.provider).toBe('openai');
+    expect((await cli.reader.getProxy('p1'))?.provider).toBe('openai');
     const later = new Date('2026-05-01T00:00:00.000Z');
-    deps.now = () => later;
+    cli.deps.now = () => later;
     expect((await run('create', 'p1', '--provider', 'groq', '--replace')).code).toBe(0);
-    expect(await reader.getProxy('p1')).toMatchObject({ provider: 'groq', createdAt: NOW.toISOString() });
+    expect(await cli.reader.getProxy('p1')).toMatchObject({ provider: 'groq', createdAt: NOW.toISOString() });
   });
 
   const usageErrors: [string, string[], RegExp][] = [
@@ -125,7 +108,7 @@ describe('sluice proxies create', () => {
       expect(r.out).toBe('');
       expect(r.err).toMatch(message);
       expect(r.err).toContain("Run 'sluice proxies --help' for usage.");
-      expect(await reader.listProxies()).toEqual([]);
+      expect(await cli.reader.listProxies()).toEqual([]);
     });
   }
 
@@ -140,7 +123,7 @@ describe('sluice proxies create', () => {
   });
 
   it('validates before touching the store', async () => {
-    deps.openStore = () => Promise.reject(new Error('store must not be opened'));
+    cli.deps.openStore = () => Promise.reject(new Error('store must not be opened'));
     expect((await run('create', 'BAD', '--provider', 'openai')).code).toBe(2);
     expect((await run('create', '--help')).code).toBe(0);
   });
@@ -156,7 +139,7 @@ describe('sluice proxies list / show / delete', () => {
     expect(table[1]).toMatch(/^a-proxy\s+vllm\s+http:\/\/10\.0\.0\.2:8000\/v1\s+byok\s+yes\s+m1,m2$/);
     expect(table[2]).toMatch(/^b-proxy\s+openai\s+https:\/\/api\.openai\.com\/v1\s+env:OPENAI_API_KEY\s+no\s+any$/);
     const json = JSON.parse((await run('list', '--json')).out);
-    expect(json).toEqual(await reader.listProxies());
+    expect(json).toEqual(await cli.reader.listProxies());
     expect(json).toHaveLength(2);
   });
 
@@ -164,14 +147,14 @@ describe('sluice proxies list / show / delete', () => {
     await run('create', 'p1', '--provider', 'openai', '--alias', 'fast=gpt-4o-mini');
     for (const revokedAt of [undefined, '2026-03-01T00:00:00.000Z']) {
       const { id, hash } = generateGatewayKey();
-      await reader.putKey({ id, hash, proxyId: 'p1', orgId: 'default', createdAt: NOW.toISOString(), ...(revokedAt ? { revokedAt } : {}) });
+      await cli.reader.putKey({ id, hash, proxyId: 'p1', orgId: 'default', createdAt: NOW.toISOString(), ...(revokedAt ? { revokedAt } : {}) });
     }
     const text = await run('show', 'p1');
     expect(text.code).toBe(0);
     expect(text.out).toMatch(/^provider:\s+openai$/m);
     expect(text.out).toMatch(/^aliases:\s+fast → gpt-4o-mini$/m);
     expect(text.out).toMatch(/^keys:\s+1 active, 1 revoked or expired$/m);
-    expect(JSON.parse((await run('show', 'p1', '--json')).out)).toEqual(await reader.getProxy('p1'));
+    expect(JSON.parse((await run('show', 'p1', '--json')).out)).toEqual(await cli.reader.getProxy('p1'));
   });
 
   it('fails clearly on an unknown or invalid proxy', async () => {
@@ -188,13 +171,13 @@ describe('sluice proxies list / show / delete', () => {
     await run('create', 'p2', '--provider', 'openai');
     const mine = generateGatewayKey();
     const other = generateGatewayKey();
-    await reader.putKey({ id: mine.id, hash: mine.hash, proxyId: 'p1', orgId: 'default', createdAt: NOW.toISOString() });
-    await reader.putKey({ id: other.id, hash: other.hash, proxyId: 'p2', orgId: 'default', createdAt: NOW.toISOString() });
+    await cli.reader.putKey({ id: mine.id, hash: mine.hash, proxyId: 'p1', orgId: 'default', createdAt: NOW.toISOString() });
+    await cli.reader.putKey({ id: other.id, hash: other.hash, proxyId: 'p2', orgId: 'default', createdAt: NOW.toISOString() });
     const r = await run('delete', 'p1');
     expect(r).toMatchObject({ code: 0, out: 'Deleted proxy p1; revoked 1 active key.\n' });
-    expect(await reader.getProxy('p1')).toBeUndefined();
-    expect((await reader.getKeyByHash(mine.hash))?.revokedAt).toBe(NOW.toISOString());
-    expect((await reader.getKeyByHash(other.hash))?.revokedAt).toBeUndefined();
+    expect(await cli.reader.getProxy('p1')).toBeUndefined();
+    expect((await cli.reader.getKeyByHash(mine.hash))?.revokedAt).toBe(NOW.toISOString());
+    expect((await cli.reader.getKeyByHash(other.hash))?.revokedAt).toBeUndefined();
   });
 });
 
