@@ -10,6 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { GovernanceNotice } from '../../functions/governance/notifier.js';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { apiErrorOf } from '../support/api-error.js';
 import { FileApprovalStore } from '../../functions/governance/approvals.js';
 import { runCli } from '../../bin/commands/cli.js';
 import { governedProxy, memorySink, stepsOf } from './governance-helpers.js';
@@ -56,16 +57,6 @@ beforeEach(() => {
 
 const transfer = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'transfer 1000 EUR to Bob' }] };
 
-async function rejection(p: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof OpenAI.APIError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
-
 const approvals = () => new FileApprovalStore(gw.dataDir);
 
 async function poll(proxyId: string, key: string, id: string) {
@@ -76,7 +67,7 @@ async function poll(proxyId: string, key: string, id: string) {
 describe('hold and approve', () => {
   it('hold → poll → approve → re-send proceeds once; the approver is in the audit log', async () => {
     const p = await governedProxy(gw, { policies: { request: HOLD_POLICY }, maxRetries: 2 });
-    const held = await rejection(p.client.chat.completions.create(transfer));
+    const held = await apiErrorOf(p.client.chat.completions.create(transfer));
     expect(held).toBeInstanceOf(OpenAI.ConflictError);
     expect(held.code).toBe('approval_required');
     const id = held.headers?.get('x-sluice-approval-id');
@@ -89,7 +80,7 @@ describe('hold and approve', () => {
     expect(upstream.requests).toHaveLength(0);
 
     // The same request while pending: the same id, no new hold, no new notice.
-    const again = await rejection(p.client.chat.completions.create(transfer));
+    const again = await apiErrorOf(p.client.chat.completions.create(transfer));
     expect(again.headers?.get('x-sluice-approval-id')).toBe(id);
     expect(await approvals().list({ proxyId: p.id })).toHaveLength(1);
     expect(notices).toHaveLength(1);
@@ -110,7 +101,7 @@ describe('hold and approve', () => {
     expect(step?.attributes).toMatchObject({ decision: 'approved', approvalId: id, approvedBy: 'alice@example.com' });
 
     // Replay: refused, the model is not called again.
-    const replay = await rejection(p.client.chat.completions.create(transfer, { headers: { 'x-sluice-approval-id': id! } }));
+    const replay = await apiErrorOf(p.client.chat.completions.create(transfer, { headers: { 'x-sluice-approval-id': id! } }));
     expect(replay.status).toBe(403);
     expect(replay.code).toBe('approval_used');
     expect(upstream.requests).toHaveLength(1);
@@ -119,14 +110,14 @@ describe('hold and approve', () => {
 
   it('an approval is bound to the body and the key', async () => {
     const p = await governedProxy(gw, { policies: { request: HOLD_POLICY } });
-    const held = await rejection(p.client.chat.completions.create(transfer));
+    const held = await apiErrorOf(p.client.chat.completions.create(transfer));
     const id = held.headers!.get('x-sluice-approval-id')!;
     await approvals().decide(id, 'approved', 'alice', Date.now());
-    const otherBody = await rejection(p.client.chat.completions.create({ ...transfer, messages: [{ role: 'user', content: 'transfer 9999 EUR to Mallory' }] }, { headers: { 'x-sluice-approval-id': id } }));
+    const otherBody = await apiErrorOf(p.client.chat.completions.create({ ...transfer, messages: [{ role: 'user', content: 'transfer 9999 EUR to Mallory' }] }, { headers: { 'x-sluice-approval-id': id } }));
     expect(otherBody.code).toBe('approval_mismatch');
     const other = await gw.addKey({ proxyId: p.id });
     const otherKey = new OpenAI({ baseURL: `${gw.url}/a/${p.id}/openai/v1`, apiKey: other.key, maxRetries: 0 });
-    const otherKeyErr = await rejection(otherKey.chat.completions.create(transfer, { headers: { 'x-sluice-approval-id': id } }));
+    const otherKeyErr = await apiErrorOf(otherKey.chat.completions.create(transfer, { headers: { 'x-sluice-approval-id': id } }));
     expect(otherKeyErr.code).toBe('approval_mismatch');
     // Another key cannot even see it.
     expect((await poll(p.id, other.key, id)).status).toBe(404);
@@ -138,23 +129,23 @@ describe('hold and approve', () => {
 
   it('denied and expired approvals are refused', async () => {
     const p = await governedProxy(gw, { policies: { request: HOLD_POLICY }, governance: { approvalTtlMs: 300 } });
-    const first = await rejection(p.client.chat.completions.create(transfer));
+    const first = await apiErrorOf(p.client.chat.completions.create(transfer));
     const denied = first.headers!.get('x-sluice-approval-id')!;
     await approvals().decide(denied, 'denied', 'bob', Date.now());
-    const refused = await rejection(p.client.chat.completions.create(transfer, { headers: { 'x-sluice-approval-id': denied } }));
+    const refused = await apiErrorOf(p.client.chat.completions.create(transfer, { headers: { 'x-sluice-approval-id': denied } }));
     expect(refused.code).toBe('approval_denied');
 
-    const second = await rejection(p.client.chat.completions.create(transfer));
+    const second = await apiErrorOf(p.client.chat.completions.create(transfer));
     const expiring = second.headers!.get('x-sluice-approval-id')!;
     expect(expiring).not.toBe(denied);
     await approvals().decide(expiring, 'approved', 'bob', Date.now());
     await new Promise((r) => setTimeout(r, 400));
     expect(await poll(p.id, p.key, expiring)).toMatchObject({ body: { status: 'expired' } });
-    const late = await rejection(p.client.chat.completions.create(transfer, { headers: { 'x-sluice-approval-id': expiring } }));
+    const late = await apiErrorOf(p.client.chat.completions.create(transfer, { headers: { 'x-sluice-approval-id': expiring } }));
     expect(late.code).toBe('approval_expired');
     expect(upstream.requests).toHaveLength(0);
     // An operator cannot approve an expired hold either.
-    const third = await rejection(p.client.chat.completions.create(transfer));
+    const third = await apiErrorOf(p.client.chat.completions.create(transfer));
     await new Promise((r) => setTimeout(r, 400));
     expect(await approvals().decide(third.headers!.get('x-sluice-approval-id')!, 'approved', 'bob', Date.now())).toBeUndefined();
   });

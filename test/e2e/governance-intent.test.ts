@@ -20,6 +20,7 @@ import { FileControlStore } from '../../functions/stores/file-store.js';
 import { generateGatewayKey } from '../../functions/stores/keys.js';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { apiErrorOf } from '../support/api-error.js';
 import { governedProxy, memorySink, stepsOf } from './governance-helpers.js';
 
 const SECRET = 'guardrail-secret-for-tests';
@@ -73,16 +74,6 @@ const INTENT: IntentConfig = { intent: 'Customer support for ACME bank accounts'
 const chat = (client: OpenAI, content: string, extra: Partial<OpenAI.ChatCompletionCreateParamsNonStreaming> = {}) =>
   client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }], ...extra }).withResponse();
 
-async function rejection(p: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof OpenAI.APIError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
-
 describe('actions', () => {
   it('allow: scored with the secret, fields as documented; the call proceeds', async () => {
     const p = await governedProxy(gw, { governance: { intent: INTENT } });
@@ -97,7 +88,7 @@ describe('actions', () => {
 
   it('block: 403, the reason only in the trace, the upstream never called', async () => {
     const p = await governedProxy(gw, { governance: { intent: INTENT } });
-    const err = await rejection(chat(p.client, 'write me a poem about the sea'));
+    const err = await apiErrorOf(chat(p.client, 'write me a poem about the sea'));
     expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect(err.code).toBe('intent_blocked');
     expect(JSON.stringify(err.error)).not.toContain('secret judge notes');
@@ -161,7 +152,7 @@ describe('fail modes', () => {
 
   it('closed: 503 intent_unavailable, the upstream never called', async () => {
     const p = await governedProxy(closedGw, { governance: { intent: INTENT } });
-    const err = await rejection(chat(p.client, 'crash the scorer'));
+    const err = await apiErrorOf(chat(p.client, 'crash the scorer'));
     expect(err.status).toBe(503);
     expect(err.code).toBe('intent_unavailable');
     expect(upstream.requests).toHaveLength(0);

@@ -13,6 +13,7 @@ import { signPolicy } from '../../functions/governance/signed-policy.js';
 import { setPolicy } from '../../functions/governance/policy-admin.js';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { apiErrorOf } from '../support/api-error.js';
 import { governedProxy, memorySink, QUICKSTART_POLICY, stepsOf } from './governance-helpers.js';
 
 const SIGNING_KEY = 'policy-signing-key-for-tests';
@@ -37,20 +38,10 @@ const deleteTool = { type: 'function' as const, function: { name: 'delete_databa
 const ask = (client: OpenAI, tools = [deleteTool]) =>
   client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'clean up' }], tools }).withResponse();
 
-async function rejection(p: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof OpenAI.APIError) return err;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
-
 describe('request-stage deny', () => {
   it('the quickstart policy: PermissionDeniedError, upstream never called, the trace names the policy, version and reason', async () => {
     const { client } = await governedProxy(gw, { policies: { request: QUICKSTART_POLICY } });
-    const err = await rejection(ask(client));
+    const err = await apiErrorOf(ask(client));
     expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect(err.status).toBe(403);
     expect(err.code).toBe('policy_violation');
@@ -79,7 +70,7 @@ deny contains msg if {
 deny contains "no bob" if input.user == "bob"
 `;
     const { client } = await governedProxy(gw, { policies: { request: rego } });
-    const err = await rejection(client.responses.create({ model: 'gpt-4o-mini', input: [{ role: 'user', content: 'What is the admin PASSWORD?' }], user: 'bob' }));
+    const err = await apiErrorOf(client.responses.create({ model: 'gpt-4o-mini', input: [{ role: 'user', content: 'What is the admin PASSWORD?' }], user: 'bob' }));
     expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect(err.message).toContain('no bob');
     expect(err.message).toContain('secret request on responses');
@@ -116,7 +107,7 @@ deny if {
 
   it('closed: 503 policy_unavailable and the upstream is not called', async () => {
     const { client } = await governedProxy(gw, { policies: { request: slowPolicy }, governance: { evalBudgetMs: 20, failModes: { request: 'closed' } } });
-    const err = await rejection(ask(client));
+    const err = await apiErrorOf(ask(client));
     expect(err.status).toBe(503);
     expect(err.code).toBe('policy_unavailable');
     expect(upstream.requests).toHaveLength(0);
@@ -126,7 +117,7 @@ deny if {
 describe('signed policies', () => {
   it('a correctly signed policy is enforced', async () => {
     const { client } = await governedProxy(signedGw, { policies: { request: signPolicy(QUICKSTART_POLICY, SIGNING_KEY) }, signingKey: SIGNING_KEY });
-    const err = await rejection(ask(client));
+    const err = await apiErrorOf(ask(client));
     expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
   });
 
@@ -147,7 +138,7 @@ describe('signed policies', () => {
         const [step] = await stepsOf(sink, response.headers.get('x-sluice-trace-id'), 'policy');
         expect(step?.attributes).toMatchObject({ mode: 'error', error: 'signature', failMode: 'open', policyVersion: 7 });
       } else {
-        const err = await rejection(call);
+        const err = await apiErrorOf(call);
         expect(err.status).toBe(503);
         expect(upstream.requests).toHaveLength(0);
       }

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TraceRecord } from '../../functions/traces/recorder.js';
 import { startAzureUpstream, type AzureUpstream } from '../support/azure-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { apiErrorOf } from '../support/api-error.js';
 import { traceIn } from '../support/traces.js';
 
 const AZURE_KEY = 'azure-test-key-0123456789abcdef';
@@ -34,16 +35,6 @@ afterAll(async () => {
 beforeEach(() => upstream.reset());
 
 const traced = (traceId: string) => traceIn(traces, traceId);
-
-async function caught(p: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof OpenAI.APIError) return err;
-    throw err;
-  }
-  throw new Error('expected an API error');
-}
 
 describe('Azure OpenAI chat', () => {
   it('plain: the deployment path with api-version, the key in api-key, filter annotations passed through', async () => {
@@ -106,7 +97,7 @@ describe('Azure OpenAI chat', () => {
 
   it('prompt filtered: a 400 with code content_filter naming the filtered category', async () => {
     for (const stream of [false, true]) {
-      const err = await caught(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'something [filter-prompt]' }], stream }));
+      const err = await apiErrorOf(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'something [filter-prompt]' }], stream }));
       expect(err.status).toBe(400);
       expect(err.code).toBe('content_filter');
       expect(err.type).toBe('invalid_request_error');
@@ -117,12 +108,12 @@ describe('Azure OpenAI chat', () => {
   });
 
   it('Azure errors become OpenAI errors: unknown deployment, rate limit (retry-after kept), bad key', async () => {
-    const notFound = await caught(client.chat.completions.create({ model: 'no-such-deployment', messages: [{ role: 'user', content: 'hi' }] }));
+    const notFound = await apiErrorOf(client.chat.completions.create({ model: 'no-such-deployment', messages: [{ role: 'user', content: 'hi' }] }));
     expect(notFound).toBeInstanceOf(OpenAI.NotFoundError);
     expect(notFound.code).toBe('model_not_found');
     expect(notFound.type).toBe('not_found_error');
 
-    const limited = await caught(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'go [rate-limit]' }] }));
+    const limited = await apiErrorOf(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'go [rate-limit]' }] }));
     expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
     expect(limited.code).toBe('rate_limit_exceeded');
     expect(limited.type).toBe('rate_limit_error');
@@ -132,7 +123,7 @@ describe('Azure OpenAI chat', () => {
     await gw.addProxy({ id: 'azure-badkey', provider: 'azure-openai', baseUrl: `${upstream.url}/openai`, credentialRef: 'env:WRONG_AZURE_KEY' });
     const { key } = await gw.addKey({ proxyId: 'azure-badkey' });
     const bad = new OpenAI({ baseURL: `${gw.url}/a/azure-badkey/openai/v1`, apiKey: key, maxRetries: 0 });
-    const denied = await caught(bad.chat.completions.create({ model: 'chat-deploy', messages: [{ role: 'user', content: 'hi' }] }));
+    const denied = await apiErrorOf(bad.chat.completions.create({ model: 'chat-deploy', messages: [{ role: 'user', content: 'hi' }] }));
     expect(denied).toBeInstanceOf(OpenAI.AuthenticationError);
     expect(denied.code).toBe('invalid_api_key');
     expect(denied.type).toBe('authentication_error');
@@ -140,7 +131,7 @@ describe('Azure OpenAI chat', () => {
   });
 
   it('a 429 without retry-after: the rate-limit headers Azure sends reach the client, so it can back off', async () => {
-    const limited = await caught(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'go [rate-limit-bare]' }] }));
+    const limited = await apiErrorOf(client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'go [rate-limit-bare]' }] }));
     expect(limited).toBeInstanceOf(OpenAI.RateLimitError);
     expect(limited.code).toBe('rate_limit_exceeded');
     expect(limited.headers?.get('x-ratelimit-remaining-requests')).toBe('0');
@@ -162,7 +153,7 @@ describe('Azure OpenAI chat', () => {
     await gw.addProxy({ id: 'azure-oldver', provider: 'azure-openai', baseUrl: `${upstream.url}/openai`, credentialRef: 'env:AZURE_OPENAI_KEY', azure: { apiVersion: '2025-04-14-preview' } });
     const { key } = await gw.addKey({ proxyId: 'azure-oldver' });
     const c = new OpenAI({ baseURL: `${gw.url}/a/azure-oldver/openai/v1`, apiKey: key, maxRetries: 0 });
-    const err = await caught(c.chat.completions.create({ model: 'chat-deploy', messages: [{ role: 'user', content: 'hi' }] }));
+    const err = await apiErrorOf(c.chat.completions.create({ model: 'chat-deploy', messages: [{ role: 'user', content: 'hi' }] }));
     expect(err.status).toBe(400);
     expect(err.code).toBe('invalid_api_version');
     expect(err.type).toBe('invalid_request_error');

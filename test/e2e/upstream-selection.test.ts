@@ -15,6 +15,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startAzureUpstream, type AzureUpstream } from '../support/azure-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { apiErrorOf } from '../support/api-error.js';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 import { standInGuard, type StandInGuard } from '../support/stand-in-guard.js';
 import { startVertexUpstream, VERTEX_TEST_LOCATION, VERTEX_TEST_PROJECT, type VertexUpstream } from '../support/vertex-upstream.js';
@@ -95,16 +96,6 @@ function sdk(proxy: string, headers: Record<string, string>, providerKey?: strin
 
 const chat = (client: OpenAI, content = 'hello') => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] }).withResponse();
 
-async function caught(p: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof OpenAI.APIError) return err;
-    throw err;
-  }
-  throw new Error('expected an API error');
-}
-
 /** Every JSONL trace line written under the gateway's data dir. */
 async function traceLines(): Promise<string[]> {
   const dir = join(gw.dataDir, 'traces');
@@ -132,7 +123,7 @@ describe('a proxy without upstream selection', () => {
   ];
   it.each(headers)('%s is refused with 403 and nothing reaches any upstream', async (name, value) => {
     for (const providerKey of [undefined, CALLER_KEY]) {
-      const err = await caught(chat(sdk('test', { [name]: value }, providerKey)));
+      const err = await apiErrorOf(chat(sdk('test', { [name]: value }, providerKey)));
       expect(err.status).toBe(403);
       expect(err.code).toBe('upstream_selection_forbidden');
       expect(err.message).not.toContain(value);
@@ -196,7 +187,7 @@ describe('selection where the proxy allows it', () => {
   });
 
   it('azure alias without X-Sluice-Azure-Resource is a 400 naming the header', async () => {
-    const err = await caught(chat(sdk('sel', { 'X-Sluice-Upstream': 'azure' }, AZURE_KEY)));
+    const err = await apiErrorOf(chat(sdk('sel', { 'X-Sluice-Upstream': 'azure' }, AZURE_KEY)));
     expect(err.status).toBe(400);
     expect(err.param).toBe('x-sluice-azure-resource');
     expect(azure.requests).toHaveLength(0);
@@ -224,9 +215,9 @@ describe('selection where the proxy allows it', () => {
   });
 
   it('vertex alias without the GCP headers is a 400, without the caller token a 401', async () => {
-    const noLocation = await caught(chat(sdk('sel', { 'X-Sluice-Upstream': 'vertex', 'X-Sluice-GCP-Project': VERTEX_TEST_PROJECT }, CALLER_OAUTH)));
+    const noLocation = await apiErrorOf(chat(sdk('sel', { 'X-Sluice-Upstream': 'vertex', 'X-Sluice-GCP-Project': VERTEX_TEST_PROJECT }, CALLER_OAUTH)));
     expect([noLocation.status, noLocation.param]).toEqual([400, 'x-sluice-gcp-location']);
-    const noToken = await caught(chat(sdk('sel', { 'X-Sluice-Upstream': 'vertex', 'X-Sluice-GCP-Project': VERTEX_TEST_PROJECT, 'X-Sluice-GCP-Location': VERTEX_TEST_LOCATION })));
+    const noToken = await apiErrorOf(chat(sdk('sel', { 'X-Sluice-Upstream': 'vertex', 'X-Sluice-GCP-Project': VERTEX_TEST_PROJECT, 'X-Sluice-GCP-Location': VERTEX_TEST_LOCATION })));
     expect([noToken.status, noToken.code]).toEqual([401, 'missing_provider_key']);
     expect(vertex.requests).toHaveLength(0);
   });
@@ -239,7 +230,7 @@ describe('selection where the proxy allows it', () => {
   });
 
   it.each([['openrouter'], ['azure'], ['https://api.public-llm.test/v1']])('%s without the caller credential is a 401 missing_provider_key', async (upstream) => {
-    const err = await caught(chat(sdk('sel', { 'X-Sluice-Upstream': upstream, ...(upstream === 'azure' ? { 'X-Sluice-Azure-Resource': 'contoso' } : {}) })));
+    const err = await apiErrorOf(chat(sdk('sel', { 'X-Sluice-Upstream': upstream, ...(upstream === 'azure' ? { 'X-Sluice-Azure-Resource': 'contoso' } : {}) })));
     expect(err.status).toBe(401);
     expect(err.code).toBe('missing_provider_key');
     expect(openai.requests).toHaveLength(0);
@@ -247,7 +238,7 @@ describe('selection where the proxy allows it', () => {
   });
 
   it('an unknown name is a 400 that does not echo it', async () => {
-    const err = await caught(chat(sdk('sel', { 'X-Sluice-Upstream': 'mystery-upstream' }, CALLER_KEY)));
+    const err = await apiErrorOf(chat(sdk('sel', { 'X-Sluice-Upstream': 'mystery-upstream' }, CALLER_KEY)));
     expect(err.status).toBe(400);
     expect(err.code).toBe('unknown_upstream');
     expect(err.message).not.toContain('mystery-upstream');
@@ -260,7 +251,7 @@ describe('selection where the proxy allows it', () => {
     ['X-Sluice-GCP-Project', 'X'],
     ['X-Sluice-GCP-Location', 'us central'],
   ])('a malformed %s is a 400 invalid_header that does not echo the value', async (name, value) => {
-    const err = await caught(chat(sdk('sel', { 'X-Sluice-Upstream': 'azure', [name]: value }, CALLER_KEY)));
+    const err = await apiErrorOf(chat(sdk('sel', { 'X-Sluice-Upstream': 'azure', [name]: value }, CALLER_KEY)));
     expect(err.status).toBe(400);
     expect(err.code).toBe('invalid_header');
     expect(err.param).toBe(name.toLowerCase());
@@ -268,10 +259,10 @@ describe('selection where the proxy allows it', () => {
   });
 
   it('headers that do not apply to the chosen upstream are a 400', async () => {
-    const gcpOnAzure = await caught(chat(sdk('sel', { 'X-Sluice-Upstream': 'azure', 'X-Sluice-Azure-Resource': 'contoso', 'X-Sluice-GCP-Project': 'acme-ml-prod' }, AZURE_KEY)));
+    const gcpOnAzure = await apiErrorOf(chat(sdk('sel', { 'X-Sluice-Upstream': 'azure', 'X-Sluice-Azure-Resource': 'contoso', 'X-Sluice-GCP-Project': 'acme-ml-prod' }, AZURE_KEY)));
     expect(gcpOnAzure.status).toBe(400);
     expect(gcpOnAzure.param).toBe('x-sluice-gcp-project');
-    const deploymentOnOpenRouter = await caught(chat(sdk('sel', { 'X-Sluice-Upstream': 'openrouter', 'X-Sluice-Azure-Deployment': 'chat-deploy' }, CALLER_KEY)));
+    const deploymentOnOpenRouter = await apiErrorOf(chat(sdk('sel', { 'X-Sluice-Upstream': 'openrouter', 'X-Sluice-Azure-Deployment': 'chat-deploy' }, CALLER_KEY)));
     expect(deploymentOnOpenRouter.status).toBe(400);
     expect(deploymentOnOpenRouter.param).toBe('x-sluice-azure-deployment');
     expect(openai.requests).toHaveLength(0);
@@ -327,7 +318,7 @@ describe('SSRF matrix for X-Sluice-Upstream URLs (private networks never allowed
     ['https://user:hunter2@api.public-llm.test/v1', 'userinfo'],
   ];
   it.each(blocked)('%s → 403 upstream_blocked (%s), nothing sent', async (url, reason) => {
-    const err = await caught(chat(sdk('sel', { 'X-Sluice-Upstream': url }, CALLER_KEY)));
+    const err = await apiErrorOf(chat(sdk('sel', { 'X-Sluice-Upstream': url }, CALLER_KEY)));
     expect(err.status).toBe(403);
     expect(err.code).toBe('upstream_blocked');
     expect(err.message).not.toContain('hunter2');
@@ -337,14 +328,14 @@ describe('SSRF matrix for X-Sluice-Upstream URLs (private networks never allowed
   });
 
   it.each([['https://exa mple.test/v1'], ['https://'], ['https://[::1/v1'], ['https://api.public-llm.test/v1?x=1'], ['https://api.public-llm.test/v1#f']])('%s → 400 invalid_header, never checked or sent', async (url) => {
-    const err = await caught(chat(sdk('sel', { 'X-Sluice-Upstream': url }, CALLER_KEY)));
+    const err = await apiErrorOf(chat(sdk('sel', { 'X-Sluice-Upstream': url }, CALLER_KEY)));
     expect(err.status).toBe(400);
     expect(err.code).toBe('invalid_header');
     expect(openai.requests).toHaveLength(0);
   });
 
   it('a name DNS does not know → 502 upstream_unresolvable, nothing sent', async () => {
-    const err = await caught(chat(sdk('sel', { 'X-Sluice-Upstream': 'https://nowhere.public-llm.test/v1' }, CALLER_KEY)));
+    const err = await apiErrorOf(chat(sdk('sel', { 'X-Sluice-Upstream': 'https://nowhere.public-llm.test/v1' }, CALLER_KEY)));
     expect(err.status).toBe(502);
     expect(err.code).toBe('upstream_unresolvable');
     expect(openai.requests).toHaveLength(0);
