@@ -3,6 +3,7 @@ import OpenAI from 'openai';
 import type { TraceBatch, TraceSink } from '../../functions/traces/sink.js';
 import type { TraceStep } from '../../functions/traces/recorder.js';
 import { setPolicy } from '../../functions/governance/policy-admin.js';
+import { MASK_CHAR } from '../../functions/governance/redact.js';
 import type { GovernanceConfig, GovernanceStage, ProxyConfig } from '../../functions/stores/types.js';
 import type { TestGateway } from '../support/gateway.js';
 import { pollFor } from '../support/traces.js';
@@ -49,3 +50,18 @@ deny if {
   tool == "delete_database"
 }
 `;
+
+/**
+ * Response-stage rules for the response and stream tests. The test upstreams answer
+ * "You said: <prompt>", one word per stream chunk or event: "ACCT 1234 5678" spans three.
+ */
+export const STREAM_RULES = `package sluice.policy
+stream_redact contains {"pattern": "ACCT [0-9]{4} [0-9]{4}", "max_len": 14}
+stream_deny contains {"pattern": "rm -rf /", "max_len": 8}
+`;
+export const FULL_RULES = `package sluice.policy
+redact contains "ACCT [0-9]{4} [0-9]{4}"
+deny contains "no launch codes" if contains(input.output.text, "launch code")
+`;
+/** `s` as the redaction leaves it. */
+export const masked = (s: string) => MASK_CHAR.repeat(s.length);

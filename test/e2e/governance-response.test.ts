@@ -6,11 +6,10 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MASK_CHAR } from '../../functions/governance/redact.js';
 import { BLOCKED_NOTICE } from '../../functions/governance/response-output.js';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { governedProxy, memorySink, stepsOf } from './governance-helpers.js';
+import { FULL_RULES, governedProxy, masked, memorySink, stepsOf, STREAM_RULES } from './governance-helpers.js';
 
 let upstream: OpenAIUpstream;
 let gw: TestGateway;
@@ -26,16 +25,6 @@ afterAll(async () => {
 });
 beforeEach(() => upstream.reset());
 
-// The test upstream answers "You said: <prompt>", one word per stream chunk: "ACCT 1234 5678" spans three chunks.
-const STREAM_RULES = `package sluice.policy
-stream_redact contains {"pattern": "ACCT [0-9]{4} [0-9]{4}", "max_len": 14}
-stream_deny contains {"pattern": "rm -rf /", "max_len": 8}
-`;
-const FULL_RULES = `package sluice.policy
-redact contains "ACCT [0-9]{4} [0-9]{4}"
-deny contains "no launch codes" if contains(input.output.text, "launch code")
-`;
-const masked = (s: string) => MASK_CHAR.repeat(s.length);
 
 describe('plain responses', () => {
   it('redact: the flagged span masked, every other field preserved', async () => {

@@ -24,7 +24,7 @@ import { startAnthropicUpstream, type AnthropicUpstream } from '../support/anthr
 import { startBedrockUpstream, TEST_AWS_CREDENTIALS, type BedrockUpstream } from '../support/bedrock-upstream.js';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { governedProxy, stepsOf } from './governance-helpers.js';
+import { FULL_RULES, governedProxy, masked, stepsOf, STREAM_RULES } from './governance-helpers.js';
 
 const PROVIDER_KEY = 'sk-ant-governance-streams-test';
 const CLAUDE = 'claude-sonnet-4-5';
@@ -105,16 +105,6 @@ beforeEach(() => {
   bedrock.reset();
 });
 
-// The test upstreams answer "You said: <prompt>", one word per stream event: "ACCT 1234 5678" spans three.
-const STREAM_RULES = `package sluice.policy
-stream_redact contains {"pattern": "ACCT [0-9]{4} [0-9]{4}", "max_len": 14}
-stream_deny contains {"pattern": "rm -rf /", "max_len": 8}
-`;
-const FULL_RULES = `package sluice.policy
-redact contains "ACCT [0-9]{4} [0-9]{4}"
-deny contains "no launch codes" if contains(input.output.text, "launch code")
-`;
-const masked = (s: string) => MASK_CHAR.repeat(s.length);
 const LONG_TAIL = 'and this sentence keeps going for a good while longer';
 
 const traceIdOf = (response: Response) => response.headers.get('x-sluice-trace-id');
