@@ -12,12 +12,12 @@ import type { StoredPolicy } from '../../stores/types.js';
 import { GatewayError } from '../errors.js';
 import type { BodyObserver, GatewayDeps, GatewayResponse, Plugin, RequestState } from '../types.js';
 import { DEFAULT_TRACE_BODY_BYTES, setClientBody } from './trace.js';
+import { EVENT_STREAM_CONTENT_TYPE } from '../../providers/bedrock/eventstream.js';
 
 type PolicyDeps = Pick<GatewayDeps, 'governance' | 'now'> & Partial<Pick<GatewayDeps, 'pricing' | 'traceBodyBytes'>>;
 
 /** Streamed answers the response stage reads and re-emits, per endpoint. */
 const STREAM_CHECK_ENDPOINTS = new Set(['chat.completions', 'completions', 'responses', 'anthropic.messages', 'bedrock.converse-stream']);
-const EVENT_STREAM = 'application/vnd.amazon.eventstream';
 
 const DEFAULT_APPROVAL_TTL_MS = 3_600_000;
 const DEFAULT_EVAL_BUDGET_MS = 200;
@@ -132,7 +132,7 @@ function startResponseStage(deps: PolicyDeps, state: RequestState, response: Gat
   const endpoint = state.route.endpoint;
   const contentType = response.headers['content-type'] ?? '';
   const sse = contentType.startsWith('text/event-stream');
-  const eventStream = contentType.startsWith(EVENT_STREAM);
+  const eventStream = contentType.startsWith(EVENT_STREAM_CONTENT_TYPE);
   const record = (attributes: Record<string, unknown>) => state.trace.step('policy', { stage: 'response', ...versionOf(pending.stored), ...attributes });
   const check = new ResponseCheck({
     endpoint,
