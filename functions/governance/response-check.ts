@@ -44,6 +44,8 @@ type Replacement = { raw: Bytes | typeof END; out: Bytes; stop?: boolean };
 const TRANSCRIPT_LIMIT = 1024 * 1024;
 const sameBytes = (a: Bytes | typeof END, b: Bytes) => (typeof a === 'string' && typeof b === 'string' ? a === b : Buffer.isBuffer(a) && Buffer.isBuffer(b) && a.equals(b));
 const byteLength = (b: Bytes) => (typeof b === 'string' ? Buffer.byteLength(b) : b.length);
+/** A typed SSE event (Responses, Anthropic): the event name is the payload's `type`. */
+const typedEvent = (o: Record<string, unknown>) => `event: ${String(o.type)}\ndata: ${JSON.stringify(o)}\n\n`;
 
 export class ResponseCheck implements RelayObserver {
   readonly mode: 'incremental' | 'buffered';
@@ -297,7 +299,7 @@ export class ResponseCheck implements RelayObserver {
   }
 
   private anthropicBytes(i: Item<Record<string, unknown>>): string {
-    return typeof i.raw === 'string' ? i.raw : `event: ${String(i.event.type)}\ndata: ${JSON.stringify(i.event)}\n\n`;
+    return typeof i.raw === 'string' ? i.raw : typedEvent(i.event);
   }
 
   private rewriteConverseFrame(frame: Buffer): Buffer {
@@ -335,7 +337,6 @@ export class ResponseCheck implements RelayObserver {
     } catch {
       return event.raw;
     }
-    const frame = (o: Record<string, unknown>) => `event: ${String(o.type)}\ndata: ${JSON.stringify(o)}\n\n`;
     const itemId = typeof obj.item_id === 'string' ? obj.item_id : '';
     const released = (id: string) => this.itemText.get(id) ?? '';
     switch (obj.type) {
@@ -350,7 +351,7 @@ export class ResponseCheck implements RelayObserver {
         if (r.denied) return this.denyResponses(r.denied);
         if (!r.emit) return '';
         this.itemText.set(itemId, released(itemId) + r.emit);
-        return frame({ ...obj, delta: r.emit });
+        return typedEvent({ ...obj, delta: r.emit });
       }
       case 'response.output_text.done': {
         const r = this.release();
@@ -358,26 +359,26 @@ export class ResponseCheck implements RelayObserver {
         let out = '';
         if (r.text) {
           this.itemText.set(itemId, released(itemId) + r.text);
-          out = frame({ ...(this.deltaTemplate ?? obj), type: 'response.output_text.delta', item_id: itemId, delta: r.text });
+          out = typedEvent({ ...(this.deltaTemplate ?? obj), type: 'response.output_text.delta', item_id: itemId, delta: r.text });
         }
-        return out + frame({ ...obj, text: released(itemId) });
+        return out + typedEvent({ ...obj, text: released(itemId) });
       }
       case 'response.content_part.done': {
         const part = obj.part as Record<string, unknown> | undefined;
         if (part?.type === 'output_text') part.text = released(itemId);
-        return frame(obj);
+        return typedEvent(obj);
       }
       case 'response.output_item.done': {
         const item = obj.item as Record<string, unknown> | undefined;
         if (item?.type === 'function_call') this.streamedCalls.set(String(item.call_id ?? item.id ?? this.streamedCalls.size), { name: String(item.name ?? ''), arguments: String(item.arguments ?? '') });
         this.maskItem(item);
-        return frame(obj);
+        return typedEvent(obj);
       }
       case 'response.completed':
       case 'response.incomplete': {
         const response = obj.response as Record<string, unknown> | undefined;
         for (const item of (response?.output as Record<string, unknown>[] | undefined) ?? []) this.maskItem(item);
-        return frame(obj);
+        return typedEvent(obj);
       }
       default:
         return event.raw;
@@ -389,7 +390,7 @@ export class ResponseCheck implements RelayObserver {
     const r = this.release();
     if ('denied' in r) return this.denyResponses(r.denied, r.reasons);
     if (!r.text || !this.deltaTemplate) return '';
-    return `event: response.output_text.delta\ndata: ${JSON.stringify({ ...this.deltaTemplate, delta: r.text })}\n\n`;
+    return typedEvent({ ...this.deltaTemplate, type: 'response.output_text.delta', delta: r.text });
   }
 
   private maskItem(item: Record<string, unknown> | undefined): void {
@@ -404,24 +405,26 @@ export class ResponseCheck implements RelayObserver {
     if (reasons) this.fullDecision = { deny: true, reasons };
     const delta = { ...(this.deltaTemplate ?? { type: 'response.output_text.delta', output_index: 0, content_index: 0 }), type: 'response.output_text.delta', delta: BLOCKED_NOTICE };
     const response = { ...(this.responseTemplate ?? {}), status: 'incomplete', incomplete_details: { reason: 'content_filter' }, output: [] };
-    return `event: response.output_text.delta\ndata: ${JSON.stringify(delta)}\n\nevent: response.incomplete\ndata: ${JSON.stringify({ type: 'response.incomplete', response })}\n\n`;
+    return typedEvent(delta) + typedEvent({ type: 'response.incomplete', response });
   }
 
   private contentChunk(text: string): string {
+    return this.chunkWith(text, null);
+  }
+
+  /** A chunk like the upstream's (its ids, no usage) with one choice: `text` (legacy completions) or `delta.content` (chat). */
+  private chunkWith(text: string, finishReason: string | null): string {
     const chunk = structuredClone(this.template ?? {});
-    chunk.choices = [this.opts.endpoint === 'completions' ? { index: 0, text, logprobs: null, finish_reason: null } : { index: 0, delta: { content: text }, finish_reason: null }];
+    chunk.choices = [this.opts.endpoint === 'completions' ? { index: 0, text, logprobs: null, finish_reason: finishReason } : { index: 0, delta: { content: text }, finish_reason: finishReason }];
     delete chunk.usage;
     return `data: ${JSON.stringify(chunk)}\n\n`;
   }
 
   private deny(cut: { pattern: string; at: number }, reasons?: string[]): string {
     this.cut = cut;
-    const chunk = structuredClone(this.template ?? {});
-    chunk.choices = [this.opts.endpoint === 'completions' ? { index: 0, text: BLOCKED_NOTICE, logprobs: null, finish_reason: 'content_filter' } : { index: 0, delta: { content: BLOCKED_NOTICE }, finish_reason: 'content_filter' }];
-    delete chunk.usage;
     this.stopAfter = 'deny';
     if (reasons) this.fullDecision = { deny: true, reasons };
-    return `data: ${JSON.stringify(chunk)}\n\ndata: [DONE]\n\n`;
+    return `${this.chunkWith(BLOCKED_NOTICE, 'content_filter')}data: [DONE]\n\n`;
   }
 
   // --- the full policy ---
