@@ -15,9 +15,9 @@ import { chatUsage, usageFromCounts, type Json, type TokenCounts } from '../prov
 import { completeBody, readBody, sseEvents, translatedBody, type Frame } from '../providers/transport.js';
 import { chatFramer } from '../providers/chat-framer.js';
 import { relayBody, type RelayObserver } from './body-relay.js';
-import { GatewayError, badGateway, gatewayTimeout } from './errors.js';
+import { GatewayError, badGateway } from './errors.js';
 import type { SseEvent } from './sse.js';
-import { sendUpstream, UpstreamTimeoutError, type UpstreamExchange } from './upstream-client.js';
+import { sendUpstream, toUpstreamError, type UpstreamExchange } from './upstream-client.js';
 import type { GatewayDeps, GatewayResponse, RequestState, Usage } from './types.js';
 
 /** Upstream response headers worth passing to the client; hop-by-hop and cookies stay behind. */
@@ -231,12 +231,6 @@ async function chatToAnthropic(deps: Deps, state: RequestState, exchange: Upstre
 /** First-byte timing plus every plugin's observers (trace completion among them). */
 export function observersFor(deps: Pick<GatewayDeps, 'now'>, state: RequestState): RelayObserver[] {
   return [firstByteObserver(deps, state), ...state.observers];
-}
-
-export function toUpstreamError(err: Error): GatewayError {
-  if (err instanceof GatewayError) return err;
-  if (err instanceof UpstreamTimeoutError) return gatewayTimeout(`The upstream stream stopped: ${err.message}`);
-  return badGateway('The upstream stream was interrupted before it completed.', 'stream_interrupted');
 }
 
 function firstByteObserver(deps: Pick<GatewayDeps, 'now'>, state: RequestState): RelayObserver {

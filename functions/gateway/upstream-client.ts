@@ -1,7 +1,7 @@
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { pinnedRequestOptions } from '../net/index.js';
-import { badGateway, gatewayTimeout } from './errors.js';
+import { badGateway, gatewayTimeout, GatewayError } from './errors.js';
 import type { UpstreamPlan } from './types.js';
 
 /** Keep-alive agents: connection reuse is most of the gateway's latency budget. */
@@ -32,6 +32,13 @@ export class UpstreamTimeoutError extends Error {
     super(message);
     this.name = 'UpstreamTimeoutError';
   }
+}
+
+/** Why a relayed upstream body stopped, as the client's error: a timeout is a 504, any other cut a 502 `stream_interrupted`. */
+export function toUpstreamError(err: Error): GatewayError {
+  if (err instanceof GatewayError) return err;
+  if (err instanceof UpstreamTimeoutError) return gatewayTimeout(`The upstream stream stopped: ${err.message}`);
+  return badGateway('The upstream stream was interrupted before it completed.', 'stream_interrupted');
 }
 
 /**

@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
 import type { RelayObserver } from '../../gateway/body-relay.js';
-import { GatewayError, badGateway, gatewayTimeout } from '../../gateway/errors.js';
+import { badGateway } from '../../gateway/errors.js';
 import type { SseEvent } from '../../gateway/sse.js';
 import type { GatewayDeps, GatewayResponse, RequestState } from '../../gateway/types.js';
-import { sendUpstream, UpstreamTimeoutError, type UpstreamExchange } from '../../gateway/upstream-client.js';
+import { sendUpstream, toUpstreamError, type UpstreamExchange } from '../../gateway/upstream-client.js';
 import { chatUsage, usageFromCounts, type Json } from '../chat.js';
 import { chatFramer } from '../chat-framer.js';
 import { completeBody, readBody, sseEvents, translatedBody, type Frame } from '../transport.js';
@@ -116,10 +116,4 @@ async function readJson(exchange: UpstreamExchange): Promise<Json> {
     // reported below
   }
   throw badGateway('Gemini sent an unreadable response body.', 'upstream_invalid_response');
-}
-
-function toUpstreamError(err: Error): GatewayError {
-  if (err instanceof GatewayError) return err;
-  if (err instanceof UpstreamTimeoutError) return gatewayTimeout(`The upstream stream stopped: ${err.message}`);
-  return badGateway('The upstream stream was interrupted before it completed.', 'stream_interrupted');
 }
