@@ -1,5 +1,5 @@
 /** Azure OpenAI fixtures (test/fixtures/providers/azure-openai/): errors, stream chunk handling, usage, paths. */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mapAzureError, filteredCategories } from '../../../functions/providers/azure-openai/errors.js';
@@ -8,9 +8,10 @@ import { StreamUsageTracker, withoutUsage } from '../../../functions/providers/o
 import { usageFromResponseBody } from '../../../functions/providers/openai/usage.js';
 import { SseSplitter } from '../../../functions/gateway/sse.js';
 import type { OpenAIEndpoint } from '../../../functions/gateway/routes.js';
+import { loadFixture } from './fixtures.js';
 
 const dir = join(import.meta.dirname, '../../fixtures/providers/azure-openai');
-const load = <T>(path: string) => JSON.parse(readFileSync(join(dir, path), 'utf8')) as T;
+const load = <T>(path: string) => loadFixture<T>(`azure-openai/${path}`);
 
 interface ErrorCase {
   name: string;

@@ -4,31 +4,15 @@
  * chat.completion they become, ConverseStream events and the chunks they become.
  */
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../../functions/gateway/errors.js';
 import { toConverseRequest } from '../../../functions/providers/bedrock/request.js';
 import { fromConverseResponse } from '../../../functions/providers/bedrock/response.js';
 import { bedrockStreamTokens, newBedrockStreamState, translateBedrockEvent } from '../../../functions/providers/bedrock/stream.js';
-import { loadFixtures, simplifyChunk, type RequestFixture, type ResponseFixture, type StreamFixture } from './fixtures.js';
-
-function caught(fn: () => unknown): GatewayError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof GatewayError) return err;
-    throw err;
-  }
-  throw new Error('expected a GatewayError');
-}
+import { expectFixtureError, expectStreamEnd, gatewayErrorOf, loadFixtures, simplifyChunk, type RequestFixture, type ResponseFixture, type StreamFixture } from './fixtures.js';
 
 describe('bedrock request fixtures', () => {
   for (const [name, f] of loadFixtures<RequestFixture>('bedrock/request')) {
     it(`${name}: ${f.description}`, () => {
-      if (f.error) {
-        const e = caught(() => toConverseRequest(f.openai, f.model));
-        expect({ status: e.status, code: e.code, ...(f.error.param ? { param: e.param } : {}) }).toEqual({ status: f.error.status, code: f.error.code, ...(f.error.param ? { param: f.error.param } : {}) });
-        if (f.error.message) expect(e.message).toContain(f.error.message);
-        return;
-      }
+      if (f.error) return expectFixtureError(() => toConverseRequest(f.openai, f.model), f.error);
       expect(toConverseRequest(f.openai, f.model)).toEqual(f.bedrock);
     });
   }
@@ -38,7 +22,7 @@ describe('bedrock response fixtures', () => {
   for (const [name, f] of loadFixtures<ResponseFixture>('bedrock/response')) {
     it(`${name}: ${f.description}`, () => {
       if (f.error) {
-        const e = caught(() => fromConverseResponse(f.bedrock!, f.model!, 1700000000));
+        const e = gatewayErrorOf(() => fromConverseResponse(f.bedrock!, f.model!, 1700000000));
         expect({ status: e.status, code: e.code }).toEqual(f.error);
         return;
       }
@@ -54,12 +38,7 @@ describe('bedrock stream fixtures', () => {
       const chunks = f.events.flatMap((e) => translateBedrockEvent(state, e));
       expect(chunks.map(simplifyChunk)).toEqual(f.chunks);
       for (const c of chunks) expect(c).toMatchObject({ id: 'chatcmpl-test', object: 'chat.completion.chunk', model: f.model });
-      if (f.error) {
-        expect(state.error).toBeInstanceOf(GatewayError);
-        expect({ status: state.error!.status, type: state.error!.type, code: state.error!.code, message: state.error!.message }).toEqual(f.error);
-      } else {
-        expect(state.done).toBe(true);
-      }
+      expectStreamEnd(state, state.done, f.error);
       if (f.tokens) expect(bedrockStreamTokens(state)).toEqual(f.tokens);
     });
   }

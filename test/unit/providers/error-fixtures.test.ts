@@ -1,11 +1,10 @@
 /** Provider error fixtures (test/fixtures/providers/<provider>/errors.json): provider answer → OpenAI error. */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mapAnthropicError } from '../../../functions/providers/anthropic/errors.js';
 import { mapBedrockError } from '../../../functions/providers/bedrock/errors.js';
+import { loadFixture } from './fixtures.js';
 
-const load = <T>(provider: string) => JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures/providers', provider, 'errors.json'), 'utf8')) as { cases: T[] };
+const load = <T>(provider: string) => loadFixture<{ cases: T[] }>(`${provider}/errors.json`);
 
 describe('anthropic error fixtures', () => {
   for (const c of load<{ name: string; status: number; body: unknown; expect: { status: number; type: string; code: string } }>('anthropic').cases) {

@@ -5,24 +5,15 @@
  * the SSE payloads and the chunks — plus errors.json.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../../functions/gateway/errors.js';
 import { mapGeminiError } from '../../../functions/providers/gemini/errors.js';
 import { toGeminiRequest } from '../../../functions/providers/gemini/request.js';
 import { fromGeminiResponse } from '../../../functions/providers/gemini/response.js';
 import { toGeminiSchema } from '../../../functions/providers/gemini/schema.js';
 import { finishGeminiStream, geminiStreamTokens, newGeminiStreamState, translateGeminiChunk } from '../../../functions/providers/gemini/stream.js';
-import { loadFixtures, type RequestFixture, type StreamFixture } from './fixtures.js';
+import { expectFixtureError, expectStreamEnd, loadFixture, loadFixtures, type ExpectedError, type RequestFixture, type StreamFixture } from './fixtures.js';
 
 type Json = Record<string, unknown>;
-interface ExpectedError {
-  status: number;
-  code: string;
-  param?: string;
-  message?: string;
-}
 
 /**
  * The id scheme for calls Gemini sent without an id, written out independently of the
@@ -39,23 +30,10 @@ function withGeneratedIds(value: unknown): unknown {
   return value;
 }
 
-function expectError(run: () => unknown, expected: ExpectedError): void {
-  let caught: unknown;
-  try {
-    run();
-  } catch (err) {
-    caught = err;
-  }
-  expect(caught).toBeInstanceOf(GatewayError);
-  const e = caught as GatewayError;
-  expect({ status: e.status, code: e.code, ...(expected.param ? { param: e.param } : {}) }).toEqual({ status: expected.status, code: expected.code, ...(expected.param ? { param: expected.param } : {}) });
-  if (expected.message) expect(e.message).toContain(expected.message);
-}
-
 describe('gemini schema fixtures', () => {
   for (const [name, f] of loadFixtures<{ description: string; schema: unknown; gemini?: Json; error?: ExpectedError }>('gemini/schema')) {
     it(`${name}: ${f.description}`, () => {
-      if (f.error) return expectError(() => toGeminiSchema(f.schema, 'tools[0].function.parameters'), f.error);
+      if (f.error) return expectFixtureError(() => toGeminiSchema(f.schema, 'tools[0].function.parameters'), f.error);
       expect(toGeminiSchema(f.schema, 'tools[0].function.parameters')).toEqual(f.gemini);
     });
   }
@@ -64,7 +42,7 @@ describe('gemini schema fixtures', () => {
 describe('gemini request fixtures', () => {
   for (const [name, f] of loadFixtures<RequestFixture & { gemini?: Json }>('gemini/request')) {
     it(`${name}: ${f.description}`, () => {
-      if (f.error) return expectError(() => toGeminiRequest(f.openai, f.model), f.error);
+      if (f.error) return expectFixtureError(() => toGeminiRequest(f.openai, f.model), f.error);
       expect(toGeminiRequest(f.openai, f.model)).toEqual(f.gemini);
     });
   }
@@ -96,22 +74,16 @@ describe('gemini stream fixtures', () => {
       });
       expect(simplified).toEqual(withGeneratedIds(f.chunks));
       for (const c of chunks) expect(c).toMatchObject({ object: 'chat.completion.chunk', created: 1700000000, id: 'chatcmpl-test' });
-      if (f.error) {
-        expect(state.error).toBeInstanceOf(GatewayError);
-        expect({ status: state.error!.status, type: state.error!.type, code: state.error!.code, message: state.error!.message }).toEqual(f.error);
-      } else {
-        expect(state.finished).toBe(true);
-        expect(state.error).toBeUndefined();
-      }
+      expectStreamEnd(state, state.finished, f.error);
       if (f.tokens) expect(geminiStreamTokens(state)).toEqual(f.tokens);
     });
   }
 });
 
 describe('gemini error fixtures', () => {
-  const { cases } = JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures/providers/gemini/errors.json'), 'utf8')) as {
+  const { cases } = loadFixture<{
     cases: Array<{ name: string; status: number; headers?: Record<string, string>; body: unknown; expect: { status: number; type: string; code: string; retryAfter?: string; messageExcludes?: string } }>;
-  };
+  }>('gemini/errors.json');
   for (const c of cases) {
     it(c.name, () => {
       const e = mapGeminiError(c.status, typeof c.body === 'string' ? c.body : JSON.stringify(c.body), c.headers ?? {});

@@ -2,14 +2,11 @@
  * Vertex fixtures (test/fixtures/providers/vertex/): the request each ingress becomes on
  * Vertex (path, wire, body), and the errors Vertex answers.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../../functions/gateway/errors.js';
 import type { Endpoint, Ingress } from '../../../functions/gateway/routes.js';
 import { vertexRequest } from '../../../functions/providers/vertex/plan.js';
 import { isAnthropicErrorBody, mapVertexError } from '../../../functions/providers/vertex/errors.js';
-import { loadFixtures } from './fixtures.js';
+import { gatewayErrorOf, loadFixture, loadFixtures } from './fixtures.js';
 
 type Json = Record<string, unknown>;
 
@@ -33,14 +30,7 @@ describe('vertex request fixtures', () => {
     it(`${name}: ${f.description}`, () => {
       const call = () => vertexRequest({ endpoint: f.endpoint, ingress: f.ingress, json: f.input, stream: f.input.stream === true, clientHeaders: {}, model: f.model, gcp: f.gcp, accessToken: TOKEN });
       if (f.error) {
-        let caught: unknown;
-        try {
-          call();
-        } catch (err) {
-          caught = err;
-        }
-        expect(caught).toBeInstanceOf(GatewayError);
-        const e = caught as GatewayError;
+        const e = gatewayErrorOf(call);
         expect({ status: e.status, code: e.code, param: e.param ?? undefined }).toEqual({ status: f.error.status, code: f.error.code, param: f.error.param });
         return;
       }
@@ -71,7 +61,7 @@ interface ErrorCase {
 }
 
 describe('vertex error fixtures', () => {
-  const { cases } = JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures/providers/vertex/errors.json'), 'utf8')) as { cases: ErrorCase[] };
+  const { cases } = loadFixture<{ cases: ErrorCase[] }>('vertex/errors.json');
   for (const c of cases) {
     it(c.name, () => {
       const text = typeof c.body === 'string' ? c.body : JSON.stringify(c.body);
