@@ -1,3 +1,4 @@
+import { AZURE_API_VERSION, AZURE_DEPLOYMENT, AZURE_RESOURCE } from '../providers/azure-openai/api.js';
 import { badRequest } from './errors.js';
 
 /**
@@ -57,9 +58,9 @@ type FormattedField = 'azureResource' | 'azureDeployment' | 'azureApiVersion' | 
 
 /** Headers checked against a format, the field each fills, and the format (values are never echoed in the 400). */
 const FORMATTED = new Map<string, { field: FormattedField; pattern: RegExp; describe: string }>([
-  ['x-sluice-azure-resource', { field: 'azureResource', pattern: /^[a-z0-9-]{2,64}$/, describe: 'an Azure resource name (2 to 64 lower-case letters, digits or "-")' }],
-  ['x-sluice-azure-deployment', { field: 'azureDeployment', pattern: /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, describe: 'an Azure deployment name (1 to 64 letters, digits, ".", "_" or "-")' }],
-  ['x-sluice-azure-api-version', { field: 'azureApiVersion', pattern: /^\d{4}-\d{2}-\d{2}(-preview)?$/, describe: 'an Azure api-version (YYYY-MM-DD or YYYY-MM-DD-preview)' }],
+  ['x-sluice-azure-resource', { field: 'azureResource', pattern: AZURE_RESOURCE, describe: 'an Azure resource name (2 to 64 lower-case letters, digits or "-")' }],
+  ['x-sluice-azure-deployment', { field: 'azureDeployment', pattern: AZURE_DEPLOYMENT, describe: 'an Azure deployment name (1 to 64 letters, digits, ".", "_" or "-")' }],
+  ['x-sluice-azure-api-version', { field: 'azureApiVersion', pattern: AZURE_API_VERSION, describe: 'an Azure api-version (YYYY-MM-DD or YYYY-MM-DD-preview)' }],
   ['x-sluice-gcp-project', { field: 'gcpProject', pattern: /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, describe: 'a Google Cloud project id (6 to 30 lower-case letters, digits or "-", starting with a letter)' }],
   ['x-sluice-gcp-location', { field: 'gcpLocation', pattern: /^[a-z]+(-[a-z]+\d+)?$/, describe: 'a Google Cloud location (e.g. us-central1, europe-west4, global)' }],
 ]);
