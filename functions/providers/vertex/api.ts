@@ -1,4 +1,5 @@
 import { badRequest } from '../../gateway/errors.js';
+import { geminiHeaders } from '../gemini/api.js';
 import type { UpstreamTarget } from '../../gateway/upstream-target.js';
 
 /**
@@ -63,15 +64,7 @@ export function vertexAnthropicCountTokensPath(gcp: { project: string; location:
   return `/projects/${gcp.project}/locations/${gcp.location}/publishers/anthropic/models/count-tokens:rawPredict`;
 }
 
-/** Headers for a Vertex call: the OAuth bearer token, JSON both ways. */
+/** Headers for a Vertex call: the Gemini API's JSON headers, with the OAuth bearer token instead of an API key. */
 export function vertexHeaders(accessToken: string, body: Buffer, stream: boolean, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    accept: stream ? 'text/event-stream' : 'application/json',
-    'accept-encoding': 'identity',
-    'user-agent': 'sluice-gateway/0.1',
-    'content-type': 'application/json',
-    'content-length': String(body.length),
-    ...extra,
-    authorization: `Bearer ${accessToken}`,
-  };
+  return { ...geminiHeaders(undefined, body, stream), ...extra, authorization: `Bearer ${accessToken}` };
 }
