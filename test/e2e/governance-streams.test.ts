@@ -21,7 +21,7 @@ import { createJsonlTraceSink } from '../../functions/traces/sink.js';
 import type { TraceBatch } from '../../functions/traces/sink.js';
 import type { TraceStep } from '../../functions/traces/recorder.js';
 import { startAnthropicUpstream, type AnthropicUpstream } from '../support/anthropic-upstream.js';
-import { startBedrockUpstream, TEST_AWS_CREDENTIALS, type BedrockUpstream } from '../support/bedrock-upstream.js';
+import { startBedrockUpstream, useTestAwsCredentials, type BedrockUpstream } from '../support/bedrock-upstream.js';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { FULL_RULES, governedProxy, masked, stepsOf, STREAM_RULES } from './governance-helpers.js';
@@ -66,10 +66,7 @@ function slowableClients(inner: BedrockClients, gapMs: number): BedrockClients {
 }
 
 beforeAll(async () => {
-  process.env.AWS_ACCESS_KEY_ID = TEST_AWS_CREDENTIALS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = TEST_AWS_CREDENTIALS.secretAccessKey;
-  delete process.env.AWS_SESSION_TOKEN;
-  delete process.env.AWS_PROFILE;
+  useTestAwsCredentials();
   openai = await startOpenAIUpstream();
   anthropic = await startAnthropicUpstream({ apiKey: PROVIDER_KEY });
   bedrock = await startBedrockUpstream({ region: 'eu-west-1' });

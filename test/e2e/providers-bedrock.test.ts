@@ -7,7 +7,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBedrockClients } from '../../functions/providers/bedrock/transport.js';
 import { embeddingFor } from '../support/upstream/content.js';
-import { replyTo, sigV4Problem, startBedrockUpstream, TEST_AWS_CREDENTIALS, type BedrockUpstream } from '../support/bedrock-upstream.js';
+import { replyTo, sigV4Problem, startBedrockUpstream, TEST_AWS_CREDENTIALS, useTestAwsCredentials, type BedrockUpstream } from '../support/bedrock-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /** Traces are not under test here: dropped in memory, so nothing is still writing files when a gateway stops. */
@@ -20,10 +20,7 @@ const MODEL = 'us.anthropic.claude-sonnet-4-20250514-v1:0';
 
 beforeAll(async () => {
   // The default credential chain reads these, as the Lambda role's credentials are read in AWS.
-  process.env.AWS_ACCESS_KEY_ID = TEST_AWS_CREDENTIALS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = TEST_AWS_CREDENTIALS.secretAccessKey;
-  delete process.env.AWS_SESSION_TOKEN;
-  delete process.env.AWS_PROFILE;
+  useTestAwsCredentials();
   upstream = await startBedrockUpstream({ region: 'eu-west-1' });
   gw = await startTestGateway({ upstreamUrl: upstream.url, proxy: { provider: 'bedrock' }, deps: { ...quietTraces, bedrock: createBedrockClients('eu-west-1') } });
   client = new OpenAI({ baseURL: `${gw.url}/a/test/openai/v1`, apiKey: gw.key, maxRetries: 0 });

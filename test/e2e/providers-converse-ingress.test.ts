@@ -7,7 +7,7 @@ import { BedrockRuntimeClient, ConverseCommand, ConverseStreamCommand, type Conv
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBedrockClients } from '../../functions/providers/bedrock/transport.js';
-import { replyTo, startBedrockUpstream, TEST_AWS_CREDENTIALS, type BedrockUpstream } from '../support/bedrock-upstream.js';
+import { replyTo, startBedrockUpstream, TEST_AWS_CREDENTIALS, useTestAwsCredentials, type BedrockUpstream } from '../support/bedrock-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /** Traces are not under test here: dropped in memory, so nothing is still writing files when a gateway stops. */
@@ -39,10 +39,7 @@ function gatewayClient(key: string | undefined): BedrockRuntimeClient {
 }
 
 beforeAll(async () => {
-  process.env.AWS_ACCESS_KEY_ID = TEST_AWS_CREDENTIALS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = TEST_AWS_CREDENTIALS.secretAccessKey;
-  delete process.env.AWS_SESSION_TOKEN;
-  delete process.env.AWS_PROFILE;
+  useTestAwsCredentials();
   upstream = await startBedrockUpstream({ region: 'eu-west-1' });
   gw = await startTestGateway({ upstreamUrl: upstream.url, proxy: { provider: 'bedrock' }, deps: { ...quietTraces, bedrock: createBedrockClients('eu-west-1') } });
 });

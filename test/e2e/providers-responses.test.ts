@@ -7,7 +7,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBedrockClients } from '../../functions/providers/bedrock/transport.js';
 import { replyTo, startAnthropicUpstream, type AnthropicUpstream } from '../support/anthropic-upstream.js';
-import { startBedrockUpstream, TEST_AWS_CREDENTIALS, type BedrockUpstream } from '../support/bedrock-upstream.js';
+import { startBedrockUpstream, useTestAwsCredentials, type BedrockUpstream } from '../support/bedrock-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 
 /** Traces are not under test here: dropped in memory, so nothing is still writing files when a gateway stops. */
@@ -19,10 +19,7 @@ let gwA: TestGateway;
 let gwB: TestGateway;
 
 beforeAll(async () => {
-  process.env.AWS_ACCESS_KEY_ID = TEST_AWS_CREDENTIALS.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = TEST_AWS_CREDENTIALS.secretAccessKey;
-  delete process.env.AWS_SESSION_TOKEN;
-  delete process.env.AWS_PROFILE;
+  useTestAwsCredentials();
   anthropic = await startAnthropicUpstream();
   bedrock = await startBedrockUpstream({ region: 'us-east-1' });
   gwA = await startTestGateway({ upstreamUrl: anthropic.url, proxy: { provider: 'anthropic' }, deps: quietTraces });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startAnthropicUpstream, type AnthropicUpstream } from '../support/anthropic-upstream.js';
-import { startBedrockUpstream, TEST_AWS_CREDENTIALS, type BedrockUpstream } from '../support/bedrock-upstream.js';
+import { startBedrockUpstream, useTestAwsCredentials, type BedrockUpstream } from '../support/bedrock-upstream.js';
 import { createBedrockClients } from '../../functions/providers/bedrock/transport.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -373,10 +373,7 @@ describe('Bedrock Converse ingress (AWS SDK)', () => {
   const responseHeaders: Record<string, string>[] = [];
   let bedrock: BedrockRuntimeClient;
   beforeAll(async () => {
-    process.env.AWS_ACCESS_KEY_ID = TEST_AWS_CREDENTIALS.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = TEST_AWS_CREDENTIALS.secretAccessKey;
-    delete process.env.AWS_SESSION_TOKEN;
-    delete process.env.AWS_PROFILE;
+    useTestAwsCredentials();
     bedrockUpstream = await startBedrockUpstream({ region: 'eu-west-1' });
     bgw = await startTestGateway({ upstreamUrl: bedrockUpstream.url, proxy: { provider: 'bedrock' }, deps: { bedrock: createBedrockClients('eu-west-1'), traceSink: capturingSink, sessions } });
     bedrock = new BedrockRuntimeClient({

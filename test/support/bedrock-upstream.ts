@@ -36,6 +36,14 @@ export { replyTo } from './upstream/content.js';
 
 export const TEST_AWS_CREDENTIALS = { accessKeyId: 'AKIASLUICETESTKEY000', secretAccessKey: 'sluice/test/secret/key/for/sigv4/only00000' };
 
+/** Gives this process's AWS SDK default credential chain TEST_AWS_CREDENTIALS (env keys set, session token and profile cleared), the keys the upstream checks SigV4 against. */
+export function useTestAwsCredentials(): void {
+  process.env.AWS_ACCESS_KEY_ID = TEST_AWS_CREDENTIALS.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = TEST_AWS_CREDENTIALS.secretAccessKey;
+  delete process.env.AWS_SESSION_TOKEN;
+  delete process.env.AWS_PROFILE;
+}
+
 type Json = Record<string, unknown>;
 
 export interface BedrockRecordedRequest {
