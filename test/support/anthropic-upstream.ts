@@ -22,7 +22,7 @@
  * max_tokens), `refusal`.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listenLocal, upstreamHandle } from './local-server.js';
+import { listenLocal, readBody, upstreamHandle } from './local-server.js';
 import { createHash } from 'node:crypto';
 import { countTokens, replyTo, splitIntoTokens } from './upstream/content.js';
 
@@ -215,12 +215,11 @@ export async function startAnthropicUpstream(opts: { apiKey?: string } = {}): Pr
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+    const raw = await readBody(req);
     const path = (req.url ?? '/').split('?')[0]!;
     let body: Json | undefined;
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json;
+      body = JSON.parse(raw.toString('utf8')) as Json;
     } catch {
       body = undefined;
     }

@@ -24,7 +24,7 @@
  * `x-ratelimit-remaining-tokens` and the older `x-rate-limit-reset-tokens` (seconds).
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listenLocal, upstreamHandle } from './local-server.js';
+import { listenLocal, readBody, upstreamHandle } from './local-server.js';
 
 export const AZURE_API_VERSIONS = new Set(['2024-06-01', '2024-10-21', '2025-01-01-preview', '2025-04-01-preview']);
 
@@ -73,7 +73,7 @@ export async function startAzureUpstream(opts: AzureUpstreamOptions): Promise<Az
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://azure.test');
-    const rawBody = await readAll(req);
+    const rawBody = (await readBody(req)).toString('utf8');
     let body: Json | undefined;
     try {
       body = rawBody ? (JSON.parse(rawBody) as Json) : undefined;
@@ -239,14 +239,6 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function readAll(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 function lastUserText(body: Json): string {
   if (typeof body.prompt === 'string') return body.prompt;

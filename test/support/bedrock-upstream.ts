@@ -27,7 +27,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import http2, { type IncomingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
-import { listenLocal, upstreamHandle } from './local-server.js';
+import { listenLocal, readBody, upstreamHandle } from './local-server.js';
 import { EventStreamCodec, type MessageHeaders } from '@smithy/eventstream-codec';
 import { countTokens, embeddingFor, replyTo, splitIntoTokens } from './upstream/content.js';
 import * as anthropic from './anthropic-upstream.js';
@@ -235,9 +235,7 @@ export async function startBedrockUpstream(opts: { region?: string } = {}): Prom
   };
 
   async function handle(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of stream) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks);
+    const raw = await readBody(stream);
     const rawPath = String(headers[':path'] ?? '/');
     const method = String(headers[':method'] ?? 'GET');
     const match = /^\/model\/([^/]+)\/(converse|converse-stream|invoke|invoke-with-response-stream|count-tokens)$/.exec(rawPath.split('?')[0]!);

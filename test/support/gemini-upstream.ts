@@ -32,7 +32,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { scenarioOf as modelScenario } from './anthropic-upstream.js';
-import { listenLocal, upstreamHandle } from './local-server.js';
+import { listenLocal, readBody, upstreamHandle } from './local-server.js';
 import { countTokens, embeddingFor, replyTo, splitIntoTokens } from './upstream/content.js';
 
 export { replyTo } from './upstream/content.js';
@@ -421,12 +421,11 @@ export async function startGeminiUpstream(opts: { apiKey?: string } = {}): Promi
   const closing = new AbortController();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
+    const raw = await readBody(req);
     const [path = '/', query = ''] = (req.url ?? '/').split('?') as [string, string | undefined];
     let body: Json | undefined;
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json;
+      body = JSON.parse(raw.toString('utf8')) as Json;
     } catch {
       body = undefined;
     }

@@ -37,6 +37,13 @@ export async function listenLocal(server: Server | Http2Server, port = 0): Promi
   };
 }
 
+/** The whole body of a request (an http IncomingMessage or an http2 stream); rejects when the stream fails. */
+export async function readBody(req: AsyncIterable<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
 /** What every test upstream hands back: its base URL, the live request log, and its lifecycle. */
 export interface UpstreamHandle<R> {
   url: string;

@@ -28,7 +28,7 @@
  * reached the upstream at all.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listenLocal, upstreamHandle } from './local-server.js';
+import { listenLocal, readBody, upstreamHandle } from './local-server.js';
 import {
   allText,
   completionPrompts,
@@ -301,14 +301,6 @@ function handleModels(path: string, answer: Answerer): Promise<void> | OpenAIErr
   return errorBody(`The model '${id}' does not exist`, 'invalid_request_error', 'model', 'model_not_found');
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 function checkAuth(headers: IncomingHttpHeaders, apiKey: string | undefined): OpenAIErrorBody | undefined {
   if (apiKey === undefined) return undefined;
@@ -330,7 +322,7 @@ export async function startOpenAIUpstream(opts: OpenAIUpstreamOptions = {}): Pro
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const [path = '/', query = ''] = (req.url ?? '/').split('?', 2) as [string, string?];
-    const rawBody = await readBody(req);
+    const rawBody = (await readBody(req)).toString('utf8');
     let body: unknown;
     let badJson = false;
     if (rawBody.length) {

@@ -21,7 +21,7 @@
  * error body, as Claude on Vertex answers model-level errors).
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listenLocal, upstreamHandle } from './local-server.js';
+import { listenLocal, readBody, upstreamHandle } from './local-server.js';
 import { createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { answer, inputTokens, InvalidRequest, scenarioOf, streamEvents, usageFor, validate } from './anthropic-upstream.js';
 import { countTokens, embeddingFor } from './upstream/content.js';
@@ -296,9 +296,7 @@ export async function startVertexUpstream(opts: VertexUpstreamOptions = {}): Pro
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+    const raw = (await readBody(req)).toString('utf8');
     const url = req.url ?? '/';
     const path = url.split('?')[0]!;
     let body: Json | undefined;
