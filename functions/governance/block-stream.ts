@@ -25,8 +25,8 @@ export interface BlockFormat<E> {
   toolStart(event: E): { index: number; name: string } | undefined;
   toolInput(event: E): { index: number; partial: string } | undefined;
   stopReason(event: E): string | undefined;
-  /** A text delta event (a copy of `like` when given, with other text). */
-  text(index: number, text: string, like?: E): E;
+  /** A text delta event. */
+  text(index: number, text: string): E;
   /** Events that open a text block before its first delta (Anthropic: content_block_start; Converse: none). */
   blockStart(index: number): E[];
   blockStop(index: number): E;
@@ -47,10 +47,9 @@ export interface FullDecision {
 }
 
 export class BlockStreamCheck<E> {
-  private readonly held: { item: Item<E>; text?: { at: number; length: number } }[] = [];
+  private readonly held: { item: Item<E>; text?: { index: number; at: number; length: number } }[] = [];
   private readonly textBlocks = new Set<number>();
   private lastTextIndex = 0;
-  private template: E | undefined;
   private started = false;
   private decided = false;
   /** Everything the upstream said (unmasked), for the full policy. */
@@ -88,7 +87,6 @@ export class BlockStreamCheck<E> {
       this.text += kind.text;
       this.textBlocks.add(kind.index);
       this.lastTextIndex = kind.index;
-      this.template = item.event;
     }
     if (this.buffered) return this.pushBuffered(item, kind);
     if (this.decided) return kind.type === 'text' ? [] : [item];
@@ -96,7 +94,7 @@ export class BlockStreamCheck<E> {
       case 'text': {
         const r = this.checker.push(kind.text);
         if (r.denied) return this.denyIncremental(kind.index, r.denied);
-        return r.emit ? [{ event: this.format.text(kind.index, r.emit, item.event) }] : [];
+        return r.emit ? [{ event: this.format.text(kind.index, r.emit) }] : [];
       }
       case 'blockStop': {
         if (!this.textBlocks.has(kind.index)) return [item];
@@ -123,14 +121,14 @@ export class BlockStreamCheck<E> {
   private release(index: number): Item<E>[] {
     const r = this.checker.end();
     if (r.denied) return this.denyIncremental(index, r.denied);
-    return r.emit ? [{ event: this.format.text(index, r.emit, this.template) }] : [];
+    return r.emit ? [{ event: this.format.text(index, r.emit) }] : [];
   }
 
   private denyIncremental(index: number, cut: { pattern: string; at: number }): Item<E>[] {
     this.cut = cut;
     this.stop = true;
     const open = this.textBlocks.has(index) ? [] : this.format.blockStart(index);
-    return [...open, this.format.text(index, BLOCKED_NOTICE, this.template), this.format.blockStop(index), ...this.format.filteredStop(undefined)].map((event) => ({ event }));
+    return [...open, this.format.text(index, BLOCKED_NOTICE), this.format.blockStop(index), ...this.format.filteredStop(undefined)].map((event) => ({ event }));
   }
 
   private pushBuffered(item: Item<E>, kind: BlockKind): Item<E>[] {
@@ -141,7 +139,7 @@ export class BlockStreamCheck<E> {
       if (kind.type === 'other') return [item];
     }
     if (kind.type === 'stop') return this.releaseBuffered(item);
-    this.held.push(kind.type === 'text' ? { item, text: { at: this.text.length - kind.text.length, length: kind.text.length } } : { item });
+    this.held.push(kind.type === 'text' ? { item, text: { index: kind.index, at: this.text.length - kind.text.length, length: kind.text.length } } : { item });
     return [];
   }
 
@@ -151,7 +149,7 @@ export class BlockStreamCheck<E> {
     if (d.deny) {
       this.cut = { pattern: 'policy deny', at: 0 };
       this.held.length = 0;
-      const notice = [...this.format.blockStart(0), this.format.text(0, BLOCKED_NOTICE, this.template), this.format.blockStop(0)];
+      const notice = [...this.format.blockStart(0), this.format.text(0, BLOCKED_NOTICE), this.format.blockStop(0)];
       return [...notice, ...this.format.filteredStop(stopEvent?.event)].map((event) => ({ event }));
     }
     const masked = d.mask(this.text);
@@ -161,8 +159,7 @@ export class BlockStreamCheck<E> {
       else {
         const piece = masked.slice(h.text.at, h.text.at + h.text.length);
         const original = this.text.slice(h.text.at, h.text.at + h.text.length);
-        const kind = this.format.classify(h.item.event);
-        out.push(piece === original ? h.item : { event: this.format.text(kind.type === 'text' ? kind.index : 0, piece, h.item.event) });
+        out.push(piece === original ? h.item : { event: this.format.text(h.text.index, piece) });
       }
     }
     if (stopEvent) out.push(stopEvent);
