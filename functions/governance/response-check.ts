@@ -168,48 +168,45 @@ export class ResponseCheck implements RelayObserver {
       out.push(null);
       source.destroy(new Error('stream stopped by the response policy (stream_deny)'));
     };
+    /** One upstream event or frame: the replacement the check queued for it, else itself. False once the stream stopped. */
+    const forward = (raw: Bytes): boolean => {
+      const head = this.queue[0];
+      if (!head || !sameBytes(head.raw, raw)) {
+        send(raw);
+        return true;
+      }
+      this.queue.shift();
+      send(head.out);
+      if (!head.stop) return true;
+      stop();
+      return false;
+    };
     // Deferred a microtask: a relay may hand us a chunk synchronously from inside its push,
     // before its observers (this check among them) have seen the events in it.
     source.on('data', (chunk: Buffer | string) => queueMicrotask(() => onData(chunk)));
     const onData = (chunk: Buffer | string) => {
       if (done) return;
       if (frames) {
-        for (const frame of frames.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk)) {
-          const head = this.queue[0];
-          if (head && sameBytes(head.raw, frame)) {
-            this.queue.shift();
-            send(head.out);
-            if (head.stop) return stop();
-          } else send(frame);
-        }
+        for (const frame of frames.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk)) if (!forward(frame)) return;
         return;
       }
       const text = typeof chunk === 'string' ? chunk : decoder.write(chunk);
       if (!this.opts.sse) return void plainHeld.push(text);
-      for (const event of splitter.push(text)) {
-        const head = this.queue[0];
-        if (head && sameBytes(head.raw, event.raw)) {
-          this.queue.shift();
-          send(head.out);
-          if (head.stop) return stop();
-        } else send(event.raw);
-      }
+      for (const event of splitter.push(text)) if (!forward(event.raw)) return;
     };
     source.on('end', () => queueMicrotask(() => onEnd()));
     const onEnd = () => {
       if (done) return;
       done = true;
       const rest = decoder.end();
+      const end = this.queue.find((r) => r.raw === END);
       if (frames) {
         send(frames.pending);
-        const end = this.queue.find((r) => r.raw === END);
         if (end) send(end.out);
       } else if (!this.opts.sse) {
-        const end = this.queue.find((r) => r.raw === END);
         send(end ? end.out : plainHeld.join('') + rest);
       } else {
         if (rest) splitter.push(rest);
-        const end = this.queue.find((r) => r.raw === END);
         send((splitter.pending ?? '') + (end?.out ?? ''));
       }
       out.push(null);
