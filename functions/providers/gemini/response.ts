@@ -39,6 +39,22 @@ export function toolCallOf(part: Json, id: string): ChatToolCall & Json {
   };
 }
 
+/** A candidate's parts: its text, its thought text (`thought: true`), and its functionCall parts as tool calls (`call` builds each, given its 0-based position). */
+export function candidateParts(c: Json, call: (part: Json, position: number) => Json): { text: string; reasoning: string; toolCalls: Json[] } {
+  const parts = Array.isArray((c.content as Json | undefined)?.parts) ? ((c.content as Json).parts as Json[]) : [];
+  let text = '';
+  let reasoning = '';
+  const toolCalls: Json[] = [];
+  for (const p of parts) {
+    if (p.functionCall && typeof p.functionCall === 'object') toolCalls.push(call(p, toolCalls.length));
+    else if (typeof p.text === 'string') {
+      if (p.thought === true) reasoning += p.text;
+      else text += p.text;
+    }
+  }
+  return { text, reasoning, toolCalls };
+}
+
 export const responseIdOf = (r: Json): string => (typeof r.responseId === 'string' ? r.responseId : '');
 
 /**
@@ -52,17 +68,7 @@ export function fromGeminiResponse(r: Json, model: string, created: number): Jso
   const candidates = Array.isArray(r.candidates) ? (r.candidates as Json[]) : [];
   const choices: Json[] = candidates.map((c, position) => {
     const index = typeof c.index === 'number' ? c.index : position;
-    const parts = Array.isArray((c.content as Json | undefined)?.parts) ? ((c.content as Json).parts as Json[]) : [];
-    let text = '';
-    let reasoning = '';
-    const toolCalls: Json[] = [];
-    for (const p of parts) {
-      if (p.functionCall && typeof p.functionCall === 'object') toolCalls.push(toolCallOf(p, toolCallId((p.functionCall as Json).id, responseId, index, toolCalls.length)));
-      else if (typeof p.text === 'string') {
-        if (p.thought === true) reasoning += p.text;
-        else text += p.text;
-      }
-    }
+    const { text, reasoning, toolCalls } = candidateParts(c, (p, n) => toolCallOf(p, toolCallId((p.functionCall as Json).id, responseId, index, n)));
     return { index, message: assistantMessage(text, toolCalls, reasoning), logprobs: null, finish_reason: finishReasonOf(c.finishReason, toolCalls.length > 0) };
   });
   if (choices.length === 0) {

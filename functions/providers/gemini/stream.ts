@@ -1,7 +1,7 @@
 import type { GatewayError } from '../../gateway/errors.js';
 import { chatChunk, chatUsage, usageChunk, type FinishReason, type Json, type TokenCounts } from '../chat.js';
 import { mapGeminiStreamError } from './errors.js';
-import { finishReasonOf, responseIdOf, toolCallId, toolCallOf } from './response.js';
+import { candidateParts, finishReasonOf, responseIdOf, toolCallId, toolCallOf } from './response.js';
 import { geminiTokenCounts } from './usage.js';
 
 /** Everything one translated Gemini stream remembers; one object per stream, nothing shared. */
@@ -54,19 +54,10 @@ export function translateGeminiChunk(state: GeminiStreamState, data: Json): Json
   candidates.forEach((cand, position) => {
     const index = typeof cand.index === 'number' ? cand.index : position;
     const c = candidate(state, index, out);
-    const parts = Array.isArray((cand.content as Json | undefined)?.parts) ? ((cand.content as Json).parts as Json[]) : [];
-    let text = '';
-    let reasoning = '';
-    const calls: Json[] = [];
-    for (const p of parts) {
-      if (p.functionCall && typeof p.functionCall === 'object') {
-        const toolIndex = c.nextToolIndex++;
-        calls.push({ index: toolIndex, ...toolCallOf(p, toolCallId((p.functionCall as Json).id, state.responseId, index, toolIndex)) });
-      } else if (typeof p.text === 'string') {
-        if (p.thought === true) reasoning += p.text;
-        else text += p.text;
-      }
-    }
+    const { text, reasoning, toolCalls: calls } = candidateParts(cand, (p) => {
+      const toolIndex = c.nextToolIndex++;
+      return { index: toolIndex, ...toolCallOf(p, toolCallId((p.functionCall as Json).id, state.responseId, index, toolIndex)) };
+    });
     if (reasoning !== '') out.push(chatChunk(state, { reasoning_content: reasoning }, null, index));
     if (text !== '') out.push(chatChunk(state, { content: text }, null, index));
     if (calls.length > 0) out.push(chatChunk(state, { tool_calls: calls }, null, index));
