@@ -17,7 +17,7 @@ import { chatFramer } from '../providers/chat-framer.js';
 import { relayBody, type RelayObserver } from './body-relay.js';
 import { GatewayError, badGateway } from './errors.js';
 import type { SseEvent } from './sse.js';
-import { sendUpstream, toUpstreamError, type UpstreamExchange } from './upstream-client.js';
+import { pickHeaders, sendUpstream, toUpstreamError, type UpstreamExchange } from './upstream-client.js';
 import type { GatewayDeps, GatewayResponse, RequestState, Usage } from './types.js';
 
 /** Upstream response headers worth passing to the client; hop-by-hop and cookies stay behind. */
@@ -52,11 +52,7 @@ export async function callModel(deps: Deps, state: RequestState): Promise<Gatewa
 
   if (exchange.status >= 400) {
     const text = await readBounded(exchange.body, MAX_ERROR_BODY);
-    const headers: Record<string, string> = {};
-    for (const name of ERROR_HEADERS) {
-      const v = exchange.headers[name];
-      if (typeof v === 'string') headers[name] = v;
-    }
+    const headers = pickHeaders(exchange.headers, ERROR_HEADERS);
     // Claude on Vertex: Google's error bodies mapped; Anthropic's own handled as on Anthropic.
     if (plan.provider === 'vertex' && !(route.ingress === 'anthropic' && isAnthropicErrorBody(text))) throw mapVertexError(exchange.status, text, headers);
     if (plan.wire === 'anthropic') {

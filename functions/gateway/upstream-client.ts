@@ -34,6 +34,16 @@ export class UpstreamTimeoutError extends Error {
   }
 }
 
+/** The named upstream headers that came as one value each (for an error answer: retry-after, request ids, rate limits). */
+export function pickHeaders(headers: IncomingMessage['headers'], names: readonly string[]): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const name of names) {
+    const v = headers[name];
+    if (typeof v === 'string') picked[name] = v;
+  }
+  return picked;
+}
+
 /** Why a relayed upstream body stopped, as the client's error: a timeout is a 504, any other cut a 502 `stream_interrupted`. */
 export function toUpstreamError(err: Error): GatewayError {
   if (err instanceof GatewayError) return err;

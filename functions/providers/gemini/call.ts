@@ -3,7 +3,7 @@ import type { RelayObserver } from '../../gateway/body-relay.js';
 import { badGateway } from '../../gateway/errors.js';
 import type { SseEvent } from '../../gateway/sse.js';
 import type { GatewayDeps, GatewayResponse, RequestState } from '../../gateway/types.js';
-import { sendUpstream, toUpstreamError, type UpstreamExchange } from '../../gateway/upstream-client.js';
+import { pickHeaders, sendUpstream, toUpstreamError, type UpstreamExchange } from '../../gateway/upstream-client.js';
 import { chatUsage, usageFromCounts, type Json } from '../chat.js';
 import { chatFramer } from '../chat-framer.js';
 import { completeBody, readBody, sseEvents, translatedBody, type Frame } from '../transport.js';
@@ -37,12 +37,7 @@ export async function callGemini(deps: Deps, state: RequestState, sentAt: number
 
   if (exchange.status >= 400) {
     const text = await readBody(exchange.body, MAX_ERROR_BODY).catch(() => '');
-    const headers: Record<string, string> = {};
-    for (const name of ERROR_HEADERS) {
-      const v = exchange.headers[name];
-      if (typeof v === 'string') headers[name] = v;
-    }
-    throw mapGeminiError(exchange.status, text, headers);
+    throw mapGeminiError(exchange.status, text, pickHeaders(exchange.headers, ERROR_HEADERS));
   }
 
   const model = plan.modelResolved ?? '';

@@ -1,7 +1,7 @@
 import type { RelayObserver } from '../../gateway/body-relay.js';
 import { badGateway } from '../../gateway/errors.js';
 import type { GatewayDeps, GatewayResponse, RequestState, UpstreamPlan } from '../../gateway/types.js';
-import { sendUpstream } from '../../gateway/upstream-client.js';
+import { pickHeaders, sendUpstream } from '../../gateway/upstream-client.js';
 import type { Json } from '../chat.js';
 import { completeBody, readBody } from '../transport.js';
 import { fromVertexPredictions, vertexPredictBodies } from './embeddings.js';
@@ -66,8 +66,7 @@ async function predict(deps: Deps, state: RequestState, plan: UpstreamPlan, sent
   state.trace.set({ status: exchange.status });
   if (exchange.status >= 400) {
     const text = await readBody(exchange.body, MAX_ERROR_BODY).catch(() => '');
-    const retry = exchange.headers['retry-after'];
-    throw mapVertexError(exchange.status, text, typeof retry === 'string' ? { 'retry-after': retry } : {});
+    throw mapVertexError(exchange.status, text, pickHeaders(exchange.headers, ['retry-after']));
   }
   try {
     const answer = JSON.parse(await readBody(exchange.body, MAX_JSON_BODY)) as unknown;
