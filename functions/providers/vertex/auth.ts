@@ -22,6 +22,7 @@ export const REFRESH_MARGIN_MS = 5 * 60_000;
 const ASSERTION_LIFETIME_S = 3600;
 const MAX_TOKEN_RESPONSE = 64 * 1024;
 const TOKEN_TIMEOUT_MS = 10_000;
+const MAX_PARSED_KEYS = 64;
 
 export interface ServiceAccountKey {
   client_email: string;
@@ -107,6 +108,18 @@ export function createGoogleTokenSource(opts: GoogleTokenSourceOptions): GoogleT
   const post = opts.post ?? postForm;
   const now = opts.now ?? Date.now;
   const cache = new Map<string, CacheEntry>();
+  // The same key JSON arrives on every request: parsed and fingerprinted once (a few accounts at most; cleared if it ever grows).
+  const parsed = new Map<string, { sa: ServiceAccountKey; fingerprint: string }>();
+  const read = (json: string) => {
+    let hit = parsed.get(json);
+    if (!hit) {
+      const sa = parseServiceAccount(json);
+      hit = { sa, fingerprint: `${sa.client_email} ${sa.token_uri} ${createHash('sha256').update(sa.private_key).digest('hex')}` };
+      if (parsed.size >= MAX_PARSED_KEYS) parsed.clear();
+      parsed.set(json, hit);
+    }
+    return hit;
+  };
 
   const exchange = async (sa: ServiceAccountKey, allowPrivateNetwork: boolean, entry: CacheEntry): Promise<string> => {
     let target: CheckedTarget;
@@ -128,8 +141,8 @@ export function createGoogleTokenSource(opts: GoogleTokenSourceOptions): GoogleT
 
   return {
     async accessToken(serviceAccountJson, { allowPrivateNetwork }) {
-      const sa = parseServiceAccount(serviceAccountJson);
-      const key = `${allowPrivateNetwork ? 'p' : 'n'} ${sa.client_email} ${sa.token_uri} ${createHash('sha256').update(sa.private_key).digest('hex')}`;
+      const { sa, fingerprint } = read(serviceAccountJson);
+      const key = `${allowPrivateNetwork ? 'p' : 'n'} ${fingerprint}`;
       const hit = cache.get(key);
       // In flight (renewAt Infinity) or still fresh: shared.
       if (hit && now() < hit.renewAt) return hit.token;
