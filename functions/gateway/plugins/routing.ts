@@ -14,7 +14,7 @@ import { geminiHeaders, geminiPath } from '../../providers/gemini/api.js';
 import { geminiBodyFor } from '../../providers/gemini/request.js';
 import { toGeminiEmbedRequest } from '../../providers/gemini/embeddings.js';
 import { gcpOf, vertexBaseUrl } from '../../providers/vertex/api.js';
-import { createGoogleTokenSource, vertexAccessToken } from '../../providers/vertex/auth.js';
+import { createGoogleTokenSource, vertexAccessToken, type GoogleTokenSource } from '../../providers/vertex/auth.js';
 import { vertexRequest } from '../../providers/vertex/plan.js';
 import { azureHeaders, azurePath, AZURE_DEFAULT_API_VERSION } from '../../providers/azure-openai/api.js';
 import { SsrfError } from '../../net/index.js';
@@ -84,10 +84,9 @@ export function routingPlugin(deps: Pick<GatewayDeps, 'credentials' | 'upstreamG
         }
       }
 
-      // Bedrock signs with the function's IAM role: no provider key is read or forwarded.
-      // Vertex: project and location (a 400 when missing), then an OAuth token: the caller's, or one for the service-account key.
+      // Vertex: project and location first (a 400 when missing), before any token is fetched.
       const gcp = family === 'vertex' ? gcpOf(target) : undefined;
-      const credential = family === 'bedrock' ? undefined : gcp ? await vertexAccessToken(target, (ref) => resolveCredential(deps, ref), googleTokens) : (target.callerCredential ?? (target.credentialRef ? await resolveCredential(deps, target.credentialRef) : undefined));
+      const credential = await credentialFor(deps, googleTokens, family, target);
       let checked;
       try {
         const baseUrl = family === 'bedrock' ? regionalBaseUrl(target.baseUrl, clientsOf(deps).defaultRegion) : gcp ? vertexBaseUrl(target, gcp.location) : target.baseUrl;
@@ -199,6 +198,18 @@ function describe(endpoint: Endpoint): string {
   if (endpoint.startsWith('anthropic.')) return 'native Anthropic Messages endpoint';
   if (endpoint.startsWith('bedrock.')) return 'native Bedrock Converse endpoint';
   return `'${endpoint}' endpoint`;
+}
+
+/**
+ * The credential that goes upstream. Bedrock signs with the function's IAM role: no
+ * provider key is read or forwarded. Vertex: an OAuth token, the caller's or one exchanged
+ * for the service-account key. Others: the caller's (BYOK), else the configured one.
+ */
+async function credentialFor(deps: Pick<GatewayDeps, 'credentials'>, googleTokens: GoogleTokenSource, family: Family, target: UpstreamTarget): Promise<string | undefined> {
+  if (family === 'bedrock') return undefined;
+  const resolve = (ref: string) => resolveCredential(deps, ref);
+  if (family === 'vertex') return vertexAccessToken(target, resolve, googleTokens);
+  return target.callerCredential ?? (target.credentialRef ? resolve(target.credentialRef) : undefined);
 }
 
 async function resolveCredential(deps: Pick<GatewayDeps, 'credentials'>, ref: string): Promise<string> {
