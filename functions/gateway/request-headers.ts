@@ -1,4 +1,5 @@
 import { AZURE_API_VERSION, AZURE_DEPLOYMENT, AZURE_RESOURCE } from '../providers/azure-openai/api.js';
+import { GCP_LOCATION, GCP_PROJECT } from '../providers/vertex/api.js';
 import { badRequest } from './errors.js';
 
 /**
@@ -61,8 +62,8 @@ const FORMATTED = new Map<string, { field: FormattedField; pattern: RegExp; desc
   ['x-sluice-azure-resource', { field: 'azureResource', pattern: AZURE_RESOURCE, describe: 'an Azure resource name (2 to 64 lower-case letters, digits or "-")' }],
   ['x-sluice-azure-deployment', { field: 'azureDeployment', pattern: AZURE_DEPLOYMENT, describe: 'an Azure deployment name (1 to 64 letters, digits, ".", "_" or "-")' }],
   ['x-sluice-azure-api-version', { field: 'azureApiVersion', pattern: AZURE_API_VERSION, describe: 'an Azure api-version (YYYY-MM-DD or YYYY-MM-DD-preview)' }],
-  ['x-sluice-gcp-project', { field: 'gcpProject', pattern: /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, describe: 'a Google Cloud project id (6 to 30 lower-case letters, digits or "-", starting with a letter)' }],
-  ['x-sluice-gcp-location', { field: 'gcpLocation', pattern: /^[a-z]+(-[a-z]+\d+)?$/, describe: 'a Google Cloud location (e.g. us-central1, europe-west4, global)' }],
+  ['x-sluice-gcp-project', { field: 'gcpProject', pattern: GCP_PROJECT, describe: 'a Google Cloud project id (6 to 30 lower-case letters, digits or "-", starting with a letter)' }],
+  ['x-sluice-gcp-location', { field: 'gcpLocation', pattern: GCP_LOCATION, describe: 'a Google Cloud location (e.g. us-central1, europe-west4, global)' }],
 ]);
 
 export function parseSluiceHeaders(headers: Record<string, string | undefined>): SluiceRequestHeaders {

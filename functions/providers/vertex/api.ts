@@ -15,6 +15,10 @@ export const VERTEX_ANTHROPIC_VERSION = 'vertex-2023-10-16';
 /** A base URL on Google's own Vertex host (any location): recomputed from the request's location. */
 const GOOGLE_VERTEX_BASE = /^https:\/\/([a-z0-9-]+-)?aiplatform\.googleapis\.com(\/v1)?\/?$/;
 
+/** Project ids and locations as the X-Sluice-GCP-* headers take them (6 to 30 of [a-z0-9-], starting with a letter; `us-central1`, `global`). */
+export const GCP_PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+export const GCP_LOCATION = /^[a-z]+(-[a-z]+\d+)?$/;
+
 export function vertexBaseUrlFor(location: string): string {
   return location === 'global' ? 'https://aiplatform.googleapis.com/v1' : `https://${location}-aiplatform.googleapis.com/v1`;
 }
