@@ -20,7 +20,7 @@ import { azureHeaders, azurePath, AZURE_DEFAULT_API_VERSION } from '../../provid
 import { SsrfError } from '../../net/index.js';
 import { badGateway, badRequest, forbidden, GatewayError } from '../errors.js';
 import { parseRequestBody } from '../request-body.js';
-import { isOpenAIEndpoint, OPENAI_PATHS, type Endpoint, type Route } from '../routes.js';
+import { isOpenAIEndpoint, OPENAI_PATHS, type Endpoint, type OpenAIEndpoint, type Route } from '../routes.js';
 import type { GatewayDeps, Plugin, RequestState, UpstreamPlan } from '../types.js';
 import { describeTarget, selectUpstream } from '../upstream-selection.js';
 import type { UpstreamTarget } from '../upstream-target.js';
@@ -118,16 +118,7 @@ export function routingPlugin(deps: Pick<GatewayDeps, 'credentials' | 'upstreamG
 
 function upstreamRequest(family: Family, route: ModelRoute, state: RequestState, credential: string | undefined, model: string | undefined): Wire {
   const body = state.body;
-  if (family === 'openai-family') {
-    if (route.endpoint === 'anthropic.messages' && body && model !== undefined) {
-      // The Anthropic ingress on an OpenAI-compatible upstream: Messages translated to chat.completions.
-      const out = Buffer.from(JSON.stringify(anthropicToChatRequest(body.json, model)));
-      return { wire: 'openai', path: OPENAI_PATHS['chat.completions'], headers: upstreamHeaders({ accept: body.stream ? 'text/event-stream' : 'application/json' }, credential, out), body: out };
-    }
-    if (!isOpenAIEndpoint(route.endpoint)) throw new Error('unreachable: a native ingress on an OpenAI-family proxy');
-    const out = body ? translateRequest(body, model, route.endpoint).body : undefined;
-    return { wire: 'openai', path: OPENAI_PATHS[route.endpoint], headers: upstreamHeaders(state.headers, credential, out), ...(out ? { body: out } : {}) };
-  }
+  if (family === 'openai-family') return openaiWire(route, state, model, model, (endpoint) => OPENAI_PATHS[endpoint], (headers, out) => upstreamHeaders(headers, credential, out));
   if (!body || model === undefined) throw new Error('unreachable: a model call without a body');
   if (family === 'gemini') {
     // Gemini API: chat, Responses and Anthropic Messages through generateContent; embeddings through batchEmbedContents.
@@ -168,17 +159,33 @@ function upstreamRequest(family: Family, route: ModelRoute, state: RequestState,
  * (not deployment-scoped on Azure) gets it as the body's `model`.
  */
 function azureRequest(route: ModelRoute, state: RequestState, target: UpstreamTarget, credential: string | undefined, model: string | undefined): Wire {
-  const body = state.body;
   const deployment = target.azure?.deployment ?? model;
   const apiVersion = target.azure?.apiVersion ?? AZURE_DEFAULT_API_VERSION;
+  const bodyModel = route.endpoint === 'responses' ? deployment : model;
+  return openaiWire(route, state, model, bodyModel, (endpoint) => azurePath(endpoint, deployment, apiVersion), (headers, out) => azureHeaders(headers, credential, out));
+}
+
+/**
+ * OpenAI's wire on a provider's paths and headers (the OpenAI family's, Azure OpenAI's):
+ * OpenAI bodies passed through with `bodyModel`; the Anthropic ingress's Messages
+ * translated to chat.completions.
+ */
+function openaiWire(
+  route: ModelRoute,
+  state: RequestState,
+  model: string | undefined,
+  bodyModel: string | undefined,
+  pathOf: (endpoint: OpenAIEndpoint) => string,
+  headersOf: (clientHeaders: Record<string, string>, body: Buffer | undefined) => Record<string, string>,
+): Wire {
+  const body = state.body;
   if (route.endpoint === 'anthropic.messages' && body && model !== undefined) {
     const out = Buffer.from(JSON.stringify(anthropicToChatRequest(body.json, model)));
-    const headers = azureHeaders({ accept: body.stream ? 'text/event-stream' : 'application/json' }, credential, out);
-    return { wire: 'openai', path: azurePath('chat.completions', deployment, apiVersion), headers, body: out };
+    return { wire: 'openai', path: pathOf('chat.completions'), headers: headersOf({ accept: body.stream ? 'text/event-stream' : 'application/json' }, out), body: out };
   }
-  if (!isOpenAIEndpoint(route.endpoint)) throw new Error('unreachable: a native ingress on an Azure OpenAI proxy');
-  const out = body ? translateRequest(body, route.endpoint === 'responses' ? deployment : model, route.endpoint).body : undefined;
-  return { wire: 'openai', path: azurePath(route.endpoint, deployment, apiVersion), headers: azureHeaders(state.headers, credential, out), ...(out ? { body: out } : {}) };
+  if (!isOpenAIEndpoint(route.endpoint)) throw new Error('unreachable: a native ingress on an OpenAI-wire upstream');
+  const out = body ? translateRequest(body, bodyModel, route.endpoint).body : undefined;
+  return { wire: 'openai', path: pathOf(route.endpoint), headers: headersOf(state.headers, out), ...(out ? { body: out } : {}) };
 }
 
 /** Vertex: Claude models on rawPredict (wire anthropic), Gemini models on generateContent (wire gemini). */
