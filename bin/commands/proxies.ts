@@ -2,7 +2,7 @@ import { isCredentialRef, isProviderName, isValidProxyId, PROVIDER_NAMES } from 
 import type { ApiKeyRecord, NamedUpstream, ProviderName, ProxyConfig } from '../../functions/stores/types.js';
 import { AZURE_API_VERSION, AZURE_DEFAULT_API_VERSION, AZURE_RESOURCE, azureBaseUrl } from '../../functions/providers/azure-openai/api.js';
 import { UPSTREAM_ALIASES } from '../../functions/gateway/upstream-selection.js';
-import { vertexBaseUrlFor } from '../../functions/providers/vertex/api.js';
+import { GCP_LOCATION, GCP_PROJECT, vertexBaseUrlFor } from '../../functions/providers/vertex/api.js';
 import {
   CommandError,
   EXIT_OK,
@@ -73,8 +73,6 @@ const DEFAULT_BASE_URLS: Partial<Record<ProviderName, string>> = {
 /** Providers that normally need a credential, so a proxy without one gets a hint. */
 const CREDENTIALED: ReadonlySet<ProviderName> = new Set(['openai', 'groq', 'openrouter', 'together', 'anthropic', 'gemini', 'vertex', 'azure-openai']);
 
-const GCP_PROJECT = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
-const GCP_LOCATION = /^[a-z]+(-[a-z]+\d+)?$/;
 const UPSTREAM_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 const ORG_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
