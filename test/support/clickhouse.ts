@@ -29,7 +29,7 @@ function serverCommand(): { cmd: string; args: string[] } {
   }
   const which = spawnSync('sh', ['-c', 'command -v clickhouse-server || command -v clickhouse'], { encoding: 'utf8' });
   const found = which.stdout.trim();
-  if (!found) throw new Error('clickhouse-server is not installed (apt-get install clickhouse-server)');
+  if (!found) throw new Error('clickhouse-server is not installed (npm test installs it: test/setup/system-servers.ts; by hand: apt-get install clickhouse-server)');
   return found.endsWith('clickhouse') ? { cmd: found, args: ['server'] } : { cmd: found, args: [] };
 }
 
@@ -99,6 +99,9 @@ export async function startClickHouse(): Promise<RunningClickHouse> {
     proc.once('exit', () => {
       exited = true;
     });
+    proc.once('error', () => {
+      exited = true; // not runnable: reported below with the error log (or its absence)
+    });
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline && !exited) {
       try {
@@ -113,7 +116,7 @@ export async function startClickHouse(): Promise<RunningClickHouse> {
   if (!version || !child) {
     const log = await readFile(join(dir, 'error.log'), 'utf8').catch(() => '');
     await rm(dir, { recursive: true, force: true });
-    throw new Error(`clickhouse-server did not start: ${log.slice(-2000)}`);
+    throw new Error(`clickhouse-server did not start: ${log.slice(-2000).trim() || `${cmd} exited or never answered, and wrote no error log in ${dir}`}`);
   }
   const proc = child;
   return {

@@ -110,6 +110,14 @@ function waitReady(child: ChildProcess): Promise<{ ok: boolean; output: string }
       if (output.includes('Ready to accept connections')) finish(true);
     });
     child.stderr?.on('data', (b: Buffer) => (output += b.toString()));
-    child.once('exit', () => finish(false));
+    // Not installed (ENOENT) or not runnable: say so, never an empty "did not start:".
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      output += err.code === 'ENOENT' ? 'redis-server is not installed (npm test installs it: test/setup/system-servers.ts)' : err.message;
+      finish(false);
+    });
+    child.once('exit', (code, signal) => {
+      if (!output.trim()) output = `redis-server exited (${signal ?? `status ${code}`}) without printing anything`;
+      finish(false);
+    });
   });
 }
