@@ -3,6 +3,7 @@ import type { SpendConfigStore } from '../../functions/spend/config-store.js';
 import type { BudgetLedger, BudgetUsage } from '../../functions/spend/ledger.js';
 import { CommandError, EXIT_OK, EXIT_USAGE, expectPositionals, flag, parseCommand, runReportingErrors, stringOption, UsageError, writeLine, type CliIo, type GlobalOptions } from './args.js';
 import { formatTable, writeJson } from './output.js';
+import type { ControlStore } from '../../functions/stores/types.js';
 
 export const BUDGETS_HELP = `Usage: sluice budgets <command> [options]
 
@@ -20,7 +21,25 @@ Global options: --data-dir <dir> (local store, default .sluice), --aws [--stack 
 /** What the budgets and limits commands need, opened lazily (so --help needs none). */
 export interface SpendCommandDeps {
   open(): Promise<{ config: SpendConfigStore; ledger: BudgetLedger }>;
+  /**
+   * The control store the key and proxy ids are checked against before a budget or limit
+   * is set (a typo must not leave a definition that guards nothing). Orgs are not stored
+   * anywhere, so any org id is taken.
+   */
+  openControl?: () => Promise<ControlStore>;
   now?: () => number;
+}
+
+/** Refuses a budget or limit for a key or proxy the control store does not have. */
+export async function requireScopeExists(ref: { scope: BudgetScope | LimitScope; scopeId: string }, deps: SpendCommandDeps): Promise<void> {
+  if (!deps.openControl || ref.scope === 'org') return;
+  const store = await deps.openControl();
+  if (ref.scope === 'proxy') {
+    if (!(await store.getProxy(ref.scopeId))) throw new CommandError(`no proxy '${ref.scopeId}' (see: sluice proxies list)`);
+    return;
+  }
+  const keys = await store.listKeys();
+  if (!keys.some((k) => k.id === ref.scopeId)) throw new CommandError(`no key with id '${ref.scopeId}' (key ids look like key_…; see: sluice keys list)`);
 }
 
 export async function runBudgetsCommand(argv: string[], io: CliIo, deps: SpendCommandDeps): Promise<number> {
@@ -60,6 +79,7 @@ export async function runBudgetsCommand(argv: string[], io: CliIo, deps: SpendCo
           throw new UsageError((err as Error).message);
         }
         const budget: BudgetDefinition = { ...ref, limitUsd, period, updatedAt: new Date(now()).toISOString() };
+        await requireScopeExists(ref, deps);
         const { config } = await deps.open();
         await config.putBudget(budget);
         writeLine(io.stdout, `budget set: ${ref.scope} ${ref.scopeId}, ${usd(toNano(limitUsd))} per ${describePeriod(budget)}`);

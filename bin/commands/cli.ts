@@ -95,7 +95,7 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
     case 'budgets':
     case 'limits': {
       const { runBudgetsCommand, openSpendStores } = await import('./budgets.js');
-      const spendDeps = { open: () => openSpendStores(global, env) };
+      const spendDeps = { open: () => openSpendStores(global, env), openControl: deps.openStore };
       if (group === 'budgets') return runBudgetsCommand(groupArgs, io, spendDeps);
       return (await import('./limits.js')).runLimitsCommand(groupArgs, io, spendDeps);
     }

@@ -1,6 +1,6 @@
 import type { LimitDefinition } from '../../functions/spend/definitions.js';
 import { CommandError, EXIT_OK, EXIT_USAGE, expectPositionals, flag, parseCommand, runReportingErrors, stringOption, UsageError, writeLine, type CliIo } from './args.js';
-import { scopeOption, type SpendCommandDeps } from './budgets.js';
+import { requireScopeExists, scopeOption, type SpendCommandDeps } from './budgets.js';
 import { formatTable, writeJson } from './output.js';
 
 export const LIMITS_HELP = `Usage: sluice limits <command> [options]
@@ -44,6 +44,7 @@ export async function runLimitsCommand(argv: string[], io: CliIo, deps: SpendCom
         const tpm = countOption(values, 'tpm');
         if (rpm === undefined && tpm === undefined) throw new UsageError('give --rpm, --tpm or both');
         const limit: LimitDefinition = { ...ref, ...(rpm !== undefined ? { rpm } : {}), ...(tpm !== undefined ? { tpm } : {}), updatedAt: new Date(now()).toISOString() };
+        await requireScopeExists(ref, deps);
         const { config } = await deps.open();
         await config.putLimit(limit);
         writeLine(io.stdout, `limit set: ${ref.scope} ${ref.scopeId}, ${describe(limit)}`);

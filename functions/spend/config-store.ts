@@ -19,6 +19,8 @@ export interface SpendConfigStore {
   listLimits(): Promise<LimitDefinition[]>;
   putLimit(limit: LimitDefinition): Promise<void>;
   deleteLimit(ref: ScopeRef<LimitScope>): Promise<boolean>;
+  /** Changes whenever another process changed the definitions (the local file, watched); see ControlStore.generation. */
+  generation?(): number | undefined;
 }
 
 export const refId = (r: ScopeRef<string>): string => `${r.scope}#${r.scopeId}`;

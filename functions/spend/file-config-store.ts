@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { watchDataDir } from '../stores/data-dir-watch.js';
 import { withFileLock } from '../stores/file-lock.js';
 import { validateBudget, validateLimit, type BudgetDefinition, type BudgetScope, type LimitDefinition, type LimitScope } from './definitions.js';
 import { refId, type ScopeRef, type SpendConfigStore } from './config-store.js';
@@ -18,9 +19,17 @@ export class FileSpendConfigStore implements SpendConfigStore {
   private readonly file: string;
   private readonly lock: string;
 
+  private readonly dataDir: string;
+
   constructor(opts: { dataDir: string }) {
+    this.dataDir = opts.dataDir;
     this.file = join(opts.dataDir, 'spend.json');
     this.lock = join(opts.dataDir, 'spend.json.lock');
+  }
+
+  /** Bumped by fs.watch when spend.json changes: the gateway's definitions cache keys on it. */
+  generation(): number | undefined {
+    return watchDataDir(this.dataDir).generation('spend.json');
   }
 
   async getBudgets(refs: readonly ScopeRef<BudgetScope>[]): Promise<BudgetDefinition[]> {

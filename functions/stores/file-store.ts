@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { ControlStoreError, DuplicateKeyError } from './errors.js';
+import { watchDataDir, type DataDirWatch } from './data-dir-watch.js';
 import { withFileLock, type FileLockOptions } from './file-lock.js';
 import type { ApiKeyRecord, ControlStore, ProxyConfig } from './types.js';
 
@@ -13,10 +14,11 @@ import type { ApiKeyRecord, ControlStore, ProxyConfig } from './types.js';
  *   file that is fsynced and renamed over the document, so a reader sees either
  *   the old or the new document, never a torn one, and two processes never lose
  *   each other's writes.
- * - Reads serve an in-memory snapshot and `stat` the file each time; the file is
- *   re-read only when its inode, size or mtime changed. A long-running gateway
- *   therefore sees keys created or revoked by the CLI in another process, at the
- *   cost of one stat per lookup.
+ * - Reads serve an in-memory snapshot, re-read only after fs.watch reported a change
+ *   of the file (data-dir-watch.ts, debounced to 20 ms): a long-running gateway sees
+ *   keys and proxies the CLI changes in another process on its next request, with no
+ *   stat per lookup. `generation()` tells callers (the auth cache) that it changed.
+ *   Where fs.watch is unavailable, each read stats the file instead.
  */
 export interface FileControlStoreOptions {
   dataDir: string;
@@ -32,6 +34,8 @@ interface ControlDocument {
 interface Snapshot {
   /** inode:size:mtimeNs of the file it was read from; 'absent' when there was no file. */
   signature: string;
+  /** The watch generation it was read at (undefined without a watch). */
+  generation?: number | undefined;
   doc: ControlDocument;
   keysByHash: Map<string, ApiKeyRecord>;
 }
@@ -112,8 +116,26 @@ export class FileControlStore implements ControlStore {
     });
   }
 
-  /** The snapshot of the file as it is now: one stat, and a read only if the file changed. */
+  /**
+   * How many times another writer changed the document since this process started
+   * watching it; undefined without a watch. Caches of what the store says key on it.
+   */
+  generation(): number | undefined {
+    return (this.watch ??= watchDataDir(this.dataDir)).generation(CONTROL_FILE_NAME);
+  }
+
+  private watch: DataDirWatch | undefined;
+
+  /** The snapshot of the file as it is now: read again only after the watch saw it change (or, without a watch, its stat did). */
   private async current(): Promise<Snapshot> {
+    const generation = this.generation();
+    if (generation !== undefined) {
+      if (this.snapshot && this.snapshot.generation === generation) return this.snapshot;
+      const fresh = await this.readSnapshot();
+      fresh.generation = generation;
+      this.snapshot = fresh;
+      return fresh;
+    }
     const signature = await this.statSignature();
     if (this.snapshot && this.snapshot.signature === signature) return this.snapshot;
     this.snapshot = await this.readSnapshot();
@@ -173,15 +195,17 @@ export class FileControlStore implements ControlStore {
     const run = async (): Promise<boolean> => {
       await fs.mkdir(this.dataDir, { recursive: true, mode: 0o700 });
       return withFileLock(this.lockPath, this.lockOptions, async () => {
+        const generation = this.generation();
         const fresh = await this.readSnapshot();
         const doc = clone(fresh.doc);
         const changed = change(doc);
         if (!changed) {
-          this.snapshot = fresh;
+          this.snapshot = { ...fresh, generation };
           return false;
         }
         await this.writeAtomically(JSON.stringify(doc, null, 2) + '\n');
-        this.snapshot = toSnapshot(await this.statSignature(), doc);
+        // Tagged with the generation before the write: the watch's event for it makes the next read re-read (harmless).
+        this.snapshot = { ...toSnapshot(await this.statSignature(), doc), generation };
         return true;
       });
     };

@@ -148,6 +148,11 @@ export interface ControlStore {
   listKeys(proxyId?: string): Promise<ApiKeyRecord[]>;
   /** Marks the key revoked; returns false when there was no such key. */
   revokeKey(id: string, at: string): Promise<boolean>;
+  /**
+   * A number that changes whenever another process changed the store (the local file
+   * store, watched); absent or undefined where changes are only seen after a cache TTL.
+   */
+  generation?(): number | undefined;
 }
 
 /** A string cache with per-entry TTL. In-process LRU here; Redis and DynamoDB layers later. */

@@ -23,9 +23,17 @@ export function authPlugin(deps: Pick<GatewayDeps, 'store' | 'cache' | 'identity
     return identity;
   };
 
+  // A store that knows when another process changed it (the watched local file) moves the
+  // cache to new keys on each change: a key revoked or a proxy changed with the CLI applies
+  // on the next request instead of after the TTL; the old entries age out of the LRU.
+  const generationTag = () => {
+    const g = deps.store.generation?.();
+    return g ? `g${g}:` : '';
+  };
+
   async function identify(hash: string): Promise<Identity> {
     const signingKey = await deps.identitySigningKey();
-    const cacheKey = `auth:${hash}`;
+    const cacheKey = `auth:${generationTag()}${hash}`;
     const cached = await deps.cache.get(cacheKey);
     const fromCache = cached === undefined ? undefined : verifiedBlobs.get(cached) ?? remember(cached, verifyIdentity(cached, signingKey));
     if (fromCache) return fromCache;
@@ -40,7 +48,7 @@ export function authPlugin(deps: Pick<GatewayDeps, 'store' | 'cache' | 'identity
   }
 
   async function loadProxy(id: string): Promise<ProxyConfig | undefined> {
-    const cacheKey = `proxy:${id}`;
+    const cacheKey = `proxy:${generationTag()}${id}`;
     const cached = await deps.cache.get(cacheKey);
     if (cached !== undefined) return JSON.parse(cached) as ProxyConfig;
     const proxy = await deps.store.getProxy(id);

@@ -47,7 +47,8 @@ export function spendPlugin(deps: SpendDeps): Plugin {
   const lastGood = new Map<string, Definitions>();
 
   const definitionsFor = (services: SpendServices, id: Identity): Promise<Definitions> => {
-    const cacheKey = `${id.keyId}|${id.proxyId}|${id.orgId}`;
+    // The local file store's change generation: a budget or limit the CLI sets applies on the next request.
+    const cacheKey = `${id.keyId}|${id.proxyId}|${id.orgId}|${services.config.generation?.() ?? ''}`;
     const now = deps.now();
     const hit = cache.get(cacheKey);
     if (hit && now - hit.at < ttl) return hit.defs;

@@ -2,11 +2,17 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../../../bin/commands/cli.js';
 import { FileBudgetLedger } from '../../../functions/spend/file-ledger.js';
 import { toNano } from '../../../functions/spend/definitions.js';
+import { FileControlStore } from '../../../functions/stores/file-store.js';
 import { recordingIo, tempDataDir } from '../cli/support.js';
 
 let data: { dir: string; remove(): Promise<void> };
 beforeEach(async () => {
   data = await tempDataDir();
+  // The key and proxy the budgets and limits below are set on (unknown ones are refused).
+  const store = new FileControlStore({ dataDir: data.dir });
+  const createdAt = new Date().toISOString();
+  await store.putProxy({ id: 'p1', orgId: 'default', name: 'p1', provider: 'openai', baseUrl: 'https://api.openai.com/v1', byok: false, allowPrivateNetwork: false, createdAt });
+  await store.putKey({ id: 'k1', hash: 'a'.repeat(64), proxyId: 'p1', orgId: 'default', createdAt });
 });
 afterEach(async () => {
   await data.remove();
@@ -51,6 +57,22 @@ describe('sluice budgets', () => {
     expect(r.err).toContain('exactly one of --key, --proxy, --org');
     expect((await run('budgets', 'set', '--key', 'k1', '--limit', '1', '--period', 'week')).err).toContain('rolling:<N>d');
     expect((await run('budgets', 'show', '--key', 'nope')).code).toBe(1);
+  });
+
+  it('refuses a budget or limit for a key or proxy that does not exist, and writes nothing', async () => {
+    const key = await run('budgets', 'set', '--key', '3f2a', '--limit', '5', '--period', 'day');
+    expect(key.code).toBe(1);
+    expect(key.err).toContain("no key with id '3f2a'");
+    const proxy = await run('budgets', 'set', '--proxy', 'support', '--limit', '5', '--period', 'day');
+    expect(proxy.code).toBe(1);
+    expect(proxy.err).toContain("no proxy 'support'");
+    const limit = await run('limits', 'set', '--key', 'key_missing', '--rpm', '5');
+    expect(limit.code).toBe(1);
+    expect(limit.err).toContain("no key with id 'key_missing'");
+    expect((await run('budgets', 'list')).out).toContain('no budgets');
+    expect((await run('limits', 'list')).out).not.toContain('key_missing');
+    // An org is not a stored object: any org id is taken.
+    expect((await run('budgets', 'set', '--org', 'acme', '--limit', '5', '--period', 'day')).code).toBe(0);
   });
 
   it('delete removes a budget', async () => {

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { DEBOUNCE_MS } from '../../../functions/stores/data-dir-watch.js';
 import { ControlStoreError, DuplicateKeyError } from '../../../functions/stores/errors.js';
 import { FileControlStore } from '../../../functions/stores/file-store.js';
 import { generateGatewayKey } from '../../../functions/stores/keys.js';
@@ -48,42 +49,43 @@ describe('FileControlStore', () => {
     expect(await second.getKeyByHash(k.hash)).toEqual(k);
   });
 
-  it('sees changes made by another instance (another process) without restarting', async () => {
+  it('sees changes made by another instance (another process) without restarting, once the watch settles', async () => {
     const gateway = new FileControlStore({ dataDir: dir });
     const cli = new FileControlStore({ dataDir: dir });
+    const settled = () => new Promise((r) => setTimeout(r, DEBOUNCE_MS + 30));
     const k = key('a');
     expect(await gateway.getKeyByHash(k.hash)).toBeUndefined();
     await cli.putKey(k);
+    await settled();
     expect((await gateway.getKeyByHash(k.hash))?.id).toBe(k.id);
     await cli.revokeKey(k.id, '2026-02-02T00:00:00.000Z');
+    await settled();
     expect((await gateway.getKeyByHash(k.hash))?.revokedAt).toBe('2026-02-02T00:00:00.000Z');
     await cli.putProxy(proxy('p2'));
+    await settled();
     expect((await gateway.listProxies()).map((p) => p.id)).toEqual(['p2']);
     await cli.deleteProxy('p2');
+    await settled();
     expect(await gateway.getProxy('p2')).toBeUndefined();
   });
 
-  it('serves reads from memory while the file is unchanged (a stat, not a read, per lookup)', async () => {
+  it('serves reads from memory while the file is unchanged: no stat, no read per lookup', async () => {
     const store = new FileControlStore({ dataDir: dir });
     await store.putProxy(proxy('p1'));
-    const fixed = new Date('2026-01-01T00:00:00Z'); // whole seconds, so utimes can restore it exactly
-    await fs.utimes(store.filePath, fixed, fixed);
     const reader = new FileControlStore({ dataDir: dir });
     expect(await reader.getProxy('p1')).toBeDefined();
-    // Rewrite the bytes in place, keeping inode, size and mtime: a store that re-read
-    // the file on every lookup would now see "q1" instead of "p1".
-    const before = await fs.stat(store.filePath);
+    await new Promise((r) => setTimeout(r, DEBOUNCE_MS + 30)); // the write's own event has settled
+    expect(await reader.getProxy('p1')).toBeDefined(); // re-read once after that event
+    const spies = [vi.spyOn(fs, 'stat'), vi.spyOn(fs, 'open'), vi.spyOn(fs, 'readFile')]; // calling through
+    for (let i = 0; i < 50; i++) expect(await reader.getProxy('p1')).toBeDefined();
+    const calls = spies.flatMap((spy) => spy.mock.calls.map((c) => String(c[0])));
+    for (const spy of spies) spy.mockRestore();
+    expect(calls.filter((c) => c.includes('control.json'))).toEqual([]);
+    // The watch is what makes it re-read: an edit in place is seen once it settles.
     const text = await fs.readFile(store.filePath, 'utf8');
-    const handle = await fs.open(store.filePath, 'r+');
-    await handle.write(text.replaceAll('"p1"', '"q1"'), 0, 'utf8');
-    await handle.close();
-    await fs.utimes(store.filePath, fixed, fixed);
-    expect((await fs.stat(store.filePath)).ino).toBe(before.ino);
-    expect((await fs.stat(store.filePath)).size).toBe(before.size);
-    expect(await reader.getProxy('p1')).toBeDefined();
-    expect(await reader.getProxy('q1')).toBeUndefined();
-    // A fresh instance reads the file and sees the edit, proving the edit was real.
-    expect(await new FileControlStore({ dataDir: dir }).getProxy('q1')).toBeDefined();
+    await fs.writeFile(store.filePath, text.replaceAll('"p1"', '"q1"'));
+    await new Promise((r) => setTimeout(r, DEBOUNCE_MS + 30));
+    expect(await reader.getProxy('q1')).toBeDefined();
   });
 
   it('keeps the key store free of raw keys and the file private', async () => {
