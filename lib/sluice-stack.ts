@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, Validations, type Duration, type RemovalPolicy, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Token, Validations, type Duration, type RemovalPolicy, type StackProps } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -9,7 +9,7 @@ import { GatewayFunction } from './gateway-function.js';
 import { GatewayMonitoring } from './gateway-monitoring.js';
 import { Governance, type GovernanceProps } from './governance.js';
 import { SpendAlarms } from './spend-alarms.js';
-import { STACK_OUTPUTS } from './stack-outputs.js';
+import { OPTIONAL_STACK_OUTPUTS, STACK_OUTPUTS } from './stack-outputs.js';
 import { TraceIngestFunction } from './trace-ingest-function.js';
 import { TracePipeline } from './trace-pipeline.js';
 
@@ -161,6 +161,13 @@ export class SluiceStack extends Stack {
       description: 'Gateway base URL (OpenAI SDK base_url: <url>v1)',
     });
 
+    if (props.traces?.clickhouseUrlSecretArn) {
+      new CfnOutput(this, OPTIONAL_STACK_OUTPUTS.clickhouseUrlSecretArn, {
+        value: props.traces.clickhouseUrlSecretArn,
+        description: 'Secret holding the ClickHouse URL traces go to (sluice traces list --aws)',
+      });
+    }
+
     this.acknowledgeNagFindings();
   }
 
@@ -215,8 +222,12 @@ export class SluiceStack extends Stack {
         reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions (added by active tracing only).',
       });
     }
+    // cdk-nag names the resource as synthesized: pseudo parameters while the stack is
+    // environment-agnostic, the literal Region and account once `env` pins them.
+    const region = Token.isUnresolved(this.region) ? '<AWS::Region>' : this.region;
+    const account = Token.isUnresolved(this.account) ? '<AWS::AccountId>' : this.account;
     v.acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:sluice/providers/*]`,
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${region}:${account}:secret:sluice/providers/*]`,
       reason:
         'Provider keys are referenced by name (secret:sluice/providers/<name>) and added after deploy; the grant is read-only and limited to that name prefix.',
     });

@@ -14,6 +14,7 @@ import { callVertexEmbeddings } from '../providers/vertex/call.js';
 import { chatUsage, usageFromCounts, type Json, type TokenCounts } from '../providers/chat.js';
 import { completeBody, readBody, sseEvents, translatedBody, type Frame } from '../providers/transport.js';
 import { chatFramer } from '../providers/chat-framer.js';
+import { anthropicModelList, fromOpenAIModelList } from '../providers/anthropic-ingress/models.js';
 import { relayBody, type RelayObserver } from './body-relay.js';
 import { GatewayError, badGateway } from './errors.js';
 import type { SseEvent } from './sse.js';
@@ -37,7 +38,7 @@ type Deps = Pick<GatewayDeps, 'upstreamIdleTimeoutMs' | 'upstreamDeadlineMs' | '
 export async function callModel(deps: Deps, state: RequestState): Promise<GatewayResponse> {
   const { route, proxy } = state;
   if (route.kind !== 'openai' || !proxy || !state.upstream) throw new Error('callModel reached without a routed request');
-  if (route.endpoint === 'models' && proxy.allowedModels?.length) return allowedModelsList(proxy.allowedModels, proxy.modelAliases, proxy.id);
+  if (route.endpoint === 'models' && proxy.allowedModels?.length) return allowedModelsList(proxy.allowedModels, proxy.modelAliases, proxy.id, route.ingress);
 
   const plan = state.upstream;
   const sentAt = deps.now();
@@ -69,7 +70,7 @@ export async function callModel(deps: Deps, state: RequestState): Promise<Gatewa
   }
   const sse = (headers['content-type'] ?? '').startsWith('text/event-stream');
   if (plan.wire === 'anthropic' && route.ingress === 'openai') return anthropicToChat(deps, state, exchange, headers, sse);
-  if (plan.wire === 'openai' && route.ingress === 'anthropic') return chatToAnthropic(deps, state, exchange, sse);
+  if (plan.wire === 'openai' && route.ingress === 'anthropic') return route.endpoint === 'models' ? modelsToAnthropic(deps, state, exchange) : chatToAnthropic(deps, state, exchange, sse);
 
   const terminal = (err: Error) => {
     const error = toUpstreamError(exchange.abortReason() ?? err);
@@ -306,9 +307,22 @@ function readBounded(body: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
-function allowedModelsList(allowed: string[], aliases: Record<string, string> | undefined, ownedBy: string): GatewayResponse {
+/** An OpenAI-compatible model list for the Anthropic SDK: re-told in Anthropic's shape. */
+async function modelsToAnthropic(deps: Deps, state: RequestState, exchange: UpstreamExchange): Promise<GatewayResponse> {
+  let list: Json | undefined;
+  try {
+    list = fromOpenAIModelList(JSON.parse(await readBody(exchange.body, MAX_OBSERVED_JSON)));
+  } catch {
+    list = undefined;
+  }
+  if (!list) throw badGateway('The upstream sent an unreadable model list.', 'upstream_invalid_response');
+  return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: completeBody(JSON.stringify(list), observersFor(deps, state)) };
+}
+
+function allowedModelsList(allowed: string[], aliases: Record<string, string> | undefined, ownedBy: string, ingress: string): GatewayResponse {
   const ids = new Set(allowed);
   for (const [alias, target] of Object.entries(aliases ?? {})) if (ids.has(target)) ids.add(alias);
+  if (ingress === 'anthropic') return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(anthropicModelList([...ids].map((id) => ({ id })))) };
   const data = [...ids].map((id) => ({ id, object: 'model', created: 0, owned_by: ownedBy }));
   return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ object: 'list', data }) };
 }

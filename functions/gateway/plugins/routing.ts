@@ -68,7 +68,8 @@ export function routingPlugin(deps: Pick<GatewayDeps, 'credentials' | 'upstreamG
       if (target.via !== 'proxy') state.trace.set({ upstream: describeTarget(target) });
       const family = familyOf(target.provider);
       if (!family) throw badRequest(`Provider '${target.provider}' is not available in this release.`, 'unsupported_provider');
-      const allowedHere = route.endpoint === 'models' && proxy.allowedModels?.length;
+      // A model list: the allow-list where one is set; Anthropic's own list for the Anthropic SDK on an Anthropic proxy.
+      const allowedHere = route.endpoint === 'models' && (proxy.allowedModels?.length || (family === 'anthropic' && route.ingress === 'anthropic'));
       if (!SUPPORTED[family].has(route.endpoint) && !allowedHere) {
         throw badRequest(`The ${describe(route.endpoint)} is not available for provider '${target.provider}'; see docs/providers.md for what each provider serves.`, 'unsupported_endpoint');
       }
@@ -119,6 +120,11 @@ export function routingPlugin(deps: Pick<GatewayDeps, 'credentials' | 'upstreamG
 function upstreamRequest(family: Family, route: ModelRoute, state: RequestState, credential: string | undefined, model: string | undefined): Wire {
   const body = state.body;
   if (family === 'openai-family') return openaiWire(route, state, model, model, (endpoint) => OPENAI_PATHS[endpoint], (headers, out) => upstreamHeaders(headers, credential, out));
+  if (route.endpoint === 'models') {
+    // Anthropic's list for the Anthropic SDK; other lists here are the allow-list, answered by the gateway itself.
+    if (family === 'anthropic' && route.ingress === 'anthropic' && !state.proxy?.allowedModels?.length) return { wire: 'anthropic', path: ANTHROPIC_PATHS.models, headers: anthropicHeaders(state.headers, credential, undefined, false) };
+    return { wire: family === 'anthropic' ? 'anthropic' : family === 'gemini' ? 'gemini' : 'bedrock', path: '', headers: {} };
+  }
   if (!body || model === undefined) throw new Error('unreachable: a model call without a body');
   if (family === 'gemini') {
     // Gemini API: chat, Responses and Anthropic Messages through generateContent; embeddings through batchEmbedContents.
