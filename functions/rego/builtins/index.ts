@@ -11,6 +11,7 @@ import { jwtBuiltins } from './jwt.js';
 import { miscBuiltins } from './misc.js';
 import { netBuiltins } from './net.js';
 import { numberBuiltins } from './numbers.js';
+import { purlBuiltins } from './purl.js';
 import { regexBuiltins } from './regex.js';
 import { stringBuiltins } from './strings.js';
 import { semverBuiltins } from './semver.js';
@@ -23,7 +24,7 @@ import type { BuiltinDef } from './types.js';
 export type { BuiltinContext, BuiltinDef, TypeSpec } from './types.js';
 export { BuiltinError } from './types.js';
 
-const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins, regexBuiltins, globBuiltins, jsonBuiltins, encodingBuiltins, timeBuiltins, netBuiltins, unitBuiltins, semverBuiltins, miscBuiltins, documentBuiltins, jwtBuiltins, jsonSchemaBuiltins, templateBuiltins, hostBuiltins];
+const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins, regexBuiltins, globBuiltins, jsonBuiltins, encodingBuiltins, timeBuiltins, netBuiltins, unitBuiltins, semverBuiltins, miscBuiltins, documentBuiltins, jwtBuiltins, jsonSchemaBuiltins, templateBuiltins, hostBuiltins, purlBuiltins];
 
 function register(groups: ReadonlyArray<readonly BuiltinDef[]>): Map<string, BuiltinDef> {
   const map = new Map<string, BuiltinDef>();
@@ -84,6 +85,4 @@ export const laterBuiltins: ReadonlySet<string> = new Set([
   'graphql.parse_schema',
   'graphql.is_valid',
   'graphql.schema_is_valid',
-  'purl.is_valid',
-  'purl.parse',
 ]);
