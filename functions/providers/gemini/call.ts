@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
-import type { RelayObserver } from '../../gateway/body-relay.js';
-import { badGateway } from '../../gateway/errors.js';
-import type { SseEvent } from '../../gateway/sse.js';
-import type { GatewayDeps, GatewayResponse, RequestState } from '../../gateway/types.js';
-import { pickHeaders, sendUpstream, toUpstreamError, type UpstreamExchange } from '../../gateway/upstream-client.js';
+import { badGateway } from '../../upstream/errors.js';
+import type { SseEvent } from '../../upstream/sse.js';
+import type { CallDeps, CallState, GatewayResponse } from '../../upstream/types.js';
+import { observersFor } from '../http-call.js';
+import { pickHeaders, sendUpstream, toUpstreamError, type UpstreamExchange } from '../../upstream/client.js';
 import { chatUsage, usageFromCounts, type Json } from '../chat.js';
 import { chatFramer } from '../chat-framer.js';
 import { completeBody, readBody, sseEvents, translatedBody, type Frame } from '../transport.js';
@@ -12,8 +12,6 @@ import { mapGeminiError } from './errors.js';
 import { fromGeminiResponse } from './response.js';
 import { finishGeminiStream, geminiStreamTokens, newGeminiStreamState, translateGeminiChunk } from './stream.js';
 import { geminiTokenCounts } from './usage.js';
-
-type Deps = Pick<GatewayDeps, 'upstreamIdleTimeoutMs' | 'upstreamDeadlineMs' | 'now'>;
 
 const MAX_ERROR_BODY = 1024 * 1024;
 const MAX_JSON_BODY = 16 * 1024 * 1024;
@@ -27,7 +25,8 @@ const ERROR_HEADERS = ['retry-after', 'x-request-id'];
  * Responses API output or Anthropic Messages (per the endpoint it called), or OpenAI
  * embeddings. Errors are Google-shaped and mapped by mapGeminiError.
  */
-export async function callGemini(deps: Deps, state: RequestState, sentAt: number, observers: RelayObserver[]): Promise<GatewayResponse> {
+export async function callGemini(deps: CallDeps, state: CallState, sentAt: number): Promise<GatewayResponse> {
+  const observers = observersFor(deps, state);
   const plan = state.upstream;
   const route = state.route;
   if (route.kind !== 'openai' || !plan) throw new Error('callGemini reached without a routed request');

@@ -1,7 +1,7 @@
-import type { SseEvent } from '../../gateway/sse.js';
-import type { Usage } from '../../gateway/types.js';
-import type { Endpoint } from '../../gateway/routes.js';
-import type { GatewayError } from '../../gateway/errors.js';
+import type { SseEvent } from '../../upstream/sse.js';
+import type { Usage } from '../../upstream/types.js';
+import type { Endpoint } from '../../upstream/endpoints.js';
+import type { GatewayError } from '../../upstream/errors.js';
 import { normalizeUsage } from './usage.js';
 
 /**
