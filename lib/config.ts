@@ -22,7 +22,21 @@ export const CONTEXT_KEYS = {
   retainTables: 'sluice:retainTables',
   nag: 'sluice:nag',
   governance: 'sluice:governance',
+  traces: 'sluice:traces',
+  clickhouseUrlSecret: 'sluice:clickhouseUrlSecret',
+  account: 'sluice:account',
+  region: 'sluice:region',
 } as const;
+
+/** `sluice:traces`: where trace rows go in AWS. */
+export const TRACE_MODES = ['logs', 's3', 'clickhouse'] as const;
+export type TraceMode = (typeof TRACE_MODES)[number];
+
+/**
+ * A complete Secrets Manager secret ARN (with the 6-character suffix Secrets Manager
+ * appends). A bare name would need a `name-??????` wildcard grant, which cdk-nag flags.
+ */
+const COMPLETE_SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$/;
 
 export interface SluiceAppConfig {
   readonly stackName: string;
@@ -93,6 +107,47 @@ function readBedrock(get: ContextReader): BedrockModelAccess | undefined {
 
 const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
+function readString(get: ContextReader, key: string): string | undefined {
+  const raw = get(key);
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  if (typeof raw === 'string') return raw.trim();
+  throw new Error(`context ${key} must be a string, got ${JSON.stringify(raw)}`);
+}
+
+function readChoice<T extends string>(get: ContextReader, key: string, choices: readonly T[], fallback: T): T {
+  const raw = readString(get, key);
+  if (raw === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(raw)) throw new Error(`context ${key} must be one of ${choices.join(', ')}, got ${JSON.stringify(raw)}`);
+  return raw as T;
+}
+
+function readTraces(get: ContextReader): SluiceStackProps['traces'] | undefined {
+  const mode = readChoice(get, CONTEXT_KEYS.traces, TRACE_MODES, 'logs');
+  const secret = readString(get, CONTEXT_KEYS.clickhouseUrlSecret);
+  if (mode !== 'clickhouse') {
+    if (secret !== undefined) throw new Error(`context ${CONTEXT_KEYS.clickhouseUrlSecret} is only used with ${CONTEXT_KEYS.traces}=clickhouse`);
+    return mode === 's3' ? {} : undefined;
+  }
+  if (secret === undefined) throw new Error(`context ${CONTEXT_KEYS.traces}=clickhouse needs ${CONTEXT_KEYS.clickhouseUrlSecret}=<complete secret ARN>`);
+  if (!COMPLETE_SECRET_ARN.test(secret)) {
+    throw new Error(
+      `context ${CONTEXT_KEYS.clickhouseUrlSecret} must be a complete secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf, as \`aws secretsmanager describe-secret\` prints it); a name or partial ARN would need a wildcard grant`,
+    );
+  }
+  return { clickhouseUrlSecretArn: secret };
+}
+
+/** `sluice:account` + `sluice:region` pin the stack's env; neither leaves it environment-agnostic. */
+function readEnv(get: ContextReader): { account: string; region: string } | undefined {
+  const account = readString(get, CONTEXT_KEYS.account);
+  const region = readString(get, CONTEXT_KEYS.region);
+  if (account === undefined && region === undefined) return undefined;
+  if (account === undefined || region === undefined) throw new Error(`context ${CONTEXT_KEYS.account} and ${CONTEXT_KEYS.region} go together (both pin the stack's env)`);
+  if (!/^\d{12}$/.test(account)) throw new Error(`context ${CONTEXT_KEYS.account} must be a 12-digit AWS account id, got ${JSON.stringify(account)}`);
+  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new Error(`context ${CONTEXT_KEYS.region} must be an AWS Region such as eu-west-1, got ${JSON.stringify(region)}`);
+  return { account, region };
+}
+
 /** Reads and validates the app configuration from CDK context (`app.node.tryGetContext`). */
 export function configFromContext(get: ContextReader): SluiceAppConfig {
   const stackName = get(CONTEXT_KEYS.stackName);
@@ -110,6 +165,8 @@ export function configFromContext(get: ContextReader): SluiceAppConfig {
   const logRetention = readPositiveInt(get, CONTEXT_KEYS.logRetentionDays) as RetentionDays | undefined;
   const bedrock = readBedrock(get);
   const retainTables = readBoolean(get, CONTEXT_KEYS.retainTables, true);
+  const traces = readTraces(get);
+  const env = readEnv(get);
 
   const stackProps: SluiceStackProps = {
     cache: readBoolean(get, CONTEXT_KEYS.cache, false),
@@ -123,6 +180,8 @@ export function configFromContext(get: ContextReader): SluiceAppConfig {
     ...(logLevel !== undefined ? { logLevel: logLevel as SluiceStackProps['logLevel'] } : {}),
     ...(logRetention !== undefined ? { logRetention } : {}),
     ...(bedrock ? { bedrock } : {}),
+    ...(traces ? { traces } : {}),
+    ...(env ? { env } : {}),
   };
   return {
     stackName: typeof stackName === 'string' && stackName !== '' ? stackName : DEFAULT_STACK_NAME,

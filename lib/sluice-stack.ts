@@ -1,4 +1,4 @@
-import { CfnOutput, Stack, Validations, type Duration, type RemovalPolicy, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Stack, Token, Validations, type Duration, type RemovalPolicy, type StackProps } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -215,8 +215,12 @@ export class SluiceStack extends Stack {
         reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions (added by active tracing only).',
       });
     }
+    // cdk-nag names the resource as synthesized: pseudo parameters while the stack is
+    // environment-agnostic, the literal Region and account once `env` pins them.
+    const region = Token.isUnresolved(this.region) ? '<AWS::Region>' : this.region;
+    const account = Token.isUnresolved(this.account) ? '<AWS::AccountId>' : this.account;
     v.acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:sluice/providers/*]`,
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:${region}:${account}:secret:sluice/providers/*]`,
       reason:
         'Provider keys are referenced by name (secret:sluice/providers/<name>) and added after deploy; the grant is read-only and limited to that name prefix.',
     });

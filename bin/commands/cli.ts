@@ -49,7 +49,11 @@ export const DEV_HELP = `Usage: sluice dev [--port N] [--host H] [--data-dir D]
 Runs the gateway on the local Function URL runtime and the embedded store.
   --port N      default: $PORT or 8080
   --host H      default: 127.0.0.1
-  --data-dir D  default: $SLUICE_DATA_DIR or .sluice`;
+  --data-dir D  default: $SLUICE_DATA_DIR or .sluice
+
+SIGTERM or SIGINT (Ctrl-C) stops it cleanly: no new connections, requests in flight
+get up to 10 s to finish, their traces are written, exit status 0. A second signal
+exits at once.`;
 
 export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let global: GlobalOptions;
@@ -133,7 +137,9 @@ async function runDevCommand(argv: string[], io: CliIo, global: GlobalOptions, e
   if (host.trim() === '') throw new UsageError('--host must not be empty');
   const dataDir = global.dataDir ?? (env.SLUICE_DATA_DIR?.trim() || '.sluice');
   const { runDev } = await import('../../functions/local/dev.js');
-  await runDev({ port, host, dataDir }); // the server keeps the process alive
+  // The server keeps the process alive. SIGTERM / SIGINT: stop accepting, finish in-flight
+  // requests (<= 10 s) and their trace writes, exit 0.
+  await runDev({ port, host, dataDir, stopOnSignals: { log: (line) => writeLine(io.stderr, line) } });
   return EXIT_OK;
 }
 

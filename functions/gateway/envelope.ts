@@ -51,7 +51,7 @@ export function envelope(deps: Pick<GatewayDeps, 'logger' | 'traceSink' | 'now'>
         pendingError = err;
       }
       const method = event.requestContext?.http?.method ?? 'GET';
-      const match = matchRoute(method, event.rawPath ?? '/');
+      const match = matchRoute(method, event.rawPath ?? '/', headers);
       let rawBody: Buffer = Buffer.alloc(0);
       if (pendingError === undefined) {
         try {

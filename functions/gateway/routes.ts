@@ -2,6 +2,9 @@
  * The gateway's URL space (see ../shared/DESIGN.md §1):
  *   GET  /healthz
  *   /v1/<endpoint>                                      proxy taken from the key
+ *   /v1/messages[/count_tokens]                         Anthropic Messages, proxy taken from the key
+ *   GET /v1/models with `anthropic-version`             the model list in Anthropic's shape
+ *   GET /v1/approvals/<id>                              a held request's approval status, proxy from the key
  *   /a/<proxyId>/openai/v1/<endpoint>                   proxy named in the path
  *   /a/<proxyId>/anthropic/v1/messages[/count_tokens]   native Anthropic Messages
  *   /a/<proxyId>/bedrock/model/<modelId>/converse[-stream]   native Bedrock Converse
@@ -29,7 +32,8 @@ export type RouteMatch = { ok: true; route: Route } | { ok: false; status: 404 |
 
 const PROXY_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
-export function matchRoute(method: string, rawPath: string): RouteMatch {
+/** `headers` (names lower-cased) tell an Anthropic SDK's `GET /v1/models` (it sends `anthropic-version`) from OpenAI's. */
+export function matchRoute(method: string, rawPath: string, headers: Record<string, string> = {}): RouteMatch {
   const path = rawPath.length > 1 && rawPath.endsWith('/') ? rawPath.slice(0, -1) : rawPath;
   if (path === '/healthz') {
     return method === 'GET' || method === 'HEAD' ? { ok: true, route: { kind: 'health' } } : { ok: false, status: 405, allow: 'GET' };
@@ -38,6 +42,10 @@ export function matchRoute(method: string, rawPath: string): RouteMatch {
   let pathProxyId: string | undefined;
   if (path.startsWith('/v1/')) {
     rest = path.slice(4);
+    const anthropicSdk = rest === 'messages' || rest === 'messages/count_tokens' || (rest === 'models' && headers['anthropic-version'] !== undefined);
+    if (anthropicSdk) return matchAnthropic(method, undefined, `v1/${rest}`);
+    const special = matchGovernance(method, undefined, rest.split('/'));
+    if (special) return special;
   } else if (path.startsWith('/a/')) {
     const parts = path.split('/'); // ['', 'a', proxyId, 'openai', 'v1', ...]
     const proxyId = decodeSegment(parts[2] ?? '');
@@ -48,9 +56,9 @@ export function matchRoute(method: string, rawPath: string): RouteMatch {
       return matchAnthropic(method, proxyId, parts.slice(4).join('/'));
     } else if (parts[3] === 'bedrock') {
       return matchBedrock(method, proxyId, parts.slice(4));
-    } else if (parts[3] === 'approvals' && parts.length === 5 && parts[4] !== '') {
-      if (method !== 'GET') return { ok: false, status: 405, allow: 'GET' };
-      return { ok: true, route: { kind: 'approval', pathProxyId: proxyId, approvalId: decodeSegment(parts[4]!) } };
+    } else {
+      const special = matchGovernance(method, proxyId, parts.slice(3));
+      if (special) return special;
     }
   }
   if (rest === undefined) return { ok: false, status: 404 };
@@ -63,16 +71,28 @@ export function matchRoute(method: string, rawPath: string): RouteMatch {
   };
 }
 
-const ANTHROPIC_ENDPOINTS: Record<string, AnthropicEndpoint> = {
-  'v1/messages': 'anthropic.messages',
-  'v1/messages/count_tokens': 'anthropic.count_tokens',
+const ANTHROPIC_ENDPOINTS: Record<string, EndpointSpec | { endpoint: AnthropicEndpoint; method: 'POST' }> = {
+  'v1/messages': { endpoint: 'anthropic.messages', method: 'POST' },
+  'v1/messages/count_tokens': { endpoint: 'anthropic.count_tokens', method: 'POST' },
+  // The model list, answered in Anthropic's shape on this ingress.
+  'v1/models': { endpoint: 'models', method: 'GET' },
 };
 
-function matchAnthropic(method: string, pathProxyId: string, rest: string): RouteMatch {
-  const endpoint = ANTHROPIC_ENDPOINTS[rest];
-  if (!endpoint) return { ok: false, status: 404 };
-  if (method !== 'POST') return { ok: false, status: 405, allow: 'POST' };
-  return { ok: true, route: { kind: 'openai', ingress: 'anthropic', endpoint, method: 'POST', pathProxyId } };
+function matchAnthropic(method: string, pathProxyId: string | undefined, rest: string): RouteMatch {
+  const spec = Object.hasOwn(ANTHROPIC_ENDPOINTS, rest) ? ANTHROPIC_ENDPOINTS[rest] : undefined;
+  if (!spec) return { ok: false, status: 404 };
+  if (method !== spec.method) return { ok: false, status: 405, allow: spec.method };
+  return { ok: true, route: { kind: 'openai', ingress: 'anthropic', endpoint: spec.endpoint, method: spec.method, ...(pathProxyId !== undefined ? { pathProxyId } : {}) } };
+}
+
+/** `approvals/<id>` (GET), under `/v1/` or `/a/<proxyId>/`; undefined: not one of them. */
+function matchGovernance(method: string, pathProxyId: string | undefined, parts: string[]): RouteMatch | undefined {
+  const scope = pathProxyId !== undefined ? { pathProxyId } : {};
+  if (parts.length === 2 && parts[0] === 'approvals' && parts[1] !== '') {
+    if (method !== 'GET') return { ok: false, status: 405, allow: 'GET' };
+    return { ok: true, route: { kind: 'approval', ...scope, approvalId: decodeSegment(parts[1]!) } };
+  }
+  return undefined;
 }
 
 /** `model/<modelId>/converse[-stream]`; the model id may be an ARN, URL-encoded into one segment. */

@@ -21,7 +21,8 @@ export async function approvalStatus(deps: Pick<GatewayDeps, 'store' | 'governan
   if (!key || !timingSafeEqualHex(key.hash, hash)) throw unauthorized('Invalid gateway key.');
   if (key.revokedAt) throw unauthorized('This gateway key has been revoked.', 'key_revoked');
   if (key.expiresAt && Date.parse(key.expiresAt) <= Date.now()) throw unauthorized('This gateway key has expired.', 'key_expired');
-  if (key.proxyId !== route.pathProxyId) throw forbidden('This key is not valid for the requested proxy.', 'proxy_forbidden');
+  // `/v1/approvals/<id>`: the key's own proxy.
+  if (route.pathProxyId !== undefined && key.proxyId !== route.pathProxyId) throw forbidden('This key is not valid for the requested proxy.', 'proxy_forbidden');
   if (!deps.governance) throw new GatewayError(503, 'Approvals are not available in this runtime.', 'service_unavailable', 'approvals_unavailable');
   state.trace.set({ proxyId: key.proxyId, orgId: key.orgId, keyId: key.id });
   const record = await deps.governance.approvals.get(route.approvalId);

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { FileControlStore } from '../stores/file-store.js';
 import { generateGatewayKey } from '../stores/keys.js';
 import { startLocalServer, type LocalServer } from './server.js';
+import { exitOnStopSignals, type StopSignalOptions } from './shutdown.js';
 
 export interface DevOptions {
   port: number;
@@ -10,6 +11,11 @@ export interface DevOptions {
   dataDir: string;
   /** Where to print the welcome text (default: stdout). */
   print?: (text: string) => void;
+  /**
+   * Stop cleanly on SIGTERM/SIGINT (drain, flush, exit 0): installed before the welcome is
+   * printed, so a signal sent as soon as the URL shows is already handled.
+   */
+  stopOnSignals?: StopSignalOptions;
 }
 
 /**
@@ -27,6 +33,7 @@ export async function runDev(opts: DevOptions): Promise<LocalServer> {
   const { handler } = await import('../gateway/handler.js');
   const coalesce = Number(process.env.SLUICE_LOCAL_COALESCE_BYTES ?? 0);
   const server = await startLocalServer({ handler, port: opts.port, host: opts.host, coalesceBytes: Number.isFinite(coalesce) ? coalesce : 0 });
+  if (opts.stopOnSignals) exitOnStopSignals(server, opts.stopOnSignals);
   print(welcome(server.url, demo, dataDir));
   return server;
 }

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { MAX_BODY_BYTES } from '../gateway/request-body.js';
 import { LambdaResponseStream, PRELUDE_CONTENT_TYPE, PRELUDE_DELIMITER } from './awslambda.js';
 import { toFunctionUrlEvent } from './function-url-event.js';
+import { drainHttpServer, type Drainable } from './shutdown.js';
 
 type StreamingHandler = (event: unknown, responseStream: LambdaResponseStream, context: unknown) => Promise<unknown>;
 
@@ -19,9 +20,10 @@ export interface LocalServerOptions {
   timeoutMs?: number;
 }
 
-export interface LocalServer {
+export interface LocalServer extends Drainable {
   url: string;
   port: number;
+  /** Closes at once: connections are cut, invocations get up to 5 s to finish. */
   close(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   return {
     url: `http://${host}:${port}`,
     port,
+    drain: (graceMs) => drainHttpServer(server, inflight, graceMs),
     close: async () => {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

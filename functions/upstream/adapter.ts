@@ -1,6 +1,6 @@
 import { badGateway, GatewayError } from './errors.js';
 import type { ProviderName } from '../stores/types.js';
-import type { Endpoint, Route } from './endpoints.js';
+import type { Route } from './endpoints.js';
 import type { UpstreamTarget } from './target.js';
 import type { CallDeps, CallState, GatewayResponse, ProviderCredentialResolver, RequestBody, UpstreamGuard, UpstreamPlan, UpstreamWire } from './types.js';
 
@@ -39,8 +39,8 @@ export interface ProviderAdapter<D extends AdapterDeps = AdapterDeps> {
   readonly name: string;
   /** The provider names (ProxyConfig.provider) this adapter serves. */
   readonly providers: readonly ProviderName[];
-  /** The client endpoints it answers (docs/providers.md has the table). */
-  readonly endpoints: ReadonlySet<Endpoint>;
+  /** Whether it answers this client endpoint on this ingress (docs/providers.md has the table). */
+  serves(route: Pick<ModelRoute, 'endpoint' | 'ingress'>): boolean;
   /**
    * The base URL the SSRF guard checks and the call dials, for this target (Bedrock's
    * Regional endpoint, Vertex's location): the target's own when absent. May throw a

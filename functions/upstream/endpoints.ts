@@ -17,8 +17,8 @@ export type Ingress = 'openai' | 'anthropic' | 'bedrock';
 export type Route =
   | { kind: 'health' }
   | { kind: 'openai'; ingress: Ingress; endpoint: Endpoint; pathProxyId?: string; method: 'GET' | 'POST'; modelId?: string }
-  /** `GET /a/<proxyId>/approvals/<id>`: a held request's status (functions/governance/approval-status.ts). */
-  | { kind: 'approval'; pathProxyId: string; approvalId: string };
+  /** `GET /a/<proxyId>/approvals/<id>`, `/v1/approvals/<id>`: a held request's status (functions/governance/approval-status.ts). */
+  | { kind: 'approval'; pathProxyId?: string; approvalId: string };
 
 /** Upstream path of each endpoint, relative to the provider's /v1 base URL. */
 export const OPENAI_PATHS: Record<OpenAIEndpoint, string> = {

@@ -42,3 +42,29 @@ describe('configFromContext', () => {
     );
   });
 });
+
+describe('configFromContext: traces and env', () => {
+  const ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:sluice/clickhouse-url-AbCdEf';
+  it('traces default to the function logs; s3 and clickhouse select the pipeline', () => {
+    expect(configFromContext(reader({})).stackProps.traces).toBeUndefined();
+    expect(configFromContext(reader({ 'sluice:traces': 'logs' })).stackProps.traces).toBeUndefined();
+    expect(configFromContext(reader({ 'sluice:traces': 's3' })).stackProps.traces).toEqual({});
+    expect(configFromContext(reader({ 'sluice:traces': 'clickhouse', 'sluice:clickhouseUrlSecret': ARN })).stackProps.traces).toEqual({ clickhouseUrlSecretArn: ARN });
+  });
+
+  it('clickhouse needs a complete secret ARN, not a name or a partial ARN', () => {
+    expect(() => configFromContext(reader({ 'sluice:traces': 'clickhouse' }))).toThrow(/needs sluice:clickhouseUrlSecret/);
+    expect(() => configFromContext(reader({ 'sluice:traces': 'clickhouse', 'sluice:clickhouseUrlSecret': 'sluice/clickhouse-url' }))).toThrow(/complete secret ARN/);
+    expect(() => configFromContext(reader({ 'sluice:traces': 'clickhouse', 'sluice:clickhouseUrlSecret': ARN.slice(0, -7) }))).toThrow(/complete secret ARN/);
+    expect(() => configFromContext(reader({ 'sluice:traces': 'firehose' }))).toThrow(/sluice:traces must be one of logs, s3, clickhouse/);
+    expect(() => configFromContext(reader({ 'sluice:clickhouseUrlSecret': ARN }))).toThrow(/only used with sluice:traces=clickhouse/);
+  });
+
+  it('sluice:account and sluice:region pin the env together; without them the stack is environment-agnostic', () => {
+    expect(configFromContext(reader({})).stackProps.env).toBeUndefined();
+    expect(configFromContext(reader({ 'sluice:account': '111111111111', 'sluice:region': 'eu-west-1' })).stackProps.env).toEqual({ account: '111111111111', region: 'eu-west-1' });
+    expect(() => configFromContext(reader({ 'sluice:account': '111111111111' }))).toThrow(/go together/);
+    expect(() => configFromContext(reader({ 'sluice:account': '1111', 'sluice:region': 'eu-west-1' }))).toThrow(/12-digit/);
+    expect(() => configFromContext(reader({ 'sluice:account': '111111111111', 'sluice:region': 'Ireland' }))).toThrow(/AWS Region/);
+  });
+});

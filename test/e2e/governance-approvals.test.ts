@@ -119,8 +119,17 @@ describe('hold and approve', () => {
     const otherKey = new OpenAI({ baseURL: `${gw.url}/a/${p.id}/openai/v1`, apiKey: other.key, maxRetries: 0 });
     const otherKeyErr = await apiErrorOf(otherKey.chat.completions.create(transfer, { headers: { 'x-sluice-approval-id': id } }));
     expect(otherKeyErr.code).toBe('approval_mismatch');
-    // Another key cannot even see it.
+    // Another key cannot even see it, with or without the proxy in the path.
     expect((await poll(p.id, other.key, id)).status).toBe(404);
+    expect((await fetch(`${gw.url}/v1/approvals/${id}`, { headers: { authorization: `Bearer ${other.key}` } })).status).toBe(404);
+    // Its own key sees it at /v1/approvals/<id> too (the proxy taken from the key); no key: 401.
+    expect(await (await fetch(`${gw.url}/v1/approvals/${id}`, { headers: { authorization: `Bearer ${p.key}` } })).json()).toMatchObject({ id, status: 'approved' });
+    const anonymous = await fetch(`${gw.url}/v1/approvals/${id}`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ error: { type: 'authentication_error', code: 'missing_api_key' } });
+    // A key of another proxy, with the proxy in the path: 403.
+    const stranger = await gw.addKey();
+    expect((await poll(p.id, stranger.key, id)).status).toBe(403);
     expect(upstream.requests).toHaveLength(0);
     // Still usable by its own request.
     await p.client.chat.completions.create(transfer, { headers: { 'x-sluice-approval-id': id } });

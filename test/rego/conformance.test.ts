@@ -5,13 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { formatSummary, runSuite } from '../../functions/rego/conformance/runner.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const sharedSample = join(repoRoot, '..', 'shared', 'rego-conformance');
+const opaSample = join(repoRoot, 'test', 'rego', 'opa-conformance');
 const ownCases = join(repoRoot, 'test', 'rego', 'cases');
 
 describe('Rego conformance (OPA YAML cases)', () => {
-  it("passes OPA's shared sample, skipping only cases that need part-2 builtins", () => {
-    expect(existsSync(sharedSample), `expected OPA's sample at ${sharedSample}`).toBe(true);
-    const s = runSuite([sharedSample]);
+  it("passes OPA's vendored sample (test/rego/opa-conformance), skipping only cases that need part-2 builtins", () => {
+    expect(existsSync(opaSample), `expected OPA's sample at ${opaSample}`).toBe(true);
+    const s = runSuite([opaSample]);
     expect(s.failed, formatSummary(s)).toBe(0);
     expect(s.passed).toBeGreaterThanOrEqual(100);
     for (const o of s.outcomes.filter((x) => x.status === 'skip')) expect(o.detail).toMatch(/needs builtin [\w.]+/);

@@ -5,6 +5,7 @@
  * |---|---|---|
  * | `POST /v1/messages` | `message` | `event: message_start`, `content_block_start`, `ping`, `content_block_delta` (text_delta, input_json_delta, thinking_delta, signature_delta), `content_block_stop`, `message_delta` (stop_reason, cumulative usage), `message_stop` |
  * | `POST /v1/messages/count_tokens` | `{"input_tokens"}` | |
+ * | `GET /v1/models` | one page of models (`MODEL_PAGE`) | |
  *
  * It checks what Anthropic checks and a translator can get wrong: `x-api-key` (when
  * configured) and `anthropic-version`, `max_tokens` present, roles only user/assistant,
@@ -27,6 +28,17 @@ import { createHash } from 'node:crypto';
 import { countTokens, replyTo, splitIntoTokens } from './upstream/content.js';
 
 export { replyTo } from './upstream/content.js';
+
+/** `GET /v1/models`: one page as Anthropic answers it (fields the SDK reads). */
+export const MODEL_PAGE = {
+  data: [
+    { type: 'model', id: 'claude-sonnet-4-5-20250929', display_name: 'Claude Sonnet 4.5', created_at: '2025-09-29T00:00:00Z' },
+    { type: 'model', id: 'claude-haiku-4-5-20251001', display_name: 'Claude Haiku 4.5', created_at: '2025-10-15T00:00:00Z' },
+  ],
+  has_more: false,
+  first_id: 'claude-sonnet-4-5-20250929',
+  last_id: 'claude-haiku-4-5-20251001',
+};
 
 export interface AnthropicRecordedRequest {
   method: string;
@@ -224,6 +236,10 @@ export async function startAnthropicUpstream(opts: { apiKey?: string } = {}): Pr
       body = undefined;
     }
     requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body });
+    if (req.method === 'GET' && path === '/v1/models') {
+      if (opts.apiKey !== undefined && req.headers['x-api-key'] !== opts.apiKey) return send(res, 401, errorBody('authentication_error', 'invalid x-api-key'));
+      return send(res, 200, MODEL_PAGE);
+    }
     if (req.method !== 'POST' || (path !== '/v1/messages' && path !== '/v1/messages/count_tokens')) {
       return send(res, 404, errorBody('not_found_error', `Not found: ${path}`));
     }

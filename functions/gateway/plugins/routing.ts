@@ -26,7 +26,7 @@ export function routingPlugin(deps: GatewayDeps): Plugin {
       if (!adapter) throw badRequest(`Provider '${target.provider}' is not available in this release.`, 'unsupported_provider');
       // GET /models on an allow-listed proxy is answered by the gateway itself (call-model.ts).
       const answeredHere = route.endpoint === 'models' && !!proxy.allowedModels?.length;
-      if (!adapter.endpoints.has(route.endpoint) && !answeredHere) {
+      if (!adapter.serves(route) && !answeredHere) {
         throw badRequest(`The ${describe(route.endpoint)} is not available for provider '${target.provider}'; see docs/providers.md for what each provider serves.`, 'unsupported_endpoint');
       }
 

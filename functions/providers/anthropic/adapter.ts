@@ -5,13 +5,17 @@ import { anthropicHeaders, ANTHROPIC_PATHS } from './api.js';
 import { callAnthropicWire } from './call.js';
 import { toAnthropicRequest } from './request.js';
 
+const ENDPOINTS: ReadonlySet<Endpoint> = new Set<Endpoint>(['chat.completions', 'responses', 'anthropic.messages', 'anthropic.count_tokens']);
+
 /** Anthropic's Messages API: native Messages passed through; chat and Responses translated. */
 export const anthropicAdapter: ProviderAdapter = {
   name: 'anthropic',
   providers: ['anthropic'],
-  endpoints: new Set<Endpoint>(['chat.completions', 'responses', 'anthropic.messages', 'anthropic.count_tokens']),
+  // The model list too, for the Anthropic SDK (answered in Anthropic's shape).
+  serves: ({ endpoint, ingress }) => ENDPOINTS.has(endpoint) || (endpoint === 'models' && ingress === 'anthropic'),
   credential: configuredCredential,
   plan({ route, body, headers, credential, model }) {
+    if (route.endpoint === 'models') return { wire: 'anthropic', path: ANTHROPIC_PATHS.models, headers: anthropicHeaders(headers, credential, undefined, false) };
     if (!body || model === undefined) throw new Error('unreachable: a model call without a body');
     if (route.ingress === 'anthropic') {
       // Native Messages: passed through, re-serialized only for an aliased model.

@@ -8,19 +8,20 @@ export const ANTHROPIC_VERSION = '2023-06-01';
 export const ANTHROPIC_PATHS = {
   messages: '/messages',
   countTokens: '/messages/count_tokens',
+  models: '/models',
 } as const;
 
 /** Client headers forwarded to Anthropic (the SDK's version and beta flags). */
 const FORWARDED_HEADERS = ['anthropic-beta', 'idempotency-key'];
 
-export function anthropicHeaders(clientHeaders: Record<string, string>, credential: string | undefined, body: Buffer, stream: boolean): Record<string, string> {
+/** `body` undefined: a GET (the model list). */
+export function anthropicHeaders(clientHeaders: Record<string, string>, credential: string | undefined, body: Buffer | undefined, stream: boolean): Record<string, string> {
   const headers: Record<string, string> = {
     accept: stream ? 'text/event-stream' : 'application/json',
     'accept-encoding': 'identity',
     'user-agent': 'sluice-gateway/0.1',
     'anthropic-version': clientHeaders['anthropic-version'] ?? ANTHROPIC_VERSION,
-    'content-type': 'application/json',
-    'content-length': String(body.length),
+    ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
   };
   for (const name of FORWARDED_HEADERS) {
     const value = clientHeaders[name];

@@ -6,6 +6,8 @@ import { openaiWire } from '../openai/plan.js';
 import { azureHeaders, azurePath, AZURE_DEFAULT_API_VERSION } from './api.js';
 import { mapAzureError } from './errors.js';
 
+const ENDPOINTS: ReadonlySet<Endpoint> = new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'completions', 'models', 'anthropic.messages']);
+
 /**
  * Azure OpenAI: OpenAI's bodies on deployment-scoped paths with `api-key`. The deployment is
  * the resolved model name unless X-Sluice-Azure-Deployment names one; the Responses API
@@ -14,7 +16,7 @@ import { mapAzureError } from './errors.js';
 export const azureOpenAIAdapter: ProviderAdapter = {
   name: 'azure-openai',
   providers: ['azure-openai'],
-  endpoints: new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'completions', 'models', 'anthropic.messages']),
+  serves: ({ endpoint }) => ENDPOINTS.has(endpoint),
   credential: configuredCredential,
   plan(request) {
     const { target, route, model } = request;

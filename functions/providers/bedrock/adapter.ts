@@ -13,6 +13,8 @@ import { regionalBaseUrl, type BedrockClients } from './transport.js';
 /** What the Bedrock adapter needs beyond the common deps: the Runtime clients (absent: built from the environment). */
 export type BedrockDeps = AdapterDeps & { bedrock?: BedrockClients };
 
+const ENDPOINTS: ReadonlySet<Endpoint> = new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'bedrock.converse', 'bedrock.converse-stream', 'anthropic.messages', 'anthropic.count_tokens']);
+
 /**
  * Amazon Bedrock through the AWS SDK with the function's IAM role (no provider key is
  * read or forwarded; path and headers are the SDK's). Native Anthropic Messages go to
@@ -21,7 +23,7 @@ export type BedrockDeps = AdapterDeps & { bedrock?: BedrockClients };
 export const bedrockAdapter: ProviderAdapter<BedrockDeps> = {
   name: 'bedrock',
   providers: ['bedrock'],
-  endpoints: new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'bedrock.converse', 'bedrock.converse-stream', 'anthropic.messages', 'anthropic.count_tokens']),
+  serves: ({ endpoint }) => ENDPOINTS.has(endpoint),
   baseUrl: (deps, target) => regionalBaseUrl(target.baseUrl, clientsOf(deps).defaultRegion),
   credential: async () => undefined,
   plan({ route, body, headers, model }) {

@@ -5,11 +5,13 @@ import { callGemini } from './call.js';
 import { toGeminiEmbedRequest } from './embeddings.js';
 import { geminiBodyFor } from './request.js';
 
+const ENDPOINTS: ReadonlySet<Endpoint> = new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'anthropic.messages']);
+
 /** The Gemini API: chat, Responses and Anthropic Messages through generateContent; embeddings through batchEmbedContents. */
 export const geminiAdapter: ProviderAdapter = {
   name: 'gemini',
   providers: ['gemini'],
-  endpoints: new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'anthropic.messages']),
+  serves: ({ endpoint }) => ENDPOINTS.has(endpoint),
   credential: configuredCredential,
   plan({ route, body, credential, model }) {
     if (!body || model === undefined) throw new Error('unreachable: a model call without a body');

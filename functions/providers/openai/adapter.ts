@@ -6,11 +6,13 @@ import { callOpenAIWire } from './call.js';
 import { mapUpstreamError } from './errors.js';
 import { openaiWire } from './plan.js';
 
+const ENDPOINTS: ReadonlySet<Endpoint> = new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'completions', 'models', 'anthropic.messages']);
+
 /** The OpenAI-compatible family (OpenAI, Groq, OpenRouter, Together, vLLM, any OpenAI-wire server). */
 export const openaiAdapter: ProviderAdapter = {
   name: 'openai',
   providers: [...OPENAI_FAMILY],
-  endpoints: new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'completions', 'models', 'anthropic.messages']),
+  serves: ({ endpoint }) => ENDPOINTS.has(endpoint),
   credential: configuredCredential,
   plan: (request) => openaiWire(request, request.model, (endpoint) => OPENAI_PATHS[endpoint], (headers, out) => upstreamHeaders(headers, request.credential, out)),
   call: (deps, state, sentAt) =>

@@ -4,6 +4,7 @@ import type { SseEvent } from '../../upstream/sse.js';
 import type { CallDeps, CallState, GatewayResponse } from '../../upstream/types.js';
 import type { Json } from '../chat.js';
 import { chatFramer } from '../chat-framer.js';
+import { fromOpenAIModelList } from '../anthropic-ingress/models.js';
 import { errorAnswer, isEventStream, jsonUsageObserver, MAX_OBSERVED_JSON, observersFor, passedHeaders, relayedAnswer, sendPlanned } from '../http-call.js';
 import { completeBody, readBody, sseEvents, translatedBody } from '../transport.js';
 import { mapUpstreamError } from './errors.js';
@@ -28,7 +29,7 @@ export async function callOpenAIWire(deps: CallDeps, state: CallState, sentAt: n
   }
   const headers = passedHeaders(exchange);
   const sse = isEventStream(headers);
-  if (route.ingress === 'anthropic') return chatToAnthropic(deps, state, exchange, sse);
+  if (route.ingress === 'anthropic') return route.endpoint === 'models' ? modelsToAnthropic(deps, state, exchange) : chatToAnthropic(deps, state, exchange, sse);
 
   // The gateway asked for usage the client did not: the stream is filtered event by event.
   const stripUsage = sse && state.body !== undefined && state.body.stream && !state.body.includeUsage && (route.endpoint === 'chat.completions' || route.endpoint === 'completions');
@@ -58,6 +59,18 @@ export async function callOpenAIWire(deps: CallDeps, state: CallState, sentAt: n
   }
   const usage = sse ? streamUsageObserver(state) : jsonUsageObserver(state, usageFromResponseBody);
   return relayedAnswer(deps, state, exchange, headers, { sse, usage, terminal: (error) => streamErrorEvent(route.endpoint, error) });
+}
+
+/** An OpenAI-compatible model list for the Anthropic SDK: re-told in Anthropic's shape. */
+async function modelsToAnthropic(deps: CallDeps, state: CallState, exchange: UpstreamExchange): Promise<GatewayResponse> {
+  let list: Json | undefined;
+  try {
+    list = fromOpenAIModelList(JSON.parse(await readBody(exchange.body, MAX_OBSERVED_JSON)));
+  } catch {
+    list = undefined;
+  }
+  if (!list) throw badGateway('The upstream sent an unreadable model list.', 'upstream_invalid_response');
+  return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: completeBody(JSON.stringify(list), observersFor(deps, state)) };
 }
 
 /** An OpenAI-compatible answer for the Anthropic ingress: chat.completion(.chunk)s re-told as Messages. */

@@ -23,6 +23,8 @@ function tokensOf(deps: VertexDeps): GoogleTokenSource {
   return tokens;
 }
 
+const ENDPOINTS: ReadonlySet<Endpoint> = new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'anthropic.messages', 'anthropic.count_tokens']);
+
 /**
  * Vertex AI: Claude models on rawPredict (Anthropic's wire), Gemini models on
  * generateContent (Gemini's wire), embeddings on :predict. The project and location come
@@ -32,12 +34,11 @@ function tokensOf(deps: VertexDeps): GoogleTokenSource {
 export const vertexAdapter: ProviderAdapter<VertexDeps> = {
   name: 'vertex',
   providers: ['vertex'],
-  endpoints: new Set<Endpoint>(['chat.completions', 'responses', 'embeddings', 'anthropic.messages', 'anthropic.count_tokens']),
+  serves: ({ endpoint }) => ENDPOINTS.has(endpoint),
   baseUrl: (_deps, target) => vertexBaseUrl(target, gcpOf(target).location),
   credential: (deps, target) => vertexAccessToken(target, (ref) => resolveCredential(deps, ref), tokensOf(deps)),
   plan({ route, body, headers, target, credential, model }) {
-    // GET /models on an allow-listed proxy is answered by the gateway itself.
-    if (!body || model === undefined) return { wire: 'gemini', path: '', headers: {} };
+    if (!body || model === undefined) throw new Error('unreachable: a model call without a body');
     return vertexRequest({ endpoint: route.endpoint, ingress: route.ingress, json: body.json, stream: body.stream, clientHeaders: headers, model, gcp: gcpOf(target), accessToken: credential ?? '' });
   },
   call(deps, state, sentAt) {

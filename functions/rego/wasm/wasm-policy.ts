@@ -1,7 +1,7 @@
 /**
  * A policy compiled by `opa build -t wasm`, evaluated through @open-policy-agent/opa-wasm.
- * Experimental: tested against a module that implements OPA's WebAssembly ABI as we read
- * it (test/rego/wasm), not against a module built by OPA (see docs/rego-wasm.md).
+ * Experimental: tested against two small modules built by a real `opa build` and a module
+ * that implements OPA's WebAssembly ABI as we read it (test/rego/wasm, docs/rego-wasm.md).
  */
 import * as opaWasm from '@open-policy-agent/opa-wasm';
 import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
