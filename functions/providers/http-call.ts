@@ -1,8 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import { relayBody, type RelayObserver } from '../upstream/body-relay.js';
+import { relayBody, type RelayObserver, type StreamEnd } from '../upstream/body-relay.js';
 import { pickHeaders, sendUpstream, toUpstreamError, type UpstreamExchange } from '../upstream/client.js';
-import type { GatewayError } from '../upstream/errors.js';
-import type { CallDeps, CallState, GatewayResponse, Usage } from '../upstream/types.js';
+import { badGateway, type GatewayError } from '../upstream/errors.js';
+import type { CallDeps, CallState, GatewayResponse, UpstreamPlan, Usage } from '../upstream/types.js';
 import { usageFromCounts, type TokenCounts } from './chat.js';
 
 /**
@@ -19,12 +19,18 @@ const ERROR_HEADERS = ['retry-after', 'retry-after-ms', 'x-request-id', 'request
 const MAX_ERROR_BODY = 1024 * 1024;
 export const MAX_OBSERVED_JSON = 16 * 1024 * 1024;
 
-/** Sends `state.upstream` and records the llm step with the upstream's status. */
-export async function sendPlanned(deps: CallDeps, state: CallState, sentAt: number): Promise<UpstreamExchange> {
-  const plan = state.upstream!;
+/**
+ * Sends the plan (`state.upstream` unless given) and records the llm step with the
+ * upstream's status. Redirects are not followed: a 3xx is a 502 `upstream_error`.
+ */
+export async function sendPlanned(deps: CallDeps, state: CallState, sentAt: number, plan: UpstreamPlan = state.upstream!): Promise<UpstreamExchange> {
   const exchange = await sendUpstream(plan, { idleMs: deps.upstreamIdleTimeoutMs, deadlineMs: deps.upstreamDeadlineMs });
   state.trace.step('llm', { provider: plan.provider, model: plan.modelResolved, status: exchange.status }, sentAt);
   state.trace.set({ status: exchange.status });
+  if (exchange.status >= 300 && exchange.status < 400) {
+    exchange.body.resume();
+    throw badGateway(`Upstream ${plan.provider} answered HTTP ${exchange.status} (a redirect); the gateway does not follow upstream redirects: check the proxy's base URL.`);
+  }
   return exchange;
 }
 
@@ -55,10 +61,10 @@ export function relayedAnswer(
   state: CallState,
   exchange: UpstreamExchange,
   headers: Record<string, string>,
-  opts: { sse: boolean; usage: RelayObserver; terminal: (error: GatewayError) => string },
+  opts: { sse: boolean; usage: RelayObserver; terminal: (error: GatewayError) => string; streamEnd: StreamEnd },
 ): GatewayResponse {
   const observers: RelayObserver[] = [firstByteObserver(deps, state), opts.usage, ...state.observers];
-  const body = relayBody(exchange.body, { sse: opts.sse, observers, terminalError: (err) => opts.terminal(toUpstreamError(exchange.abortReason() ?? err)), abortUpstream: exchange.abort });
+  const body = relayBody(exchange.body, { sse: opts.sse, ...(opts.sse ? { streamEnd: opts.streamEnd } : {}), observers, terminalError: (err) => opts.terminal(toUpstreamError(exchange.abortReason() ?? err)), abortUpstream: exchange.abort });
   return { statusCode: exchange.status, headers, body };
 }
 

@@ -1,5 +1,5 @@
 import { toUpstreamError, type UpstreamExchange } from '../../upstream/client.js';
-import { badGateway, GatewayError } from '../../upstream/errors.js';
+import { badGateway, GatewayError, streamIncomplete } from '../../upstream/errors.js';
 import type { SseEvent } from '../../upstream/sse.js';
 import type { CallDeps, CallState, GatewayResponse, Usage } from '../../upstream/types.js';
 import { chatUsage, type Json } from '../chat.js';
@@ -9,7 +9,7 @@ import { normalizeUsage, usageFromResponseBody } from '../openai/usage.js';
 import { completeBody, readBody, sseEvents, translatedBody, type Frame } from '../transport.js';
 import { anthropicStreamErrorEvent, mapAnthropicError } from './errors.js';
 import { fromAnthropicResponse } from './response.js';
-import { anthropicStreamTokens, newAnthropicStreamState, translateAnthropicEvent } from './stream.js';
+import { anthropicStreamEnd, anthropicStreamTokens, newAnthropicStreamState, translateAnthropicEvent } from './stream.js';
 import { anthropicTokenCounts } from './usage.js';
 
 /**
@@ -38,7 +38,7 @@ export async function callAnthropicWire(
   const sse = isEventStream(headers);
   if (route.ingress === 'openai') return anthropicToChat(deps, state, exchange, headers, sse);
   const usage = sse ? anthropicUsageObserver(state) : jsonUsageObserver(state, anthropicUsageOf);
-  return relayedAnswer(deps, state, exchange, headers, { sse, usage, terminal: anthropicStreamErrorEvent });
+  return relayedAnswer(deps, state, exchange, headers, { sse, usage, terminal: anthropicStreamErrorEvent, streamEnd: anthropicStreamEnd() });
 }
 
 /** Thrown on the native Anthropic ingress: the provider's own error body and status, passed through. */
@@ -94,7 +94,7 @@ async function anthropicToChat(deps: CallDeps, state: CallState, exchange: Upstr
       return { frames };
     },
     end: () => {
-      throw new Error('Anthropic stream ended without message_stop');
+      throw streamIncomplete('message_stop');
     },
     terminalError: (err) => framer.error(toUpstreamError(exchange.abortReason() ?? err)),
     observers: [{ onEnd: () => setUsage(state, anthropicStreamTokens(s)) }, ...observers],

@@ -1,6 +1,6 @@
 import type { ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
 import type { RelayObserver } from '../../upstream/body-relay.js';
-import { GatewayError, gatewayTimeout } from '../../upstream/errors.js';
+import { GatewayError, gatewayTimeout, streamIncomplete } from '../../upstream/errors.js';
 import type { CallDeps, CallState, GatewayResponse } from '../../upstream/types.js';
 import { observersFor } from '../http-call.js';
 import { chatUsage, usageFromCounts, type Json } from '../chat.js';
@@ -126,7 +126,11 @@ export async function callBedrock(deps: Deps, state: CallState, sentAt: number):
         const [type, payload] = Object.entries(event).find(([, v]) => v !== undefined) ?? ['unknown', {}];
         return { frames: [{ bytes: encodeEvent(type, payload) }] };
       },
-      end: () => [],
+      // metadata (usage) normally closes the stream; a messageStop without it still completed the answer.
+      end: () => {
+        if (!s.stopped) throw streamIncomplete('messageStop');
+        return [];
+      },
       terminalError: (err) => {
         const error = fail(err);
         return [{ bytes: encodeException(lowerFirst(bedrockTypeOf(error)), error.message) }];
@@ -147,10 +151,10 @@ export async function callBedrock(deps: Deps, state: CallState, sentAt: number):
     end: () => {
       // metadata (usage) normally closes the stream; a stop without it still completed the answer.
       if (s.stopped) return framer.finish(chatUsage(bedrockStreamTokens(s)));
-      throw new Error('Bedrock stream ended without messageStop');
+      throw streamIncomplete('messageStop');
     },
     terminalError: (err) => {
-      const error = timeoutReason ? gatewayTimeout(`The upstream stream stopped: ${timeoutReason.message}`) : (err as BedrockErrorLike).$metadata || /Exception$/.test((err as Error).name) ? fail(err) : new GatewayError(502, 'The upstream stream was interrupted before it completed.', 'upstream_error', 'stream_interrupted');
+      const error = timeoutReason ? gatewayTimeout(`The upstream stream stopped: ${timeoutReason.message}`) : err instanceof GatewayError ? err : (err as BedrockErrorLike).$metadata || /Exception$/.test((err as Error).name) ? fail(err) : new GatewayError(502, 'The upstream stream was interrupted before it completed.', 'upstream_error', 'stream_interrupted');
       return framer.error(error);
     },
   });
@@ -226,7 +230,9 @@ async function invokeAnthropic(clients: BedrockClients, region: string, endpoint
       if (u) for (const [k, v] of Object.entries(u)) if (typeof v === 'number') usage[k] = v;
       return { frames: [namedFrame(String(json.type), json)], ...(json.type === 'message_stop' ? { final: true } : {}) };
     },
-    end: () => [],
+    end: () => {
+      throw streamIncomplete('message_stop');
+    },
     terminalError: (err) => [{ bytes: anthropicStreamErrorEvent(b.fail(err)) }],
     observers: [
       {

@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
-import { badGateway } from '../../upstream/errors.js';
+import { badGateway, streamIncomplete } from '../../upstream/errors.js';
 import type { SseEvent } from '../../upstream/sse.js';
 import type { CallDeps, CallState, GatewayResponse } from '../../upstream/types.js';
-import { observersFor } from '../http-call.js';
-import { pickHeaders, sendUpstream, toUpstreamError, type UpstreamExchange } from '../../upstream/client.js';
+import { observersFor, sendPlanned } from '../http-call.js';
+import { pickHeaders, toUpstreamError, type UpstreamExchange } from '../../upstream/client.js';
 import { chatUsage, usageFromCounts, type Json } from '../chat.js';
 import { chatFramer } from '../chat-framer.js';
 import { completeBody, readBody, sseEvents, translatedBody, type Frame } from '../transport.js';
@@ -30,9 +30,7 @@ export async function callGemini(deps: CallDeps, state: CallState, sentAt: numbe
   const plan = state.upstream;
   const route = state.route;
   if (route.kind !== 'openai' || !plan) throw new Error('callGemini reached without a routed request');
-  const exchange = await sendUpstream(plan, { idleMs: deps.upstreamIdleTimeoutMs, deadlineMs: deps.upstreamDeadlineMs });
-  state.trace.step('llm', { provider: plan.provider, model: plan.modelResolved, status: exchange.status }, sentAt);
-  state.trace.set({ status: exchange.status });
+  const exchange = await sendPlanned(deps, state, sentAt);
 
   if (exchange.status >= 400) {
     const text = await readBody(exchange.body, MAX_ERROR_BODY).catch(() => '');
@@ -84,7 +82,7 @@ export async function callGemini(deps: CallDeps, state: CallState, sentAt: numbe
     },
     end: () => {
       // Gemini's stream has no terminal event: a body that ended after a finish reason is complete.
-      if (!s.finished) throw new Error('Gemini stream ended without a finishReason');
+      if (!s.finished) throw streamIncomplete('finishReason');
       return [...framer.chunks(finishGeminiStream(s)), ...framer.finish(chatUsage(geminiStreamTokens(s)))];
     },
     terminalError: (err) => framer.error(toUpstreamError(exchange.abortReason() ?? err)),

@@ -1,5 +1,5 @@
 import { toUpstreamError, type UpstreamExchange } from '../../upstream/client.js';
-import { badGateway, type GatewayError } from '../../upstream/errors.js';
+import { badGateway, streamIncomplete, type GatewayError } from '../../upstream/errors.js';
 import type { SseEvent } from '../../upstream/sse.js';
 import type { CallDeps, CallState, GatewayResponse } from '../../upstream/types.js';
 import type { Json } from '../chat.js';
@@ -8,7 +8,7 @@ import { fromOpenAIModelList } from '../anthropic-ingress/models.js';
 import { errorAnswer, isEventStream, jsonUsageObserver, MAX_OBSERVED_JSON, observersFor, passedHeaders, relayedAnswer, sendPlanned } from '../http-call.js';
 import { completeBody, readBody, sseEvents, translatedBody } from '../transport.js';
 import { mapUpstreamError } from './errors.js';
-import { StreamUsageTracker, streamErrorEvent, withoutUsage } from './stream.js';
+import { openaiStreamEnd, StreamUsageTracker, streamErrorEvent, withoutUsage } from './stream.js';
 import { usageFromResponseBody } from './usage.js';
 
 /** The provider's error answer (status, body, passed headers) as the client's error. */
@@ -35,15 +35,23 @@ export async function callOpenAIWire(deps: CallDeps, state: CallState, sentAt: n
   const stripUsage = sse && state.body !== undefined && state.body.stream && !state.body.includeUsage && (route.endpoint === 'chat.completions' || route.endpoint === 'completions');
   if (stripUsage) {
     const tracker = new StreamUsageTracker();
+    const streamEnd = openaiStreamEnd(route.endpoint);
+    let sawEnd = false;
     const body = translatedBody<SseEvent>({
       source: sseEvents(exchange.body),
       translate: (event) => {
+        const verdict = streamEnd.see(event);
+        if (verdict === 'incomplete') throw streamIncomplete(streamEnd.terminal);
+        sawEnd ||= verdict === 'done';
         // The tracker sees the usage the client will not.
         tracker.onEvent(event);
         const kept = withoutUsage(event);
         return { frames: kept ? [{ bytes: kept.raw, event: kept }] : [] };
       },
-      end: () => [],
+      end: () => {
+        if (!sawEnd) throw streamIncomplete(streamEnd.terminal);
+        return [];
+      },
       terminalError: (err) => [{ bytes: streamErrorEvent(route.endpoint, toUpstreamError(exchange.abortReason() ?? err)) }],
       observers: [
         {
@@ -58,7 +66,7 @@ export async function callOpenAIWire(deps: CallDeps, state: CallState, sentAt: n
     return { statusCode: exchange.status, headers, body };
   }
   const usage = sse ? streamUsageObserver(state) : jsonUsageObserver(state, usageFromResponseBody);
-  return relayedAnswer(deps, state, exchange, headers, { sse, usage, terminal: (error) => streamErrorEvent(route.endpoint, error) });
+  return relayedAnswer(deps, state, exchange, headers, { sse, usage, terminal: (error) => streamErrorEvent(route.endpoint, error), streamEnd: openaiStreamEnd(route.endpoint) });
 }
 
 /** An OpenAI-compatible model list for the Anthropic SDK: re-told in Anthropic's shape. */
@@ -89,9 +97,11 @@ async function chatToAnthropic(deps: CallDeps, state: CallState, exchange: Upstr
     return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: completeBody(JSON.stringify(framer.complete(chat)), observers) };
   }
   const tracker = new StreamUsageTracker();
+  const streamEnd = openaiStreamEnd('chat.completions');
   const body = translatedBody<SseEvent>({
     source: sseEvents(exchange.body),
     translate: (event) => {
+      if (streamEnd.see(event) === 'incomplete') throw streamIncomplete(streamEnd.terminal);
       if (event.data === '[DONE]') return { frames: framer.finish(undefined), final: true };
       tracker.onEvent(event);
       let chunk: Json;
@@ -107,7 +117,7 @@ async function chatToAnthropic(deps: CallDeps, state: CallState, exchange: Upstr
       return { frames: framer.chunks([chunk]) };
     },
     end: () => {
-      throw new Error('upstream stream ended without [DONE]');
+      throw streamIncomplete(streamEnd.terminal);
     },
     terminalError: (err) => framer.error(toUpstreamError(exchange.abortReason() ?? err)),
     observers: [

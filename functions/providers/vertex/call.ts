@@ -1,7 +1,7 @@
 import { badGateway } from '../../upstream/errors.js';
 import type { CallDeps, CallState, GatewayResponse, UpstreamPlan } from '../../upstream/types.js';
-import { observersFor } from '../http-call.js';
-import { pickHeaders, sendUpstream } from '../../upstream/client.js';
+import { observersFor, sendPlanned } from '../http-call.js';
+import { pickHeaders } from '../../upstream/client.js';
 import type { Json } from '../chat.js';
 import { completeBody, readBody } from '../transport.js';
 import { fromVertexPredictions, vertexPredictBodies } from './embeddings.js';
@@ -60,9 +60,7 @@ export async function callVertexEmbeddings(deps: CallDeps, state: CallState, sen
 
 /** One `:predict` call: its parsed answer, or the mapped error. */
 async function predict(deps: CallDeps, state: CallState, plan: UpstreamPlan, sentAt: number): Promise<Json> {
-  const exchange = await sendUpstream(plan, { idleMs: deps.upstreamIdleTimeoutMs, deadlineMs: deps.upstreamDeadlineMs });
-  state.trace.step('llm', { provider: plan.provider, model: plan.modelResolved, status: exchange.status }, sentAt);
-  state.trace.set({ status: exchange.status });
+  const exchange = await sendPlanned(deps, state, sentAt, plan);
   if (exchange.status >= 400) {
     const text = await readBody(exchange.body, MAX_ERROR_BODY).catch(() => '');
     throw mapVertexError(exchange.status, text, pickHeaders(exchange.headers, ['retry-after']));
