@@ -9,7 +9,7 @@ import { GatewayFunction } from './gateway-function.js';
 import { GatewayMonitoring } from './gateway-monitoring.js';
 import { Governance, type GovernanceProps } from './governance.js';
 import { SpendAlarms } from './spend-alarms.js';
-import { STACK_OUTPUTS } from './stack-outputs.js';
+import { OPTIONAL_STACK_OUTPUTS, STACK_OUTPUTS } from './stack-outputs.js';
 import { TraceIngestFunction } from './trace-ingest-function.js';
 import { TracePipeline } from './trace-pipeline.js';
 
@@ -160,6 +160,13 @@ export class SluiceStack extends Stack {
       value: this.gateway.url,
       description: 'Gateway base URL (OpenAI SDK base_url: <url>v1)',
     });
+
+    if (props.traces?.clickhouseUrlSecretArn) {
+      new CfnOutput(this, OPTIONAL_STACK_OUTPUTS.clickhouseUrlSecretArn, {
+        value: props.traces.clickhouseUrlSecretArn,
+        description: 'Secret holding the ClickHouse URL traces go to (sluice traces list --aws)',
+      });
+    }
 
     this.acknowledgeNagFindings();
   }

@@ -8,5 +8,13 @@ export const STACK_OUTPUTS = {
   functionUrl: 'FunctionUrl',
 } as const;
 
+/**
+ * Outputs only some configurations have: the ClickHouse URL secret (with
+ * `sluice:traces=clickhouse`), which `sluice traces list --aws` reads.
+ */
+export const OPTIONAL_STACK_OUTPUTS = {
+  clickhouseUrlSecretArn: 'ClickHouseUrlSecretArn',
+} as const;
+
 /** Default stack name (`sluice:stackName` context, `--stack` option). */
 export const DEFAULT_STACK_NAME = 'Sluice';

@@ -1,11 +1,13 @@
 import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
-import { DEFAULT_STACK_NAME, STACK_OUTPUTS } from '../../lib/stack-outputs.js';
+import { DEFAULT_STACK_NAME, OPTIONAL_STACK_OUTPUTS, STACK_OUTPUTS } from '../../lib/stack-outputs.js';
 
 export interface AwsTarget {
   controlTable: string;
   stateTable: string;
   functionUrl: string;
   region: string;
+  /** The secret holding the ClickHouse URL (stacks deployed with `sluice:traces=clickhouse`). */
+  clickhouseUrlSecretArn?: string;
 }
 
 export interface AwsTargetOptions {
@@ -75,5 +77,6 @@ function outputsOf(stack: Stack, stackName: string, region: string): Omit<AwsTar
       `Stack "${stackName}" in ${region} (status ${stack.StackStatus ?? 'unknown'}) lacks the output(s) ${missing.join(', ')}: is it a Sluice stack, fully deployed?`,
     );
   }
-  return { controlTable, stateTable, functionUrl };
+  const clickhouseUrlSecretArn = read(OPTIONAL_STACK_OUTPUTS.clickhouseUrlSecretArn);
+  return { controlTable, stateTable, functionUrl, ...(clickhouseUrlSecretArn ? { clickhouseUrlSecretArn } : {}) };
 }

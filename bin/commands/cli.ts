@@ -116,7 +116,12 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
 
 /** traces, sessions and spend read the local trace store or ClickHouse (--clickhouse URL); imported on use. */
 async function runTraceCommand(group: 'traces' | 'sessions' | 'spend', argv: string[], io: CliIo, global: GlobalOptions, env: NodeJS.ProcessEnv): Promise<number> {
-  const ctx = { dataDir: global.dataDir ?? (env.SLUICE_DATA_DIR?.trim() || '.sluice'), aws: global.aws };
+  const ctx = {
+    dataDir: global.dataDir ?? (env.SLUICE_DATA_DIR?.trim() || '.sluice'),
+    aws: global.aws,
+    ...(global.stack !== undefined ? { stack: global.stack } : {}),
+    ...(global.region !== undefined ? { region: global.region } : {}),
+  };
   if (group === 'traces') return (await import('./traces.js')).runTracesCommand(argv, io, ctx);
   if (group === 'sessions') return (await import('./sessions.js')).runSessionsCommand(argv, io, ctx);
   return (await import('./spend.js')).runSpendCommand(argv, io, ctx);

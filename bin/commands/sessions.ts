@@ -26,7 +26,7 @@ export async function runSessionsCommand(argv: string[], io: CliIo, ctx: TraceSo
       return EXIT_OK;
     }
     const [sessionId] = expectPositionals(positionals, ['sessionId']) as [string];
-    const { query } = traceSource(values, ctx);
+    const { query } = await traceSource(values, ctx);
     // Turn order: the turn counter when the session plugin counted it, else arrival time.
     const turns = summarize(await query.steps({ sessionId, name: 'request_finished' })).sort((a, b) => (a.turn && b.turn ? a.turn - b.turn : 0) || a.startedAtMs - b.startedAtMs);
     if (turns.length === 0) throw new UsageError(`no session '${sessionId}' in this store`);

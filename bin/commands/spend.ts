@@ -31,7 +31,7 @@ export async function runSpendCommand(argv: string[], io: CliIo, ctx: TraceSourc
     if (!GROUPINGS.includes(by)) throw new UsageError(`--by must be one of ${GROUPINGS.join(', ')} (got '${by}')`);
     const sinceMs = sinceOption(values, Date.now(), '30d')!;
     const proxy = stringOption(values, 'proxy');
-    const { query } = traceSource(values, ctx);
+    const { query } = await traceSource(values, ctx);
     const lines = await query.spend({ sinceMs, ...(proxy !== undefined ? { proxyId: proxy } : {}) }, by);
     if (flag(values, 'json')) {
       writeJson(io, { by, since: new Date(sinceMs).toISOString(), lines });

@@ -21,28 +21,59 @@ Commands:
                                load the rows a sink could not deliver (spooled under
                                <data dir>/traces/spool/) into ClickHouse
 
-Source: the local store (--data-dir, default .sluice) or --clickhouse URL
-(http(s)://user:password@host:8123/?database=db).`;
+Source: the local store (--data-dir, default .sluice), --clickhouse URL
+(http(s)://user:password@host:8123/?database=db), or with --aws [--stack NAME]
+[--region R] the ClickHouse of a stack deployed with sluice:traces=clickhouse (its
+URL read from the secret the stack outputs).`;
 
 /** Where trace commands read from, chosen once per command. */
 export interface TraceSourceContext {
   dataDir: string;
   aws: boolean;
+  /** `--stack` / `--region` of `--aws`. */
+  stack?: string;
+  region?: string;
 }
 
-export function traceSource(values: ParsedCommand['values'], ctx: TraceSourceContext): { query: TraceQuery; label: string } {
-  const url = stringOption(values, 'clickhouse');
+/**
+ * The trace store: `--clickhouse URL`; with `--aws`, the ClickHouse the deployed stack's
+ * trace-ingest writes to (its URL read from the secret the stack outputs); else the local store.
+ */
+export async function traceSource(values: ParsedCommand['values'], ctx: TraceSourceContext): Promise<{ query: TraceQuery; label: string }> {
+  const url = stringOption(values, 'clickhouse') ?? (ctx.aws ? await deployedClickHouseUrl(ctx) : undefined);
   if (url !== undefined) {
     let client: ClickHouseClient;
     try {
       client = new ClickHouseClient({ url });
     } catch (error) {
-      throw new UsageError(`--clickhouse: ${(error as Error).message}`);
+      throw new UsageError(`${ctx.aws ? 'the ClickHouse URL secret' : '--clickhouse'}: ${(error as Error).message}`);
     }
     return { query: clickhouseTraceQuery(client), label: client.displayUrl };
   }
-  if (ctx.aws) throw new UsageError('traces are not in the control tables: use --clickhouse URL for a deployed stack');
   return { query: localTraceQuery(ctx.dataDir), label: ctx.dataDir };
+}
+
+/** The URL in the stack's ClickHouse secret (plain, or JSON `{"url": "…"}` as trace-ingest reads it). */
+async function deployedClickHouseUrl(ctx: TraceSourceContext): Promise<string> {
+  const { resolveAwsTarget } = await import('./aws-target.js');
+  const target = await resolveAwsTarget({ ...(ctx.stack !== undefined ? { stackName: ctx.stack } : {}), ...(ctx.region !== undefined ? { region: ctx.region } : {}) });
+  if (!target.clickhouseUrlSecretArn) {
+    throw new UsageError('this stack sends no traces to ClickHouse: deploy it with -c sluice:traces=clickhouse -c sluice:clickhouseUrlSecret=<ARN>, or pass --clickhouse URL');
+  }
+  const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  const client = new SecretsManagerClient({ region: target.region });
+  try {
+    const out = await client.send(new GetSecretValueCommand({ SecretId: target.clickhouseUrlSecretArn }));
+    if (!out.SecretString) throw new UsageError(`secret ${target.clickhouseUrlSecretArn} has no string value`);
+    const { secretValue } = await import('../../functions/trace-ingest/handler.js');
+    return secretValue(out.SecretString, 'url');
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    const e = err as { name?: string; message?: string };
+    throw new UsageError(`could not read the ClickHouse URL secret ${target.clickhouseUrlSecretArn}: ${e.name ?? 'Error'}: ${e.message ?? String(err)}`);
+  } finally {
+    client.destroy();
+  }
 }
 
 export function sinceOption(values: ParsedCommand['values'], now: number, fallback?: string): number | undefined {
@@ -88,7 +119,7 @@ async function listTraces(argv: string[], io: CliIo, ctx: TraceSourceContext): P
   const sinceMs = sinceOption(values, Date.now());
   const session = stringOption(values, 'session');
   const proxy = stringOption(values, 'proxy');
-  const { query } = traceSource(values, ctx);
+  const { query } = await traceSource(values, ctx);
   const rows = await query.steps({
     name: 'request_finished',
     latest: Number(limitText),
@@ -127,7 +158,7 @@ async function showTrace(argv: string[], io: CliIo, ctx: TraceSourceContext): Pr
   const { positionals, values } = parseCommand(argv, { clickhouse: { type: 'string' }, json: { type: 'boolean' } });
   if (flag(values, 'help')) return help(io);
   const [traceId] = expectPositionals(positionals, ['traceId']) as [string];
-  const { query } = traceSource(values, ctx);
+  const { query } = await traceSource(values, ctx);
   const rows = await query.steps({ traceId, withBodies: flag(values, 'json') });
   if (rows.length === 0) throw new UsageError(`no trace '${traceId}' in this store`);
   if (flag(values, 'json')) {

@@ -90,5 +90,7 @@ describe('cdk deploy -c sluice:traces=clickhouse -c sluice:clickhouseUrlSecret=<
     const grants = resourcesOfType(s.template, 'AWS::IAM::Policy').flatMap(([, p]) => (renderCfn(p) as { PolicyDocument: { Statement: { Resource: unknown }[] } }).PolicyDocument.Statement);
     expect(grants.some((g) => g.Resource === CLICKHOUSE_SECRET)).toBe(true);
     expect(JSON.stringify(grants)).not.toContain('clickhouse-url-??????');
+    // `sluice traces list --aws` finds the secret through this output.
+    expect((s.template.toJSON().Outputs as Record<string, { Value: unknown }>).ClickHouseUrlSecretArn?.Value).toBe(CLICKHOUSE_SECRET);
   });
 });
