@@ -25,7 +25,7 @@ import { BedrockRuntimeClient, ConverseStreamCommand } from '@aws-sdk/client-bed
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { SseSplitter } from '../functions/gateway/sse.js';
+import { SseSplitter } from '../functions/upstream/sse.js';
 import { createUpstreamGuard } from '../functions/net/index.js';
 import { newAnthropicStreamState, translateAnthropicEvent } from '../functions/providers/anthropic/stream.js';
 import { newBedrockStreamState, translateBedrockEvent } from '../functions/providers/bedrock/stream.js';

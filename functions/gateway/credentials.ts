@@ -1,4 +1,4 @@
-import { badGateway } from './errors.js';
+import { badGateway } from '../upstream/errors.js';
 import type { ProviderCredentialResolver } from './types.js';
 
 type SecretReader = (secretId: string) => Promise<string>;

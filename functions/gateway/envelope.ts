@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request as MiddyRequest } from '@middy/core';
 import { requestLog } from '../observability/request-log.js';
 import { TraceRecorder } from '../traces/recorder.js';
-import { GatewayError, notFound } from './errors.js';
+import { GatewayError, notFound } from '../upstream/errors.js';
 import { parseSluiceHeaders, validSessionId, type SluiceRequestHeaders } from './request-headers.js';
 import { decodeEventBody } from './request-body.js';
 import { matchRoute, type Route } from './routes.js';

@@ -1,4 +1,4 @@
-import { badRequest, payloadTooLarge } from './errors.js';
+import { badRequest, payloadTooLarge } from '../upstream/errors.js';
 import type { Endpoint } from './routes.js';
 import type { RequestBody } from './types.js';
 

@@ -1,6 +1,6 @@
 import { AZURE_API_VERSION, AZURE_DEPLOYMENT, AZURE_RESOURCE } from '../providers/azure-openai/api.js';
 import { GCP_LOCATION, GCP_PROJECT } from '../providers/vertex/api.js';
-import { badRequest } from './errors.js';
+import { badRequest } from '../upstream/errors.js';
 
 /**
  * The X-Sluice-* request headers the gateway reads (DESIGN.md, "Request headers"),

@@ -10,23 +10,10 @@
  *   /a/<proxyId>/bedrock/model/<modelId>/converse[-stream]   native Bedrock Converse
  *   GET /a/<proxyId>/approvals/<id>                     a held request's approval status
  */
-export type OpenAIEndpoint = 'chat.completions' | 'responses' | 'embeddings' | 'completions' | 'models';
-export type AnthropicEndpoint = 'anthropic.messages' | 'anthropic.count_tokens';
-export type BedrockEndpoint = 'bedrock.converse' | 'bedrock.converse-stream';
-export type Endpoint = OpenAIEndpoint | AnthropicEndpoint | BedrockEndpoint;
+import { type AnthropicEndpoint, type BedrockEndpoint, type OpenAIEndpoint, type Route } from '../upstream/endpoints.js';
 
-/** Which wire format the client speaks; errors are answered in that format. */
-export type Ingress = 'openai' | 'anthropic' | 'bedrock';
-
-/**
- * `kind: 'openai'` is every model-call route (the plugin chain runs on all of them);
- * `ingress` says which API the client speaks. Bedrock routes carry the model id from the path.
- */
-export type Route =
-  | { kind: 'health' }
-  | { kind: 'openai'; ingress: Ingress; endpoint: Endpoint; pathProxyId?: string; method: 'GET' | 'POST'; modelId?: string }
-  /** `GET /a/<proxyId>/approvals/<id>`, `/v1/approvals/<id>`: a held request's status (functions/governance/approval-status.ts). */
-  | { kind: 'approval'; pathProxyId?: string; approvalId: string };
+export type { AnthropicEndpoint, BedrockEndpoint, Endpoint, Ingress, OpenAIEndpoint, Route } from '../upstream/endpoints.js';
+export { isOpenAIEndpoint, OPENAI_PATHS } from '../upstream/endpoints.js';
 
 interface EndpointSpec {
   endpoint: OpenAIEndpoint;
@@ -40,17 +27,6 @@ const OPENAI_ENDPOINTS: Record<string, EndpointSpec> = {
   completions: { endpoint: 'completions', method: 'POST' },
   models: { endpoint: 'models', method: 'GET' },
 };
-
-/** Upstream path of each endpoint, relative to the provider's /v1 base URL. */
-export const OPENAI_PATHS: Record<OpenAIEndpoint, string> = {
-  'chat.completions': '/chat/completions',
-  responses: '/responses',
-  embeddings: '/embeddings',
-  completions: '/completions',
-  models: '/models',
-};
-
-export const isOpenAIEndpoint = (e: Endpoint): e is OpenAIEndpoint => e in OPENAI_PATHS;
 
 export type RouteMatch = { ok: true; route: Route } | { ok: false; status: 404 | 405; allow?: string };
 

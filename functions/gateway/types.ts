@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import type { Logger } from '../observability/logger.js';
 import type { RequestLog } from '../observability/request-log.js';
@@ -9,24 +8,19 @@ import type { TraceRecorder } from '../traces/recorder.js';
 import type { TraceSink } from '../traces/sink.js';
 import type { PriceBook } from '../pricing/price-book.js';
 import type { SpendServices } from '../spend/services.js';
-import type { CheckedTarget } from '../net/index.js';
-import type { RelayObserver } from './body-relay.js';
+import type { RelayObserver } from '../upstream/body-relay.js';
+import type { GatewayResponse, ProviderCredentialResolver, RequestBody, UpstreamGuard, UpstreamPlan, Usage } from '../upstream/types.js';
 import type { SessionStore } from '../sessions/store.js';
 import type { SessionStrategy } from '../sessions/resolve.js';
 import type { BedrockClients } from '../providers/bedrock/transport.js';
 import type { GoogleTokenSource } from '../providers/vertex/auth.js';
 import type { GovernanceDeps } from '../governance/governance-deps.js';
-import type { UpstreamTarget } from './upstream-target.js';
+import type { UpstreamTarget } from '../upstream/target.js';
+
+export type { GatewayResponse, ProviderCredentialResolver, RequestBody, UpstreamPlan, Usage } from '../upstream/types.js';
 
 export type FunctionUrlEvent = LambdaFunctionURLEvent;
 export type LambdaContext = Context;
-
-/** What the handler returns to Middy's streaming mode: status/headers, then a body stream. */
-export interface GatewayResponse {
-  statusCode: number;
-  headers: Record<string, string>;
-  body: string | Readable;
-}
 
 /** The caller, as established by the auth plugin. */
 export interface Identity {
@@ -35,49 +29,6 @@ export interface Identity {
   orgId: string;
   /** Epoch ms after which the key is no longer valid (absent: no expiry). */
   expiresAt?: number;
-}
-
-/** The parsed request body fields the gateway reads; everything else passes through untouched. */
-export interface RequestBody {
-  /** The parsed JSON object, as received. */
-  json: Record<string, unknown>;
-  /** The raw bytes, forwarded as-is when the gateway changes nothing. */
-  raw: Buffer;
-  model?: string;
-  stream: boolean;
-  /** Whether the client asked for usage on its stream (stream_options.include_usage). */
-  includeUsage: boolean;
-  user?: string;
-}
-
-/** The upstream call the routing plugin prepared. */
-export interface UpstreamPlan {
-  provider: ProxyConfig['provider'];
-  /**
-   * The wire format the upstream speaks, which decides how its answer is read:
-   * OpenAI's (passed through), Anthropic Messages, Gemini generateContent, or Bedrock
-   * (through the AWS SDK). Vertex speaks Gemini or Anthropic depending on the model.
-   */
-  wire: 'openai' | 'anthropic' | 'gemini' | 'bedrock';
-  target: CheckedTarget;
-  method: 'GET' | 'POST';
-  /** Path appended to the target's base path, e.g. `/chat/completions`. */
-  path: string;
-  headers: Record<string, string>;
-  body?: Buffer;
-  modelRequested?: string;
-  modelResolved?: string;
-}
-
-/** Token usage normalized to OpenAI's fields. */
-export interface Usage {
-  promptTokens: number;
-  completionTokens: number;
-  totalTokens: number;
-  cachedTokens?: number;
-  /** Prompt tokens written to the provider's prompt cache (Anthropic, Bedrock); part of promptTokens. */
-  cacheWriteTokens?: number;
-  reasoningTokens?: number;
 }
 
 /**
@@ -138,11 +89,6 @@ export interface Plugin {
   onError?(state: RequestState): Promise<void> | void;
 }
 
-export interface ProviderCredentialResolver {
-  /** Resolves a proxy's credentialRef (`env:NAME`, `secret:NAME`) to the secret value. */
-  resolve(ref: string): Promise<string>;
-}
-
 /** Everything the handler needs from the outside world, injected. */
 export interface GatewayDeps {
   store: ControlStore;
@@ -150,7 +96,7 @@ export interface GatewayDeps {
   traceSink: TraceSink;
   logger: Logger;
   credentials: ProviderCredentialResolver;
-  upstreamGuard: { check(baseUrl: string, opts: { allowPrivateNetwork: boolean }): Promise<CheckedTarget> };
+  upstreamGuard: UpstreamGuard;
   /** Returns the HMAC key that signs cached identity blobs. */
   identitySigningKey: () => Promise<Buffer>;
   authCacheTtlMs: number;

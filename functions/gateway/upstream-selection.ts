@@ -3,10 +3,10 @@ import { DEFAULT_BASE_URLS } from '../providers/openai/api.js';
 import { azureBaseUrl } from '../providers/azure-openai/api.js';
 import { vertexBaseUrlFor } from '../providers/vertex/api.js';
 import type { ProxyConfig } from '../stores/types.js';
-import { badGateway, badRequest, forbidden, GatewayError, unauthorized } from './errors.js';
+import { badGateway, badRequest, forbidden, GatewayError, unauthorized } from '../upstream/errors.js';
 import { UPSTREAM_SELECTION_HEADERS, type SluiceRequestHeaders } from './request-headers.js';
 import type { GatewayDeps } from './types.js';
-import { proxyTarget, type UpstreamTarget } from './upstream-target.js';
+import { proxyTarget, type UpstreamTarget } from '../upstream/target.js';
 
 /** Built-in upstreams a request may name (a proxy's named upstream of the same name wins). */
 export const UPSTREAM_ALIASES = ['azure', 'openrouter', 'vertex'] as const;

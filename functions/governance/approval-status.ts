@@ -1,6 +1,6 @@
 import { extractKeys } from '../gateway/plugins/auth.js';
 import { completeTrace } from '../gateway/plugins/trace.js';
-import { forbidden, GatewayError, notFound, unauthorized } from '../gateway/errors.js';
+import { forbidden, GatewayError, notFound, unauthorized } from '../upstream/errors.js';
 import type { GatewayDeps, GatewayResponse, RequestState } from '../gateway/types.js';
 import { hashKey, looksLikeGatewayKey, timingSafeEqualHex } from '../stores/keys.js';
 import { effectiveStatus } from './approvals.js';

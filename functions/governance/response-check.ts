@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import { Readable as ReadableStream } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { SseSplitter, type SseEvent } from '../gateway/sse.js';
-import type { RelayObserver } from '../gateway/body-relay.js';
+import { SseSplitter, type SseEvent } from '../upstream/sse.js';
+import type { RelayObserver } from '../upstream/body-relay.js';
 import { encodeEvent } from '../providers/bedrock/eventstream.js';
 import { anthropicFormat, BlockStreamCheck, converseFormat, type ConverseEvent, type FullDecision, type Item } from './block-stream.js';
 import type { Decision, StreamRule } from './decision.js';

@@ -1,4 +1,4 @@
-import type { GatewayError } from '../gateway/errors.js';
+import type { GatewayError } from '../upstream/errors.js';
 import { streamErrorEvent } from './openai/stream.js';
 import type { Json } from './chat.js';
 import { chatToResponse } from './responses/response.js';

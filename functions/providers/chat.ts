@@ -2,7 +2,7 @@
  * The OpenAI chat-completions shapes every translator reads and writes, plus the small
  * helpers they share. Only the fields the translators touch are typed.
  */
-import { badRequest } from '../gateway/errors.js';
+import { badRequest } from '../upstream/errors.js';
 
 export type Json = Record<string, unknown>;
 

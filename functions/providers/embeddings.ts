@@ -2,7 +2,7 @@
  * What the embedding translators of the providers that embed text (Bedrock, Gemini,
  * Vertex) share: reading OpenAI's `input` as texts, and writing OpenAI's embedding list.
  */
-import { badRequest } from '../gateway/errors.js';
+import { badRequest } from '../upstream/errors.js';
 import type { Json } from './chat.js';
 
 /** OpenAI's `input` as texts: a string or a non-empty array of strings (at most `max`); token arrays are a 400. */

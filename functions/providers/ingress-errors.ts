@@ -1,5 +1,5 @@
-import type { GatewayError } from '../gateway/errors.js';
-import type { Route } from '../gateway/routes.js';
+import type { GatewayError } from '../upstream/errors.js';
+import type { Route } from '../upstream/endpoints.js';
 import { anthropicErrorBody } from './anthropic/errors.js';
 import { bedrockErrorResponse } from './bedrock/errors.js';
 

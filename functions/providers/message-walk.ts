@@ -5,7 +5,7 @@
  * alternation), tool results land in a user turn. What each message becomes is the
  * provider's `MessageBlocks`.
  */
-import { badRequest } from '../gateway/errors.js';
+import { badRequest } from '../upstream/errors.js';
 import type { ChatMessage, Json } from './chat.js';
 
 export interface Turn {

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
-import { tellEnd, type RelayObserver } from '../gateway/body-relay.js';
-import { SseSplitter, type SseEvent } from '../gateway/sse.js';
+import { tellEnd, type RelayObserver } from '../upstream/body-relay.js';
+import { SseSplitter, type SseEvent } from '../upstream/sse.js';
 
 /** One piece of a translated body: its bytes, and the SSE event it is (for observers). */
 export interface Frame {

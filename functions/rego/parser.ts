@@ -465,7 +465,8 @@ class Parser {
       case 'punct':
         if (t.text === '(') {
           this.pos++;
-          const inner = this.termIn(false);
+          // `(k, v in xs)`: a membership expression is a term once parenthesised.
+          const inner = this.termIn(true);
           this.expectP(')');
           return inner;
         }
@@ -503,6 +504,7 @@ class Parser {
             args.push(this.termIn(false));
             if (this.isP(',')) {
               this.pos++;
+              if (this.isP(')')) break; // a trailing comma, as OPA accepts
               continue;
             }
             break;

@@ -2,13 +2,25 @@
  * Variables in terms and expressions, and which of them an expression binds: the pieces of
  * OPA's safety analysis (outputVarsForExpr, the unifier) the compiler orders bodies with.
  */
-import type { Body, CallTerm, Expr, Term } from './ast.js';
+import type { Body, CallTerm, Expr, Term, WithModifier } from './ast.js';
+import { builtins } from './builtins/index.js';
+import { refParts } from './parser.js';
 import { mapKey } from './value.js';
 
 /** `data` and `input` are roots, never variables. */
 export const ROOTS: ReadonlySet<string> = new Set(['data', 'input']);
 
 // ---- var collection ----
+
+/**
+ * Vars of a `with` value. A value naming a builtin (`with count as sum`, `with opa.runtime as
+ * time.now_ns`) is a function reference, not a variable, so it binds and needs nothing.
+ */
+function collectWithVars(w: WithModifier, out: Set<string>, intoClosures: boolean): void {
+  const parts = refParts(w.value);
+  if (parts !== undefined && !ROOTS.has(parts[0]!) && builtins.has(parts.join('.'))) return;
+  collectVars(w.value, out, intoClosures);
+}
 
 /** Vars in a term; closures are skipped unless `intoClosures`. Ref heads `data`/`input` are not vars. */
 export function collectVars(t: Term, out: Set<string>, intoClosures: boolean): void {
@@ -85,12 +97,12 @@ function exprTerms(e: Expr): Term[] {
 /** Vars of an expression outside closures (an `every` body is a closure; its declared vars are its own). */
 export function collectExprVars(e: Expr, out: Set<string>): void {
   for (const t of exprTerms(e)) collectVars(t, out, false);
-  for (const w of e.with) collectVars(w.value, out, false);
+  for (const w of e.with) collectWithVars(w, out, false);
 }
 
 export function collectExprVarsDeep(e: Expr, out: Set<string>): void {
   for (const t of exprTerms(e)) collectVars(t, out, true);
-  for (const w of e.with) collectVars(w.value, out, true);
+  for (const w of e.with) collectWithVars(w, out, true);
   if (e.kind === 'every') for (const x of e.body) collectExprVarsDeep(x, out);
 }
 
@@ -143,7 +155,7 @@ export function outputVarsForExpr(e: Expr, safe: Set<string>, arity: (c: CallTer
   if (e.negated) return out;
   for (const w of e.with) {
     const vs = new Set<string>();
-    collectVars(w.value, vs, false);
+    collectWithVars(w, vs, false);
     for (const v of vs) if (!safe.has(v)) return out;
   }
   switch (e.kind) {

@@ -1,4 +1,4 @@
-import type { SseEvent } from '../gateway/sse.js';
+import type { SseEvent } from '../upstream/sse.js';
 import { assistantFromConverseStream } from './converse-stream-capture.js';
 
 /**

@@ -1,4 +1,4 @@
-import { GatewayError } from '../gateway/errors.js';
+import { GatewayError } from '../upstream/errors.js';
 import { formatPeriod, toUsd, type BudgetDefinition } from './definitions.js';
 
 const SCOPE_NAMES = { key: "key's", proxy: "proxy's", org: "organization's" } as const;

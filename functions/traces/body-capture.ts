@@ -1,4 +1,4 @@
-import type { SseEvent } from '../gateway/sse.js';
+import type { SseEvent } from '../upstream/sse.js';
 
 /** A tool call the model made, or a tool result the client sent back. */
 export interface ToolActivity {

@@ -19,7 +19,8 @@
  * only a signature), `cache` (cache read 100 and write 20 tokens), `error=<status>`
  * (429 with retry-after, 529 overloaded, 400 context length with `context`),
  * `stream-error=<n>` (an overloaded `error` event after n events), `cut=<n>` (socket
- * destroyed after n events), `slow` (20 ms between events), `max` (stop_reason
+ * destroyed after n events), `eof=<n>` (the body ends cleanly after n events, without
+ * message_stop), `slow` (20 ms between events), `max` (stop_reason
  * max_tokens), `refusal`.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -273,9 +274,11 @@ export async function startAnthropicUpstream(opts: { apiKey?: string } = {}): Pr
     const events = streamEvents(id, model, blocks, stopReason, usage);
     const errorAfter = o.params.has('stream-error') ? Number(o.params.get('stream-error')) : undefined;
     const cutAfter = o.params.has('cut') ? Number(o.params.get('cut')) : undefined;
+    const eofAfter = o.params.has('eof') ? Number(o.params.get('eof')) : undefined;
     const gap = o.scenario.has('slow') ? 20 : 0;
     for (let i = 0; i < events.length; i++) {
       if (closing.signal.aborted || res.destroyed) return;
+      if (eofAfter === i) break;
       if (errorAfter === i) {
         res.end(`event: error\ndata: ${JSON.stringify(errorBody('overloaded_error', 'Overloaded'))}\n\n`);
         return;

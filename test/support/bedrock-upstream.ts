@@ -18,7 +18,8 @@
  * tools), `thinking`, `cache` (cache read 100 / write 20), `no-output` (200 without
  * output), `guardrail` (stopReason guardrail_intervened), `filtered` (content_filtered),
  * `max`, `error=<ExceptionName>` (`context` for a too-long ValidationException),
- * `stream-error=<n>` (a throttlingException after n events), `cut=<n>`, `no-metadata`.
+ * `stream-error=<n>` (a throttlingException after n events), `cut=<n>`, `eof=<n>` (the
+ * stream ends cleanly after n events, without messageStop or metadata), `no-metadata`.
  *
  * Anthropic models are also served through InvokeModel (`/model/{id}/invoke` and
  * `/invoke-with-response-stream`) with Anthropic's Messages body (`anthropic_version:
@@ -275,8 +276,10 @@ export async function startBedrockUpstream(opts: { region?: string } = {}): Prom
     const frames = streamFrames(content, stopReason, usage, s);
     const errorAfter = s.params.has('stream-error') ? Number(s.params.get('stream-error')) : undefined;
     const cutAfter = s.params.has('cut') ? Number(s.params.get('cut')) : undefined;
+    const eofAfter = s.params.has('eof') ? Number(s.params.get('eof')) : undefined;
     for (let i = 0; i < frames.length; i++) {
       if (stream.destroyed || closing.signal.aborted) return;
+      if (eofAfter === i) break;
       if (errorAfter === i) {
         stream.end(frame('throttlingException', { message: 'Too many requests, please wait before trying again.' }, 'exception'));
         return;

@@ -372,6 +372,11 @@ export async function startOpenAIUpstream(opts: OpenAIUpstreamOptions = {}): Pro
       res.flushHeaders();
       return;
     }
+    if (scenario.redirect) {
+      res.writeHead(307, { location: 'https://api.elsewhere.example/v1' + path, 'content-length': '0' });
+      res.end();
+      return;
+    }
     if (scenario.errorStatus) {
       await sleep(scenario.firstDelayMs, closing.signal);
       const error = scenarioError(Number(scenario.errorStatus), scenario.retryAfterSeconds);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../functions/gateway/errors.js';
+import { GatewayError } from '../../functions/upstream/errors.js';
 import { isUuid, parseSluiceHeaders, validSessionId } from '../../functions/gateway/request-headers.js';
 
 const UUID = '0b7c2d9e-4f1a-4c3b-9e8d-7a6b5c4d3e2f';

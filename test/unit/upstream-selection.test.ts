@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { selectUpstream, describeTarget } from '../../functions/gateway/upstream-selection.js';
 import { parseSluiceHeaders } from '../../functions/gateway/request-headers.js';
-import { GatewayError } from '../../functions/gateway/errors.js';
+import { GatewayError } from '../../functions/upstream/errors.js';
 import { createUpstreamGuard } from '../../functions/net/index.js';
 import type { ProxyConfig } from '../../functions/stores/types.js';
 

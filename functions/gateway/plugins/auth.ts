@@ -1,6 +1,6 @@
 import { hashKey, looksLikeGatewayKey, secretFingerprint, timingSafeEqualHex } from '../../stores/keys.js';
 import type { ProxyConfig } from '../../stores/types.js';
-import { forbidden, unauthorized } from '../errors.js';
+import { forbidden, unauthorized } from '../../upstream/errors.js';
 import { signIdentity, verifyIdentity } from '../identity.js';
 import type { GatewayDeps, Identity, Plugin, RequestState } from '../types.js';
 

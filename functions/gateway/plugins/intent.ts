@@ -2,7 +2,7 @@ import { count } from '../../governance/governance-deps.js';
 import { buildInputDocument, type NormalizedMessage } from '../../governance/input-document.js';
 import { intentTrigger } from '../../governance/intent-trigger.js';
 import { scoreIntent, ScoringError, type ScoreResponse } from '../../governance/intent-scorer.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError } from '../../upstream/errors.js';
 import type { GatewayDeps, Plugin, RequestState } from '../types.js';
 
 /**

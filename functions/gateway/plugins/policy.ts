@@ -9,7 +9,7 @@ import { buildInputDocument } from '../../governance/input-document.js';
 import { PolicySignatureError } from '../../governance/signed-policy.js';
 import { RegoError } from '../../rego/index.js';
 import type { StoredPolicy } from '../../stores/types.js';
-import { GatewayError } from '../errors.js';
+import { GatewayError } from '../../upstream/errors.js';
 import type { BodyObserver, GatewayDeps, GatewayResponse, Plugin, RequestState } from '../types.js';
 import { DEFAULT_TRACE_BODY_BYTES, setClientBody } from './trace.js';
 import { EVENT_STREAM_CONTENT_TYPE } from '../../providers/bedrock/eventstream.js';

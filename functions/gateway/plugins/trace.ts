@@ -1,6 +1,7 @@
 import { ResponseCapture, toolResultsIn, truncateBody } from '../../traces/body-capture.js';
 import { stepRows, type TraceStepRow } from '../../traces/rows.js';
 import type { TraceBatch } from '../../traces/sink.js';
+import { GatewayError } from '../../upstream/errors.js';
 import type { GatewayDeps, Plugin, RequestState } from '../types.js';
 
 export const DEFAULT_TRACE_BODY_BYTES = 32 * 1024;
@@ -51,7 +52,7 @@ export function tracePlugin(deps: TraceDeps): Plugin {
       state.observers.push({
         onChunk: (chunk) => capture.onChunk(chunk),
         onEvent: (event) => capture.onEvent(event),
-        onEnd: ({ error }) => completeTrace(deps, state, error ? { error: error.message } : {}),
+        onEnd: ({ error }) => completeTrace(deps, state, error ? { error: error.message, ...(error instanceof GatewayError && error.code ? { errorCode: error.code } : {}) } : {}),
       });
     },
   };

@@ -1,4 +1,4 @@
-import { badRequest } from '../../gateway/errors.js';
+import { badRequest } from '../../upstream/errors.js';
 import type { Json } from '../chat.js';
 
 /**

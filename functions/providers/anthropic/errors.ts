@@ -1,4 +1,4 @@
-import { GatewayError } from '../../gateway/errors.js';
+import { GatewayError } from '../../upstream/errors.js';
 
 /** Anthropic error types and the status each stands for (used for mid-stream error events). */
 const STATUS_BY_TYPE: Record<string, number> = {

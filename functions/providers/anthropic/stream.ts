@@ -1,4 +1,6 @@
-import type { GatewayError } from '../../gateway/errors.js';
+import type { StreamEnd } from '../../upstream/body-relay.js';
+import { eventType } from '../../upstream/sse.js';
+import type { GatewayError } from '../../upstream/errors.js';
 import { chatChunk, chatUsage, usageChunk, type FinishReason, type Json, type TokenCounts } from '../chat.js';
 import { mapAnthropicStreamError } from './errors.js';
 import { finishReasonOf } from './response.js';
@@ -114,4 +116,19 @@ export function anthropicStreamTokens(state: AnthropicStreamState): TokenCounts 
 
 function stripNulls(o: Json): Json {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined));
+}
+
+/** A native Messages stream ends with `message_stop` (or an `error` event of Anthropic's own). */
+export function anthropicStreamEnd(): StreamEnd {
+  let done = false;
+  return {
+    terminal: 'message_stop',
+    see(event) {
+      if (!done) {
+        const type = event.event ?? eventType(event.data);
+        done = type === 'message_stop' || type === 'error';
+      }
+      return done ? 'done' : 'more';
+    },
+  };
 }

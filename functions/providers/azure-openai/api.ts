@@ -1,4 +1,4 @@
-import type { OpenAIEndpoint } from '../../gateway/routes.js';
+import type { OpenAIEndpoint } from '../../upstream/endpoints.js';
 import { upstreamHeaders } from '../openai/api.js';
 
 /**

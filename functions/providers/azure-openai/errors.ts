@@ -1,4 +1,4 @@
-import { GatewayError } from '../../gateway/errors.js';
+import { GatewayError } from '../../upstream/errors.js';
 import { mapUpstreamError } from '../openai/errors.js';
 
 type Json = Record<string, unknown>;

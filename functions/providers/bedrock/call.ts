@@ -1,7 +1,8 @@
 import type { ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
-import type { RelayObserver } from '../../gateway/body-relay.js';
-import { GatewayError, gatewayTimeout } from '../../gateway/errors.js';
-import type { GatewayDeps, GatewayResponse, RequestState } from '../../gateway/types.js';
+import type { RelayObserver } from '../../upstream/body-relay.js';
+import { GatewayError, gatewayTimeout, streamIncomplete } from '../../upstream/errors.js';
+import type { CallDeps, CallState, GatewayResponse } from '../../upstream/types.js';
+import { observersFor } from '../http-call.js';
 import { chatUsage, usageFromCounts, type Json } from '../chat.js';
 import { chatFramer } from '../chat-framer.js';
 import { completeBody, namedFrame, translatedBody, type Frame } from '../transport.js';
@@ -16,12 +17,12 @@ import { anthropicStreamErrorEvent } from '../anthropic/errors.js';
 import { anthropicTokenCounts } from '../anthropic/usage.js';
 import { bedrockTokenCounts } from './usage.js';
 
-type Deps = Pick<GatewayDeps, 'upstreamIdleTimeoutMs' | 'upstreamDeadlineMs' | 'now' | 'bedrock'>;
+type Deps = CallDeps & { bedrock?: BedrockClients };
 
 let fallbackClients: BedrockClients | undefined;
 
 /** Clients from the deps, else one set per container from the function's Region. */
-export function clientsOf(deps: Pick<GatewayDeps, 'bedrock'>): BedrockClients {
+export function clientsOf(deps: { bedrock?: BedrockClients }): BedrockClients {
   if (deps.bedrock) return deps.bedrock;
   fallbackClients ??= createBedrockClients(process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1');
   return fallbackClients;
@@ -32,7 +33,8 @@ export function clientsOf(deps: Pick<GatewayDeps, 'bedrock'>): BedrockClients {
  * IAM role. The OpenAI chat endpoint gets chat.completion(.chunk)s; the native Converse
  * ingress gets Bedrock's own JSON or AWS event-stream frames.
  */
-export async function callBedrock(deps: Deps, state: RequestState, sentAt: number, observers: RelayObserver[]): Promise<GatewayResponse> {
+export async function callBedrock(deps: Deps, state: CallState, sentAt: number): Promise<GatewayResponse> {
+  const observers = observersFor(deps, state);
   const plan = state.upstream!;
   const route = state.route;
   if (route.kind !== 'openai' || !plan.body) throw new Error('callBedrock reached without a routed request');
@@ -124,7 +126,11 @@ export async function callBedrock(deps: Deps, state: RequestState, sentAt: numbe
         const [type, payload] = Object.entries(event).find(([, v]) => v !== undefined) ?? ['unknown', {}];
         return { frames: [{ bytes: encodeEvent(type, payload) }] };
       },
-      end: () => [],
+      // metadata (usage) normally closes the stream; a messageStop without it still completed the answer.
+      end: () => {
+        if (!s.stopped) throw streamIncomplete('messageStop');
+        return [];
+      },
       terminalError: (err) => {
         const error = fail(err);
         return [{ bytes: encodeException(lowerFirst(bedrockTypeOf(error)), error.message) }];
@@ -145,10 +151,10 @@ export async function callBedrock(deps: Deps, state: RequestState, sentAt: numbe
     end: () => {
       // metadata (usage) normally closes the stream; a stop without it still completed the answer.
       if (s.stopped) return framer.finish(chatUsage(bedrockStreamTokens(s)));
-      throw new Error('Bedrock stream ended without messageStop');
+      throw streamIncomplete('messageStop');
     },
     terminalError: (err) => {
-      const error = timeoutReason ? gatewayTimeout(`The upstream stream stopped: ${timeoutReason.message}`) : (err as BedrockErrorLike).$metadata || /Exception$/.test((err as Error).name) ? fail(err) : new GatewayError(502, 'The upstream stream was interrupted before it completed.', 'upstream_error', 'stream_interrupted');
+      const error = timeoutReason ? gatewayTimeout(`The upstream stream stopped: ${timeoutReason.message}`) : err instanceof GatewayError ? err : (err as BedrockErrorLike).$metadata || /Exception$/.test((err as Error).name) ? fail(err) : new GatewayError(502, 'The upstream stream was interrupted before it completed.', 'upstream_error', 'stream_interrupted');
       return framer.error(error);
     },
   });
@@ -169,7 +175,7 @@ interface Bounds {
  * Native Anthropic Messages on a Bedrock proxy: passed through InvokeModel(WithResponseStream)
  * as Claude-on-Bedrock; the answer is Anthropic's own JSON, or its events re-framed as SSE.
  */
-async function invokeAnthropic(clients: BedrockClients, region: string, endpoint: string | undefined, state: RequestState, sentAt: number, observers: RelayObserver[], b: Bounds): Promise<GatewayResponse> {
+async function invokeAnthropic(clients: BedrockClients, region: string, endpoint: string | undefined, state: CallState, sentAt: number, observers: RelayObserver[], b: Bounds): Promise<GatewayResponse> {
   const plan = state.upstream!;
   const model = plan.modelResolved ?? '';
   const body = new Uint8Array(plan.body!);
@@ -224,7 +230,9 @@ async function invokeAnthropic(clients: BedrockClients, region: string, endpoint
       if (u) for (const [k, v] of Object.entries(u)) if (typeof v === 'number') usage[k] = v;
       return { frames: [namedFrame(String(json.type), json)], ...(json.type === 'message_stop' ? { final: true } : {}) };
     },
-    end: () => [],
+    end: () => {
+      throw streamIncomplete('message_stop');
+    },
     terminalError: (err) => [{ bytes: anthropicStreamErrorEvent(b.fail(err)) }],
     observers: [
       {
@@ -242,7 +250,7 @@ async function invokeAnthropic(clients: BedrockClients, region: string, endpoint
 }
 
 /** Embeddings: one InvokeModel call per Titan input (per 96 Cohere texts), a few at a time, in order. */
-async function invokeEmbeddings(clients: BedrockClients, region: string, endpoint: string | undefined, state: RequestState, sentAt: number, observers: RelayObserver[], b: Bounds): Promise<GatewayResponse> {
+async function invokeEmbeddings(clients: BedrockClients, region: string, endpoint: string | undefined, state: CallState, sentAt: number, observers: RelayObserver[], b: Bounds): Promise<GatewayResponse> {
   const plan = state.upstream!;
   const model = plan.modelResolved ?? '';
   const calls = JSON.parse(plan.body!.toString('utf8')) as EmbeddingPlan;

@@ -1,4 +1,4 @@
-import { GatewayError } from '../../gateway/errors.js';
+import { GatewayError } from '../../upstream/errors.js';
 
 /** Bedrock exception names → what the OpenAI client gets. */
 const BY_NAME: Record<string, { status: number; type: string; code: string }> = {

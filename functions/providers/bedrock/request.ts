@@ -1,4 +1,4 @@
-import { badRequest } from '../../gateway/errors.js';
+import { badRequest } from '../../upstream/errors.js';
 import {
   assistantPartText,
   checkTemperature,

@@ -1,4 +1,4 @@
-import { badGateway } from '../../gateway/errors.js';
+import { badGateway } from '../../upstream/errors.js';
 import { assistantMessage, chatCompletion, chatUsage, thinkingBlock, type ChatToolCall, type FinishReason, type Json, type ThinkingBlock } from '../chat.js';
 import { bedrockTokenCounts } from './usage.js';
 

@@ -1,4 +1,4 @@
-import type { GatewayError } from '../../gateway/errors.js';
+import type { GatewayError } from '../../upstream/errors.js';
 import { chatChunk, chatUsage, usageChunk, type FinishReason, type Json, type TokenCounts } from '../chat.js';
 import { mapBedrockError } from './errors.js';
 import { finishReasonOf } from './response.js';

@@ -1,9 +1,9 @@
 import type { IncomingMessage } from 'node:http';
-import type { RelayObserver } from '../../gateway/body-relay.js';
-import { badGateway } from '../../gateway/errors.js';
-import type { SseEvent } from '../../gateway/sse.js';
-import type { GatewayDeps, GatewayResponse, RequestState } from '../../gateway/types.js';
-import { pickHeaders, sendUpstream, toUpstreamError, type UpstreamExchange } from '../../gateway/upstream-client.js';
+import { badGateway, streamIncomplete } from '../../upstream/errors.js';
+import type { SseEvent } from '../../upstream/sse.js';
+import type { CallDeps, CallState, GatewayResponse } from '../../upstream/types.js';
+import { observersFor, sendPlanned } from '../http-call.js';
+import { pickHeaders, toUpstreamError, type UpstreamExchange } from '../../upstream/client.js';
 import { chatUsage, usageFromCounts, type Json } from '../chat.js';
 import { chatFramer } from '../chat-framer.js';
 import { completeBody, readBody, sseEvents, translatedBody, type Frame } from '../transport.js';
@@ -12,8 +12,6 @@ import { mapGeminiError } from './errors.js';
 import { fromGeminiResponse } from './response.js';
 import { finishGeminiStream, geminiStreamTokens, newGeminiStreamState, translateGeminiChunk } from './stream.js';
 import { geminiTokenCounts } from './usage.js';
-
-type Deps = Pick<GatewayDeps, 'upstreamIdleTimeoutMs' | 'upstreamDeadlineMs' | 'now'>;
 
 const MAX_ERROR_BODY = 1024 * 1024;
 const MAX_JSON_BODY = 16 * 1024 * 1024;
@@ -27,13 +25,12 @@ const ERROR_HEADERS = ['retry-after', 'x-request-id'];
  * Responses API output or Anthropic Messages (per the endpoint it called), or OpenAI
  * embeddings. Errors are Google-shaped and mapped by mapGeminiError.
  */
-export async function callGemini(deps: Deps, state: RequestState, sentAt: number, observers: RelayObserver[]): Promise<GatewayResponse> {
+export async function callGemini(deps: CallDeps, state: CallState, sentAt: number): Promise<GatewayResponse> {
+  const observers = observersFor(deps, state);
   const plan = state.upstream;
   const route = state.route;
   if (route.kind !== 'openai' || !plan) throw new Error('callGemini reached without a routed request');
-  const exchange = await sendUpstream(plan, { idleMs: deps.upstreamIdleTimeoutMs, deadlineMs: deps.upstreamDeadlineMs });
-  state.trace.step('llm', { provider: plan.provider, model: plan.modelResolved, status: exchange.status }, sentAt);
-  state.trace.set({ status: exchange.status });
+  const exchange = await sendPlanned(deps, state, sentAt);
 
   if (exchange.status >= 400) {
     const text = await readBody(exchange.body, MAX_ERROR_BODY).catch(() => '');
@@ -85,7 +82,7 @@ export async function callGemini(deps: Deps, state: RequestState, sentAt: number
     },
     end: () => {
       // Gemini's stream has no terminal event: a body that ended after a finish reason is complete.
-      if (!s.finished) throw new Error('Gemini stream ended without a finishReason');
+      if (!s.finished) throw streamIncomplete('finishReason');
       return [...framer.chunks(finishGeminiStream(s)), ...framer.finish(chatUsage(geminiStreamTokens(s)))];
     },
     terminalError: (err) => framer.error(toUpstreamError(exchange.abortReason() ?? err)),

@@ -1,4 +1,4 @@
-import { GatewayError } from '../../gateway/errors.js';
+import { GatewayError } from '../../upstream/errors.js';
 
 /** A Google API error body: `{"error":{"code","message","status","details"}}`. */
 export interface GoogleError {

@@ -1,5 +1,5 @@
-import { badRequest } from '../../gateway/errors.js';
-import type { Endpoint, Ingress } from '../../gateway/routes.js';
+import { badRequest } from '../../upstream/errors.js';
+import type { Endpoint, Ingress } from '../../upstream/endpoints.js';
 import {
   assistantPartText,
   checkTemperature,

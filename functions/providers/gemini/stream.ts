@@ -1,4 +1,4 @@
-import type { GatewayError } from '../../gateway/errors.js';
+import type { GatewayError } from '../../upstream/errors.js';
 import { chatChunk, chatUsage, usageChunk, type FinishReason, type Json, type TokenCounts } from '../chat.js';
 import { mapGeminiStreamError } from './errors.js';
 import { candidateParts, finishReasonOf, responseIdOf, toolCallId, toolCallOf } from './response.js';

@@ -1,4 +1,4 @@
-import { GatewayError } from '../../gateway/errors.js';
+import { GatewayError } from '../../upstream/errors.js';
 
 const TYPE_BY_STATUS: Record<number, string> = {
   400: 'invalid_request_error',
@@ -14,7 +14,8 @@ const TYPE_BY_STATUS: Record<number, string> = {
 /**
  * Maps an upstream error response to what the client gets. 4xx statuses pass through
  * (a 429 keeps its Retry-After); 503 and 504 pass through so SDK retries behave as
- * against the provider; any other 5xx becomes 502. The body is always OpenAI-shaped.
+ * against the provider; any other 5xx becomes 502. A 5xx keeps the provider's message and
+ * code (`upstream_error` when it has none). The body is always OpenAI-shaped.
  */
 export function mapUpstreamError(status: number, bodyText: string, provider: string): GatewayError {
   let parsed: { message?: string; type?: string; code?: string | null; param?: string | null } | undefined;
@@ -35,5 +36,7 @@ export function mapUpstreamError(status: number, bodyText: string, provider: str
   const clientStatus = status >= 500 && status !== 503 && status !== 504 ? 502 : status;
   const message = parsed?.message ?? `Upstream ${provider} answered HTTP ${status}.`;
   const type = status >= 500 ? (clientStatus === 502 ? 'upstream_error' : 'service_unavailable') : (parsed?.type ?? TYPE_BY_STATUS[status] ?? 'invalid_request_error');
-  return new GatewayError(clientStatus, message, type, parsed?.code ?? null, parsed?.param ?? null);
+  // A 5xx keeps the provider's message and code; without a code of its own it is `upstream_error`.
+  const code = parsed?.code ?? (status >= 500 ? 'upstream_error' : null);
+  return new GatewayError(clientStatus, message, type, code, parsed?.param ?? null);
 }

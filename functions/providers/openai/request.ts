@@ -1,5 +1,5 @@
-import type { RequestBody } from '../../gateway/types.js';
-import type { Endpoint } from '../../gateway/routes.js';
+import type { RequestBody } from '../../upstream/types.js';
+import type { Endpoint } from '../../upstream/endpoints.js';
 
 export interface OpenAIUpstreamRequest {
   body: Buffer;

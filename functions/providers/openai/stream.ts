@@ -1,7 +1,8 @@
-import type { SseEvent } from '../../gateway/sse.js';
-import type { Usage } from '../../gateway/types.js';
-import type { Endpoint } from '../../gateway/routes.js';
-import type { GatewayError } from '../../gateway/errors.js';
+import type { StreamEnd } from '../../upstream/body-relay.js';
+import { eventType, type SseEvent } from '../../upstream/sse.js';
+import type { Usage } from '../../upstream/types.js';
+import type { Endpoint } from '../../upstream/endpoints.js';
+import type { GatewayError } from '../../upstream/errors.js';
 import { normalizeUsage } from './usage.js';
 
 /**
@@ -71,4 +72,48 @@ export function streamErrorEvent(endpoint: Endpoint, error: GatewayError): strin
     return `event: error\ndata: ${JSON.stringify(payload)}\n\ndata: [DONE]\n\n`;
   }
   return `data: ${JSON.stringify(body)}\n\ndata: [DONE]\n\n`;
+}
+
+/** A chunk with a finish reason (`"finish_reason":"stop"`, not `null`). */
+const FINISH_REASON = /"finish_reason"\s*:\s*"/;
+/** An error chunk of the upstream's own (`data: {"error":…}`). */
+const ERROR_CHUNK = /^\s*\{\s*"error"\s*:/;
+/** The Responses API's last events: the response finished, failed or stopped short, or an error. */
+const RESPONSES_TERMINAL = new Set(['response.completed', 'response.failed', 'response.incomplete', 'error']);
+
+/**
+ * The terminal event of an OpenAI-format stream: on chat/completions and completions a
+ * finish reason then `[DONE]` (a `[DONE]` before any finish reason is a truncated answer),
+ * on the Responses API `response.completed` (or its failed / incomplete / error ends).
+ */
+export function openaiStreamEnd(endpoint: Endpoint): StreamEnd {
+  let done = false;
+  if (endpoint === 'responses') {
+    return {
+      terminal: 'response.completed',
+      see(event) {
+        if (!done && RESPONSES_TERMINAL.has(event.event ?? eventType(event.data) ?? '')) done = true;
+        return done ? 'done' : 'more';
+      },
+    };
+  }
+  let finished = false;
+  return {
+    terminal: 'finish_reason and [DONE]',
+    see(event) {
+      if (done) return 'done';
+      if (event.data === '[DONE]') {
+        if (!finished) return 'incomplete';
+        done = true;
+        return 'done';
+      }
+      if (ERROR_CHUNK.test(event.data)) {
+        // The upstream told the client itself; whatever follows (usually [DONE]) ends it.
+        done = true;
+        return 'done';
+      }
+      if (FINISH_REASON.test(event.data)) finished = true;
+      return 'more';
+    },
+  };
 }

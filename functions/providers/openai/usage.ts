@@ -1,4 +1,4 @@
-import type { Usage } from '../../gateway/types.js';
+import type { Usage } from '../../upstream/types.js';
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 

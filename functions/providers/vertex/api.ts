@@ -1,6 +1,6 @@
-import { badRequest } from '../../gateway/errors.js';
+import { badRequest } from '../../upstream/errors.js';
 import { geminiHeaders } from '../gemini/api.js';
-import type { UpstreamTarget } from '../../gateway/upstream-target.js';
+import type { UpstreamTarget } from '../../upstream/target.js';
 
 /**
  * Vertex AI endpoints. The base URL is regional (`https://{location}-aiplatform.googleapis.com/v1`,

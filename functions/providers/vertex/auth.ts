@@ -2,7 +2,7 @@ import { createHash, createSign } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { pinnedRequestOptions, SsrfError, type CheckedTarget } from '../../net/index.js';
-import { badGateway, GatewayError } from '../../gateway/errors.js';
+import { badGateway, GatewayError } from '../../upstream/errors.js';
 
 /**
  * OAuth2 access tokens for Vertex AI from a Google service-account JSON key (the

@@ -1,13 +1,11 @@
-import type { RelayObserver } from '../../gateway/body-relay.js';
-import { badGateway } from '../../gateway/errors.js';
-import type { GatewayDeps, GatewayResponse, RequestState, UpstreamPlan } from '../../gateway/types.js';
-import { pickHeaders, sendUpstream } from '../../gateway/upstream-client.js';
+import { badGateway } from '../../upstream/errors.js';
+import type { CallDeps, CallState, GatewayResponse, UpstreamPlan } from '../../upstream/types.js';
+import { observersFor, sendPlanned } from '../http-call.js';
+import { pickHeaders } from '../../upstream/client.js';
 import type { Json } from '../chat.js';
 import { completeBody, readBody } from '../transport.js';
 import { fromVertexPredictions, vertexPredictBodies } from './embeddings.js';
 import { mapVertexError } from './errors.js';
-
-type Deps = Pick<GatewayDeps, 'upstreamIdleTimeoutMs' | 'upstreamDeadlineMs'>;
 
 const MAX_ERROR_BODY = 1024 * 1024;
 const MAX_JSON_BODY = 64 * 1024 * 1024;
@@ -20,7 +18,8 @@ const FAN_OUT = 4;
  * input per call, so several inputs become several calls (at most FAN_OUT at a time),
  * their predictions joined in input order. The first refused call's error is the answer.
  */
-export async function callVertexEmbeddings(deps: Deps, state: RequestState, sentAt: number, observers: RelayObserver[]): Promise<GatewayResponse> {
+export async function callVertexEmbeddings(deps: CallDeps, state: CallState, sentAt: number): Promise<GatewayResponse> {
+  const observers = observersFor(deps, state);
   const plan = state.upstream;
   if (!plan) throw new Error('callVertexEmbeddings reached without a routed request');
   let requestBody: Json;
@@ -60,10 +59,8 @@ export async function callVertexEmbeddings(deps: Deps, state: RequestState, sent
 }
 
 /** One `:predict` call: its parsed answer, or the mapped error. */
-async function predict(deps: Deps, state: RequestState, plan: UpstreamPlan, sentAt: number): Promise<Json> {
-  const exchange = await sendUpstream(plan, { idleMs: deps.upstreamIdleTimeoutMs, deadlineMs: deps.upstreamDeadlineMs });
-  state.trace.step('llm', { provider: plan.provider, model: plan.modelResolved, status: exchange.status }, sentAt);
-  state.trace.set({ status: exchange.status });
+async function predict(deps: CallDeps, state: CallState, plan: UpstreamPlan, sentAt: number): Promise<Json> {
+  const exchange = await sendPlanned(deps, state, sentAt, plan);
   if (exchange.status >= 400) {
     const text = await readBody(exchange.body, MAX_ERROR_BODY).catch(() => '');
     throw mapVertexError(exchange.status, text, pickHeaders(exchange.headers, ['retry-after']));

@@ -1,4 +1,4 @@
-import type { GatewayError } from '../../gateway/errors.js';
+import type { GatewayError } from '../../upstream/errors.js';
 import { mapAnthropicError, parseAnthropicError } from '../anthropic/errors.js';
 import { mapGeminiError } from '../gemini/errors.js';
 

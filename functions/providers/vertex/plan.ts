@@ -1,6 +1,6 @@
-import { badRequest } from '../../gateway/errors.js';
-import type { Endpoint, Ingress } from '../../gateway/routes.js';
-import type { UpstreamPlan } from '../../gateway/types.js';
+import { badRequest } from '../../upstream/errors.js';
+import type { Endpoint, Ingress } from '../../upstream/endpoints.js';
+import type { UpstreamPlan } from '../../upstream/types.js';
 import { toAnthropicRequest } from '../anthropic/request.js';
 import { geminiBodyFor } from '../gemini/request.js';
 import { responsesToChatRequest } from '../responses/request.js';

@@ -4,12 +4,14 @@ import { collectionBuiltins } from './collections.js';
 import { documentBuiltins } from './documents.js';
 import { encodingBuiltins } from './encoding.js';
 import { globBuiltins } from './glob.js';
+import { hostBuiltins } from './host.js';
 import { jsonBuiltins } from './json.js';
 import { jsonSchemaBuiltins } from './jsonschema.js';
 import { jwtBuiltins } from './jwt.js';
 import { miscBuiltins } from './misc.js';
 import { netBuiltins } from './net.js';
 import { numberBuiltins } from './numbers.js';
+import { purlBuiltins } from './purl.js';
 import { regexBuiltins } from './regex.js';
 import { stringBuiltins } from './strings.js';
 import { semverBuiltins } from './semver.js';
@@ -22,7 +24,7 @@ import type { BuiltinDef } from './types.js';
 export type { BuiltinContext, BuiltinDef, TypeSpec } from './types.js';
 export { BuiltinError } from './types.js';
 
-const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins, regexBuiltins, globBuiltins, jsonBuiltins, encodingBuiltins, timeBuiltins, netBuiltins, unitBuiltins, semverBuiltins, miscBuiltins, documentBuiltins, jwtBuiltins, jsonSchemaBuiltins, templateBuiltins];
+const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins, regexBuiltins, globBuiltins, jsonBuiltins, encodingBuiltins, timeBuiltins, netBuiltins, unitBuiltins, semverBuiltins, miscBuiltins, documentBuiltins, jwtBuiltins, jsonSchemaBuiltins, templateBuiltins, hostBuiltins, purlBuiltins];
 
 function register(groups: ReadonlyArray<readonly BuiltinDef[]>): Map<string, BuiltinDef> {
   const map = new Map<string, BuiltinDef>();
@@ -57,13 +59,11 @@ export const deprecatedBuiltins: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Builtins refused by design: they reach the network or the host (the gateway evaluates
- * policies in-process on every request) or expose the runtime. The compiler rejects them.
+ * Builtins refused by design (the compiler rejects them): they read policy sources or
+ * metadata the gateway does not keep, or sign requests with credentials. http.send,
+ * net.lookup_ip_addr and opa.runtime exist but never leave the process (host.ts).
  */
 export const refusedBuiltins: ReadonlySet<string> = new Set([
-  'http.send',
-  'net.lookup_ip_addr',
-  'opa.runtime',
   'providers.aws.sign_req',
   'rego.parse_module',
   'rego.metadata.chain',
@@ -85,6 +85,4 @@ export const laterBuiltins: ReadonlySet<string> = new Set([
   'graphql.parse_schema',
   'graphql.is_valid',
   'graphql.schema_is_valid',
-  'purl.is_valid',
-  'purl.parse',
 ]);

@@ -1,8 +1,12 @@
 /**
- * Regex builtins with Go's regexp (RE2) semantics via re2js: linear-time matching, never
- * JavaScript's backtracking RegExp on policy input. Compiled patterns live in a bounded LRU.
+ * Regex builtins with Go's regexp (RE2) semantics: linear-time matching, never JavaScript's
+ * backtracking RegExp on policy input. regex.match runs on our lazy DFA (re2-dfa.ts) where it
+ * models the pattern exactly, else on re2js, which also validates every pattern (Go's syntax
+ * errors) and serves the builtins that need match positions. Compiled patterns live in
+ * bounded LRUs.
  */
 import { RE2JS } from 're2js';
+import { LinearMatcher } from './re2-dfa.js';
 import type { Value } from '../value.js';
 import { builtinError, def, int, str } from './operands.js';
 import { GlobSyntaxError, globsIntersect, parseGlob } from './glob-intersection.js';
@@ -10,19 +14,38 @@ import type { BuiltinDef } from './types.js';
 
 const CACHE_MAX = 500;
 const cache = new Map<string, RE2JS>();
+/** Each DFA holds at most 64 KB of transitions: 256 of them bound the cache at 16 MB. */
+const MATCHER_CACHE_MAX = 256;
+const matchers = new Map<string, Matcher>();
+
+interface Matcher {
+  test(s: string): boolean;
+}
+
+function lru<T>(map: Map<string, T>, max: number, key: string, make: () => T): T {
+  const hit = map.get(key);
+  if (hit !== undefined) {
+    map.delete(key);
+    map.set(key, hit);
+    return hit;
+  }
+  const value = make();
+  if (map.size >= max) map.delete(map.keys().next().value!);
+  map.set(key, value);
+  return value;
+}
 
 /** Bounded LRU of compiled RE2 programs, shared by regex and glob builtins. */
 export function cachedCompile(key: string, compile: () => RE2JS): RE2JS {
-  const hit = cache.get(key);
-  if (hit !== undefined) {
-    cache.delete(key);
-    cache.set(key, hit);
-    return hit;
-  }
-  const re = compile();
-  if (cache.size >= CACHE_MAX) cache.delete(cache.keys().next().value!);
-  cache.set(key, re);
-  return re;
+  return lru(cache, CACHE_MAX, key, compile);
+}
+
+/** A pattern's boolean matcher: the lazy DFA where it models the pattern, else re2js. */
+export function compileMatcher(name: string, pattern: string): Matcher {
+  return lru(matchers, MATCHER_CACHE_MAX, pattern, () => {
+    const re = compileRegex(name, pattern); // validates: Go's syntax errors come from re2js
+    return LinearMatcher.compile(pattern) ?? re;
+  });
 }
 
 /** Number of compiled programs held (bounded by CACHE_MAX). */
@@ -130,7 +153,7 @@ function regexMatch(name: string): BuiltinDef {
   return def(name, ['string', 'string'], 'boolean', (args) => {
     const pattern = str(name, args, 0);
     const value = str(name, args, 1);
-    return compileRegex(name, pattern).test(value);
+    return compileMatcher(name, pattern).test(value);
   });
 }
 

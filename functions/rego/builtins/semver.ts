@@ -1,6 +1,7 @@
 /** semver.is_valid and semver.compare (Semantic Versioning 2.0.0, no "v" prefix). */
 import { RE2JS } from 're2js';
 import { num } from '../value.js';
+import { goQuote } from './gofmt.js';
 import { builtinError, def, str } from './operands.js';
 import type { BuiltinDef } from './types.js';
 
@@ -51,13 +52,14 @@ export const semverBuiltins: readonly BuiltinDef[] = [
     const v = args[0]!;
     return typeof v === 'string' && parse(v) !== undefined;
   }),
+  // OPA formats the operand as an ast.String, whose %s is Go-quoted: `string "v1.0.0" is not …`.
   def('semver.compare', ['string', 'string'], 'number', (args) => {
     const a = str('semver.compare', args, 0);
     const b = str('semver.compare', args, 1);
     const va = parse(a);
-    if (!va) throw builtinError('semver.compare', `operand 1: string ${a} is not a valid SemVer`);
+    if (!va) throw builtinError('semver.compare', `operand 1: string ${goQuote(a)} is not a valid SemVer`);
     const vb = parse(b);
-    if (!vb) throw builtinError('semver.compare', `operand 2: string ${b} is not a valid SemVer`);
+    if (!vb) throw builtinError('semver.compare', `operand 2: string ${goQuote(b)} is not a valid SemVer`);
     return num(compare(va, vb));
   }),
 ];

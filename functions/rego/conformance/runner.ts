@@ -149,6 +149,13 @@ export function runSuite(dirs: readonly string[]): SuiteSummary {
   return { outcomes, passed: count('pass'), failed: count('fail'), skipped: count('skip') };
 }
 
+/** "pass rate 99.1 % (434 of 438 cases)": skipped cases count as not passed. */
+export function passRate(s: SuiteSummary): string {
+  const total = s.passed + s.failed + s.skipped;
+  const pct = total === 0 ? 0 : (100 * s.passed) / total;
+  return `pass rate ${pct.toFixed(1)} % (${s.passed} of ${total} cases)`;
+}
+
 /** The report the CLI prints: each failure with its note and diff, skips naming the builtin, then the counts. */
 export function formatSummary(s: SuiteSummary): string {
   const lines: string[] = [];
@@ -156,6 +163,6 @@ export function formatSummary(s: SuiteSummary): string {
     if (o.status === 'fail') lines.push(`FAIL ${o.file}: ${o.note}\n  ${o.detail}`);
     else if (o.status === 'skip') lines.push(`SKIP ${o.file}: ${o.note}: ${o.detail}`);
   }
-  lines.push(`${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped`);
+  lines.push(`${s.passed} passed, ${s.failed} failed, ${s.skipped} skipped; ${passRate(s)}`);
   return lines.join('\n');
 }

@@ -15,10 +15,12 @@
  * | `ok` | normal answer (also any model not starting with `test-`) | |
  * | `slow` | delays before the first body event and between events | `first` (100 ms), `gap` (50 ms) |
  * | `cut` | stream: the socket is destroyed after `after` SSE events; plain: after half the body | `after` (3) |
+ * | `eof` | stream: the body ends cleanly after `after` SSE events, without its terminal event | `after` (2) |
+ * | `307` | a redirect (`location` elsewhere, empty body), as a moved endpoint answers | |
  * | `stream-error` | stream: after `after` events an OpenAI error event, then `[DONE]` | `after` (2) |
  * | `hang` | `phase=headers`: nothing is ever sent; `phase=body`: status and headers, then nothing | `phase` (headers) |
  * | `tools` | chat/responses answer with (parallel) tool calls built from the request's tools | `calls` (2) |
- * | `400`, `401`, `403`, `404`, `429`, `500`, `503` | that status with OpenAI's error body and headers | `retry` (seconds, 429/503: 1) |
+ * | `400`, `401`, `403`, `404`, `429`, `500`, `502`, `503`, `504` | that status with OpenAI's error body and headers | `retry` (seconds, 429/503: 1) |
  *
  * `first` and `gap` apply to every scenario; `slow` only changes their defaults.
  */
@@ -27,6 +29,8 @@ export type ScenarioName =
   | 'ok'
   | 'slow'
   | 'cut'
+  | 'eof'
+  | '307'
   | 'stream-error'
   | 'hang'
   | 'tools'
@@ -36,13 +40,15 @@ export type ScenarioName =
   | '404'
   | '429'
   | '500'
-  | '503';
+  | '502'
+  | '503'
+  | '504';
 
 const KNOWN: ReadonlySet<string> = new Set<ScenarioName>([
-  'ok', 'slow', 'cut', 'stream-error', 'hang', 'tools', '400', '401', '403', '404', '429', '500', '503',
+  'ok', 'slow', 'cut', 'eof', '307', 'stream-error', 'hang', 'tools', '400', '401', '403', '404', '429', '500', '502', '503', '504',
 ]);
 
-export const ERROR_SCENARIOS = ['400', '401', '403', '404', '429', '500', '503'] as const;
+export const ERROR_SCENARIOS = ['400', '401', '403', '404', '429', '500', '502', '503', '504'] as const;
 export type ErrorScenario = (typeof ERROR_SCENARIOS)[number];
 
 export interface Scenario {
@@ -54,6 +60,10 @@ export interface Scenario {
   gapMs: number;
   /** `cut`: number of SSE events written before the socket is destroyed. */
   cutAfter: number | undefined;
+  /** `eof`: number of SSE events written before the body ends cleanly. */
+  eofAfter: number | undefined;
+  /** `307`: answer with a redirect. */
+  redirect: boolean;
   /** `stream-error`: number of SSE events before the error event. */
   errorAfter: number | undefined;
   /** `hang`: where the response stops. */
@@ -124,6 +134,8 @@ export function resolveScenario(model: unknown, header: string | undefined): Sce
     firstDelayMs: 0,
     gapMs: 0,
     cutAfter: undefined,
+    eofAfter: undefined,
+    redirect: false,
     errorAfter: undefined,
     hang: undefined,
     toolCalls: undefined,
@@ -141,6 +153,12 @@ export function resolveScenario(model: unknown, header: string | undefined): Sce
         break;
       case 'cut':
         scenario.cutAfter = numberParam(params, 'after') ?? 3;
+        break;
+      case 'eof':
+        scenario.eofAfter = numberParam(params, 'after') ?? 2;
+        break;
+      case '307':
+        scenario.redirect = true;
         break;
       case 'stream-error':
         scenario.errorAfter = numberParam(params, 'after') ?? 2;

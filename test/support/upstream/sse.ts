@@ -49,6 +49,8 @@ export interface StreamTiming {
   gapMs: number;
   /** Destroy the socket after this many frames (undefined: never). */
   cutAfter: number | undefined;
+  /** End the body cleanly after this many frames, the rest (the terminal event) never sent (undefined: never). */
+  eofAfter?: number | undefined;
 }
 
 /**
@@ -70,6 +72,7 @@ export async function writeFrames(
       cutConnection(res);
       return;
     }
+    if (timing.eofAfter !== undefined && i >= timing.eofAfter) break;
     if (i > 0) {
       await sleep(timing.gapMs, signal);
       if (gone(res, signal)) return;

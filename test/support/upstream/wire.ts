@@ -436,6 +436,10 @@ export function scenarioError(status: number, retryAfterSeconds: number): ErrorR
       };
     case 503:
       return { status, headers: { 'retry-after': String(retryAfterSeconds) }, body: errorBody('The engine is currently overloaded, please try again later.', 'server_error', null, null) };
+    case 502:
+      return { status, headers: {}, body: errorBody('Bad gateway.', 'server_error', null, null) };
+    case 504:
+      return { status, headers: {}, body: errorBody('Gateway timeout.', 'server_error', null, null) };
     default:
       return {
         status: 500,

@@ -6,7 +6,7 @@ import { mapAzureError, filteredCategories } from '../../../functions/providers/
 import { azureBaseUrl, azureHeaders, azurePath } from '../../../functions/providers/azure-openai/api.js';
 import { StreamUsageTracker, withoutUsage } from '../../../functions/providers/openai/stream.js';
 import { usageFromResponseBody } from '../../../functions/providers/openai/usage.js';
-import { SseSplitter } from '../../../functions/gateway/sse.js';
+import { SseSplitter } from '../../../functions/upstream/sse.js';
 import type { OpenAIEndpoint } from '../../../functions/gateway/routes.js';
 import { loadFixture } from './fixtures.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../../functions/gateway/errors.js';
+import { GatewayError } from '../../../functions/upstream/errors.js';
 import { fromEmbeddingAnswers, toEmbeddingCalls } from '../../../functions/providers/bedrock/embeddings.js';
 
 describe('Bedrock embeddings translation', () => {

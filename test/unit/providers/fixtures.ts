@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { GatewayError } from '../../../functions/gateway/errors.js';
+import { GatewayError } from '../../../functions/upstream/errors.js';
 
 type Json = Record<string, unknown>;
 

@@ -3,7 +3,7 @@
  * crash), the paths and headers of a call, embeddings both ways, and schema edge cases.
  */
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../../functions/gateway/errors.js';
+import { GatewayError } from '../../../functions/upstream/errors.js';
 import { geminiHeaders, geminiPath } from '../../../functions/providers/gemini/api.js';
 import { fromGeminiEmbeddings, toGeminiEmbedRequest } from '../../../functions/providers/gemini/embeddings.js';
 import { geminiBodyFor, toGeminiRequest } from '../../../functions/providers/gemini/request.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../../functions/gateway/errors.js';
+import { GatewayError } from '../../../functions/upstream/errors.js';
 import { walkMessages, type MessageBlocks } from '../../../functions/providers/message-walk.js';
 import type { ChatMessage } from '../../../functions/providers/chat.js';
 

@@ -1,6 +1,6 @@
 /** The Responses API layer for providers without one: request → chat, chunks → events. */
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../../functions/gateway/errors.js';
+import { GatewayError } from '../../../functions/upstream/errors.js';
 import { responsesToChatRequest } from '../../../functions/providers/responses/request.js';
 import { chatToResponse } from '../../../functions/providers/responses/response.js';
 import { chatChunkToResponseEvents, finishResponseEvents, newResponsesStreamState } from '../../../functions/providers/responses/stream.js';

@@ -1,6 +1,6 @@
 /** translatedBody: backpressure, observers, the terminal error, and aborting on client disconnect. */
 import { describe, expect, it } from 'vitest';
-import type { RelayObserver } from '../../../functions/gateway/body-relay.js';
+import type { RelayObserver } from '../../../functions/upstream/body-relay.js';
 import { dataFrame, DONE, translatedBody } from '../../../functions/providers/transport.js';
 
 function recorder() {

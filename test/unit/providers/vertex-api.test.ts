@@ -1,7 +1,7 @@
 /** Vertex base URLs, project/location checks and model paths. */
 import { describe, expect, it } from 'vitest';
-import { GatewayError } from '../../../functions/gateway/errors.js';
-import type { UpstreamTarget } from '../../../functions/gateway/upstream-target.js';
+import { GatewayError } from '../../../functions/upstream/errors.js';
+import type { UpstreamTarget } from '../../../functions/upstream/target.js';
 import { gcpOf, isClaudeModel, vertexBaseUrl, vertexModelPath } from '../../../functions/providers/vertex/api.js';
 
 const target = (over: Partial<UpstreamTarget>): UpstreamTarget => ({ provider: 'vertex', baseUrl: '', allowPrivateNetwork: false, via: 'proxy', ...over });

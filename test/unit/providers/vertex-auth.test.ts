@@ -2,7 +2,7 @@
 import { verify } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createUpstreamGuard } from '../../../functions/net/index.js';
-import { GatewayError } from '../../../functions/gateway/errors.js';
+import { GatewayError } from '../../../functions/upstream/errors.js';
 import { createGoogleTokenSource, parseServiceAccount, postForm, type TokenPoster } from '../../../functions/providers/vertex/auth.js';
 import { makeServiceAccount, startVertexUpstream, type ServiceAccount, type VertexUpstream } from '../../support/vertex-upstream.js';
 

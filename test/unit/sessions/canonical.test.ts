@@ -2,7 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalHistory, historyFingerprint, lookupPrefixes, stableStringify } from '../../../functions/sessions/canonical.js';
 import { ResponseCapture } from '../../../functions/sessions/response-capture.js';
-import { SseSplitter } from '../../../functions/gateway/sse.js';
+import { SseSplitter } from '../../../functions/upstream/sse.js';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../../support/openai-upstream.js';
 
 describe('canonical form', () => {

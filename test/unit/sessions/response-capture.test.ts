@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SseSplitter } from '../../../functions/gateway/sse.js';
+import { SseSplitter } from '../../../functions/upstream/sse.js';
 import { ResponseCapture } from '../../../functions/sessions/response-capture.js';
 
 const sse = (events: unknown[]) => events.map((e) => `data: ${typeof e === 'string' ? e : JSON.stringify(e)}\n\n`).join('');

@@ -54,7 +54,7 @@ export function toUpstreamError(err: Error): GatewayError {
 /**
  * Sends the planned request to the address the SSRF guard checked (never re-resolving
  * the name) and resolves when the upstream's status and headers arrive. Redirects are
- * not followed: a 3xx is returned to the caller as it is.
+ * not followed: a 3xx is returned to the caller as it is (providers/http-call.ts refuses it).
  */
 export function sendUpstream(plan: UpstreamPlan, timeouts: UpstreamTimeouts): Promise<UpstreamExchange> {
   const { target } = plan;

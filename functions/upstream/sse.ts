@@ -56,3 +56,15 @@ function parseEvent(raw: string): SseEvent {
   }
   return event === undefined ? { data: data.join('\n'), raw } : { event, data: data.join('\n'), raw };
 }
+
+/** The `type` of an event's JSON data (the Responses API and Anthropic put it first). */
+export function eventType(data: string): string | undefined {
+  const first = /^\s*\{\s*"type"\s*:\s*"([^"\\]+)"/.exec(data);
+  if (first) return first[1];
+  try {
+    const type = (JSON.parse(data) as { type?: unknown }).type;
+    return typeof type === 'string' ? type : undefined;
+  } catch {
+    return undefined;
+  }
+}

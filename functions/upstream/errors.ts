@@ -52,3 +52,7 @@ export const badGateway = (message: string, code = 'upstream_error') =>
   new GatewayError(502, message, 'upstream_error', code);
 export const gatewayTimeout = (message: string, code = 'upstream_timeout') =>
   new GatewayError(504, message, 'timeout_error', code);
+
+/** An upstream stream that ended (even cleanly) without its format's terminal event: never passed off as a complete answer. */
+export const streamIncomplete = (terminal: string) =>
+  new GatewayError(502, `The upstream stream ended without its terminal event (${terminal}).`, 'upstream_error', 'stream_incomplete');

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
+import { streamIncomplete } from './errors.js';
 import { SseSplitter, type SseEvent } from './sse.js';
 
 export interface RelayObserver {
@@ -22,8 +23,25 @@ export function tellEnd(observers: RelayObserver[], error?: Error): void {
   }
 }
 
+/**
+ * An SSE format's terminal event, watched for as the stream is relayed: a stream that ends
+ * (even cleanly) before it is closed with the format's error event, as `stream_incomplete`.
+ */
+export interface StreamEnd {
+  /** What the format ends with, for the error message (`message_stop`, `finish_reason and [DONE]`). */
+  readonly terminal: string;
+  /**
+   * Sees each event before it is forwarded: `done` once the stream has said its last word
+   * (the terminal event, or an error event of the upstream's own); `incomplete` when this
+   * event would close a stream that never finished (it is not forwarded); `more` otherwise.
+   */
+  see(event: SseEvent): 'more' | 'done' | 'incomplete';
+}
+
 export interface RelayOptions {
   sse: boolean;
+  /** SSE only: the format's terminal event; absent, any clean end is complete. */
+  streamEnd?: StreamEnd;
   observers: RelayObserver[];
   /** SSE only: the closing bytes sent to the client when the upstream fails mid-stream. */
   terminalError?: (err: Error) => string;
@@ -61,19 +79,35 @@ export function relayBody(source: IncomingMessage, opts: RelayOptions): Readable
     if (!out.push(buf)) source.pause();
   };
 
+  let failed = false;
+  let sawEnd = false;
+  const incomplete = () => {
+    const err = streamIncomplete(opts.streamEnd!.terminal);
+    fail(err);
+    opts.abortUpstream(err);
+  };
+  const relayEvent = (event: SseEvent): boolean => {
+    const verdict = opts.streamEnd?.see(event);
+    if (verdict === 'incomplete') {
+      incomplete();
+      return false;
+    }
+    if (verdict === 'done') sawEnd = true;
+    forward(event.raw);
+    for (const o of opts.observers) o.onEvent?.(event);
+    return true;
+  };
+
   source.on('data', (chunk: Buffer) => {
+    if (failed || ended) return;
     if (!splitter) {
       forward(chunk);
       for (const o of opts.observers) o.onChunk?.(chunk);
       return;
     }
-    for (const event of splitter.push(chunk.toString('utf8'))) {
-      forward(event.raw);
-      for (const o of opts.observers) o.onEvent?.(event);
-    }
+    for (const event of splitter.push(chunk.toString('utf8'))) if (!relayEvent(event)) return;
   });
 
-  let failed = false;
   const fail = (err: Error) => {
     if (failed || ended) return;
     failed = true;
@@ -88,8 +122,11 @@ export function relayBody(source: IncomingMessage, opts: RelayOptions): Readable
   };
 
   source.on('end', () => {
-    if (splitter && splitter.pending.trim() !== '') forward(splitter.pending);
+    if (failed || ended) return;
     if (!source.complete) return fail(new Error('upstream closed the stream early'));
+    // The last event without its blank line still counts (and is checked) as an event.
+    if (splitter && splitter.pending.trim() !== '') for (const event of splitter.push('\n\n')) if (!relayEvent(event)) return;
+    if (opts.streamEnd && !sawEnd) return incomplete();
     out.push(null);
     finish();
   });
