@@ -92,6 +92,7 @@ export class FileSpendConfigStore implements SpendConfigStore {
       const temp = `${this.file}.${randomBytes(4).toString('hex')}.tmp`;
       await fs.writeFile(temp, `${JSON.stringify(doc, null, 2)}\n`, 'utf8');
       await fs.rename(temp, this.file);
+      watchDataDir(this.dataDir).wrote('spend.json'); // readers in this process see it at once
       return result;
     });
   }

@@ -17,6 +17,8 @@ export const DEBOUNCE_MS = 20;
 export interface DataDirWatch {
   /** How many settled changes `file` (a name inside the directory) has seen; undefined when not watching. */
   generation(file: string): number | undefined;
+  /** This process just wrote `file`: every reader in the process sees it now, not after the debounce. */
+  wrote(file: string): void;
 }
 
 const watches = new Map<string, DataDirWatch>();
@@ -61,6 +63,9 @@ function startWatch(dir: string): DataDirWatch {
       if (!watcher) return undefined;
       if (!generations.has(file)) generations.set(file, 0);
       return generations.get(file)!;
+    },
+    wrote(file) {
+      generations.set(file, (generations.get(file) ?? 0) + 1);
     },
   };
 }

@@ -204,8 +204,9 @@ export class FileControlStore implements ControlStore {
           return false;
         }
         await this.writeAtomically(JSON.stringify(doc, null, 2) + '\n');
-        // Tagged with the generation before the write: the watch's event for it makes the next read re-read (harmless).
-        this.snapshot = { ...toSnapshot(await this.statSignature(), doc), generation };
+        // Other instances in this process see the write at once; the watch's own event for it later costs one re-read.
+        this.watch?.wrote(CONTROL_FILE_NAME);
+        this.snapshot = { ...toSnapshot(await this.statSignature(), doc), generation: this.generation() };
         return true;
       });
     };
