@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal } from './local-server.js';
 
 /** A stack as DescribeStacks reports it. */
 export interface StandInStack {
@@ -80,15 +80,6 @@ export async function startCloudFormationStandIn(stacks: StandInStack[]): Promis
       send(200, describeStacksXml(stack, scope[1]!));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    calls,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  const local = await listenLocal(server);
+  return { url: `http://127.0.0.1:${local.port}`, calls, close: local.close };
 }

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenLocal } from './local-server.js';
 
 export interface SecretsManagerStandIn {
   /** Endpoint for AWS_ENDPOINT_URL_SECRETS_MANAGER. */
@@ -43,15 +43,6 @@ export async function startSecretsManagerStandIn(secrets: Record<string, string>
       send(200, { ARN: arn, Name: arn.split(':secret:')[1]!.replace(/-[A-Za-z0-9]{6}$/, ''), SecretString: secrets[arn], VersionId: 'a1b2c3d4-0000-4000-8000-000000000000', VersionStages: ['AWSCURRENT'], CreatedDate: 1767225600 });
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    calls,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  const local = await listenLocal(server);
+  return { url: `http://127.0.0.1:${local.port}`, calls, close: local.close };
 }
