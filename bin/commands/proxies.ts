@@ -51,7 +51,8 @@ Options for create:
                               a reference, never the key itself
   --allowed-models <a,b>      only these upstream models may be requested (repeatable)
   --alias <client=upstream>   model alias (repeatable)
-  --byok                      callers bring their own provider key (no --credential)
+  --byok                      callers bring their own provider key (no --credential);
+                              on Bedrock, their own AWS credentials (X-Sluice-AWS-*)
   --allow-private-network     allow an upstream on a private or loopback address
   --org <id>                  organization id (default: default)
   --name <name>               display name (default: the id)
@@ -398,7 +399,7 @@ async function showProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, now:
     ['org', proxy.orgId],
     ['provider', proxy.provider],
     ['base url', proxy.baseUrl],
-    ['credential', proxy.byok ? 'byok (caller sends its provider key)' : (proxy.credentialRef ?? 'none')],
+    ['credential', proxy.byok ? (proxy.provider === 'bedrock' ? "byok (caller signs with its own AWS credentials)" : 'byok (caller sends its provider key)') : (proxy.credentialRef ?? 'none')],
     ['private network', proxy.allowPrivateNetwork ? 'allowed' : 'refused'],
     ['allowed models', proxy.allowedModels?.join(', ') ?? 'any'],
     ['aliases', aliases.length ? aliases.join(', ') : 'none'],

@@ -34,7 +34,7 @@ describe('provider defaults', () => {
     await run('create', 'az', '--provider', 'azure-openai', '--azure-resource', 'contoso', '--azure-api-version', '2024-10-21', '--upstream-selection', '--upstream', 'or=openrouter,https://openrouter.ai/api/v1,secret:sluice/or');
     const r = await run('show', 'az');
     expect(r.out).toMatch(/azure api:\s+2024-10-21/);
-    expect(r.out).toMatch(/selection:\s+X-Sluice-Upstream allowed \(or, azure, openrouter, vertex, https URLs\)/);
+    expect(r.out).toMatch(/selection:\s+X-Sluice-Upstream allowed \(or, azure, bedrock, openrouter, vertex, https URLs\)/);
     expect(r.out).toContain('openrouter → https://openrouter.ai/api/v1 (secret:sluice/or)');
     await run('create', 'plain', '--provider', 'openai');
     expect((await run('show', 'plain')).out).toMatch(/selection:\s+refused/);
