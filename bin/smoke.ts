@@ -9,6 +9,7 @@
  * URL streams have been reported to coalesce small writes), and a 401 with a bad key.
  * Prints a pass/fail table; exits 1 when a check fails, 2 on bad usage.
  */
+import './require-node.js'; // first: refuses a Node older than 24
 import OpenAI from 'openai';
 import { pathToFileURL } from 'node:url';
 
