@@ -1,3 +1,4 @@
+import type { CallerAwsCredentials } from '../upstream/aws-credentials.js';
 import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import type { Logger } from '../observability/logger.js';
 import type { RequestLog } from '../observability/request-log.js';
@@ -16,6 +17,7 @@ import type { BedrockClients } from '../providers/bedrock/transport.js';
 import type { GoogleTokenSource } from '../providers/vertex/auth.js';
 import type { GovernanceDeps } from '../governance/governance-deps.js';
 import type { UpstreamTarget } from '../upstream/target.js';
+import type { ConsoleDeps } from '../console/serve.js';
 
 export type { GatewayResponse, ProviderCredentialResolver, RequestBody, UpstreamPlan, Usage } from '../upstream/types.js';
 
@@ -62,6 +64,8 @@ export interface RequestState {
   proxy?: ProxyConfig;
   /** BYOK: the caller's provider key for this one request. Never logged or traced. */
   providerKey?: string;
+  /** The caller's own AWS credentials for a Bedrock upstream, where the proxy takes them. Never logged or traced. */
+  callerAws?: CallerAwsCredentials;
   /** Set by the routing plugin: the upstream this request goes to (the proxy's, or the one it picked). */
   target?: UpstreamTarget;
   upstream?: UpstreamPlan;
@@ -119,4 +123,8 @@ export interface GatewayDeps {
   governance?: GovernanceDeps;
   /** Budgets and rate limits (functions/spend); absent: none are enforced. */
   spend?: SpendServices;
+  /** The environment the deps came from: the console builds its own stores from it on its first request. */
+  env?: NodeJS.ProcessEnv;
+  /** The console's stores, when injected (tests); absent: from `env` (functions/console/serve.ts). */
+  console?: Partial<ConsoleDeps>;
 }
