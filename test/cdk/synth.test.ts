@@ -82,6 +82,9 @@ describe('cdk synth of bin/app.ts (real bundling)', () => {
       const api = await fetch(`${server.url}/admin/v1/traces`);
       expect(api.status).toBe(401);
       await api.arrayBuffer();
+      // graphql.* loads its parser from rego-graphql.mjs beside the bundle, on first use.
+      const gql = (await import(pathToFileURL(join(assetDir, 'rego-graphql.mjs')).href)) as { parseQuery(q: string): unknown };
+      expect(gql.parseQuery('{ a }')).toMatchObject({ Operations: [{ Operation: 'query', SelectionSet: [{ Alias: 'a', Name: 'a' }] }] });
     } finally {
       await server.close();
     }
