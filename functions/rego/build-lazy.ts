@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
-const LAZY: Record<string, string> = { 'rego-graphql.mjs': './builtins/graphql-impl.ts', 'rego-x509.mjs': './builtins/x509-impl.ts' };
+const LAZY: Record<string, string> = { 'rego-graphql.mjs': './builtins/graphql-impl.ts', 'rego-x509.mjs': './builtins/x509-entry.ts' };
 
 export async function buildLazyRego(outDir: string): Promise<void> {
   for (const [out, entry] of Object.entries(LAZY)) {

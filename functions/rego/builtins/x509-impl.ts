@@ -1,6 +1,6 @@
 /**
  * The certificate and key parsing behind crypto.x509.* and crypto.parse_private_keys, loaded
- * on first use (x509.ts), like graphql-impl.ts: erasable TypeScript, `.ts` imports, pre-built
+ * on first use (lazy.ts, through x509-entry.ts), like graphql-impl.ts: erasable TypeScript, `.ts` imports, pre-built
  * beside the deployed bundle as `rego-x509.mjs`.
  *
  * Results are Go's structs as OPA's json.Marshal shows them: x509.Certificate,
