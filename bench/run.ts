@@ -15,6 +15,7 @@
  * (no servers started, no report written). `npm run bench -- soak`: the soak benchmark
  * (bench/soak.ts → bench/results/soak.md).
  */
+import '../bin/require-node.js'; // first: refuses a Node older than 24
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';

@@ -72,6 +72,21 @@ describe('cdk synth of bin/app.ts (real bundling)', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('x-sluice-trace-id')).toMatch(/^[0-9a-f-]{36}$/);
       await res.arrayBuffer();
+      // The console is shipped beside the bundle (console/serve.mjs, console/static/) and loaded on its first request.
+      const page = await fetch(`${server.url}/console/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('/console/console.js');
+      const js = await fetch(`${server.url}/console/console.js`);
+      expect(js.status).toBe(200);
+      expect((await js.text()).length).toBeGreaterThan(1000);
+      const api = await fetch(`${server.url}/admin/v1/traces`);
+      expect(api.status).toBe(401);
+      await api.arrayBuffer();
+      // graphql.* and crypto.x509.* load their parsers from rego-graphql.mjs / rego-x509.mjs beside the bundle, on first use.
+      const gql = (await import(pathToFileURL(join(assetDir, 'rego-graphql.mjs')).href)) as { parseQuery(q: string): unknown };
+      expect(gql.parseQuery('{ a }')).toMatchObject({ Operations: [{ Operation: 'query', SelectionSet: [{ Alias: 'a', Name: 'a' }] }] });
+      const x509 = (await import(pathToFileURL(join(assetDir, 'rego-x509.mjs')).href)) as { pemBlocks(s: string): unknown[] };
+      expect(x509.pemBlocks('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')).toHaveLength(1);
     } finally {
       await server.close();
     }
