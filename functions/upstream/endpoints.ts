@@ -18,7 +18,9 @@ export type Route =
   | { kind: 'health' }
   | { kind: 'openai'; ingress: Ingress; endpoint: Endpoint; pathProxyId?: string; method: 'GET' | 'POST'; modelId?: string }
   /** `GET /a/<proxyId>/approvals/<id>`, `/v1/approvals/<id>`: a held request's status (functions/governance/approval-status.ts). */
-  | { kind: 'approval'; pathProxyId?: string; approvalId: string };
+  | { kind: 'approval'; pathProxyId?: string; approvalId: string }
+  /** `POST /v1/actions/check`, `/a/<proxyId>/actions/check`: may this (non-model) action run? (functions/gateway/action-check.ts). */
+  | { kind: 'action'; pathProxyId?: string };
 
 /** Upstream path of each endpoint, relative to the provider's /v1 base URL. */
 export const OPENAI_PATHS: Record<OpenAIEndpoint, string> = {
