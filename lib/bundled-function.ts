@@ -19,6 +19,11 @@ export interface BundledFunctionProps extends Omit<NodejsFunctionProps, FixedPro
    * @default 'handler'
    */
   readonly handler?: string;
+  /**
+   * Shell commands run after bundling, given the asset directory (the gateway adds the
+   * console beside its bundle there: built apart, never imported into the handler's init).
+   */
+  readonly afterBundling?: (outputDir: string) => string[];
 }
 
 /**
@@ -26,7 +31,7 @@ export interface BundledFunctionProps extends Omit<NodejsFunctionProps, FixedPro
  * with everything it imports into one minified ESM file with a source map.
  */
 export class BundledFunction extends NodejsFunction {
-  constructor(scope: Construct, id: string, props: BundledFunctionProps) {
+  constructor(scope: Construct, id: string, { afterBundling, ...props }: BundledFunctionProps) {
     super(scope, id, {
       ...props,
       entry: resolve(PROJECT_ROOT, props.entry),
@@ -53,6 +58,9 @@ export class BundledFunction extends NodejsFunction {
         externalModules: [],
         // Bundled CommonJS dependencies call require(); give the ESM bundle one.
         banner: "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);",
+        ...(afterBundling
+          ? { commandHooks: { beforeBundling: () => [], beforeInstall: () => [], afterBundling: (_inputDir: string, outputDir: string) => afterBundling(outputDir) } }
+          : {}),
       },
     });
   }

@@ -114,6 +114,8 @@ export class GatewayFunction extends Construct {
     this.function = new BundledFunction(this, 'Function', {
       entry: props.entry ?? GATEWAY_HANDLER_ENTRY,
       handler: GATEWAY_HANDLER_EXPORT,
+      // The console (server module and static files) beside the bundle: functions/console/build.ts.
+      afterBundling: (outputDir) => [`cd "${PROJECT_ROOT}" && node --import tsx functions/console/build.ts "${outputDir}/console"`],
       memorySize: props.memorySize ?? 1024,
       timeout: this.timeout,
       reservedConcurrentExecutions: props.reservedConcurrency,

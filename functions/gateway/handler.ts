@@ -3,6 +3,7 @@ import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import { approvalStatus } from '../governance/approval-status.js';
 import { actionCheck } from './action-check.js';
 import { callModel } from './call-model.js';
+import { consoleRoute } from './console-route.js';
 import { depsFromEnv } from './deps.js';
 import { envelope, maybeStateOf, stateOf, stateOfEvent, type GatewayMiddyRequest } from './envelope.js';
 import { authPlugin } from './plugins/auth.js';
@@ -17,6 +18,7 @@ import type { FunctionUrlEvent, GatewayDeps, GatewayResponse, LambdaContext, Plu
 /**
  * The one place that lists the plugin chain. Order matters:
  *   envelope (trace id, header checks, headers on every response)
+ *   → console (/console and /admin, answered here: never traced, see console-route.ts)
  *   → auth → routing → session → trace → policy → intent → spend (budgets and rate
  *   limits, last before the upstream so a denied request reserves nothing) → the model call.
  */
@@ -40,6 +42,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
     timeoutEarlyInMillis: 0,
   })
     .use(envelope(deps))
+    .use(consoleRoute(deps))
     .use(plugins.map(asMiddleware))
     .handler((event) => {
       const state = stateOfEvent(event);
@@ -72,5 +75,16 @@ function asMiddleware(plugin: Plugin) {
   };
 }
 
+const deps = depsFromEnv(process.env);
+
 /** The Lambda entry point (and what the local runtime serves): dependencies from the environment. */
-export const handler = createGatewayHandler(depsFromEnv(process.env));
+export const handler = createGatewayHandler(deps);
+
+/**
+ * A long-running process's last step before exit: waits (at most `timeoutMs`) until the
+ * trace queues are empty, so traces queued after their request's last byte still land.
+ */
+export async function flushTraces(timeoutMs = 5_000): Promise<boolean> {
+  const sink = deps.traceSink as { flush?: (ms: number) => Promise<boolean> };
+  return sink.flush ? sink.flush(timeoutMs) : true;
+}

@@ -11,6 +11,7 @@
  *   /a/<proxyId>/bedrock/model/<modelId>/converse[-stream]   native Bedrock Converse
  *   GET /a/<proxyId>/approvals/<id>                     a held request's approval status
  *   POST /a/<proxyId>/actions/check                     may this action run
+ *   /console/…, /admin/…                                the console and its admin API (docs/console.md)
  */
 import { type AnthropicEndpoint, type BedrockEndpoint, type OpenAIEndpoint, type Route } from '../upstream/endpoints.js';
 
@@ -40,6 +41,7 @@ export function matchRoute(method: string, rawPath: string, headers: Record<stri
   if (path === '/healthz') {
     return method === 'GET' || method === 'HEAD' ? { ok: true, route: { kind: 'health' } } : { ok: false, status: 405, allow: 'GET' };
   }
+  if (/^\/(console|admin)($|\/)/.test(rawPath)) return { ok: true, route: { kind: 'console' } };
   let rest: string | undefined;
   let pathProxyId: string | undefined;
   if (path.startsWith('/v1/')) {

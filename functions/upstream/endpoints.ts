@@ -20,7 +20,9 @@ export type Route =
   /** `GET /a/<proxyId>/approvals/<id>`, `/v1/approvals/<id>`: a held request's status (functions/governance/approval-status.ts). */
   | { kind: 'approval'; pathProxyId?: string; approvalId: string }
   /** `POST /v1/actions/check`, `/a/<proxyId>/actions/check`: may this (non-model) action run? (functions/gateway/action-check.ts). */
-  | { kind: 'action'; pathProxyId?: string };
+  | { kind: 'action'; pathProxyId?: string }
+  /** `/console/…` and `/admin/…`: the console and the admin API (functions/console), answered before the plugin chain. */
+  | { kind: 'console' };
 
 /** Upstream path of each endpoint, relative to the provider's /v1 base URL. */
 export const OPENAI_PATHS: Record<OpenAIEndpoint, string> = {

@@ -10,7 +10,11 @@ import { installAwsLambdaGlobal } from '../../functions/local/awslambda.js';
 import { startLocalServer } from '../../functions/local/server.js';
 
 const run = promisify(execFile);
-const MAX_BUNDLE_BYTES = 1.5 * 1024 * 1024;
+// A regression guard on the single-file bundle, not the goal: the sustained-load issue's
+// goal is 1,000,000 bytes evaluated at init, with lazy chunks (esbuild splitting) reported
+// apart. Raised from 1.5 MiB (1,572,864) when caller AWS credentials and Vertex workload
+// identity federation added 11 KB with nothing left to trim in one file.
+const MAX_BUNDLE_BYTES = 1_600_000;
 
 interface CfnResource {
   Type: string;
@@ -68,6 +72,16 @@ describe('cdk synth of bin/app.ts (real bundling)', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('x-sluice-trace-id')).toMatch(/^[0-9a-f-]{36}$/);
       await res.arrayBuffer();
+      // The console is shipped beside the bundle (console/serve.mjs, console/static/) and loaded on its first request.
+      const page = await fetch(`${server.url}/console/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('/console/console.js');
+      const js = await fetch(`${server.url}/console/console.js`);
+      expect(js.status).toBe(200);
+      expect((await js.text()).length).toBeGreaterThan(1000);
+      const api = await fetch(`${server.url}/admin/v1/traces`);
+      expect(api.status).toBe(401);
+      await api.arrayBuffer();
     } finally {
       await server.close();
     }

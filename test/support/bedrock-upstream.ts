@@ -110,8 +110,8 @@ const escapeUri = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) =
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
 
-/** Verifies a SigV4 `Authorization` header the way AWS does (service bedrock); returns why not, or undefined. */
-export function sigV4Problem(method: string, rawPath: string, headers: IncomingHttpHeaders, body: Buffer, accepted: AwsTestCredentials | readonly AwsTestCredentials[], region: string): string | undefined {
+/** Verifies a SigV4 `Authorization` header the way AWS does (service bedrock unless named); returns why not, or undefined. */
+export function sigV4Problem(method: string, rawPath: string, headers: IncomingHttpHeaders, body: Buffer, accepted: AwsTestCredentials | readonly AwsTestCredentials[], region: string, expectedService = 'bedrock'): string | undefined {
   const auth = String(headers['authorization'] ?? '');
   const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
   if (!m) return 'missing or malformed SigV4 Authorization header';
@@ -124,7 +124,7 @@ export function sigV4Problem(method: string, rawPath: string, headers: IncomingH
     if (!signedHeaders.split(';').includes('x-amz-security-token')) return 'x-amz-security-token is not signed';
   }
   if (scopeRegion !== region) return `credential scope region ${scopeRegion}, expected ${region}`;
-  if (service !== 'bedrock') return `credential scope service ${service}`;
+  if (service !== expectedService) return `credential scope service ${service}`;
   const amzDate = String(headers['x-amz-date'] ?? '');
   if (!amzDate.startsWith(day)) return 'x-amz-date does not match the credential scope';
   const [pathPart, query = ''] = rawPath.split('?') as [string, string?];
