@@ -14,6 +14,7 @@
  * `npm run bench -- --artifact`: only the Lambda artifact's size and init time, printed
  * (no servers started, no report written).
  */
+import '../bin/require-node.js'; // first: refuses a Node older than 24
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';

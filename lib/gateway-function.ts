@@ -114,8 +114,12 @@ export class GatewayFunction extends Construct {
     this.function = new BundledFunction(this, 'Function', {
       entry: props.entry ?? GATEWAY_HANDLER_ENTRY,
       handler: GATEWAY_HANDLER_EXPORT,
-      // The console (server module and static files) beside the bundle: functions/console/build.ts.
-      afterBundling: (outputDir) => [`cd "${PROJECT_ROOT}" && node --import tsx functions/console/build.ts "${outputDir}/console"`],
+      // The console (server module and static files) beside the bundle: functions/console/build.ts;
+      // the Rego engine's lazily loaded builtins (rego-graphql.mjs): functions/rego/build-lazy.ts.
+      afterBundling: (outputDir) => [
+        `cd "${PROJECT_ROOT}" && node --import tsx functions/console/build.ts "${outputDir}/console"`,
+        `cd "${PROJECT_ROOT}" && node --import tsx functions/rego/build-lazy.ts "${outputDir}"`,
+      ],
       memorySize: props.memorySize ?? 1024,
       timeout: this.timeout,
       reservedConcurrentExecutions: props.reservedConcurrency,

@@ -28,13 +28,13 @@ Groups:
   proxies    create, list, show and delete proxies (upstream, credential, models)
   keys       create, list and revoke gateway keys
   admin-keys create, list and revoke admin keys (console and /admin sign-in)
-  policies   check and evaluate Rego policies; set, get and delete a proxy's policies
-  approvals  list, approve and deny held requests
+  policies   check, eval and test Rego; set, get, delete and config a proxy's policies
+  approvals  list, show, approve and deny held requests
   traces     list and show traces; migrate the ClickHouse trace tables
-  sessions   show a session's turns
+  sessions   list sessions; show a session's turns
   spend      cost and tokens by key, proxy, model or day
-  budgets    set, show and list budgets (with current spend and reservations)
-  limits     set and show requests and tokens per minute
+  budgets    set, show, list and delete budgets (with current spend and reservations)
+  limits     set, show, list and delete requests and tokens per minute
   dev        run the gateway locally (what npm start runs)
 
 Global options:

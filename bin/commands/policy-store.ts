@@ -27,6 +27,10 @@ export const POLICY_STORE_HELP = `Usage: sluice policies <command> <proxy> [opti
 
 export async function runPolicyStoreCommand(argv: string[], io: CliIo, deps: StoreCommandDeps, env: NodeJS.ProcessEnv): Promise<number> {
   const [sub, ...rest] = argv;
+  if (rest.includes('--help') || rest.includes('-h')) {
+    writeLine(io.stdout, POLICY_STORE_HELP);
+    return EXIT_OK;
+  }
   return runReportingErrors(io, `policies ${sub}`, async () => {
     try {
       switch (sub) {

@@ -142,7 +142,7 @@ async function createProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, no
   }
   writeLine(io.stdout, `${existing ? 'Replaced' : 'Created'} proxy ${proxy.id} (${proxy.provider} → ${proxy.baseUrl}).`);
   if (!proxy.credentialRef && !proxy.byok && CREDENTIALED.has(proxy.provider)) {
-    writeLine(io.stdout, 'No credential set: calls will fail until you add one (--credential env:NAME) or use --byok.');
+    writeLine(io.stdout, missingCredentialNote(proxy));
   }
   if (deps.aws && proxy.credentialRef?.startsWith('env:')) {
     writeLine(
@@ -153,6 +153,18 @@ async function createProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, no
   }
   if (!existing) writeLine(io.stdout, `Next: sluice keys create --proxy ${proxy.id}`);
   return EXIT_OK;
+}
+
+/** What a proxy without a credential does (printed by create): the gateway sends no key; what then happens is the upstream's call. */
+export function missingCredentialNote(proxy: Pick<ProxyConfig, 'provider' | 'baseUrl'>): string {
+  if (proxy.provider === 'vertex') {
+    return 'No credential set: calls answer 502 upstream_credential_missing until you add a service-account key (--credential secret:NAME), or use --byok (callers send their own OAuth access token).';
+  }
+  return (
+    `No credential set: requests go to ${proxy.baseUrl} without a provider key. An upstream that needs one ` +
+    `answers 401, which the caller gets; one that needs none (a local server) just works. ` +
+    'To send a key: --credential env:NAME or secret:NAME (--replace), or --byok for callers to bring theirs.'
+  );
 }
 
 /** Validates every option and builds the record; throws UsageError naming the bad option. */

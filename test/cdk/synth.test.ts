@@ -82,6 +82,11 @@ describe('cdk synth of bin/app.ts (real bundling)', () => {
       const api = await fetch(`${server.url}/admin/v1/traces`);
       expect(api.status).toBe(401);
       await api.arrayBuffer();
+      // graphql.* and crypto.x509.* load their parsers from rego-graphql.mjs / rego-x509.mjs beside the bundle, on first use.
+      const gql = (await import(pathToFileURL(join(assetDir, 'rego-graphql.mjs')).href)) as { parseQuery(q: string): unknown };
+      expect(gql.parseQuery('{ a }')).toMatchObject({ Operations: [{ Operation: 'query', SelectionSet: [{ Alias: 'a', Name: 'a' }] }] });
+      const x509 = (await import(pathToFileURL(join(assetDir, 'rego-x509.mjs')).href)) as { pemBlocks(s: string): unknown[] };
+      expect(x509.pemBlocks('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')).toHaveLength(1);
     } finally {
       await server.close();
     }

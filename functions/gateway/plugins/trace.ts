@@ -69,8 +69,9 @@ export function tracePlugin(deps: TraceDeps): Plugin {
 export function completeTrace(deps: TraceDeps, state: RequestState, attributes: Record<string, unknown>): void {
   const limit = deps.traceBodyBytes ?? DEFAULT_TRACE_BODY_BYTES;
   const trace = state.trace;
-  // Console and admin requests are never traced.
-  if (trace.isFinished || state.route.kind === 'console') return;
+  // Console and admin requests are never traced, nor model listings (GET /models): no
+  // model is called and nothing is spent, so a trace would only count as unpriced spend.
+  if (trace.isFinished || state.route.kind === 'console' || (state.route.kind === 'openai' && state.route.endpoint === 'models')) return;
   // Refused before the trace plugin ran (bad key, bad header): the trace still starts
   // with its arrival.
   if (!trace.find('request_received')) {

@@ -35,7 +35,11 @@ describe('sluice proxies create', () => {
   it('fills in the provider base URL, the name and the org, and hints at a missing credential', async () => {
     const r = await run('create', 'p1', '--provider', 'openai');
     expect(r.code).toBe(0);
-    expect(r.out).toContain('No credential set');
+    // What really happens: no key is sent, the upstream decides (OpenAI's API answers 401).
+    expect(r.out).toContain('No credential set: requests go to https://api.openai.com/v1 without a provider key. An upstream that needs one answers 401');
+    expect(r.out).not.toMatch(/will fail/);
+    const vertex = await run('create', 'v1', '--provider', 'vertex', '--gcp-project', 'acme-ml', '--gcp-location', 'europe-west4');
+    expect(vertex.out).toContain('No credential set: calls answer 502 upstream_credential_missing');
     expect(await cli.reader.getProxy('p1')).toEqual({
       id: 'p1', orgId: 'default', name: 'p1', provider: 'openai', baseUrl: 'https://api.openai.com/v1',
       byok: false, allowPrivateNetwork: false, createdAt: NOW.toISOString(),

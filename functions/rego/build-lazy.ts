@@ -1,0 +1,37 @@
+/**
+ * Builds the Rego engine's lazily loaded modules beside a gateway bundle (run after bundling,
+ * see lib/gateway-function.ts):
+ *   <out>/rego-graphql.mjs   the GraphQL parser and validator behind graphql.* (loaded on the
+ *                            first graphql.* call by functions/rego/builtins/graphql.ts)
+ *   <out>/rego-x509.mjs      certificate and key parsing behind crypto.x509.* (x509.ts)
+ * Usage: node --import tsx functions/rego/build-lazy.ts <out dir>
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+
+const LAZY: Record<string, string> = { 'rego-graphql.mjs': './builtins/graphql-impl.ts', 'rego-x509.mjs': './builtins/x509-entry.ts' };
+
+export async function buildLazyRego(outDir: string): Promise<void> {
+  for (const [out, entry] of Object.entries(LAZY)) {
+    await esbuild.build({
+      entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node24',
+      minify: true,
+      outfile: join(outDir, out),
+      logLevel: 'warning',
+    });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const out = process.argv[2];
+  if (!out) {
+    process.stderr.write('usage: build-lazy.ts <out dir>\n');
+    process.exit(2);
+  }
+  await buildLazyRego(out);
+}
