@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import { approvalStatus } from '../governance/approval-status.js';
-import { actionCheck } from './action-check.js';
+import { actionCheck } from './action-route.js';
 import { callModel } from './call-model.js';
 import { consoleRoute } from './console-route.js';
 import { depsFromEnv } from './deps.js';
