@@ -12,7 +12,8 @@
  * (comma-separated: `artifact`, `rego` — parts not to run).
  *
  * `npm run bench -- --artifact`: only the Lambda artifact's size and init time, printed
- * (no servers started, no report written).
+ * (no servers started, no report written). `npm run bench -- soak`: the soak benchmark
+ * (bench/soak.ts → bench/results/soak.md).
  */
 import '../bin/require-node.js'; // first: refuses a Node older than 24
 import { execFileSync } from 'node:child_process';
@@ -293,7 +294,8 @@ async function artifactOnly(): Promise<void> {
   }
 }
 
-(process.argv.includes('--artifact') ? artifactOnly() : main()).catch((error: unknown) => {
+const entry = process.argv.includes('soak') ? import('./soak.js').then((m) => m.runSoak()) : process.argv.includes('--artifact') ? artifactOnly() : main();
+entry.catch((error: unknown) => {
   process.stderr.write(`[bench] failed: ${(error as Error).stack ?? String(error)}\n`);
   process.exit(1);
 });

@@ -6,6 +6,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { bedrockInvokeResourceArns, type BedrockModelAccess } from './bedrock-arns.js';
 import { BundledFunction, PROJECT_ROOT } from './bundled-function.js';
+import { DEFAULT_PROVIDER_SECRET_PREFIX } from './stack-outputs.js';
 
 export { PROJECT_ROOT };
 /** The module Lambda runs, relative to the project root; the local runtime serves the same one. */
@@ -104,6 +105,8 @@ export class GatewayFunction extends Construct {
   readonly functionUrl: FunctionUrl;
   readonly logGroup: LogGroup;
   readonly timeout: Duration;
+  /** The name prefix of the provider-key secrets the function may read (`secret:<prefix><name>`). */
+  readonly providerSecretPrefix: string;
 
   constructor(scope: Construct, id: string, props: GatewayFunctionProps = {}) {
     super(scope, id);
@@ -166,7 +169,8 @@ export class GatewayFunction extends Construct {
       );
     }
 
-    const prefix = props.providerSecretPrefix ?? 'sluice/providers/';
+    const prefix = props.providerSecretPrefix ?? DEFAULT_PROVIDER_SECRET_PREFIX;
+    this.providerSecretPrefix = prefix;
     this.function.addToRolePolicy(
       new PolicyStatement({
         sid: 'ReadProviderSecrets',

@@ -8,6 +8,7 @@ import { signPolicy } from '../../functions/governance/signed-policy.js';
 import { RegoError } from '../../functions/rego/index.js';
 import type { GovernanceConfig, GovernanceStage, IntentConfig } from '../../functions/stores/types.js';
 import { CommandError, EXIT_OK, expectPositionals, flag, parseCommand, runReportingErrors, stringOption, UsageError, writeLine, type CliIo, type StoreCommandDeps } from './args.js';
+import { APPLIES_IN_AWS, proxyCacheKey, reportAwsChange } from './aws-apply.js';
 import { writeJson } from './output.js';
 
 export const POLICY_STORE_SUBCOMMANDS = new Set(['set', 'get', 'delete', 'config']);
@@ -44,6 +45,7 @@ export async function runPolicyStoreCommand(argv: string[], io: CliIo, deps: Sto
           const removed = await deletePolicy(await deps.openStore(), proxyId!, stageOf(values));
           if (!removed) throw new CommandError(`proxy ${proxyId} has no ${stageOf(values)} policy`);
           writeLine(io.stdout, `deleted the ${stageOf(values)} policy of ${proxyId}`);
+          await reportAwsChange(io, deps, { note: APPLIES_IN_AWS.proxy, staleCacheKeys: [proxyCacheKey(proxyId!)] });
           return EXIT_OK;
         }
         case 'config':
@@ -81,6 +83,7 @@ async function set(argv: string[], io: CliIo, deps: StoreCommandDeps, env: NodeJ
   const by = stringOption(values, 'by') ?? env.SLUICE_OPERATOR?.trim();
   const stored = await setPolicy(await deps.openStore(), proxyId!, stage, upload, { ...(signingKey ? { signingKey } : {}), ...(by ? { by } : {}) });
   writeLine(io.stdout, `${proxyId} ${stage} policy version ${stored.version} (sha256 ${stored.sha256.slice(0, 12)})`);
+  await reportAwsChange(io, deps, { note: APPLIES_IN_AWS.proxy, staleCacheKeys: [proxyCacheKey(proxyId!)] });
   return EXIT_OK;
 }
 
@@ -140,6 +143,7 @@ async function config(argv: string[], io: CliIo, deps: StoreCommandDeps): Promis
   const { policies, ...shown } = governance;
   if (flag(values, 'json')) writeJson(io, { ...shown, policies: Object.fromEntries(Object.entries(policies ?? {}).map(([k, v]) => [k, { version: v.version, sha256: v.sha256 }])) });
   else writeLine(io.stdout, `${proxyId}: governance ${governance.enabled ? 'on' : 'off'}`);
+  await reportAwsChange(io, deps, { note: APPLIES_IN_AWS.proxy, staleCacheKeys: [proxyCacheKey(proxyId!)], json: flag(values, 'json') });
   return EXIT_OK;
 }
 
