@@ -15,14 +15,15 @@ export const POLICY_STORE_SUBCOMMANDS = new Set(['set', 'get', 'delete', 'config
 
 export const POLICY_STORE_HELP = `Usage: sluice policies <command> <proxy> [options]
 
-  set <proxy> --stage request|response <file> [--sign] [--by NAME]
+  set <proxy> --stage request|response|action <file> [--sign] [--by NAME]
         check the policy (Rego source, signed v1:<hmac>:<rego>, or an OPA bundle .tar.gz /
         .wasm) and store it as the stage's next version; --sign signs Rego source with
         $SLUICE_POLICY_SIGNING_KEY. Setting a policy turns governance on for the proxy.
-  get <proxy> --stage request|response [--json]      print the stored policy (or its metadata)
-  delete <proxy> --stage request|response
+        The action stage judges POST /v1/actions/check (docs/policies.md, "Actions").
+  get <proxy> --stage request|response|action [--json]      print the stored policy (or its metadata)
+  delete <proxy> --stage request|response|action
   config <proxy> [--on|--off] [--request-fail-mode open|closed] [--response-fail-mode open|closed]
-        [--eval-budget-ms N] [--approval-ttl-ms N] [--intent-file intent.json | --no-intent]
+        [--action-fail-mode closed|open] [--eval-budget-ms N] [--approval-ttl-ms N] [--intent-file intent.json | --no-intent]
         [--data-file data.json | --no-data] [--json]`;
 
 export async function runPolicyStoreCommand(argv: string[], io: CliIo, deps: StoreCommandDeps, env: NodeJS.ProcessEnv): Promise<number> {
@@ -62,7 +63,7 @@ export async function runPolicyStoreCommand(argv: string[], io: CliIo, deps: Sto
 
 function stageOf(values: Record<string, unknown>): GovernanceStage {
   const stage = values.stage;
-  if (stage !== 'request' && stage !== 'response') throw new UsageError('--stage must be request or response');
+  if (stage !== 'request' && stage !== 'response' && stage !== 'action') throw new UsageError('--stage must be request, response or action');
   return stage;
 }
 
@@ -105,6 +106,7 @@ async function config(argv: string[], io: CliIo, deps: StoreCommandDeps): Promis
     off: { type: 'boolean' },
     'request-fail-mode': { type: 'string' },
     'response-fail-mode': { type: 'string' },
+    'action-fail-mode': { type: 'string' },
     'eval-budget-ms': { type: 'string' },
     'approval-ttl-ms': { type: 'string' },
     'intent-file': { type: 'string' },
@@ -121,7 +123,7 @@ async function config(argv: string[], io: CliIo, deps: StoreCommandDeps): Promis
   if (flag(values, 'on')) patch.enabled = true;
   if (flag(values, 'off')) patch.enabled = false;
   const failModes = { ...current?.failModes };
-  for (const stage of ['request', 'response'] as const) {
+  for (const stage of ['request', 'response', 'action'] as const) {
     const mode = stringOption(values, `${stage}-fail-mode`);
     if (mode === undefined) continue;
     if (mode !== 'open' && mode !== 'closed') throw new UsageError(`--${stage}-fail-mode must be open or closed`);
