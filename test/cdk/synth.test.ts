@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GATEWAY_HANDLER_ENTRY, GATEWAY_HANDLER_EXPORT, PROJECT_ROOT } from '../../lib/gateway-function.js';
 import { installAwsLambdaGlobal } from '../../functions/local/awslambda.js';
 import { initCode } from '../../lib/split-bundle.js';
+import { setPolicy } from '../../functions/governance/policy-admin.js';
+import { FileControlStore } from '../../functions/stores/file-store.js';
+import { generateGatewayKey } from '../../functions/stores/keys.js';
 import { startLocalServer } from '../../functions/local/server.js';
 
 const run = promisify(execFile);
@@ -74,6 +77,12 @@ describe('cdk synth of bin/app.ts (real bundling)', () => {
     process.env.SLUICE_STORE = 'file';
     process.env.SLUICE_DATA_DIR = dataDir;
     installAwsLambdaGlobal();
+    // A proxy whose action policy denies delete_database, for a check answered by the bundle and action-check.mjs.
+    const store = new FileControlStore({ dataDir });
+    await store.putProxy({ id: 'synth', orgId: 'org-synth', name: 'synth', provider: 'openai-compatible', baseUrl: 'https://api.openai.com/v1', byok: false, allowPrivateNetwork: false, createdAt: new Date().toISOString(), governance: { enabled: true } });
+    await setPolicy(store, 'synth', 'action', 'package sluice.policy\n\ndeny contains "no deleting databases" if input.action == "delete_database"\n');
+    const gatewayKey = generateGatewayKey();
+    await store.putKey({ id: gatewayKey.id, hash: gatewayKey.hash, proxyId: 'synth', orgId: 'org-synth', createdAt: new Date().toISOString() });
     const bundle = (await import(pathToFileURL(join(assetDir, 'index.mjs')).href)) as Record<string, unknown>;
     expect(typeof bundle[GATEWAY_HANDLER_EXPORT]).toBe('function');
     const server = await startLocalServer({ handler: bundle[GATEWAY_HANDLER_EXPORT] });
@@ -97,6 +106,20 @@ describe('cdk synth of bin/app.ts (real bundling)', () => {
       expect(gql.parseQuery('{ a }')).toMatchObject({ Operations: [{ Operation: 'query', SelectionSet: [{ Alias: 'a', Name: 'a' }] }] });
       const x509 = (await import(pathToFileURL(join(assetDir, 'rego-x509.mjs')).href)) as { pemBlocks(s: string): unknown[] };
       expect(x509.pemBlocks('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')).toHaveLength(1);
+      // The action check (POST /v1/actions/check) is action-check.mjs beside the bundle, loaded on the first check.
+      const action = (await import(pathToFileURL(join(assetDir, 'action-check.mjs')).href)) as { parseActionRequest(raw: Buffer): unknown };
+      expect(action.parseActionRequest(Buffer.from('{"action":"delete_database"}'))).toEqual({ action: 'delete_database', arguments: {} });
+      const unauthenticated = await fetch(`${server.url}/v1/actions/check`, { method: 'POST', body: '{"action":"delete_database"}' });
+      expect(unauthenticated.status).toBe(401);
+      await unauthenticated.arrayBuffer();
+      const checkAction = (action: string) =>
+        fetch(`${server.url}/v1/actions/check`, { method: 'POST', headers: { authorization: `Bearer ${gatewayKey.key}` }, body: JSON.stringify({ action }) });
+      const denied = await checkAction('delete_database');
+      expect(denied.status).toBe(403);
+      expect(await denied.json()).toMatchObject({ error: { type: 'policy_violation' }, decision: 'deny', reasons: ['no deleting databases'] });
+      const allowed = await checkAction('list_tables');
+      expect(allowed.status).toBe(200);
+      expect(await allowed.json()).toMatchObject({ decision: 'allow' });
     } finally {
       await server.close();
     }

@@ -42,11 +42,13 @@ export function tracePlugin(deps: TraceDeps): Plugin {
   return {
     name: 'trace',
     before(state: RequestState) {
+      // An action check's arguments are kept on its `tool` step, masked by the action policy (action-check.ts), not here.
+      const action = state.route.kind === 'action';
       state.trace.step('request_received', {
-        method: state.route.kind === 'openai' ? state.route.method : 'GET',
-        endpoint: state.route.kind === 'openai' ? state.route.endpoint : 'health',
+        method: state.route.kind === 'openai' ? state.route.method : action ? 'POST' : 'GET',
+        endpoint: state.route.kind === 'openai' ? state.route.endpoint : action ? 'actions.check' : 'health',
         bytes: state.rawBody.length,
-        ...(limit > 0 && state.rawBody.length ? { requestBody: truncateBody(state.rawBody, limit) } : {}),
+        ...(limit > 0 && state.rawBody.length && !action ? { requestBody: truncateBody(state.rawBody, limit) } : {}),
       });
       for (const tool of toolResultsIn(state.body?.json)) state.trace.step('tool', { ...tool });
       const capture = new ResponseCapture(limit);
