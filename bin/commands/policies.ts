@@ -42,6 +42,11 @@ const USAGE = `usage:
 export async function runPoliciesCommand(argv: string[], ioLike: CommandIOLike): Promise<number> {
   const io: CommandIO = { stdout: toFn(ioLike.stdout), stderr: toFn(ioLike.stderr) };
   const [sub, ...rest] = argv;
+  const helpAsked = rest.includes('--help') || rest.includes('-h');
+  if ((sub === 'eval' || sub === 'check') && helpAsked) {
+    io.stdout(USAGE);
+    return 0;
+  }
   if (sub === 'eval') return evalCommand(rest, io);
   if (sub === 'check') return checkCommand(rest, io);
   if (sub === 'test') return runTestCommand(rest, io);

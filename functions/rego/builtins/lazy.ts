@@ -2,9 +2,10 @@
  * Builtin families loaded on their first call, so that rarely used code (graphql.*,
  * crypto.x509.*) is neither in the gateway bundle nor evaluated at Lambda init. The registry
  * holds only their signatures; the first call loads the family's module synchronously
- * (builtins are synchronous): `<bundled>` beside the deployed bundle (built by
- * functions/rego/build-lazy.ts), else the `<source>` module, which Node 24 loads with its
- * built-in type stripping. Specifiers are computed, so no bundler follows them.
+ * (builtins are synchronous): `<bundled>` beside the deployed bundle or one folder up (the
+ * console's server module lives in console/; both built by functions/rego/build-lazy.ts), else
+ * the `<source>` module, which Node 24 loads with its built-in type stripping. Specifiers are
+ * computed, so no bundler follows them.
  *
  * The module exports `builtins`, one function per name, and receives the engine's value
  * helpers as `host` (it imports nothing from the engine at run time).
@@ -26,8 +27,11 @@ export function lazyBuiltins(bundled: string, source: string, signatures: readon
   let fns: Record<string, LazyBuiltin> | undefined;
   const load = (): Record<string, LazyBuiltin> => {
     if (fns !== undefined) return fns;
-    const beside = new URL(`./${bundled}`, import.meta.url);
-    const file = fileURLToPath(existsSync(beside) ? beside : new URL(`./${source}`, import.meta.url));
+    // Beside this module (the gateway bundle), one folder up (console/serve.mjs, built beside it), else the source.
+    const candidates = [`./${bundled}`, `../${bundled}`, `./${source}`].map((c) => new URL(c, import.meta.url));
+    const found = candidates.find((u) => existsSync(u));
+    if (found === undefined) throw new Error(`${bundled} is missing beside ${fileURLToPath(import.meta.url)} (functions/rego/build-lazy.ts builds it)`);
+    const file = fileURLToPath(found);
     fns = (createRequire(import.meta.url)(file) as { builtins: Record<string, LazyBuiltin> }).builtins;
     return fns;
   };

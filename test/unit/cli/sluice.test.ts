@@ -42,6 +42,7 @@ describe('sluice (in process)', () => {
     keys: ['create', 'list', 'revoke'],
     policies: ['check', 'eval', 'test', 'set', 'get', 'delete', 'config'],
     approvals: ['list', 'show', 'approve', 'deny'],
+    'admin-keys': ['create', 'list', 'revoke'],
     traces: ['list', 'show', 'migrate'],
     sessions: ['list', 'show'],
     budgets: ['set', 'show', 'list', 'delete'],
@@ -56,6 +57,36 @@ describe('sluice (in process)', () => {
       expect(help.out, `${group} --help lacks ${command}`).toMatch(new RegExp(`^\\s+(sluice ${group} )?${command}\\b`, 'm'));
       expect(overview, `sluice --help: ${group} lacks ${command}`).toMatch(new RegExp(`\\b${command}\\b`));
     }
+  });
+
+  it.each(Object.entries(COMMANDS))('every %s command answers --help on stdout with exit 0', async (group, commands) => {
+    for (const command of commands) {
+      const help = await cli([group, command, '--help']);
+      expect(help, `${group} ${command} --help`).toMatchObject({ code: 0, err: '' });
+      expect(help.out, `${group} ${command} --help`).toMatch(new RegExp(`\\b${command}\\b`));
+    }
+  });
+
+  it("configuration.md's CLI table names exactly the groups and commands the CLI has", async () => {
+    const doc = await fs.readFile(join(ROOT, 'docs/configuration.md'), 'utf8');
+    const table = doc.slice(doc.indexOf('## The CLI'), doc.indexOf('Global options:', doc.indexOf('## The CLI')));
+    const documented = new Set<string>();
+    for (const row of table.split('\n').filter((l) => l.startsWith('| `'))) {
+      let group: string | undefined;
+      for (const [, span] of row.split(' | ')[0]!.matchAll(/`([^`]+)`/g)) {
+        const [first, second] = span!.split(/\s+/);
+        if (first === 'dev' || first === 'spend') {
+          documented.add(first);
+          continue;
+        }
+        if (first! in COMMANDS) {
+          group = first;
+          for (const c of (second ?? '').split(/\\?\|/)) if (/^[a-z]+$/.test(c)) documented.add(`${group} ${c}`);
+        } else if (group && /^[a-z]+$/.test(first!)) documented.add(`${group} ${first}`); // `get` after `policies set …`
+      }
+    }
+    const actual = [...Object.entries(COMMANDS).flatMap(([g, cs]) => cs.map((c) => `${g} ${c}`)), 'dev', 'spend'];
+    expect([...documented].sort()).toEqual(actual.sort());
   });
 
   it('policies set --help prints the options of the stored-policy commands', async () => {
