@@ -10,17 +10,8 @@ import { runCli } from '../../bin/commands/cli.js';
 import type { StoredPolicy } from '../../functions/stores/types.js';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { governedProxy, memorySink, QUICKSTART_POLICY, stepsOf } from './governance-helpers.js';
+import { ACTION_POLICY, governedProxy, memorySink, QUICKSTART_POLICY, stepsOf } from './governance-helpers.js';
 
-/** The quickstart policy plus a hold rule for refunds over 100. */
-export const ACTION_POLICY = `${QUICKSTART_POLICY}
-hold contains "refunds over 100 need a human" if {
-  input.action == "refund"
-  input.arguments.amount > 100
-}
-
-redact contains "tok_[a-z0-9]{8,}"
-`;
 
 let upstream: OpenAIUpstream;
 let gw: TestGateway;

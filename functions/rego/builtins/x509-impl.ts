@@ -600,9 +600,12 @@ export function verifyChain(certs: ParsedCertificate[], opts: VerifyOptions): Pa
     const ips = (leaf.json.IPAddresses as string[] | null) ?? [];
     if (!names.some((n) => matchHostname(n, opts.dnsName!)) && !ips.includes(opts.dnsName)) throw new X509Error(`x509: certificate is not valid for ${opts.dnsName}`);
   }
+  // Go bounds chain building the same way (maxChainSignatureChecks), so crafted cross-signed sets cannot make it exponential.
+  let checks = 0;
   const signedBy = (child: ParsedCertificate, parent: ParsedCertificate): boolean => {
     if (child.json.RawIssuer !== parent.json.RawSubject) return false;
     if (INSECURE.has(child.json.SignatureAlgorithm as number)) return false;
+    if (++checks > 100) throw new X509Error('x509: signature check attempts limit reached while verifying certificate chain');
     try {
       return node(child).verify(node(parent).publicKey);
     } catch {

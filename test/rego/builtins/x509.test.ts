@@ -48,6 +48,16 @@ describe("crypto.x509.* results match Go's json.Marshal of the same certificates
     expect(() => impl.parseKeyPair(file('leaf.pem').toString('latin1'), file('ec.key').toString('latin1'))).toThrow('tls: private key does not match public key');
   });
 
+  it('chain building is bounded: 150 copies of an intermediate that leads nowhere stop at 100 signature checks', () => {
+    const [root] = impl.parseCertificates(file('root.pem'));
+    const [int] = impl.parseCertificates(file('int.pem'));
+    const [leaf] = impl.parseCertificates(file('leaf.pem'));
+    // The "root" is the leaf itself, so no path through the copies ends at it.
+    const copies = Array.from({ length: 150 }, () => ({ ...int! }));
+    expect(() => impl.verifyChain([leaf!, ...copies, leaf!], {})).toThrow('x509: signature check attempts limit reached');
+    expect(impl.verifyChain([root!, int!, leaf!], {}).map((c) => c.json.Subject)).toHaveLength(3);
+  });
+
   it('malformed DER is an x509 error, never a crash', () => {
     const der = impl.pemBlocks(file('leaf.pem').toString('latin1'))[0]!.bytes;
     for (const cut of [1, 10, 100, der.length - 1]) expect(() => impl.parseDERCertificates(der.subarray(0, cut))).toThrow(impl.X509Error);
