@@ -29,6 +29,8 @@ export async function buildLazyRego(outDir: string): Promise<void> {
       target: 'node24',
       minify: true,
       outfile: join(outDir, out),
+      // Bundled CommonJS code (yaml, opa-wasm) calls require() for Node builtins; give the module one.
+      banner: { js: "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);" },
       logLevel: 'warning',
     });
   }

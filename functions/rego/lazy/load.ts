@@ -14,9 +14,11 @@ export function lazyModule<T>(bundled: string, source: string): () => T {
   let mod: T | undefined;
   return () => {
     if (mod !== undefined) return mod;
-    const beside = new URL(`./${bundled}`, import.meta.url);
-    const file = fileURLToPath(existsSync(beside) ? beside : new URL(`./${source}`, import.meta.url));
-    mod = createRequire(import.meta.url)(file) as T;
+    // Beside this module (the gateway bundle), one folder up (console/serve.mjs, built beside it), else the source.
+    const candidates = [`./${bundled}`, `../${bundled}`, `./${source}`].map((c) => new URL(c, import.meta.url));
+    const found = candidates.find((u) => existsSync(u));
+    if (found === undefined) throw new Error(`${bundled} is missing beside ${fileURLToPath(import.meta.url)} (functions/rego/build-lazy.ts builds it)`);
+    mod = createRequire(import.meta.url)(fileURLToPath(found)) as T;
     return mod;
   };
 }
