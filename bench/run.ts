@@ -286,7 +286,7 @@ async function artifactOnly(): Promise<void> {
   const workDir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
   try {
     const a = await measureArtifact(root, workDir, settings.initSamples);
-    log(`bundle ${a.bundleBytes} bytes (${(a.bundleBytes / 1024 / 1024).toFixed(3)} MiB), source map ${a.sourceMapBytes} bytes`);
+    log(`code at init ${a.bundleBytes} bytes in ${a.initFiles} files (aim ≤ 1,000,000); lazy ${a.lazyBytes} bytes (largest ${a.lazyLargest.map((c) => `${c.file} ${c.bytes}`).join(', ')}); source map ${a.sourceMapBytes} bytes`);
     log(`init median ${a.initMedianMs.toFixed(1)} ms over ${a.initMs.length} processes: ${a.initMs.map((ms) => ms.toFixed(0)).join(', ')}`);
     log(`largest: ${a.largestInputs.map((i) => `${i.name} ${(i.bytes / 1024).toFixed(0)} KiB`).join(', ')}`);
   } finally {

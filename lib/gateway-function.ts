@@ -97,7 +97,7 @@ export interface GatewayFunctionProps {
 }
 
 /**
- * The gateway Lambda behind a Function URL: Node 24 on arm64, one ESM bundle, response
+ * The gateway Lambda behind a Function URL: Node 24 on arm64, one split ESM bundle, response
  * streaming, no IAM auth on the URL (the gateway authenticates its own keys).
  */
 export class GatewayFunction extends Construct {
@@ -120,6 +120,8 @@ export class GatewayFunction extends Construct {
       // The console (server module and static files) beside the bundle: functions/console/build.ts;
       // the Rego engine's lazily loaded builtins (rego-graphql.mjs): functions/rego/build-lazy.ts;
       // the action check (action-check.mjs): functions/gateway/build-action-check.ts.
+      // Code splitting: AWS SDK clients off the hot path, ioredis, … load on first use (lib/split-bundle.ts).
+      splitting: true,
       afterBundling: (outputDir) => [
         `cd "${PROJECT_ROOT}" && node --import tsx functions/console/build.ts "${outputDir}/console"`,
         `cd "${PROJECT_ROOT}" && node --import tsx functions/rego/build-lazy.ts "${outputDir}"`,
