@@ -30,7 +30,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv): GatewayDeps {
   return {
     store: createControlStore(env),
     cache: cacheFromEnv(env, logger),
-    traceSink: traceSinkFromEnv(env, logger),
+    traceSink: traceSinkFromEnv(env, logger, readSecret),
     logger,
     credentials: createCredentialResolver(env, readSecret),
     upstreamGuard: createUpstreamGuard(),

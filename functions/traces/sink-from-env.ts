@@ -5,11 +5,13 @@ import { ClickHouseClient } from '../clickhouse/client.js';
 import { PriceBook, parsePricingOverrides } from '../pricing/price-book.js';
 import { createBatchingSink } from './batching-sink.js';
 import { createClickHouseTraceSink } from './clickhouse-sink.js';
+import { createFanOutSink } from './fan-out-sink.js';
 import { createFirehoseTraceSink } from './firehose-sink.js';
+import { createLazyOtlpSink } from './otlp/lazy-sink.js';
 import { createJsonlTraceSink, createStdoutTraceSink, type TraceSink } from './sink.js';
 import { TraceWriter } from './writer.js';
 
-export const TRACE_SINKS = ['jsonl', 'stdout', 'firehose', 'clickhouse'] as const;
+export const TRACE_SINKS = ['jsonl', 'stdout', 'firehose', 'clickhouse', 'otlp'] as const;
 export type TraceSinkKind = (typeof TRACE_SINKS)[number];
 
 /**
@@ -22,26 +24,35 @@ export type TraceSinkKind = (typeof TRACE_SINKS)[number];
  * | `stdout` | |
  * | `firehose` | SLUICE_TRACE_STREAM (delivery stream name); SLUICE_FIREHOSE_ENDPOINT optional |
  * | `clickhouse` | CLICKHOUSE_URL (`http(s)://user:pass@host:8123/?database=db`) |
+ * | `otlp` | OTEL_EXPORTER_OTLP_ENDPOINT and friends (functions/traces/otlp/config.ts) |
+ *
+ * A comma-separated list writes every trace to each (`jsonl,otlp`).
  *
  * Outside Lambda, undeliverable rows are spooled under `<data dir>/traces/spool/`, and
  * ClickHouse inserts are gathered across requests for SLUICE_TRACE_BATCH_MS (200 ms).
  */
-export function traceSinkFromEnv(env: NodeJS.ProcessEnv, logger: Logger): TraceWriter {
+export function traceSinkFromEnv(env: NodeJS.ProcessEnv, logger: Logger, readSecret?: (id: string) => Promise<string>): TraceWriter {
   const dataDir = env.SLUICE_DATA_DIR ?? '.sluice';
-  const kind = (env.SLUICE_TRACE_SINK?.trim() || 'jsonl') as TraceSinkKind;
+  const kinds = [...new Set((env.SLUICE_TRACE_SINK?.trim() || 'jsonl').split(',').map((k) => k.trim()).filter(Boolean))] as TraceSinkKind[];
   const inLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
   const spoolDir = inLambda ? undefined : join(dataDir, 'traces', 'spool');
-  let sink = sinkFor(kind, env, dataDir);
   // A long-running process gathers ClickHouse inserts across requests (few large inserts,
   // as ClickHouse wants); the batcher then bounds the I/O, so the writer admits every request.
-  const batched = kind === 'clickhouse' && !inLambda;
-  if (batched) sink = createBatchingSink(sink, { lingerMs: positive(env.SLUICE_TRACE_BATCH_MS, 200) });
+  const batched = kinds.length === 1 && kinds[0] === 'clickhouse' && !inLambda;
+  const sink = createFanOutSink(
+    kinds.map((kind) => {
+      const one = sinkFor(kind, env, dataDir, readSecret);
+      return kind === 'clickhouse' && !inLambda ? createBatchingSink(one, { lingerMs: positive(env.SLUICE_TRACE_BATCH_MS, 200) }) : one;
+    }),
+  );
   const maxConcurrent = batched ? 100_000 : positive(env.SLUICE_TRACE_CONCURRENCY, 8);
   return new TraceWriter({ sink, logger, maxConcurrent, ...(spoolDir ? { spoolDir } : {}) });
 }
 
-function sinkFor(kind: TraceSinkKind, env: NodeJS.ProcessEnv, dataDir: string): TraceSink {
+function sinkFor(kind: TraceSinkKind, env: NodeJS.ProcessEnv, dataDir: string, readSecret?: (id: string) => Promise<string>): TraceSink {
   switch (kind) {
+    case 'otlp':
+      return createLazyOtlpSink(env, readSecret);
     case 'jsonl':
       return createJsonlTraceSink(dataDir);
     case 'stdout':
