@@ -33,11 +33,10 @@ import { FileControlStore } from '../functions/stores/file-store.js';
 import { generateGatewayKey } from '../functions/stores/keys.js';
 import { createTraceIngestHandler } from '../functions/trace-ingest/handler.js';
 import { serveFunctionUrl } from '../functions/trace-ingest/local-server.js';
-import { createBatchingSink } from '../functions/traces/batching-sink.js';
 import { createClickHouseTraceSink, TRACE_STEPS_TABLE } from '../functions/traces/clickhouse-sink.js';
 import { createFirehoseTraceSink } from '../functions/traces/firehose-sink.js';
 import type { TraceStepRow } from '../functions/traces/rows.js';
-import type { TraceSink } from '../functions/traces/sink.js';
+import type { TraceDestination } from '../functions/traces/sink.js';
 import { TraceWriter } from '../functions/traces/writer.js';
 import { startClickHouse } from '../test/support/clickhouse.js';
 import { startFirehoseStandin } from '../test/support/firehose-standin.js';
@@ -86,16 +85,17 @@ async function main() {
   await store.putKey({ id, hash, proxyId: 'bench', orgId: 'org', createdAt: new Date().toISOString() });
   const env = { SLUICE_DATA_DIR: dataDir, SLUICE_IDENTITY_SIGNING_KEY: 'bench', SLUICE_LOG_LEVEL: 'SILENT' };
 
-  const dropAll: TraceSink = { write: async () => {} };
-  const variants: { name: string; sink: TraceSink; maxConcurrent?: number }[] = [
+  const dropAll: TraceDestination = { name: 'off', write: async () => {} };
+  // "as in Lambda": the invocation waits for its own rows (up to 500 ms), sent in the same tick.
+  const variants: { name: string; sink: TraceDestination; lambda?: boolean }[] = [
     { name: 'off', sink: dropAll },
-    { name: 'firehose', sink: createFirehoseTraceSink({ client: () => sdk, streamName: 'sluice-traces' }) },
-    { name: 'clickhouse (insert per request, as in Lambda)', sink: createClickHouseTraceSink({ client: clickhouse }) },
-    { name: 'clickhouse (batched, local runtime default)', sink: createBatchingSink(createClickHouseTraceSink({ client: clickhouse })), maxConcurrent: 100_000 },
+    { name: 'firehose (as in Lambda)', sink: createFirehoseTraceSink({ client: () => sdk, streamName: 'sluice-traces' }), lambda: true },
+    { name: 'clickhouse (insert per request, as in Lambda)', sink: createClickHouseTraceSink({ client: clickhouse }), lambda: true },
+    { name: 'clickhouse (batched, local runtime default)', sink: createClickHouseTraceSink({ client: clickhouse }) },
   ];
   const servers = await Promise.all(
     variants.map(async (v) => {
-      const writer = new TraceWriter({ sink: v.sink, logger: silent, ...(v.maxConcurrent ? { maxConcurrent: v.maxConcurrent } : {}) });
+      const writer = new TraceWriter({ sinks: [v.sink], logger: silent, ...(v.lambda ? { awaitDeliveryMs: 500 } : {}) });
       const server = await startLocalServer({ handler: createGatewayHandler({ ...depsFromEnv(env), store, traceSink: writer }) });
       return { ...v, writer, server, url: new URL(`${server.url}/a/bench/openai/v1/chat/completions`), agent: new Agent({ keepAlive: true, maxSockets: 1 }), samples: [] as number[], cpuMicros: 0 };
     }),
@@ -108,7 +108,7 @@ async function main() {
       // PutRecordBatch handling) per request: unlike wall time, not inflated by other load.
       const cpu = process.cpuUsage();
       for (let i = 0; i < REQUESTS; i++) s.samples.push(await post(s.agent, s.url, key, body));
-      while (s.writer.stats.inFlight > 0) await new Promise((r) => setTimeout(r, 1));
+      await s.writer.flush();
       const used = process.cpuUsage(cpu);
       s.cpuMicros += used.user + used.system;
     }

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 /** Repository root (lib/ is one level below it). */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+const BANNER = "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);";
+
 /** What every Sluice function sets the same way, so callers cannot. */
 type FixedProps = 'entry' | 'handler' | 'projectRoot' | 'depsLockFilePath' | 'runtime' | 'architecture' | 'loggingFormat' | 'bundling';
 
@@ -19,6 +21,13 @@ export interface BundledFunctionProps extends Omit<NodejsFunctionProps, FixedPro
    * @default 'handler'
    */
   readonly handler?: string;
+  /**
+   * Modules built as files of their own next to `index.mjs` (output name → entry, relative
+   * to the project root), for code loaded with `import()` only when used: esbuild would
+   * otherwise inline it into the handler's bundle. Each is made known to the bundle as the
+   * compile-time constant `define` names (the importing module falls back to its source path).
+   */
+  readonly lazyModules?: readonly { outfile: string; entry: string; define: string }[];
 }
 
 /**
@@ -52,7 +61,20 @@ export class BundledFunction extends NodejsFunction {
         bundleAwsSDK: true,
         externalModules: [],
         // Bundled CommonJS dependencies call require(); give the ESM bundle one.
-        banner: "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);",
+        banner: BANNER,
+        ...(props.lazyModules?.length
+          ? {
+              define: Object.fromEntries(props.lazyModules.map((m) => [m.define, JSON.stringify(`./${m.outfile}`)])),
+              commandHooks: {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (inputDir: string, outputDir: string) =>
+                  (props.lazyModules ?? []).map((m) =>
+                    [`${inputDir}/node_modules/.bin/esbuild`, '--bundle', `${inputDir}/${m.entry}`, '--platform=node', '--format=esm', '--target=node24', '--minify', '--main-fields=module,main', '--log-level=warning', `--outfile=${outputDir}/${m.outfile}`, `"--banner:js=${BANNER}"`].join(' '),
+                  ),
+              },
+            }
+          : {}),
       },
     });
   }

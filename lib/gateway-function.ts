@@ -12,6 +12,8 @@ export { PROJECT_ROOT };
 export const GATEWAY_HANDLER_ENTRY = 'functions/gateway/handler.ts';
 /** The export of that module Lambda invokes. */
 export const GATEWAY_HANDLER_EXPORT = 'handler';
+/** The OTLP exporter, a file of its own in the asset: loaded on the first export only (functions/traces/otlp/lazy-sink.ts). */
+export const OTLP_EXPORTER_MODULE = { outfile: 'otlp-exporter.mjs', entry: 'functions/traces/otlp/exporter.ts', define: '__SLUICE_OTLP_EXPORTER__' } as const;
 
 /** Response headers browsers may read (the gateway's `X-Sluice-*` contract). */
 export const EXPOSED_HEADERS = [
@@ -114,6 +116,7 @@ export class GatewayFunction extends Construct {
     this.function = new BundledFunction(this, 'Function', {
       entry: props.entry ?? GATEWAY_HANDLER_ENTRY,
       handler: GATEWAY_HANDLER_EXPORT,
+      lazyModules: [OTLP_EXPORTER_MODULE],
       memorySize: props.memorySize ?? 1024,
       timeout: this.timeout,
       reservedConcurrentExecutions: props.reservedConcurrency,

@@ -7,6 +7,7 @@ import { Cache, type CacheProps } from './cache.js';
 import { ControlTables } from './control-tables.js';
 import { GatewayFunction } from './gateway-function.js';
 import { GatewayMonitoring } from './gateway-monitoring.js';
+import { TraceLossAlarm } from './trace-loss-alarm.js';
 import { Governance, type GovernanceProps } from './governance.js';
 import { SpendAlarms } from './spend-alarms.js';
 import { OPTIONAL_STACK_OUTPUTS, STACK_OUTPUTS } from './stack-outputs.js';
@@ -82,6 +83,8 @@ export class SluiceStack extends Stack {
   readonly monitoring: GatewayMonitoring;
   /** Metrics and the alarm on budget and rate-limit refusals (429). */
   readonly spendAlarms: SpendAlarms;
+  /** `trace_rows_lost` from the gateway's logs: a metric and an alarm on any. */
+  readonly traceLoss: TraceLossAlarm;
   /** Notifications topic, reference intent scorer, approvals access and governance alarms (with `governance` on). */
   readonly governance?: Governance;
   readonly identitySigningKey: Secret;
@@ -155,6 +158,7 @@ export class SluiceStack extends Stack {
       timeout: props.timeout ?? this.gateway.timeout,
     });
     this.spendAlarms = new SpendAlarms(this, 'SpendAlarms', { logGroup: this.gateway.logGroup, function: fn, monitoring: this.monitoring });
+    this.traceLoss = new TraceLossAlarm(this, 'TraceLoss', { logGroup: this.gateway.logGroup, monitoring: this.monitoring });
     if (props.governance) {
       this.governance = new Governance(this, 'Governance', {
         gateway: fn,

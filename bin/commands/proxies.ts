@@ -48,10 +48,13 @@ Options for create:
                               name=provider,baseUrl[,env:NAME|secret:NAME][,api-version=V]
                               [,project=P,location=L][,private-network]
   --credential <ref>          env:NAME (environment variable) or secret:NAME (Secrets Manager);
-                              a reference, never the key itself
+                              a reference, never the key itself; vertex also takes
+                              gcp-wif:<pool provider audience>[,service-account=<email>]
+                              (workload identity federation: no GCP key)
   --allowed-models <a,b>      only these upstream models may be requested (repeatable)
   --alias <client=upstream>   model alias (repeatable)
-  --byok                      callers bring their own provider key (no --credential)
+  --byok                      callers bring their own provider key (no --credential);
+                              on Bedrock, their own AWS credentials (X-Sluice-AWS-*)
   --allow-private-network     allow an upstream on a private or loopback address
   --org <id>                  organization id (default: default)
   --name <name>               display name (default: the id)
@@ -186,8 +189,13 @@ export function buildProxy(id: string, values: Record<string, unknown>, createdA
   const credentialRef = stringOption(v, 'credential');
   if (credentialRef !== undefined && !isCredentialRef(credentialRef)) {
     // The value is not echoed: it may be a key pasted by mistake.
-    throw new UsageError('--credential must be env:NAME or secret:NAME (a reference to the key, never the key itself)');
+    throw new UsageError(
+      credentialRef.startsWith('gcp-wif:')
+        ? '--credential gcp-wif: needs //iam.googleapis.com/projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<provider>, optionally ,service-account=<name>@<project>.iam.gserviceaccount.com'
+        : '--credential must be env:NAME or secret:NAME (a reference to the key, never the key itself)',
+    );
   }
+  if (credentialRef?.startsWith('gcp-wif:') && provider !== 'vertex') throw new UsageError('--credential gcp-wif:… (workload identity federation) is for --provider vertex');
   if (credentialRef !== undefined && byok) {
     throw new UsageError("--byok and --credential cannot be combined: with BYOK the caller's own provider key is used");
   }
@@ -398,7 +406,7 @@ async function showProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, now:
     ['org', proxy.orgId],
     ['provider', proxy.provider],
     ['base url', proxy.baseUrl],
-    ['credential', proxy.byok ? 'byok (caller sends its provider key)' : (proxy.credentialRef ?? 'none')],
+    ['credential', proxy.byok ? (proxy.provider === 'bedrock' ? "byok (caller signs with its own AWS credentials)" : 'byok (caller sends its provider key)') : (proxy.credentialRef ?? 'none')],
     ['private network', proxy.allowPrivateNetwork ? 'allowed' : 'refused'],
     ['allowed models', proxy.allowedModels?.join(', ') ?? 'any'],
     ['aliases', aliases.length ? aliases.join(', ') : 'none'],

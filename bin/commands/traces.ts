@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { migrate } from '../../functions/clickhouse/migrate.js';
 import { createClickHouseTraceSink } from '../../functions/traces/clickhouse-sink.js';
 import { replaySpool } from '../../functions/traces/spool.js';
+import { traceSpoolDir } from '../../functions/traces/sink-from-env.js';
 import { clickhouseTraceQuery, localTraceQuery, summarize, type TraceQuery, type TraceSummary } from '../../functions/traces/query.js';
 import type { TraceStepRow } from '../../functions/traces/rows.js';
 import { EXIT_OK, EXIT_USAGE, expectPositionals, flag, parseCommand, parseDuration, runReportingErrors, stringOption, UsageError, writeLine, type CliIo, type ParsedCommand } from './args.js';
@@ -18,8 +19,8 @@ Commands:
   migrate --clickhouse URL     create or update the ClickHouse trace tables (the
                                layout follows the server's version)
   replay-spool --clickhouse URL
-                               load the rows a sink could not deliver (spooled under
-                               <data dir>/traces/spool/) into ClickHouse
+                               load the rows ClickHouse could not take (spooled under
+                               <spool dir>/clickhouse/) into ClickHouse
 
 Source: the local store (--data-dir, default .sluice), --clickhouse URL
 (http(s)://user:password@host:8123/?database=db), or with --aws [--stack NAME]
@@ -260,7 +261,14 @@ async function replaySpooledRows(argv: string[], io: CliIo, ctx: TraceSourceCont
     throw new UsageError(`--clickhouse: ${(error as Error).message}`);
   }
   const sink = createClickHouseTraceSink({ client });
-  const result = await replaySpool(join(ctx.dataDir, 'traces', 'spool'), (rows) => sink.write({ record: { traceId: '', startedAt: '', sessionId: '', properties: {}, attributes: {}, steps: [] }, rows }));
+  // The fan-out's ClickHouse spool (replayed by a running gateway by itself too) and the older <data dir>/traces/spool.
+  const insert = (rows: TraceStepRow[]) => sink.write([{ record: { traceId: '', startedAt: '', sessionId: '', properties: {}, attributes: {}, steps: [] }, rows }]);
+  const result = { files: 0, rows: 0 };
+  for (const dir of [join(traceSpoolDir(process.env, ctx.dataDir), 'clickhouse'), join(ctx.dataDir, 'traces', 'spool')]) {
+    const r = await replaySpool(dir, insert);
+    result.files += r.files;
+    result.rows += r.rows;
+  }
   writeLine(io.stdout, result.files ? `Loaded ${result.rows} row(s) from ${result.files} spool file(s) into ${client.displayUrl}.` : 'Nothing spooled.');
   return EXIT_OK;
 }

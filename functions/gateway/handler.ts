@@ -69,5 +69,16 @@ function asMiddleware(plugin: Plugin) {
   };
 }
 
+const deps = depsFromEnv(process.env);
+
 /** The Lambda entry point (and what the local runtime serves): dependencies from the environment. */
-export const handler = createGatewayHandler(depsFromEnv(process.env));
+export const handler = createGatewayHandler(deps);
+
+/**
+ * A long-running process's last step before exit: waits (at most `timeoutMs`) until the
+ * trace queues are empty, so traces queued after their request's last byte still land.
+ */
+export async function flushTraces(timeoutMs = 5_000): Promise<boolean> {
+  const sink = deps.traceSink as { flush?: (ms: number) => Promise<boolean> };
+  return sink.flush ? sink.flush(timeoutMs) : true;
+}

@@ -1,5 +1,6 @@
 import { AZURE_API_VERSION, AZURE_DEPLOYMENT, AZURE_RESOURCE } from '../providers/azure-openai/api.js';
 import { GCP_LOCATION, GCP_PROJECT } from '../providers/vertex/api.js';
+import { parseCallerAwsHeaders, type CallerAwsCredentials } from '../upstream/aws-credentials.js';
 import { badRequest } from '../upstream/errors.js';
 
 /**
@@ -27,6 +28,11 @@ export interface SluiceRequestHeaders {
   gcpProject?: string;
   gcpLocation?: string;
   approvalId?: string;
+  /**
+   * The caller's own AWS credentials (X-Sluice-AWS-*), for a Bedrock upstream that takes
+   * them; the auth plugin decides whether this proxy does. Never logged or traced.
+   */
+  callerAws?: CallerAwsCredentials;
 }
 
 /** The headers that choose or shape the upstream: all refused (403) on a proxy without upstream selection. */
@@ -106,6 +112,8 @@ export function parseSluiceHeaders(headers: Record<string, string | undefined>):
       }
     }
   }
+  const callerAws = parseCallerAwsHeaders(headers);
+  if (callerAws) result.callerAws = callerAws;
   return result;
 }
 

@@ -1,3 +1,4 @@
+import type { CallerAwsCredentials } from '../upstream/aws-credentials.js';
 import type { Context, LambdaFunctionURLEvent } from 'aws-lambda';
 import type { Logger } from '../observability/logger.js';
 import type { RequestLog } from '../observability/request-log.js';
@@ -62,6 +63,8 @@ export interface RequestState {
   proxy?: ProxyConfig;
   /** BYOK: the caller's provider key for this one request. Never logged or traced. */
   providerKey?: string;
+  /** The caller's own AWS credentials for a Bedrock upstream, where the proxy takes them. Never logged or traced. */
+  callerAws?: CallerAwsCredentials;
   /** Set by the routing plugin: the upstream this request goes to (the proxy's, or the one it picked). */
   target?: UpstreamTarget;
   upstream?: UpstreamPlan;

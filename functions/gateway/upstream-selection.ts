@@ -2,6 +2,8 @@ import { SsrfError } from '../net/index.js';
 import { DEFAULT_BASE_URLS } from '../providers/openai/api.js';
 import { azureBaseUrl } from '../providers/azure-openai/api.js';
 import { vertexBaseUrlFor } from '../providers/vertex/api.js';
+import { defaultBedrockBaseUrl } from '../providers/bedrock/transport.js';
+import type { CallerAwsCredentials } from '../upstream/aws-credentials.js';
 import type { ProxyConfig } from '../stores/types.js';
 import { badGateway, badRequest, forbidden, GatewayError, unauthorized } from '../upstream/errors.js';
 import { UPSTREAM_SELECTION_HEADERS, type SluiceRequestHeaders } from './request-headers.js';
@@ -9,7 +11,7 @@ import type { GatewayDeps } from './types.js';
 import { proxyTarget, type UpstreamTarget } from '../upstream/target.js';
 
 /** Built-in upstreams a request may name (a proxy's named upstream of the same name wins). */
-export const UPSTREAM_ALIASES = ['azure', 'openrouter', 'vertex'] as const;
+export const UPSTREAM_ALIASES = ['azure', 'bedrock', 'openrouter', 'vertex'] as const;
 
 const UPSTREAM = 'x-sluice-upstream';
 
@@ -35,21 +37,24 @@ export async function selectUpstream(
   proxy: ProxyConfig,
   headers: SluiceRequestHeaders,
   callerCredential: string | undefined,
+  callerAws?: CallerAwsCredentials,
 ): Promise<UpstreamTarget> {
   const sent = sentSelectionHeaders(headers);
-  if (sent.length === 0) return proxyTarget(proxy, callerCredential);
+  // Caller AWS credentials reach a Bedrock upstream only (the auth plugin let them in for this proxy).
+  if (sent.length === 0) return proxyTarget(proxy, callerCredential, proxy.provider === 'bedrock' ? callerAws : undefined);
   if (!proxy.upstreamSelection) {
     throw forbidden(`This proxy does not allow per-request upstream selection (${sent.join(', ')} sent); see docs/providers.md.`, 'upstream_selection_forbidden');
   }
   const choice = headers.upstream;
   let target: UpstreamTarget;
-  if (choice === undefined) target = proxyTarget(proxy, callerCredential);
+  if (choice === undefined) target = proxyTarget(proxy, callerCredential, proxy.provider === 'bedrock' ? callerAws : undefined);
   else if (proxy.upstreams && Object.hasOwn(proxy.upstreams, choice)) {
     const named = proxy.upstreams[choice]!;
     target = {
       provider: named.provider,
       baseUrl: named.baseUrl,
       ...(named.credentialRef ? { credentialRef: named.credentialRef } : callerCredential ? { callerCredential } : {}),
+      ...(named.provider === 'bedrock' && callerAws ? { callerAws } : {}),
       allowPrivateNetwork: named.allowPrivateNetwork ?? false,
       ...(named.azure ? { azure: { ...named.azure } } : {}),
       ...(named.gcp ? { gcp: { ...named.gcp } } : {}),
@@ -59,6 +64,15 @@ export async function selectUpstream(
   } else if (choice === 'azure') {
     if (!headers.azureResource) throw badRequest('X-Sluice-Upstream: azure needs X-Sluice-Azure-Resource (the resource name in https://<resource>.openai.azure.com).', 'invalid_header', 'x-sluice-azure-resource');
     target = { provider: 'azure-openai', baseUrl: azureBaseUrl(headers.azureResource), callerCredential: needCredential(callerCredential, choice), allowPrivateNetwork: false, via: 'alias', name: choice };
+  } else if (choice === 'bedrock') {
+    if (!callerAws) {
+      throw unauthorized(
+        'X-Sluice-Upstream: bedrock signs with your own AWS credentials: send X-Sluice-AWS-Access-Key-Id, X-Sluice-AWS-Secret-Access-Key and X-Sluice-AWS-Region (and X-Sluice-AWS-Session-Token for temporary credentials).',
+        'missing_provider_credentials',
+      );
+    }
+    // The host comes from the Region (a closed list), never from the caller.
+    target = { provider: 'bedrock', baseUrl: defaultBedrockBaseUrl(callerAws.region), callerAws, allowPrivateNetwork: false, via: 'alias', name: choice };
   } else if (choice === 'openrouter') {
     target = { provider: 'openrouter', baseUrl: DEFAULT_BASE_URLS.openrouter!, callerCredential: needCredential(callerCredential, choice), allowPrivateNetwork: false, via: 'alias', name: choice };
   } else if (choice === 'vertex') {
@@ -79,7 +93,10 @@ export async function selectUpstream(
     const baseUrl = await checkedUrl(deps, choice);
     target = { provider: 'openai-compatible', baseUrl, callerCredential: needCredential(callerCredential, 'a URL'), allowPrivateNetwork: false, via: 'url' };
   } else {
-    throw badRequest(`Header ${UPSTREAM} names no upstream of this proxy: use azure, openrouter, vertex, a named upstream of the proxy, or an https:// base URL.`, 'unknown_upstream', UPSTREAM);
+    throw badRequest(`Header ${UPSTREAM} names no upstream of this proxy: use azure, bedrock, openrouter, vertex, a named upstream of the proxy, or an https:// base URL.`, 'unknown_upstream', UPSTREAM);
+  }
+  if (callerAws && !target.callerAws) {
+    throw badRequest('X-Sluice-AWS-* credentials apply only to a Bedrock upstream (X-Sluice-Upstream: bedrock, or a named Bedrock upstream).', 'invalid_header', 'x-sluice-aws-access-key-id');
   }
   return withOverrides(target, headers);
 }
@@ -98,7 +115,7 @@ export function describeTarget(target: UpstreamTarget): Record<string, unknown> 
     provider: target.provider,
     ...(host !== undefined ? { host } : {}),
     // Whose credential goes upstream; the caller's is fingerprinted by the auth plugin (providerKeyFingerprint).
-    credential: target.callerCredential ? 'caller' : target.credentialRef ? 'configured' : 'none',
+    credential: target.callerCredential || target.callerAws ? 'caller' : target.credentialRef ? 'configured' : 'none',
   };
 }
 

@@ -33,7 +33,18 @@ export async function runDev(opts: DevOptions): Promise<LocalServer> {
   const { handler } = await import('../gateway/handler.js');
   const coalesce = Number(process.env.SLUICE_LOCAL_COALESCE_BYTES ?? 0);
   const server = await startLocalServer({ handler, port: opts.port, host: opts.host, coalesceBytes: Number.isFinite(coalesce) ? coalesce : 0 });
-  if (opts.stopOnSignals) exitOnStopSignals(server, opts.stopOnSignals);
+  // Traces are queued, not awaited, after a request's last byte: a stop drains requests, then the queues.
+  const { flushTraces } = await import('../gateway/handler.js');
+  if (opts.stopOnSignals) {
+    const stop = opts.stopOnSignals;
+    exitOnStopSignals(server, {
+      ...stop,
+      flush: async () => {
+        await stop.flush?.();
+        await flushTraces();
+      },
+    });
+  }
   print(welcome(server.url, demo, dataDir));
   return server;
 }

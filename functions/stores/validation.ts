@@ -1,3 +1,4 @@
+import { isWifRef, WIF_REF_PREFIX } from '../providers/vertex/workload-identity.js';
 import type { ProviderName } from './types.js';
 
 /** Every ProviderName, in one runtime list (the compiler checks it is complete). */
@@ -34,5 +35,6 @@ export function isValidProxyId(s: string): boolean {
 export function isCredentialRef(s: string): boolean {
   if (s.startsWith('env:')) return /^[A-Za-z_][A-Za-z0-9_]*$/.test(s.slice(4));
   if (s.startsWith('secret:')) return /^[A-Za-z0-9/_+=.@:-]{1,2048}$/.test(s.slice(7));
+  if (s.startsWith(WIF_REF_PREFIX)) return isWifRef(s);
   return false;
 }

@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '../clickhouse/client.js';
 import { encodeRow } from './rows.js';
-import { UndeliveredRowsError, type TraceSink } from './sink.js';
+import { rowsOf, UndeliveredRowsError, type TraceDestination } from './sink.js';
 
 export const TRACE_STEPS_TABLE = 'sluice_trace_steps';
 
@@ -16,12 +16,16 @@ export interface ClickHouseSinkOptions {
  * Direct inserts (`INSERT … FORMAT JSONEachRow`). Retrying a whole batch is safe: the
  * table is a ReplacingMergeTree keyed on the step id, so a row stored twice collapses.
  */
-export function createClickHouseTraceSink(opts: ClickHouseSinkOptions): TraceSink {
+export function createClickHouseTraceSink(opts: ClickHouseSinkOptions & { lingerMs?: number }): TraceDestination {
   const attempts = opts.attempts ?? 3;
   const backoff = opts.backoffMs ?? 100;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   return {
-    async write({ rows }) {
+    name: 'clickhouse',
+    // ClickHouse wants few large inserts: traces of many requests are gathered for up to lingerMs.
+    queue: { concurrency: 2, lingerMs: opts.lingerMs ?? 200, maxBatchTraces: 1_000 },
+    async write(traces) {
+      const rows = rowsOf(traces);
       if (rows.length === 0) return;
       let last: unknown;
       for (let attempt = 0; attempt < attempts; attempt++) {

@@ -1,6 +1,6 @@
 import type { FirehoseClient } from '@aws-sdk/client-firehose';
 import type { TraceStepRow } from './rows.js';
-import { UndeliveredRowsError, type TraceSink } from './sink.js';
+import { rowsOf, UndeliveredRowsError, type TraceDestination } from './sink.js';
 
 /** PutRecordBatch limits: records per call, bytes per call, bytes per record. */
 export const FIREHOSE_MAX_RECORDS = 500;
@@ -48,7 +48,7 @@ export function planBatches<T extends { data: Uint8Array }>(records: readonly T[
  * step id is the idempotency key that trace-ingest and ClickHouse dedupe on. Only the
  * records Firehose reports as failed are retried, with exponential backoff.
  */
-export function createFirehoseTraceSink(opts: FirehoseSinkOptions): TraceSink {
+export function createFirehoseTraceSink(opts: FirehoseSinkOptions): TraceDestination {
   const attempts = opts.attempts ?? 4;
   const backoff = opts.backoffMs ?? 100;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
@@ -76,7 +76,10 @@ export function createFirehoseTraceSink(opts: FirehoseSinkOptions): TraceSink {
   }
 
   return {
-    async write({ rows }) {
+    name: 'firehose',
+    queue: { concurrency: 4, maxBatchTraces: 100 },
+    async write(traces) {
+      const rows = rowsOf(traces);
       if (rows.length === 0) return;
       const tooBig: TraceStepRow[] = [];
       const records: Encoded[] = [];

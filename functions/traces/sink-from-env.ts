@@ -3,20 +3,19 @@ import { join } from 'node:path';
 import type { Logger } from '../observability/logger.js';
 import { ClickHouseClient } from '../clickhouse/client.js';
 import { PriceBook, parsePricingOverrides } from '../pricing/price-book.js';
-import { createBatchingSink } from './batching-sink.js';
 import { createClickHouseTraceSink } from './clickhouse-sink.js';
-import { createFanOutSink } from './fan-out-sink.js';
 import { createFirehoseTraceSink } from './firehose-sink.js';
-import { createLazyOtlpSink } from './otlp/lazy-sink.js';
-import { createJsonlTraceSink, createStdoutTraceSink, type TraceSink } from './sink.js';
+import { createLazyOtlpDestination } from './otlp/lazy-sink.js';
+import { createJsonlTraceSink, createStdoutTraceSink, type TraceDestination } from './sink.js';
+import { TraceSpool } from './spool.js';
 import { TraceWriter } from './writer.js';
 
 export const TRACE_SINKS = ['jsonl', 'stdout', 'firehose', 'clickhouse', 'otlp'] as const;
 export type TraceSinkKind = (typeof TRACE_SINKS)[number];
 
 /**
- * The trace sink the environment selects (SLUICE_TRACE_SINK, default `jsonl`), behind
- * the writer that bounds concurrency and absorbs failures. No I/O happens here.
+ * The trace fan-out the environment selects. SLUICE_TRACE_SINK names one destination or
+ * several, comma-separated (default `jsonl`); each gets its own queue. No I/O happens here.
  *
  * | SLUICE_TRACE_SINK | needs |
  * |---|---|
@@ -26,40 +25,48 @@ export type TraceSinkKind = (typeof TRACE_SINKS)[number];
  * | `clickhouse` | CLICKHOUSE_URL (`http(s)://user:pass@host:8123/?database=db`) |
  * | `otlp` | OTEL_EXPORTER_OTLP_ENDPOINT and friends (functions/traces/otlp/config.ts) |
  *
- * A comma-separated list writes every trace to each (`jsonl,otlp`).
- *
- * Outside Lambda, undeliverable rows are spooled under `<data dir>/traces/spool/`, and
- * ClickHouse inserts are gathered across requests for SLUICE_TRACE_BATCH_MS (200 ms).
+ * Outside Lambda, what a queue cannot take is spilled to SLUICE_TRACE_SPOOL_DIR (default
+ * `<data dir>/trace-spool`) and replayed when the destination works again; in Lambda the
+ * invocation waits SLUICE_TRACE_FLUSH_WAIT_MS (500) after its last byte for its rows, and
+ * counts the rest as `trace_rows_lost`. See docs/traces.md#fan-out.
  */
 export function traceSinkFromEnv(env: NodeJS.ProcessEnv, logger: Logger, readSecret?: (id: string) => Promise<string>): TraceWriter {
   const dataDir = env.SLUICE_DATA_DIR ?? '.sluice';
-  const kinds = [...new Set((env.SLUICE_TRACE_SINK?.trim() || 'jsonl').split(',').map((k) => k.trim()).filter(Boolean))] as TraceSinkKind[];
+  const kinds = traceSinkKinds(env.SLUICE_TRACE_SINK);
   const inLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
-  const spoolDir = inLambda ? undefined : join(dataDir, 'traces', 'spool');
-  // A long-running process gathers ClickHouse inserts across requests (few large inserts,
-  // as ClickHouse wants); the batcher then bounds the I/O, so the writer admits every request.
-  const batched = kinds.length === 1 && kinds[0] === 'clickhouse' && !inLambda;
-  const sink = createFanOutSink(
-    kinds.map((kind) => {
-      const one = sinkFor(kind, env, dataDir, readSecret);
-      return kind === 'clickhouse' && !inLambda ? createBatchingSink(one, { lingerMs: positive(env.SLUICE_TRACE_BATCH_MS, 200) }) : one;
-    }),
-  );
-  const maxConcurrent = batched ? 100_000 : positive(env.SLUICE_TRACE_CONCURRENCY, 8);
-  return new TraceWriter({ sink, logger, maxConcurrent, ...(spoolDir ? { spoolDir } : {}) });
+  const sinks = kinds.map((kind) => sinkFor(kind, env, dataDir, readSecret));
+  const maxQueueBytes = positive(env.SLUICE_TRACE_QUEUE_BYTES, 16 * 1024 * 1024);
+  if (inLambda) return new TraceWriter({ sinks, logger, maxQueueBytes, awaitDeliveryMs: positive(env.SLUICE_TRACE_FLUSH_WAIT_MS, 500) });
+  const spool = new TraceSpool(traceSpoolDir(env, dataDir), { maxBytes: positive(env.SLUICE_TRACE_SPOOL_MAX_BYTES, 1024 ** 3) });
+  return new TraceWriter({ sinks, logger, maxQueueBytes, spool });
 }
 
-function sinkFor(kind: TraceSinkKind, env: NodeJS.ProcessEnv, dataDir: string, readSecret?: (id: string) => Promise<string>): TraceSink {
+/** SLUICE_TRACE_SPOOL_DIR, default `<data dir>/trace-spool` (outside the traces directory on purpose). */
+export function traceSpoolDir(env: NodeJS.ProcessEnv, dataDir: string): string {
+  return env.SLUICE_TRACE_SPOOL_DIR?.trim() || join(dataDir, 'trace-spool');
+}
+
+/** The destinations SLUICE_TRACE_SINK names, in order, each once. */
+export function traceSinkKinds(value: string | undefined): TraceSinkKind[] {
+  const kinds = [...new Set((value ?? '').split(',').map((k) => k.trim()).filter(Boolean))];
+  if (kinds.length === 0) return ['jsonl'];
+  for (const kind of kinds) {
+    if (!(TRACE_SINKS as readonly string[]).includes(kind)) throw new Error(`SLUICE_TRACE_SINK must be one or more of ${TRACE_SINKS.join(', ')}, comma-separated (got '${kind}')`);
+  }
+  return kinds as TraceSinkKind[];
+}
+
+function sinkFor(kind: TraceSinkKind, env: NodeJS.ProcessEnv, dataDir: string, readSecret?: (id: string) => Promise<string>): TraceDestination {
   switch (kind) {
     case 'otlp':
-      return createLazyOtlpSink(env, readSecret);
+      return createLazyOtlpDestination(env, readSecret);
     case 'jsonl':
       return createJsonlTraceSink(dataDir);
     case 'stdout':
       return createStdoutTraceSink(process.stdout);
     case 'clickhouse': {
       if (!env.CLICKHOUSE_URL) throw new Error('SLUICE_TRACE_SINK=clickhouse needs CLICKHOUSE_URL');
-      return createClickHouseTraceSink({ client: new ClickHouseClient({ url: env.CLICKHOUSE_URL }) });
+      return createClickHouseTraceSink({ client: new ClickHouseClient({ url: env.CLICKHOUSE_URL }), lingerMs: positive(env.SLUICE_TRACE_BATCH_MS, 200) });
     }
     case 'firehose': {
       const streamName = env.SLUICE_TRACE_STREAM;
@@ -74,7 +81,7 @@ function sinkFor(kind: TraceSinkKind, env: NodeJS.ProcessEnv, dataDir: string, r
       });
     }
     default:
-      throw new Error(`SLUICE_TRACE_SINK must be one of ${TRACE_SINKS.join(', ')} (got '${String(kind)}')`);
+      throw new Error(`SLUICE_TRACE_SINK must be one or more of ${TRACE_SINKS.join(', ')} (got '${String(kind)}')`);
   }
 }
 

@@ -1,9 +1,9 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TraceRecord } from './recorder.js';
 import type { TraceStepRow } from './rows.js';
 
-/** What one persistence call hands a sink: the trace and the rows of its not-yet-written steps. */
+/** One request's trace as handed to persistence: the trace and the rows of its not-yet-written steps. */
 export interface TraceBatch {
   /** The trace with exactly the steps in `rows`. */
   record: TraceRecord;
@@ -11,16 +11,45 @@ export interface TraceBatch {
   rows: TraceStepRow[];
   /** `rows.length`, when known without building the rows. */
   rowCount?: number;
+  /** `JSON.stringify(record)`, when already computed (the fan-out computes it once for its byte bounds). */
+  json?: string;
 }
 
-/** Where finished traces go. Writes are asynchronous; a failure must never fail a request. */
+/**
+ * What the gateway hands each finished trace to (GatewayDeps.traceSink): the fan-out
+ * (TraceWriter), or a test's in-memory sink. A failure must never fail a request.
+ */
 export interface TraceSink {
   write(batch: TraceBatch): Promise<void>;
 }
 
 /**
- * A sink gave up on some rows (after its own retries). The writer counts, logs and
- * spools exactly these.
+ * One destination of the fan-out (JSONL file, stdout, Firehose, ClickHouse, OTLP …).
+ * The fan-out gives each destination its own queue, bounded in bytes, and calls `write`
+ * with the traces of many requests gathered across ticks, up to `concurrency` calls at
+ * once. `write` resolves once every trace is stored; it rejects with an
+ * UndeliveredRowsError naming the rows it gave up on (any other rejection: all of them).
+ */
+export interface TraceDestination {
+  /** Names the destination in stats, logs and its spool directory: `[a-z0-9-]+`, unique per process. */
+  readonly name: string;
+  write(traces: readonly TraceBatch[]): Promise<void>;
+  /** Queue tuning this destination wants (the fan-out's defaults otherwise). */
+  readonly queue?: DestinationQueueHints;
+}
+
+export interface DestinationQueueHints {
+  /** Batches in flight at once (default 4; a file appender wants 1 to keep its lines in order). */
+  concurrency?: number;
+  /** How long the first waiting trace may wait for others to join its batch (default 0: the same tick). */
+  lingerMs?: number;
+  /** Traces per call at most (default 500). */
+  maxBatchTraces?: number;
+}
+
+/**
+ * A sink gave up on some rows (after its own retries). The fan-out counts, logs and
+ * spools the traces these rows belong to.
  */
 export class UndeliveredRowsError extends Error {
   constructor(
@@ -32,55 +61,75 @@ export class UndeliveredRowsError extends Error {
   }
 }
 
-/**
- * The embedded default: one JSON line per trace under `<dir>/traces/YYYY-MM-DD.jsonl`.
- * Lines written in the same tick are appended together (one open/append/close per file
- * instead of one per request); appends run one after another, so lines keep their order.
- */
-export function createJsonlTraceSink(dataDir: string): TraceSink {
-  const dir = join(dataDir, 'traces');
-  let ready: Promise<unknown> | undefined;
-  let queue: { day: string; line: string; done: (err?: Error) => void }[] = [];
-  let chain: Promise<void> = Promise.resolve();
-  let scheduled = false;
+/** The rows of many traces, in order (builds lazy rows). */
+export function rowsOf(traces: readonly TraceBatch[]): TraceStepRow[] {
+  const out: TraceStepRow[] = [];
+  for (const t of traces) for (const r of t.rows) out.push(r);
+  return out;
+}
 
-  const flush = async (batch: typeof queue) => {
-    ready ??= mkdir(dir, { recursive: true });
-    const byDay = new Map<string, typeof queue>();
-    for (const item of batch) byDay.set(item.day, [...(byDay.get(item.day) ?? []), item]);
-    for (const [day, items] of byDay) {
-      try {
-        await ready;
-        await appendFile(join(dir, `${day}.jsonl`), items.map((i) => i.line).join(''));
-        for (const i of items) i.done();
-      } catch (err) {
-        ready = undefined;
-        for (const i of items) i.done(err as Error);
-      }
-    }
+/** The trace as one JSON line (without the newline), computed once per batch. */
+export function jsonOf(batch: TraceBatch): string {
+  return (batch.json ??= JSON.stringify(batch.record));
+}
+
+/**
+ * The embedded default: one JSON line per trace under `<dir>/traces/YYYY-MM-DD.jsonl`,
+ * appended through a file handle kept open per day (reopened after an error, closed
+ * when the day changes). One call appends all its traces in one write; the fan-out runs
+ * one call at a time, so lines keep their order.
+ */
+export function createJsonlTraceSink(dataDir: string): TraceDestination & { close(): Promise<void> } {
+  const dir = join(dataDir, 'traces');
+  let current: { day: string; handle: Promise<FileHandle> } | undefined;
+
+  const handleFor = (day: string): Promise<FileHandle> => {
+    if (current?.day === day) return current.handle;
+    const previous = current;
+    void previous?.handle.then((h) => h.close()).catch(() => {});
+    const handle = mkdir(dir, { recursive: true }).then(() => open(join(dir, `${day}.jsonl`), 'a'));
+    current = { day, handle };
+    return handle;
   };
 
   return {
-    write({ record }) {
-      return new Promise<void>((resolve, reject) => {
-        queue.push({ day: record.startedAt.slice(0, 10), line: `${JSON.stringify(record)}\n`, done: (err) => (err ? reject(err) : resolve()) });
-        if (scheduled) return;
-        scheduled = true;
-        setImmediate(() => {
-          scheduled = false;
-          const batch = queue;
-          queue = [];
-          chain = chain.then(() => flush(batch));
-        });
-      });
+    name: 'jsonl',
+    queue: { concurrency: 1, lingerMs: 5, maxBatchTraces: 2_000 },
+    async write(traces) {
+      const byDay = new Map<string, string[]>();
+      for (const t of traces) {
+        const day = t.record.startedAt.slice(0, 10);
+        let lines = byDay.get(day);
+        if (!lines) byDay.set(day, (lines = []));
+        lines.push(jsonOf(t), '\n');
+      }
+      for (const [day, lines] of byDay) {
+        const handle = handleFor(day);
+        try {
+          await (await handle).write(lines.join(''));
+        } catch (err) {
+          // A broken directory or file: the next call opens it again.
+          if (current?.handle === handle) current = undefined;
+          void handle.then((h) => h.close()).catch(() => {});
+          throw err;
+        }
+      }
+    },
+    async close() {
+      const open = current;
+      current = undefined;
+      await open?.handle.then((h) => h.close()).catch(() => {});
     },
   };
 }
 
 /** One JSON line per step row on a stream (stdout in a container whose log shipper collects it). */
-export function createStdoutTraceSink(out: { write(chunk: string): unknown }): TraceSink {
+export function createStdoutTraceSink(out: { write(chunk: string): unknown }): TraceDestination {
   return {
-    async write({ rows }) {
+    name: 'stdout',
+    queue: { concurrency: 1 },
+    async write(traces) {
+      const rows = rowsOf(traces);
       if (rows.length) out.write(rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
     },
   };

@@ -1,3 +1,4 @@
+import type { CallerAwsCredentials } from './aws-credentials.js';
 import type { AzureSettings, GcpSettings, ProviderName, ProxyConfig } from '../stores/types.js';
 
 /**
@@ -12,6 +13,8 @@ export interface UpstreamTarget {
   credentialRef?: string;
   /** The caller's provider credential for this request (BYOK); never logged or traced. */
   callerCredential?: string;
+  /** The caller's own AWS credentials (Bedrock); never stored, logged, traced or cached. */
+  callerAws?: CallerAwsCredentials;
   allowPrivateNetwork: boolean;
   azure?: AzureSettings & { deployment?: string };
   gcp?: GcpSettings;
@@ -22,12 +25,13 @@ export interface UpstreamTarget {
 }
 
 /** The proxy's own upstream. */
-export function proxyTarget(proxy: ProxyConfig, providerKey: string | undefined): UpstreamTarget {
+export function proxyTarget(proxy: ProxyConfig, providerKey: string | undefined, callerAws?: CallerAwsCredentials): UpstreamTarget {
   return {
     provider: proxy.provider,
     baseUrl: proxy.baseUrl,
     ...(proxy.credentialRef ? { credentialRef: proxy.credentialRef } : {}),
     ...(providerKey ? { callerCredential: providerKey } : {}),
+    ...(callerAws ? { callerAws } : {}),
     allowPrivateNetwork: proxy.allowPrivateNetwork,
     ...(proxy.azure ? { azure: { ...proxy.azure } } : {}),
     ...(proxy.gcp ? { gcp: { ...proxy.gcp } } : {}),

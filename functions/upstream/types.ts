@@ -4,6 +4,7 @@ import type { ProviderName } from '../stores/types.js';
 import type { TraceRecorder } from '../traces/recorder.js';
 import type { RelayObserver } from './body-relay.js';
 import type { Route } from './endpoints.js';
+import type { UpstreamTarget } from './target.js';
 
 /** What the handler returns to Middy's streaming mode: status/headers, then a body stream. */
 export interface GatewayResponse {
@@ -88,6 +89,8 @@ export interface CallState {
   readonly route: Route;
   body?: RequestBody;
   upstream?: UpstreamPlan;
+  /** The upstream the request goes to (carries the caller's AWS credentials, when it brought them). */
+  readonly target?: UpstreamTarget;
   usage?: Usage;
   /** performance.now() when the first body byte of the upstream response arrived. */
   firstByteAt?: number;

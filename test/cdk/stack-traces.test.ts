@@ -1,10 +1,11 @@
 import { App, Validations } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { SluiceStack, type SluiceStackProps } from '../../lib/sluice-stack.js';
 import { MAX_TRACE_BUFFER_MIB } from '../../lib/trace-pipeline.js';
-import { renderCfn, resourcesOfType } from './helpers.js';
+import { renderCfn, resourcesOfType, synthesizeApp } from './helpers.js';
+import { TRACE_ROWS_LOST } from '../../lib/trace-loss-alarm.js';
 
 const CLICKHOUSE_SECRET = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:sluice/clickhouse-url-AbCdEf';
 
@@ -55,5 +56,25 @@ describe('SluiceStack traces wiring', () => {
     expect(stream).toHaveProperty('ExtendedS3DestinationConfiguration');
     expect(gatewayEnv(template).SLUICE_TRACE_SINK).toBe('firehose');
     expect(resourcesOfType(template, 'AWS::Lambda::Url')).toHaveLength(1);
+  });
+});
+
+describe('SluiceStack: lost trace rows', () => {
+  it('sums trace_rows_lost from the gateway log line the trace writer writes, and alarms on any', () => {
+    const s = synthesizeApp();
+    const filters = resourcesOfType(s.template, 'AWS::Logs::MetricFilter').map(([, f]) => renderCfn(f) as Record<string, any>);
+    const f = filters.find((x) => x.MetricTransformations[0].MetricName === 'TraceRowsLost');
+    expect(f).toBeDefined();
+    expect(f!.FilterPattern).toContain(`$.message = "${TRACE_ROWS_LOST}"`);
+    expect(f!.MetricTransformations[0]).toMatchObject({ MetricNamespace: 'Sluice/Traces', MetricValue: `$.${TRACE_ROWS_LOST}`, DefaultValue: 0 });
+    const logGroupId = s.stack.getLogicalId(s.stack.gateway.logGroup.node.defaultChild as never);
+    expect(JSON.stringify(f!.LogGroupName)).toContain(logGroupId);
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmDescription: Match.stringLikeRegexp('trace rows lost'),
+      MetricName: 'TraceRowsLost',
+      Namespace: 'Sluice/Traces',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
   });
 });

@@ -5,12 +5,16 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GATEWAY_HANDLER_ENTRY, GATEWAY_HANDLER_EXPORT, PROJECT_ROOT } from '../../lib/gateway-function.js';
+import { GATEWAY_HANDLER_ENTRY, GATEWAY_HANDLER_EXPORT, OTLP_EXPORTER_MODULE, PROJECT_ROOT } from '../../lib/gateway-function.js';
 import { installAwsLambdaGlobal } from '../../functions/local/awslambda.js';
 import { startLocalServer } from '../../functions/local/server.js';
 
 const run = promisify(execFile);
-const MAX_BUNDLE_BYTES = 1.5 * 1024 * 1024;
+// A regression guard on the single-file bundle, not the goal: the sustained-load issue's
+// goal is 1,000,000 bytes evaluated at init, with lazy chunks (esbuild splitting) reported
+// apart. Raised from 1.5 MiB (1,572,864) when caller AWS credentials and Vertex workload
+// identity federation added 11 KB with nothing left to trim in one file.
+const MAX_BUNDLE_BYTES = 1_600_000;
 
 interface CfnResource {
   Type: string;
@@ -54,6 +58,15 @@ describe('cdk synth of bin/app.ts (real bundling)', () => {
     const map = await stat(join(assetDir, 'index.mjs.map'));
     console.info(`gateway bundle: index.mjs ${(code.size / 1024).toFixed(1)} KiB, index.mjs.map ${(map.size / 1024).toFixed(1)} KiB`);
     expect(code.size).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
+  });
+
+  it('the OTLP exporter is a file of its own beside the bundle (loaded on first export), not inlined into it', async () => {
+    const exporter = (await import(pathToFileURL(join(assetDir, OTLP_EXPORTER_MODULE.outfile)).href)) as Record<string, unknown>;
+    expect(typeof exporter.createOtlpExporter).toBe('function');
+    const code = await readFile(join(assetDir, 'index.mjs'), 'utf8');
+    expect(code).toContain(`"./${OTLP_EXPORTER_MODULE.outfile}"`);
+    // The span builder's GenAI provider table lives only in the exporter file.
+    expect(code).not.toContain('gcp.vertex_ai');
   });
 
   it('the deployed artifact is the handler the local runtime serves: the bundle answers /healthz through it', async () => {

@@ -156,4 +156,41 @@ describe('native Anthropic Messages on an OpenAI-compatible proxy (translated)',
       await oai.close();
     }
   });
+  it('reasoning models (gpt-5*, o-series): max_completion_tokens reaches the upstream; a non-default temperature is a 400 before it', async () => {
+    const { startOpenAIUpstream, replyTo: openaiReply } = await import('../support/openai-upstream.js');
+    const oai = await startOpenAIUpstream();
+    const other = await startTestGateway({ upstreamUrl: oai.url, deps: memorySink });
+    try {
+      const sdk = new Anthropic({ baseURL: `${other.url}/a/test/anthropic`, apiKey: other.key, maxRetries: 0 });
+      // The fake upstream refuses max_tokens on these models with OpenAI's own 400 (test/support/upstream/wire.ts).
+      // This SDK's types no longer list temperature (Anthropic's API still takes it, older SDKs send it): cast.
+      const plain = await sdk.messages.create({ model: 'gpt-5-mini', max_tokens: 50, temperature: 1, messages: [{ role: 'user', content: 'Say something about rivers' }] } as Anthropic.MessageCreateParamsNonStreaming);
+      expect(plain.content).toEqual([{ type: 'text', text: openaiReply('Say something about rivers') }]);
+      expect(oai.requests[0]!.body).toMatchObject({ model: 'gpt-5-mini', max_completion_tokens: 50 });
+      expect(oai.requests[0]!.body).not.toHaveProperty('max_tokens');
+      expect(oai.requests[0]!.body).not.toHaveProperty('temperature');
+
+      const streamed = await sdk.messages
+        .stream({ model: 'o4-mini', max_tokens: 3000, thinking: { type: 'enabled', budget_tokens: 2000 }, messages: [{ role: 'user', content: 'Tell me about the sea' }] })
+        .finalText();
+      expect(streamed).toBe(openaiReply('Tell me about the sea'));
+      expect(oai.requests[1]!.body).toMatchObject({ model: 'o4-mini', max_completion_tokens: 3000, reasoning_effort: 'medium', stream: true });
+
+      const refused = await sdk.messages.create({ model: 'o3', max_tokens: 50, temperature: 0.2, messages: [{ role: 'user', content: 'x' }] } as Anthropic.MessageCreateParamsNonStreaming).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(Anthropic.BadRequestError);
+      expect((refused as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining("'temperature'") } });
+      expect(oai.requests).toHaveLength(2);
+
+      // A chat model keeps max_tokens and its temperature.
+      await sdk.messages.create({ model: 'gpt-4o-mini', max_tokens: 20, temperature: 0.2, messages: [{ role: 'user', content: 'x' }] } as Anthropic.MessageCreateParamsNonStreaming);
+      // output_config.effort (this SDK's effort control) becomes reasoning_effort on a reasoning model.
+      await sdk.messages.create({ model: 'gpt-5', max_tokens: 20, output_config: { effort: 'low' }, messages: [{ role: 'user', content: 'x' }] });
+      expect(oai.requests[3]!.body).toMatchObject({ model: 'gpt-5', max_completion_tokens: 20, reasoning_effort: 'low' });
+      expect(oai.requests[3]!.body).not.toHaveProperty('output_config');
+      expect(oai.requests[2]!.body).toMatchObject({ model: 'gpt-4o-mini', max_tokens: 20, temperature: 0.2 });
+    } finally {
+      await other.close();
+      await oai.close();
+    }
+  });
 });

@@ -78,7 +78,7 @@ beforeAll(async () => {
       // The embedded JSONL sink (the file is what is asserted on), remembering what it was given.
       traceSink: {
         write: async (b) => {
-          await jsonl!.write(b);
+          await jsonl!.write([b]);
           batches.push(b);
         },
       },

@@ -14,7 +14,7 @@ import { serveFunctionUrl, type LocalIngestServer } from '../../functions/trace-
 import { TRACE_STEPS_TABLE } from '../../functions/traces/clickhouse-sink.js';
 import { createFirehoseTraceSink } from '../../functions/traces/firehose-sink.js';
 import { decodeRow, type TraceStepRow } from '../../functions/traces/rows.js';
-import type { TraceBatch, TraceSink } from '../../functions/traces/sink.js';
+import type { TraceBatch, TraceDestination } from '../../functions/traces/sink.js';
 import { TraceWriter } from '../../functions/traces/writer.js';
 import { startClickHouse, type RunningClickHouse } from '../support/clickhouse.js';
 import { startFirehoseStandin, type FirehoseStandin } from '../support/firehose-standin.js';
@@ -58,13 +58,14 @@ beforeAll(async () => {
   firehose = await startFirehoseStandin({ destinationUrl: ingest.url, accessKey: ACCESS_KEY, failRecord: (i, call) => call % 2 === 0 && i % 7 === 3, redeliver: true, bufferMs: 60_000, bufferBytes: 64 * 1024 * 1024 });
   const sdk = new FirehoseClient({ endpoint: firehose.url, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
   const firehoseSink = createFirehoseTraceSink({ client: () => sdk, streamName: 'sluice-traces', backoffMs: 5 });
-  const observed: TraceSink = {
-    async write(batch: TraceBatch) {
-      for (const r of batch.rows) if (r.proxy_id === 'test') produced.add(r.step_id);
-      await firehoseSink.write(batch);
+  const observed: TraceDestination = {
+    name: 'firehose',
+    async write(traces: readonly TraceBatch[]) {
+      for (const t of traces) for (const r of t.rows) if (r.proxy_id === 'test') produced.add(r.step_id);
+      await firehoseSink.write(traces);
     },
   };
-  writer = new TraceWriter({ sink: observed, logger: silent });
+  writer = new TraceWriter({ sinks: [observed], logger: silent });
   gw = await startTestGateway({
     upstreamUrl,
     env: { SLUICE_PRICING_OVERRIDES: JSON.stringify({ models: { [MODEL]: PRICE } }) },

@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ClickHouseClient, variantForVersion } from '../../functions/clickhouse/client.js';
 import { migrate } from '../../functions/clickhouse/migrate.js';
 import { createClickHouseTraceSink, TRACE_STEPS_TABLE } from '../../functions/traces/clickhouse-sink.js';
-import { TraceRecorder } from '../../functions/traces/recorder.js';
+import { TraceRecorder, type TraceRecord } from '../../functions/traces/recorder.js';
+import { TraceSpool } from '../../functions/traces/spool.js';
+import { pollFor } from '../support/traces.js';
 import { decodeRow, stepRows } from '../../functions/traces/rows.js';
 import { TraceWriter } from '../../functions/traces/writer.js';
 import { SUMMARY_COLUMNS } from '../../functions/traces/query.js';
@@ -57,8 +59,8 @@ describe('ClickHouse schema and direct sink (real clickhouse-server)', () => {
   it('stores each step once even when the same batch is inserted again (retry, redelivery)', async () => {
     const sink = createClickHouseTraceSink({ client });
     const batch = sampleTrace();
-    await sink.write(batch);
-    await sink.write(batch);
+    await sink.write([batch]);
+    await sink.write([batch]);
     const [counts] = await client.select<{ n: string; u: string }>(
       `SELECT count() AS n, uniqExact(step_id) AS u FROM ${TRACE_STEPS_TABLE} FINAL WHERE trace_id = '${batch.record.traceId}'`,
     );
@@ -75,23 +77,35 @@ describe('ClickHouse schema and direct sink (real clickhouse-server)', () => {
     expect(new Date(finished.started_at_ms).toISOString().slice(0, 16)).toBe('2026-11-23T10:00');
   });
 
-  it('a sink that cannot reach ClickHouse never throws to the caller: rows are counted and spooled', async () => {
+  it('a sink that cannot reach ClickHouse never throws to the caller: rows are counted and spooled, and replayed once it is back', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-spool-'));
     try {
       const dead = new ClickHouseClient({ url: 'http://127.0.0.1:1/', timeoutMs: 500 });
       const warnings: unknown[] = [];
       const writer = new TraceWriter({
-        sink: createClickHouseTraceSink({ client: dead, attempts: 2, backoffMs: 1 }),
+        sinks: [createClickHouseTraceSink({ client: dead, attempts: 2, backoffMs: 1, lingerMs: 1 })],
         logger: { warn: (...args: unknown[]) => warnings.push(args) },
-        spoolDir: dir,
+        spool: new TraceSpool(dir),
+        replayRetryMs: 60_000,
       });
       const batch = sampleTrace();
       await expect(writer.write(batch)).resolves.toBeUndefined();
-      expect(writer.stats).toMatchObject({ written: 0, undelivered: 4, spooled: 4 });
+      await writer.flush();
+      expect(writer.stats).toMatchObject({ written: 0, undelivered: 4, spooled: 4, lost: 0 });
       expect(warnings).toHaveLength(1);
-      const files = await readdir(dir);
-      const spooled = (await readFile(join(dir, files[0]!), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { step_id: string });
-      expect(spooled.map((r) => r.step_id).sort()).toEqual(batch.rows.map((r) => r.step_id).sort());
+      const files = await readdir(join(dir, 'clickhouse'));
+      const spooled = (await readFile(join(dir, 'clickhouse', files[0]!), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as TraceRecord);
+      expect(spooled.map((r) => r.traceId)).toEqual([batch.record.traceId]);
+      writer.close();
+
+      // The next process (same spool, ClickHouse reachable) replays it without being asked.
+      const next = new TraceWriter({ sinks: [createClickHouseTraceSink({ client, lingerMs: 1 })], logger: { warn() {} }, spool: new TraceSpool(dir) });
+      await next.write(sampleTrace());
+      await pollFor(async () => ((await readdir(join(dir, 'clickhouse'))).length === 0 ? true : undefined), { everyMs: 20 });
+      await next.flush();
+      expect(next.stats).toMatchObject({ replayed: 4, lost: 0 });
+      const [counts] = await client.select<{ n: string }>(`SELECT count() AS n FROM ${TRACE_STEPS_TABLE} FINAL WHERE trace_id = '${batch.record.traceId}'`);
+      expect(Number(counts!.n)).toBe(4);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -104,7 +118,7 @@ describe('ClickHouse schema and direct sink (real clickhouse-server)', () => {
     expect(queries.length).toBe(4);
     const sink = createClickHouseTraceSink({ client });
     const now = new Date().toISOString();
-    await sink.write(sampleTrace(crypto.randomUUID(), now));
+    await sink.write([sampleTrace(crypto.randomUUID(), now)]);
     const [sessions, p95, spend] = await Promise.all(queries.slice(0, 3).map((q) => client.select(q)));
     expect(sessions).toContainEqual(expect.objectContaining({ proxy_id: 'p1' }));
     expect(p95).toContainEqual(expect.objectContaining({ model: 'gpt-4o-mini' }));

@@ -61,7 +61,7 @@ describe('Firehose sink → stand-in → trace-ingest → ClickHouse', () => {
     const sink = createFirehoseTraceSink({ client: () => client, streamName: 'sluice-traces', sleep: noSleep });
     const traceId = crypto.randomUUID();
     const batch = rows(30, traceId);
-    await sink.write({ record: { traceId } as never, rows: batch });
+    await sink.write([{ record: { traceId } as never, rows: batch }]);
     await s.drain();
     expect(s.stats.calls).toBe(2);
     expect(s.stats.recordsFailed).toBe(10);
@@ -75,11 +75,11 @@ describe('Firehose sink → stand-in → trace-ingest → ClickHouse', () => {
     const { s, client } = await standin();
     const sink = createFirehoseTraceSink({ client: () => client, streamName: 'sluice-traces' });
     const traceId = crypto.randomUUID();
-    await sink.write({ record: { traceId } as never, rows: rows(1100, traceId) });
+    await sink.write([{ record: { traceId } as never, rows: rows(1100, traceId) }]);
     expect(s.stats.calls).toBe(3);
     const bigTrace = crypto.randomUUID();
     // 60 rows of ~100 KiB: 6 MB of data needs two calls under the 4 MiB limit.
-    await sink.write({ record: { traceId: bigTrace } as never, rows: rows(60, bigTrace, 100 * 1024) });
+    await sink.write([{ record: { traceId: bigTrace } as never, rows: rows(60, bigTrace, 100 * 1024) }]);
     expect(s.stats.calls).toBe(5);
     await s.drain();
     expect(await countsFor(traceId)).toEqual({ n: 1100, u: 1100 });
@@ -90,7 +90,7 @@ describe('Firehose sink → stand-in → trace-ingest → ClickHouse', () => {
     const { s, client } = await standin({ failRecord: (i, call) => (call === 0 ? i === 1 : true) });
     const sink = createFirehoseTraceSink({ client: () => client, streamName: 'sluice-traces', attempts: 3, sleep: noSleep });
     const batch = rows(3);
-    const err = await sink.write({ record: { traceId: batch[0]!.trace_id } as never, rows: batch }).catch((e: unknown) => e);
+    const err = await sink.write([{ record: { traceId: batch[0]!.trace_id } as never, rows: batch }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UndeliveredRowsError);
     expect((err as UndeliveredRowsError).rows.map((r) => r.step_id)).toEqual([batch[1]!.step_id]);
     expect(s.stats.calls).toBe(3);
@@ -142,7 +142,7 @@ describe('trace-ingest', () => {
     try {
       const s = await startFirehoseStandin({ destinationUrl: down.url, accessKey: ACCESS_KEY, deliveryAttempts: 3, retryBackoffMs: 1 });
       const client = new FirehoseClient({ endpoint: s.url, region: 'us-east-1', credentials: { accessKeyId: 'l', secretAccessKey: 'l' }, maxAttempts: 1 });
-      await createFirehoseTraceSink({ client: () => client, streamName: 'sluice-traces' }).write({ record: {} as never, rows: rows(4) });
+      await createFirehoseTraceSink({ client: () => client, streamName: 'sluice-traces' }).write([{ record: {} as never, rows: rows(4) }]);
       await s.drain();
       expect(s.deliveryStatuses).toEqual([500, 500, 500]);
       expect(s.backup).toHaveLength(4);

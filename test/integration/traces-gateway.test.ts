@@ -158,7 +158,7 @@ describe('trace plugin on the request path', () => {
   it('a slow sink delays neither the first nor the last byte; the rows still arrive once', async () => {
     const written: TraceBatch[] = [];
     const slow = new TraceWriter({
-      sink: { write: (b) => new Promise<void>((r) => setTimeout(() => (written.push(b), r()), 1_500)) },
+      sinks: [{ name: 'slow', write: (traces) => new Promise<void>((r) => setTimeout(() => (written.push(...traces), r()), 1_500)) }],
       logger: { warn() {} },
     });
     const slowGw = await startTestGateway({ upstreamUrl: upstream.url, deps: { traceSink: slow } });

@@ -17,6 +17,10 @@ import { TraceWriter } from '../../functions/traces/writer.js';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 
 const SINK_DELAY_MS = 400;
+const FLUSH_WAIT_MS = 500;
+let sinkDelayMs = SINK_DELAY_MS;
+const warnings: Record<string, unknown>[] = [];
+let writer: TraceWriter;
 let upstream: OpenAIUpstream;
 let dataDir: string;
 let key: string;
@@ -33,18 +37,23 @@ beforeAll(async () => {
   key = generated.key;
   await store.putKey({ id: generated.id, hash: generated.hash, proxyId: 'p1', orgId: 'o1', createdAt: new Date().toISOString() });
   const traceSink = new TraceWriter({
-    sink: {
-      write: (batch) =>
-        new Promise<void>((r) =>
-          setTimeout(() => {
-            sinkDoneAt = performance.now();
-            rowsWritten += batch.rows.length;
-            r();
-          }, SINK_DELAY_MS),
-        ),
-    },
-    logger: { warn() {} },
+    sinks: [
+      {
+        name: 'delayed',
+        write: (traces) =>
+          new Promise<void>((r) =>
+            setTimeout(() => {
+              sinkDoneAt = performance.now();
+              for (const t of traces) rowsWritten += t.rows.length;
+              r();
+            }, sinkDelayMs),
+          ),
+      },
+    ],
+    logger: { warn: (message: unknown, ...rest: unknown[]) => void warnings.push({ message, ...(rest[0] as Record<string, unknown>) }) },
+    awaitDeliveryMs: FLUSH_WAIT_MS,
   });
+  writer = traceSink;
   handler = createGatewayHandler({ ...depsFromEnv({ SLUICE_DATA_DIR: dataDir, SLUICE_LOG_LEVEL: 'SILENT' }), store, traceSink }) as unknown as typeof handler;
 });
 afterAll(async () => {
@@ -54,6 +63,7 @@ afterAll(async () => {
 
 describe('trace flush on Lambda', () => {
   it('the response stream ends first; the invocation resolves only after the trace is written', async () => {
+    sinkDelayMs = SINK_DELAY_MS;
     let streamEndedAt = 0;
     const stream = new LambdaResponseStream((_chunk, done) => done());
     stream.on('finish', () => (streamEndedAt = performance.now()));
@@ -74,5 +84,29 @@ describe('trace flush on Lambda', () => {
     expect(rowsWritten).toBeGreaterThanOrEqual(3);
     expect(sinkDoneAt).toBeGreaterThan(streamEndedAt);
     expect(resolvedAt).toBeGreaterThanOrEqual(sinkDoneAt);
+  });
+
+  it('a sink slower than the 500 ms rule: the invocation resolves after the wait, its rows counted and logged as trace_rows_lost', async () => {
+    sinkDelayMs = 3_000;
+    const lostBefore = writer.stats.lost;
+    const doneBefore = sinkDoneAt;
+    let streamEndedAt = 0;
+    const stream = new LambdaResponseStream((_chunk, done) => done());
+    stream.on('finish', () => (streamEndedAt = performance.now()));
+    const event = {
+      version: '2.0',
+      rawPath: '/a/p1/openai/v1/chat/completions',
+      rawQueryString: '',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      requestContext: { http: { method: 'POST', path: '/a/p1/openai/v1/chat/completions', protocol: 'HTTP/1.1', sourceIp: '203.0.113.7', userAgent: 'test' }, requestId: 'r2' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello there' }], stream: true }),
+      isBase64Encoded: false,
+    };
+    await handler(event, stream, { getRemainingTimeInMillis: () => 60_000, awsRequestId: 'r2' });
+    // Resolved while the sink still had the rows: the wait is bounded, not the sink's pace.
+    expect(streamEndedAt).toBeGreaterThan(0);
+    expect(sinkDoneAt).toBe(doneBefore);
+    expect(writer.stats.lost - lostBefore).toBeGreaterThanOrEqual(3);
+    expect(warnings).toContainEqual(expect.objectContaining({ message: 'trace_rows_lost', trace_rows_lost: writer.stats.lost - lostBefore }));
   });
 });

@@ -35,6 +35,12 @@ import * as anthropic from './anthropic-upstream.js';
 
 export { replyTo } from './upstream/content.js';
 
+export interface AwsTestCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
 export const TEST_AWS_CREDENTIALS = { accessKeyId: 'AKIASLUICETESTKEY000', secretAccessKey: 'sluice/test/secret/key/for/sigv4/only00000' };
 
 /** Gives this process's AWS SDK default credential chain TEST_AWS_CREDENTIALS (env keys set, session token and profile cleared), the keys the upstream checks SigV4 against. */
@@ -104,15 +110,21 @@ const escapeUri = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) =
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
 
-/** Verifies a SigV4 `Authorization` header the way AWS does (service bedrock); returns why not, or undefined. */
-export function sigV4Problem(method: string, rawPath: string, headers: IncomingHttpHeaders, body: Buffer, creds: { accessKeyId: string; secretAccessKey: string }, region: string): string | undefined {
+/** Verifies a SigV4 `Authorization` header the way AWS does (service bedrock unless named); returns why not, or undefined. */
+export function sigV4Problem(method: string, rawPath: string, headers: IncomingHttpHeaders, body: Buffer, accepted: AwsTestCredentials | readonly AwsTestCredentials[], region: string, expectedService = 'bedrock'): string | undefined {
   const auth = String(headers['authorization'] ?? '');
   const m = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, ?SignedHeaders=([^,]+), ?Signature=([0-9a-f]{64})$/.exec(auth);
   if (!m) return 'missing or malformed SigV4 Authorization header';
   const [, akid, day, scopeRegion, service, signedHeaders, signature] = m as unknown as [string, string, string, string, string, string, string];
-  if (akid !== creds.accessKeyId) return 'unknown access key';
+  const creds = (Array.isArray(accepted) ? accepted : [accepted]).find((c: AwsTestCredentials) => c.accessKeyId === akid);
+  if (!creds) return 'The security token included in the request is invalid.';
+  // Temporary credentials: AWS wants the session token in x-amz-security-token, and signed.
+  if (creds.sessionToken !== undefined) {
+    if (headers['x-amz-security-token'] !== creds.sessionToken) return 'The security token included in the request is invalid.';
+    if (!signedHeaders.split(';').includes('x-amz-security-token')) return 'x-amz-security-token is not signed';
+  }
   if (scopeRegion !== region) return `credential scope region ${scopeRegion}, expected ${region}`;
-  if (service !== 'bedrock') return `credential scope service ${service}`;
+  if (service !== expectedService) return `credential scope service ${service}`;
   const amzDate = String(headers['x-amz-date'] ?? '');
   if (!amzDate.startsWith(day)) return 'x-amz-date does not match the credential scope';
   const [pathPart, query = ''] = rawPath.split('?') as [string, string?];
@@ -224,8 +236,14 @@ function streamFrames(content: Json[], stopReason: string, usage: Json, s: anthr
   return frames;
 }
 
-export async function startBedrockUpstream(opts: { region?: string } = {}): Promise<BedrockUpstream> {
+/**
+ * `credentials`: the credential sets whose signatures are accepted (default: the test
+ * role's, TEST_AWS_CREDENTIALS); a set with a session token also needs it signed in
+ * x-amz-security-token. Any other signer gets AWS's 403.
+ */
+export async function startBedrockUpstream(opts: { region?: string; credentials?: readonly AwsTestCredentials[] } = {}): Promise<BedrockUpstream> {
   const region = opts.region ?? 'us-east-1';
+  const accepted = opts.credentials ?? [TEST_AWS_CREDENTIALS];
   const requests: BedrockRecordedRequest[] = [];
   const closing = new AbortController();
 
@@ -249,7 +267,7 @@ export async function startBedrockUpstream(opts: { region?: string } = {}): Prom
     const modelId = match ? decodeURIComponent(match[1]!) : '';
     requests.push({ path: rawPath, modelId, action: (match?.[2] ?? 'converse') as 'converse', headers, body, rawBody: raw, httpVersion: '2.0' });
     if (!match || method !== 'POST') return sendError(stream, 'ResourceNotFoundException', `No route for ${method} ${rawPath}`);
-    const problem = sigV4Problem(method, rawPath, headers, raw, TEST_AWS_CREDENTIALS, region);
+    const problem = sigV4Problem(method, rawPath, headers, raw, accepted, region);
     if (problem) return sendError(stream, 'AccessDeniedException', problem);
     if (!body) return sendError(stream, 'ValidationException', 'Malformed JSON body');
     if (match[2] === 'invoke' && /titan-embed|cohere\.embed/.test(modelId)) return invokeEmbedding(stream, modelId, body);

@@ -13,6 +13,9 @@
  * | `POST /v1/embeddings` | `list` of float vectors, or base64 float32 with `encoding_format: "base64"` | |
  * | `GET /v1/models`, `GET /v1/models/{id}` | model list / model | |
  *
+ * Reasoning models (`o3`, `o4-mini`, `gpt-5…`, not `-chat`) refuse `max_tokens` and a
+ * non-default `temperature`/`top_p` on chat completions with OpenAI's own 400s.
+ *
  * Errors are `{"error":{"message","type","param","code"}}` with OpenAI's statuses and
  * headers (429 carries `retry-after` and `x-ratelimit-*`). Success answers carry
  * `x-request-id`, `openai-processing-ms`, `openai-version` and the rate-limit headers.
@@ -58,6 +61,7 @@ import {
   openAIId,
   type OpenAIErrorBody,
   rateLimitHeaders,
+  reasoningModelRefusal,
   responseEvents,
   responseObject,
   responsesUsage,
@@ -197,6 +201,8 @@ function handleChat(body: JsonObject, scenario: Scenario, answer: Answerer): Pro
   if (!Array.isArray(body.messages) || body.messages.length === 0) {
     return errorBody("Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.", 'invalid_request_error', 'messages', 'empty_array');
   }
+  const refused = reasoningModelRefusal(body);
+  if (refused) return refused;
   const messages = body.messages as JsonObject[];
   const prompt = lastUserText(messages);
   const promptTokens = countTokens(allText(messages));

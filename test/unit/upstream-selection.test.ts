@@ -135,3 +135,30 @@ describe('selection header formats', () => {
     expect(e.message).not.toContain(value);
   });
 });
+
+describe('X-Sluice-Upstream: bedrock (the caller\'s own AWS credentials)', () => {
+  const aws = { 'x-sluice-aws-access-key-id': 'AKIAEXAMPLEKEY000001', 'x-sluice-aws-secret-access-key': 'exampleSecretKeyForUnitTests00000000000A', 'x-sluice-aws-region': 'eu-north-1' };
+  const selectAws = (headers: Record<string, string>) => {
+    const parsed = parseSluiceHeaders(headers);
+    return selectUpstream(deps, proxy, parsed, undefined, parsed.callerAws);
+  };
+
+  it("goes to the Bedrock host of the caller's Region, signed with the caller's keys", async () => {
+    const target = await selectAws({ 'x-sluice-upstream': 'bedrock', ...aws });
+    expect(target).toMatchObject({ provider: 'bedrock', baseUrl: 'https://bedrock-runtime.eu-north-1.amazonaws.com', via: 'alias', name: 'bedrock', allowPrivateNetwork: false });
+    expect(target.callerAws?.accessKeyId).toBe('AKIAEXAMPLEKEY000001');
+    expect(target.credentialRef).toBeUndefined();
+    expect(describeTarget(target)).toMatchObject({ credential: 'caller', host: 'bedrock-runtime.eu-north-1.amazonaws.com' });
+    expect(JSON.stringify(describeTarget(target))).not.toContain('AKIA');
+  });
+
+  it('without the credentials: 401 missing_provider_credentials', async () => {
+    const err = await refusal(selectAws({ 'x-sluice-upstream': 'bedrock' }));
+    expect([err.status, err.code]).toEqual([401, 'missing_provider_credentials']);
+  });
+
+  it('caller AWS credentials with a non-Bedrock choice: 400, they are not forwarded anywhere else', async () => {
+    const err = await refusal(selectAws({ 'x-sluice-upstream': 'vertex-eu', ...aws }));
+    expect([err.status, err.code]).toEqual([400, 'invalid_header']);
+  });
+});

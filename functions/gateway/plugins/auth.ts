@@ -1,5 +1,6 @@
 import { hashKey, looksLikeGatewayKey, secretFingerprint, timingSafeEqualHex } from '../../stores/keys.js';
 import type { ProxyConfig } from '../../stores/types.js';
+import { awsCredentialFingerprint } from '../../upstream/aws-credentials.js';
 import { forbidden, unauthorized } from '../../upstream/errors.js';
 import { signIdentity, verifyIdentity } from '../identity.js';
 import type { GatewayDeps, Identity, Plugin, RequestState } from '../types.js';
@@ -78,7 +79,24 @@ export function authPlugin(deps: Pick<GatewayDeps, 'store' | 'cache' | 'identity
       if (!proxy) throw forbidden('This key is not valid for the requested proxy.', 'proxy_forbidden');
       // A request that picks its upstream (where the proxy allows it) brings that upstream's credential.
       if (providerKey && proxy.upstreamSelection && state.sluiceHeaders.upstream !== undefined) state.providerKey = providerKey;
-      if (proxy.byok) {
+      const callerAws = state.sluiceHeaders.callerAws;
+      if (proxy.byok && proxy.provider === 'bedrock') {
+        // A BYOK Bedrock proxy signs with the caller's AWS credentials only: never the function's role.
+        if (!callerAws) {
+          throw unauthorized(
+            "This Bedrock proxy signs with the caller's own AWS credentials: send X-Sluice-AWS-Access-Key-Id, X-Sluice-AWS-Secret-Access-Key and X-Sluice-AWS-Region (and X-Sluice-AWS-Session-Token for temporary credentials).",
+            'missing_provider_credentials',
+          );
+        }
+        state.callerAws = callerAws;
+      } else if (callerAws) {
+        // Elsewhere only a request that picks a Bedrock upstream may bring them (upstream selection checks the choice).
+        if (!proxy.upstreamSelection || state.sluiceHeaders.upstream === undefined) {
+          throw forbidden('This proxy does not take caller AWS credentials (X-Sluice-AWS-* headers): they apply to a BYOK Bedrock proxy, or with X-Sluice-Upstream: bedrock where the proxy allows upstream selection.', 'caller_credentials_forbidden');
+        }
+        state.callerAws = callerAws;
+      }
+      if (proxy.byok && proxy.provider !== 'bedrock') {
         if (!providerKey) {
           throw unauthorized(
             'This proxy is in bring-your-own-key mode: send the gateway key in `X-Sluice-Key` and your provider key in `Authorization: Bearer …`.',
@@ -96,7 +114,7 @@ export function authPlugin(deps: Pick<GatewayDeps, 'store' | 'cache' | 'identity
         keyId: identity.keyId,
         // secretFingerprint(gatewayKey), from the hash already computed.
         keyFingerprint: keyHash.slice(0, 8),
-        ...(state.providerKey ? { providerKeyFingerprint: secretFingerprint(state.providerKey) } : {}),
+        ...(state.providerKey ? { providerKeyFingerprint: secretFingerprint(state.providerKey) } : state.callerAws ? { providerKeyFingerprint: awsCredentialFingerprint(state.callerAws) } : {}),
       });
       state.log.appendKeys({ proxyId: proxy.id, keyId: identity.keyId });
     },

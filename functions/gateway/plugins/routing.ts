@@ -20,7 +20,7 @@ export function routingPlugin(deps: GatewayDeps): Plugin {
     async before(state: RequestState) {
       const { route, proxy } = state;
       if (route.kind !== 'openai' || !proxy) return;
-      const target = await selectUpstream(deps, proxy, state.sluiceHeaders, state.providerKey);
+      const target = await selectUpstream(deps, proxy, state.sluiceHeaders, state.providerKey, state.callerAws);
       state.target = target;
       if (target.via !== 'proxy') state.trace.set({ upstream: describeTarget(target) });
       const adapter = adapterFor(target.provider);

@@ -32,8 +32,10 @@ export function setClientBody(state: RequestState, read: () => { body: Buffer; t
  * `tool` step per tool result the client sends on the way in; the `llm` step comes
  * from the model call; when the body is complete (streamed or not) a `tool` step per
  * tool call the model made, cost from the usage, and `request_finished` (with the
- * response body). Persistence is asynchronous: it never delays the client, and the
- * invocation awaits it at the very end (Lambda does not wait for dangling promises).
+ * response body). Persistence is asynchronous: it never delays the client. The
+ * invocation awaits what the trace writer returns at the very end: locally nothing (the
+ * trace is queued), in Lambda its rows for at most 500 ms (Lambda freezes the
+ * environment once the handler resolves).
  */
 export function tracePlugin(deps: TraceDeps): Plugin {
   const limit = deps.traceBodyBytes ?? DEFAULT_TRACE_BODY_BYTES;
@@ -129,8 +131,11 @@ function persist(deps: TraceDeps, state: RequestState): void {
       return (rows ??= stepRows(record));
     },
   };
+  // Only the id is captured: the write may outlive the request, which must not keep its state alive.
+  const traceId = state.traceId;
+  const logger = deps.logger;
   const write = deps.traceSink.write(batch).catch((err: Error) => {
-    deps.logger.warn('trace write failed', { traceId: state.traceId, error: err.message });
+    logger.warn('trace write failed', { traceId, error: err.message });
   });
   state.pending.push(write);
 }

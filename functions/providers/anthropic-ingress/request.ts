@@ -1,10 +1,13 @@
 import { badRequest } from '../../upstream/errors.js';
 import type { Json } from '../chat.js';
+import { isReasoningModel } from '../openai/reasoning-models.js';
 
 /**
  * Native Anthropic Messages → OpenAI chat.completions, for the Anthropic ingress on an
  * OpenAI-family proxy. Thinking blocks in the history are dropped (OpenAI-compatible
- * upstreams cannot take them back); server tools and documents are refused.
+ * upstreams cannot take them back); server tools and documents are refused. OpenAI's
+ * reasoning models get `max_completion_tokens`, `thinking` as `reasoning_effort`, and
+ * `temperature`/`top_p` only when they ask for the default (see samplingFor).
  */
 export function anthropicToChatRequest(body: Json, model: string): Json {
   const messages: Json[] = [];
@@ -41,9 +44,13 @@ export function anthropicToChatRequest(body: Json, model: string): Json {
     }
   });
 
-  const out: Json = { model, messages, max_tokens: body.max_tokens };
-  if (typeof body.temperature === 'number') out.temperature = body.temperature;
-  if (typeof body.top_p === 'number') out.top_p = body.top_p;
+  const reasoning = isReasoningModel(model);
+  const out: Json = { model, messages, [reasoning ? 'max_completion_tokens' : 'max_tokens']: body.max_tokens };
+  if (reasoning) Object.assign(out, reasoningParams(body, model));
+  else {
+    if (typeof body.temperature === 'number') out.temperature = body.temperature;
+    if (typeof body.top_p === 'number') out.top_p = body.top_p;
+  }
   if (typeof body.top_k === 'number') out.top_k = body.top_k;
   if (Array.isArray(body.stop_sequences) && body.stop_sequences.length > 0) out.stop = body.stop_sequences;
   const user = (body.metadata as Json | undefined)?.user_id;
@@ -67,6 +74,29 @@ export function anthropicToChatRequest(body: Json, model: string): Json {
     if (choice.disable_parallel_tool_use === true && out.tools) out.parallel_tool_calls = false;
   }
   return out;
+}
+
+/**
+ * A reasoning model takes only the default sampling (1): a request asking for it loses the
+ * field, any other value is a 400 naming it (never silently dropped), as for the
+ * chat translation's parameters a provider cannot honour. `output_config.effort` becomes
+ * `reasoning_effort` (low/medium/high as is, xhigh and max → high); else `thinking`'s budget_tokens
+ * does: ≤ 1024 low, ≤ 2048 medium, more high (the chat translation's table, read back).
+ */
+function reasoningParams(body: Json, model: string): Json {
+  for (const field of ['temperature', 'top_p'] as const) {
+    const value = body[field];
+    if (value !== undefined && value !== 1) {
+      throw badRequest(`'${field}' is not supported by the reasoning model '${model}' (only the default, 1); remove it.`, 'unsupported_parameter', field);
+    }
+  }
+  const effort = (body.output_config as Json | undefined)?.effort;
+  if (effort === 'low' || effort === 'medium' || effort === 'high') return { reasoning_effort: effort };
+  if (effort === 'xhigh' || effort === 'max') return { reasoning_effort: 'high' };
+  const thinking = body.thinking as Json | undefined;
+  if (thinking?.type !== 'enabled' || typeof thinking.budget_tokens !== 'number') return {};
+  const budget = thinking.budget_tokens;
+  return { reasoning_effort: budget <= 1024 ? 'low' : budget <= 2048 ? 'medium' : 'high' };
 }
 
 function textBlock(b: Json, where: string): string {

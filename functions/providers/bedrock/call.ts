@@ -12,7 +12,7 @@ import { isAnthropicModel } from './api.js';
 import { encodeEvent, encodeException, EVENT_STREAM_CONTENT_TYPE } from './eventstream.js';
 import { fromConverseResponse } from './response.js';
 import { bedrockStreamTokens, newBedrockStreamState, translateBedrockEvent } from './stream.js';
-import { bedrockTarget, blobsAsBase64, converse, converseStream, countTokens, createBedrockClients, invokeModel, invokeModelStream, type BedrockClients } from './transport.js';
+import { bedrockTarget, blobsAsBase64, callerBedrockTarget, signedWith, converse, converseStream, countTokens, createBedrockClients, invokeModel, invokeModelStream, type BedrockClients } from './transport.js';
 import { anthropicStreamErrorEvent } from '../anthropic/errors.js';
 import { anthropicTokenCounts } from '../anthropic/usage.js';
 import { bedrockTokenCounts } from './usage.js';
@@ -40,8 +40,10 @@ export async function callBedrock(deps: Deps, state: CallState, sentAt: number):
   if (route.kind !== 'openai' || !plan.body) throw new Error('callBedrock reached without a routed request');
   const native = route.ingress === 'bedrock';
   const model = plan.modelResolved ?? '';
-  const clients = clientsOf(deps);
-  const { region, endpoint } = bedrockTarget(plan.target.url.href, clients.defaultRegion);
+  // The caller's own AWS credentials (where the proxy allows them) sign instead of the role, never as well.
+  const caller = state.target?.callerAws;
+  const clients = caller ? signedWith(clientsOf(deps), caller) : clientsOf(deps);
+  const { region, endpoint } = caller ? callerBedrockTarget(plan.target.url.href, caller) : bedrockTarget(plan.target.url.href, clients.defaultRegion);
   const stream = state.body?.stream ?? false;
   const created = Math.floor(Date.now() / 1000);
   const framer = chatFramer(route.endpoint, state.body?.json ?? {}, model, created);

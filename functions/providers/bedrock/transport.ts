@@ -1,31 +1,83 @@
 import type { BedrockRuntimeClient, ConverseCommandOutput, ConverseStreamOutput } from '@aws-sdk/client-bedrock-runtime';
 import type { Json } from '../chat.js';
+import { awsCredentialHash, type CallerAwsCredentials } from '../../upstream/aws-credentials.js';
 
 /**
  * Bedrock Runtime clients, one per Region and endpoint, signed with the function's IAM
- * role (the default credential chain): the customer hands over no AWS keys.
+ * role (the default credential chain): the customer hands over no AWS keys. A request
+ * that brings the caller's own AWS credentials gets a client signed with those instead.
  */
 export interface BedrockClients {
   /** The function's own Region, used when a proxy's endpoint does not name one. */
   readonly defaultRegion: string;
-  client(region: string, endpoint: string | undefined): Promise<BedrockRuntimeClient>;
+  /** A client for the Region and endpoint; with `credentials`, one that signs with them (never the role). */
+  client(region: string, endpoint: string | undefined, credentials?: CallerAwsCredentials): Promise<BedrockRuntimeClient>;
 }
+
+/** Clients signed with callers' credentials kept per instance; the least recently used goes first. */
+export const MAX_CALLER_CLIENTS = 64;
 
 export function createBedrockClients(defaultRegion: string): BedrockClients {
   const clients = new Map<string, Promise<BedrockRuntimeClient>>();
+  // Keyed by a hash of access key id, secret and token (never the access key id alone): a
+  // caller with the right id and a wrong secret must not ride on another's signed client.
+  const callerClients = new Map<string, Promise<BedrockRuntimeClient>>();
+  const build = (region: string, endpoint: string | undefined, credentials?: CallerAwsCredentials) =>
+    // Loaded on demand: only proxies that use Bedrock pay for the client at cold start.
+    import('./sdk.js').then(
+      ({ BedrockRuntimeClient }) =>
+        new BedrockRuntimeClient({
+          region,
+          ...(endpoint ? { endpoint } : {}),
+          maxAttempts: 1,
+          ...(credentials
+            ? { credentials: { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey, ...(credentials.sessionToken ? { sessionToken: credentials.sessionToken } : {}) } }
+            : {}),
+        }),
+    );
   return {
     defaultRegion,
-    client(region, endpoint) {
+    client(region, endpoint, credentials) {
+      if (credentials) {
+        const key = `${region} ${endpoint ?? ''} ${awsCredentialHash(credentials)}`;
+        let client = callerClients.get(key);
+        if (client) callerClients.delete(key);
+        else {
+          client = build(region, endpoint, credentials);
+          if (callerClients.size >= MAX_CALLER_CLIENTS) {
+            const oldest = callerClients.keys().next().value!;
+            void callerClients.get(oldest)?.then((c) => c.destroy(), () => undefined);
+            callerClients.delete(oldest);
+          }
+        }
+        callerClients.set(key, client);
+        return client;
+      }
       const key = `${region} ${endpoint ?? ''}`;
       let client = clients.get(key);
       if (!client) {
-        // Loaded on demand: only proxies that use Bedrock pay for the client at cold start.
-        client = import('./sdk.js').then(({ BedrockRuntimeClient }) => new BedrockRuntimeClient({ region, ...(endpoint ? { endpoint } : {}), maxAttempts: 1 }));
+        client = build(region, endpoint);
         clients.set(key, client);
       }
       return client;
     },
   };
+}
+
+/** The same clients, every one signed with the caller's credentials (for one request). */
+export function signedWith(clients: BedrockClients, credentials: CallerAwsCredentials): BedrockClients {
+  return { defaultRegion: credentials.region, client: (region, endpoint) => clients.client(region, endpoint, credentials) };
+}
+
+/**
+ * The Region and endpoint for a caller-credential request: the caller's Region, on that
+ * Region's Bedrock host when the proxy's URL is an AWS host, else on the proxy's own
+ * endpoint (a VPC endpoint, a test server) signed for the caller's Region.
+ */
+export function callerBedrockTarget(baseUrl: string, credentials: CallerAwsCredentials): { region: string; endpoint: string | undefined } {
+  const host = new URL(baseUrl).hostname;
+  const aws = host === 'bedrock-runtime.amazonaws.com' || REGION_IN_HOST.test(host);
+  return { region: credentials.region, endpoint: aws ? undefined : baseUrl.replace(/\/+$/, '') };
 }
 
 /** Regional Bedrock Runtime hosts (also FIPS and VPC endpoint names) carry the Region. */

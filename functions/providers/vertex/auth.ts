@@ -2,7 +2,9 @@ import { createHash, createSign } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import { pinnedRequestOptions, SsrfError, type CheckedTarget } from '../../net/index.js';
+import type { AwsCredentialIdentity } from '@smithy/types';
 import { badGateway, GatewayError } from '../../upstream/errors.js';
+import { exchangeWorkloadIdentity, parseExternalAccount, WIF_REF_PREFIX, wifConfigFromRef, type ExternalAccountConfig, type GooglePoster, type WifDeps } from './workload-identity.js';
 
 /**
  * OAuth2 access tokens for Vertex AI from a Google service-account JSON key (the
@@ -41,8 +43,13 @@ export interface TokenResponse {
 export type TokenPoster = (target: CheckedTarget, form: string) => Promise<TokenResponse>;
 
 export interface GoogleTokenSource {
-  /** An access token for the service account whose JSON key this is. */
-  accessToken(serviceAccountJson: string, opts: { allowPrivateNetwork: boolean }): Promise<string>;
+  /**
+   * An access token for the service account whose JSON key this is — or, for an
+   * `external_account` (AWS) credential file, one obtained by workload identity federation.
+   */
+  accessToken(credentialJson: string, opts: { allowPrivateNetwork: boolean }): Promise<string>;
+  /** An access token by workload identity federation (a `gcp-wif:` reference), no GCP key involved. */
+  workloadIdentityToken(config: ExternalAccountConfig, opts: { allowPrivateNetwork: boolean }): Promise<string>;
   /** Drops a cached token Vertex refused (401: revoked before its expiry), so the next request exchanges a new one. */
   forget(token: string): void;
 }
@@ -54,6 +61,10 @@ export interface GoogleTokenSourceOptions {
   post?: TokenPoster;
   /** Epoch milliseconds; default Date.now. */
   now?: () => number;
+  /** Sends the workload identity exchanges (form or JSON); default: node:http(s) to the pinned address. */
+  googlePost?: GooglePoster;
+  /** The function's AWS credentials and Region for workload identity federation; default: the SDK's default chain, AWS_REGION. */
+  aws?: { credentials: () => Promise<AwsCredentialIdentity>; region: string };
 }
 
 /** Reads a service-account JSON key; a clear 502 (naming no field value) when it is not one. */
@@ -139,21 +150,43 @@ export function createGoogleTokenSource(opts: GoogleTokenSourceOptions): GoogleT
     return token;
   };
 
+  const cached = (key: string, run: (entry: CacheEntry) => Promise<string>): Promise<string> => {
+    const hit = cache.get(key);
+    // In flight (renewAt Infinity) or still fresh: shared.
+    if (hit && now() < hit.renewAt) return hit.token;
+    const entry: CacheEntry = { renewAt: Number.POSITIVE_INFINITY, token: Promise.resolve('') };
+    entry.token = run(entry);
+    cache.set(key, entry);
+    entry.token.catch(() => {
+      if (cache.get(key) === entry) cache.delete(key);
+    });
+    return entry.token;
+  };
+
+  let wifDeps: WifDeps | undefined;
+  const federation = (config: ExternalAccountConfig, allowPrivateNetwork: boolean) =>
+    cached(`wif ${allowPrivateNetwork ? 'p' : 'n'} ${JSON.stringify(config)}`, async (entry) => {
+      wifDeps ??= {
+        guard: opts.guard,
+        post: opts.googlePost ?? postGoogle,
+        now,
+        region: opts.aws?.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+        awsCredentials: opts.aws?.credentials ?? defaultAwsCredentials(),
+      };
+      const { token, expiresAt } = await exchangeWorkloadIdentity(config, wifDeps, allowPrivateNetwork);
+      entry.renewAt = expiresAt - REFRESH_MARGIN_MS;
+      entry.value = token;
+      return token;
+    });
+
   return {
-    async accessToken(serviceAccountJson, { allowPrivateNetwork }) {
-      const { sa, fingerprint } = read(serviceAccountJson);
-      const key = `${allowPrivateNetwork ? 'p' : 'n'} ${fingerprint}`;
-      const hit = cache.get(key);
-      // In flight (renewAt Infinity) or still fresh: shared.
-      if (hit && now() < hit.renewAt) return hit.token;
-      const entry: CacheEntry = { renewAt: Number.POSITIVE_INFINITY, token: Promise.resolve('') };
-      entry.token = exchange(sa, allowPrivateNetwork, entry);
-      cache.set(key, entry);
-      entry.token.catch(() => {
-        if (cache.get(key) === entry) cache.delete(key);
-      });
-      return entry.token;
+    async accessToken(credentialJson, { allowPrivateNetwork }) {
+      const external = externalAccountIn(credentialJson);
+      if (external) return federation(external, allowPrivateNetwork);
+      const { sa, fingerprint } = read(credentialJson);
+      return cached(`${allowPrivateNetwork ? 'p' : 'n'} ${fingerprint}`, (entry) => exchange(sa, allowPrivateNetwork, entry));
     },
+    workloadIdentityToken: (config, { allowPrivateNetwork }) => federation(config, allowPrivateNetwork),
     forget(token) {
       for (const [key, entry] of cache) if (entry.value === token) cache.delete(key);
     },
@@ -194,16 +227,42 @@ function credentialError(problem: string): GatewayError {
   return badGateway(`The Vertex AI credential ${problem}.`, 'upstream_credential_invalid');
 }
 
+/** An `external_account` credential file's configuration, else undefined (a service-account key, or not JSON). */
+function externalAccountIn(json: string): ExternalAccountConfig | undefined {
+  if (!json.includes('external_account')) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  const o = parsed as Record<string, unknown> | null;
+  return o && typeof o === 'object' && o.type === 'external_account' ? parseExternalAccount(o) : undefined;
+}
+
+/** The AWS SDK's default credential chain (the function's role), loaded when federation is first used. */
+function defaultAwsCredentials(): () => Promise<AwsCredentialIdentity> {
+  let provider: Promise<() => Promise<AwsCredentialIdentity>> | undefined;
+  return async () => {
+    provider ??= import('@aws-sdk/credential-provider-node').then(({ defaultProvider }) => defaultProvider());
+    return (await provider)();
+  };
+}
+
 /** The default poster: node:http(s) to the checked address, no redirects, bounded answer. */
-export const postForm: TokenPoster = (target, form) =>
+export const postForm: TokenPoster = (target, form) => postGoogle(target, form, { contentType: 'application/x-www-form-urlencoded' });
+
+/** One POST to a checked Google endpoint (form or JSON, optional bearer): no redirects, bounded answer. */
+export const postGoogle: GooglePoster = (target, text, { contentType, authorization }) =>
   new Promise((resolve, reject) => {
     const isHttps = target.url.protocol === 'https:';
-    const body = Buffer.from(form);
+    const body = Buffer.from(text);
     const req = (isHttps ? https : http).request({
       method: 'POST',
       path: `${target.url.pathname}${target.url.search}`,
       ...pinnedRequestOptions(target, {
-        'content-type': 'application/x-www-form-urlencoded',
+        'content-type': contentType,
+        ...(authorization ? { authorization } : {}),
         'content-length': String(body.length),
         accept: 'application/json',
         'user-agent': 'sluice-gateway/0.1',
@@ -245,6 +304,7 @@ export async function vertexAccessToken(
   tokens: GoogleTokenSource,
 ): Promise<string> {
   if (target.callerCredential) return target.callerCredential;
+  if (target.credentialRef?.startsWith(WIF_REF_PREFIX)) return tokens.workloadIdentityToken(wifConfigFromRef(target.credentialRef), { allowPrivateNetwork: target.allowPrivateNetwork });
   if (!target.credentialRef) throw badGateway('No Vertex AI credential is configured: give the proxy a service-account key (--credential secret:NAME), or make it BYOK so callers send their own OAuth access token.', 'upstream_credential_missing');
   return tokens.accessToken(await resolve(target.credentialRef), { allowPrivateNetwork: target.allowPrivateNetwork });
 }

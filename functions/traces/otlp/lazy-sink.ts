@@ -1,26 +1,33 @@
-import { UndeliveredRowsError, type TraceSink } from '../sink.js';
+import type { TraceDestination } from '../sink.js';
 import { otlpConfigFromEnv } from './config.js';
 import type { OtlpDestination } from './exporter.js';
 
 /**
- * The `otlp` trace sink: settings validated now (a bad OTEL_EXPORTER_OTLP_* stops the
- * start), the exporter (span builder, protobuf encoder, redaction) loaded with a dynamic
- * import on the first export, so it stays out of the gateway's init.
+ * The `otlp` destination of the trace fan-out: settings validated now (a bad
+ * OTEL_EXPORTER_OTLP_* stops the start), the exporter (span builder, protobuf encoder,
+ * redaction) loaded with a dynamic import on the first export, out of the gateway's init.
+ * A failed load rejects the write (the fan-out spools or counts the traces) and is retried
+ * on the next one.
  */
-export function createLazyOtlpSink(env: NodeJS.ProcessEnv, readSecret?: (arn: string) => Promise<string>): TraceSink {
+/** Set by the Lambda bundle (lib/gateway-function.ts OTLP_EXPORTER_MODULE): the exporter's own file next to index.mjs. */
+declare const __SLUICE_OTLP_EXPORTER__: string | undefined;
+
+/** Not a literal, so a bundler leaves the exporter out of the handler's bundle. */
+const EXPORTER_MODULE: string = typeof __SLUICE_OTLP_EXPORTER__ === 'string' ? __SLUICE_OTLP_EXPORTER__ : './exporter.js';
+
+export function createLazyOtlpDestination(env: NodeJS.ProcessEnv, readSecret?: (arn: string) => Promise<string>): TraceDestination {
   const config = otlpConfigFromEnv(env);
   let exporter: Promise<OtlpDestination> | undefined;
   return {
-    async write(batch) {
-      exporter ??= import('./exporter.js').then(({ createOtlpExporter }) => createOtlpExporter({ config, ...(readSecret ? { readSecret } : {}) }));
-      let dest: OtlpDestination;
-      try {
-        dest = await exporter;
-      } catch (err) {
+    name: 'otlp',
+    // One export call carries the spans of many traces; gather them briefly.
+    queue: { concurrency: 2, lingerMs: 50, maxBatchTraces: 512 },
+    async write(traces) {
+      exporter ??= (import(EXPORTER_MODULE) as Promise<typeof import('./exporter.js')>).then(({ createOtlpExporter }) => createOtlpExporter({ config, ...(readSecret ? { readSecret } : {}) }));
+      exporter.catch(() => {
         exporter = undefined;
-        throw new UndeliveredRowsError(`OTLP exporter failed to load: ${(err as Error).message}`, batch.rows);
-      }
-      await dest.write([batch]);
+      });
+      await (await exporter).write(traces);
     },
   };
 }

@@ -448,3 +448,27 @@ export function scenarioError(status: number, retryAfterSeconds: number): ErrorR
       };
   }
 }
+
+// ---------------------------------------------------------------- reasoning models
+
+/** OpenAI's reasoning models (o-series; gpt-5 family except `-chat`): what they refuse. */
+const REASONING_MODEL = /^(o\d+|gpt-5)(?![0-9])/;
+
+/**
+ * OpenAI's 400 for a reasoning model given `max_tokens` or a non-default `temperature` /
+ * `top_p` (message, param and code as OpenAI words them); undefined when the body is acceptable.
+ */
+export function reasoningModelRefusal(body: Record<string, unknown>): OpenAIErrorBody | undefined {
+  const model = String(body.model ?? '');
+  if (!REASONING_MODEL.test(model) || model.includes('-chat')) return undefined;
+  if (body.max_tokens !== undefined) {
+    return errorBody("Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.", 'invalid_request_error', 'max_tokens', 'unsupported_parameter');
+  }
+  for (const param of ['temperature', 'top_p']) {
+    const value = body[param];
+    if (value !== undefined && value !== 1) {
+      return errorBody(`Unsupported value: '${param}' does not support ${String(value)} with this model. Only the default (1) value is supported.`, 'invalid_request_error', param, 'unsupported_value');
+    }
+  }
+  return undefined;
+}

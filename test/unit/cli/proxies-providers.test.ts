@@ -21,6 +21,19 @@ describe('provider defaults', () => {
     expect((await cli.reader.getProxy('vg'))?.baseUrl).toBe('https://aiplatform.googleapis.com/v1');
   });
 
+  it('vertex: --credential gcp-wif:<audience>[,service-account=…] (workload identity federation), refused elsewhere and when malformed', async () => {
+    const audience = '//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/aws-pool/providers/aws-prov';
+    const ref = `gcp-wif:${audience},service-account=vertex-caller@acme-ml-prod.iam.gserviceaccount.com`;
+    expect((await run('create', 'vw', '--provider', 'vertex', '--gcp-project', 'acme-ml-prod', '--gcp-location', 'us-east5', '--credential', ref)).code).toBe(0);
+    expect((await cli.reader.getProxy('vw'))?.credentialRef).toBe(ref);
+    const other = await run('create', 'ow', '--provider', 'openai', '--credential', `gcp-wif:${audience}`);
+    expect(other.code).not.toBe(0);
+    expect(other.err).toContain('is for --provider vertex');
+    const bad = await run('create', 'bw', '--provider', 'vertex', '--gcp-project', 'acme-ml-prod', '--gcp-location', 'us-east5', '--credential', 'gcp-wif://evil.example/pool');
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toContain('workloadIdentityPools');
+  });
+
   it('azure-openai: base URL from the resource, api-version stored when given', async () => {
     const r = await run('create', 'az', '--provider', 'azure-openai', '--azure-resource', 'contoso-eu', '--azure-api-version', '2025-04-01-preview', '--credential', 'secret:sluice/azure');
     expect(r.code).toBe(0);
@@ -34,7 +47,7 @@ describe('provider defaults', () => {
     await run('create', 'az', '--provider', 'azure-openai', '--azure-resource', 'contoso', '--azure-api-version', '2024-10-21', '--upstream-selection', '--upstream', 'or=openrouter,https://openrouter.ai/api/v1,secret:sluice/or');
     const r = await run('show', 'az');
     expect(r.out).toMatch(/azure api:\s+2024-10-21/);
-    expect(r.out).toMatch(/selection:\s+X-Sluice-Upstream allowed \(or, azure, openrouter, vertex, https URLs\)/);
+    expect(r.out).toMatch(/selection:\s+X-Sluice-Upstream allowed \(or, azure, bedrock, openrouter, vertex, https URLs\)/);
     expect(r.out).toContain('openrouter → https://openrouter.ai/api/v1 (secret:sluice/or)');
     await run('create', 'plain', '--provider', 'openai');
     expect((await run('show', 'plain')).out).toMatch(/selection:\s+refused/);

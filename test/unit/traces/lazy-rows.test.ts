@@ -57,8 +57,9 @@ describe('lazy trace rows', () => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-lazy-'));
     try {
       const { batch, reads } = lazyBatch(fakeRows);
-      const writer = new TraceWriter({ sink: createJsonlTraceSink(dir), logger: silent });
+      const writer = new TraceWriter({ sinks: [createJsonlTraceSink(dir)], logger: silent });
       await writer.write(batch);
+      await writer.flush();
       expect(await readFile(join(dir, 'traces', '2026-02-03.jsonl'), 'utf8')).toBe(EXPECTED_LINE);
       expect(reads()).toBe(0);
       expect(writer.stats.written).toBe(2);
@@ -70,8 +71,9 @@ describe('lazy trace rows', () => {
   it('a sink that reads rows gets them, built once; the writer counts them', async () => {
     const { batch, reads } = lazyBatch(fakeRows);
     const out: string[] = [];
-    const writer = new TraceWriter({ sink: createStdoutTraceSink({ write: (c: string) => out.push(c) }), logger: silent });
+    const writer = new TraceWriter({ sinks: [createStdoutTraceSink({ write: (c: string) => out.push(c) })], logger: silent });
     await writer.write(batch);
+    await writer.flush();
     expect(out.join('').trim().split('\n').map((l) => (JSON.parse(l) as { step_id: string }).step_id)).toEqual(['s1', 's2']);
     expect(reads()).toBe(1);
     expect(writer.stats.written).toBe(2);
@@ -80,21 +82,26 @@ describe('lazy trace rows', () => {
   it('a sink that gives up on some rows: written and undelivered add up to the batch', async () => {
     const { batch } = lazyBatch(fakeRows);
     const writer = new TraceWriter({
-      sink: {
-        write: async (b) => {
-          throw new UndeliveredRowsError('one row failed', b.rows.slice(1));
+      sinks: [
+        {
+          name: 'partial',
+          write: async (traces) => {
+            throw new UndeliveredRowsError('one row failed', traces[0]!.rows.slice(1));
+          },
         },
-      },
+      ],
       logger: silent,
     });
     await writer.write(batch);
+    await writer.flush();
     expect(writer.stats.written).toBe(1);
     expect(writer.stats.undelivered).toBe(1);
   });
 
   it('a batch without rowCount is counted from its rows', async () => {
-    const writer = new TraceWriter({ sink: { write: async () => {} }, logger: silent });
+    const writer = new TraceWriter({ sinks: [{ name: 'none', write: async () => {} }], logger: silent });
     await writer.write({ record, rows: fakeRows() });
+    await writer.flush();
     expect(writer.stats.written).toBe(2);
   });
 });

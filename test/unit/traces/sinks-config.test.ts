@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { variantForVersion } from '../../../functions/clickhouse/client.js';
 import { MIGRATIONS } from '../../../functions/clickhouse/migrations/index.js';
 import { createLogger } from '../../../functions/observability/logger.js';
-import { pricingFromEnv, traceBodyBytesFromEnv, traceSinkFromEnv } from '../../../functions/traces/sink-from-env.js';
+import { pricingFromEnv, traceBodyBytesFromEnv, traceSinkFromEnv, traceSinkKinds } from '../../../functions/traces/sink-from-env.js';
 import { TraceRecorder } from '../../../functions/traces/recorder.js';
 import { stepRows } from '../../../functions/traces/rows.js';
 import { createJsonlTraceSink, createStdoutTraceSink } from '../../../functions/traces/sink.js';
@@ -26,6 +26,7 @@ describe('sink selection from the environment', () => {
       const writer = traceSinkFromEnv({ SLUICE_DATA_DIR: dir }, logger);
       const b = batch();
       await writer.write(b);
+      await writer.flush();
       const line = JSON.parse((await readFile(join(dir, 'traces', '2026-02-03.jsonl'), 'utf8')).trim()) as { traceId: string };
       expect(line.traceId).toBe(b.record.traceId);
       expect(writer.stats.written).toBe(2);
@@ -34,14 +35,15 @@ describe('sink selection from the environment', () => {
     }
     expect(() => traceSinkFromEnv({ SLUICE_TRACE_SINK: 'firehose' }, logger)).toThrow(/SLUICE_TRACE_STREAM/);
     expect(() => traceSinkFromEnv({ SLUICE_TRACE_SINK: 'clickhouse' }, logger)).toThrow(/CLICKHOUSE_URL/);
-    expect(() => traceSinkFromEnv({ SLUICE_TRACE_SINK: 'kafka' }, logger)).toThrow(/one of jsonl, stdout, firehose, clickhouse/);
+    expect(() => traceSinkFromEnv({ SLUICE_TRACE_SINK: 'kafka' }, logger)).toThrow(/one or more of jsonl, stdout, firehose, clickhouse/);
+    expect(() => traceSinkFromEnv({ SLUICE_TRACE_SINK: 'jsonl,kafka' }, logger)).toThrow(/got 'kafka'/);
     expect(traceSinkFromEnv({ SLUICE_TRACE_SINK: 'firehose', SLUICE_TRACE_STREAM: 's' }, logger)).toBeDefined();
   });
 
   it('the stdout sink writes one JSON row per line', async () => {
     let out = '';
     const b = batch();
-    await createStdoutTraceSink({ write: (t: string) => (out += t) }).write(b);
+    await createStdoutTraceSink({ write: (t: string) => (out += t) }).write([b]);
     expect(out.trim().split('\n').map((l) => (JSON.parse(l) as { step_id: string }).step_id)).toEqual(b.rows.map((r) => r.step_id));
   });
 
@@ -54,14 +56,28 @@ describe('sink selection from the environment', () => {
     expect(() => pricingFromEnv({ SLUICE_PRICING_OVERRIDES: '{"models":{"x":{"input":3}}}' })).toThrow(/output is required/);
   });
 
-  it('an undeliverable JSONL write (the data dir is a file) is counted, never thrown', async () => {
+  it('several sinks, comma-separated, each once; Lambda waits 500 ms by default and has no spool', () => {
+    expect(traceSinkKinds(undefined)).toEqual(['jsonl']);
+    expect(traceSinkKinds(' jsonl , stdout,jsonl ')).toEqual(['jsonl', 'stdout']);
+    const writer = traceSinkFromEnv({ SLUICE_TRACE_SINK: 'jsonl,stdout' }, logger);
+    expect(Object.keys(writer.stats.sinks)).toEqual(['jsonl', 'stdout']);
+  });
+
+  it('nothing is lost when the data dir is unusable but the spool dir is not; everything is lost (and counted) when both are', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sluice-sinkenv-'));
     try {
       const notADir = join(dir, 'file');
       await writeFile(notADir, 'x');
-      const writer = traceSinkFromEnv({ SLUICE_DATA_DIR: notADir }, logger);
-      await expect(writer.write(batch())).resolves.toBeUndefined();
-      expect(writer.stats).toMatchObject({ written: 0, undelivered: 2, spooled: 0 });
+      const both = traceSinkFromEnv({ SLUICE_DATA_DIR: notADir }, logger);
+      await expect(both.write(batch())).resolves.toBeUndefined();
+      await both.flush();
+      expect(both.stats).toMatchObject({ written: 0, undelivered: 2, spooled: 0, lost: 2 });
+      both.close();
+      const spooled = traceSinkFromEnv({ SLUICE_DATA_DIR: notADir, SLUICE_TRACE_SPOOL_DIR: join(dir, 'spool') }, logger);
+      await spooled.write(batch());
+      await spooled.flush();
+      expect(spooled.stats).toMatchObject({ written: 0, undelivered: 2, spooled: 2, lost: 0 });
+      spooled.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -4,9 +4,7 @@ import { ResponseCapture, toolResultsIn, truncateBody } from '../../../functions
 import { FIREHOSE_MAX_BATCH_BYTES, planBatches } from '../../../functions/traces/firehose-sink.js';
 import { TraceRecorder } from '../../../functions/traces/recorder.js';
 import { encodeRow, stepRows } from '../../../functions/traces/rows.js';
-import { createBatchingSink } from '../../../functions/traces/batching-sink.js';
 import { UndeliveredRowsError, type TraceBatch } from '../../../functions/traces/sink.js';
-import { TraceWriter } from '../../../functions/traces/writer.js';
 
 const sse = (data: unknown) => {
   const text = JSON.stringify(data);
@@ -96,38 +94,6 @@ describe('TraceRecorder', () => {
   });
 });
 
-describe('TraceWriter', () => {
-  it('keeps at most maxConcurrent sink writes in flight and resolves every write', async () => {
-    let inFlight = 0;
-    let peak = 0;
-    const writer = new TraceWriter({
-      sink: {
-        async write() {
-          inFlight++;
-          peak = Math.max(peak, inFlight);
-          await new Promise((r) => setTimeout(r, 5));
-          inFlight--;
-        },
-      },
-      logger: { warn() {} },
-      maxConcurrent: 3,
-    });
-    const batch = { record: { traceId: 't' }, rows: [{}] } as unknown as TraceBatch;
-    await Promise.all(Array.from({ length: 20 }, () => writer.write(batch)));
-    expect(peak).toBe(3);
-    expect(writer.stats).toMatchObject({ written: 20, undelivered: 0, inFlight: 0, queued: 0 });
-  });
-});
-
-describe('TraceWriter with a hung sink', () => {
-  it('gives up after writeTimeoutMs and counts the rows undelivered', async () => {
-    const writer = new TraceWriter({ sink: { write: () => new Promise(() => {}) }, logger: { warn() {} }, writeTimeoutMs: 30 });
-    const batch = { record: { traceId: 't' }, rows: [{}, {}] } as unknown as TraceBatch;
-    await expect(writer.write(batch)).resolves.toBeUndefined();
-    expect(writer.stats).toMatchObject({ written: 0, undelivered: 2, inFlight: 0 });
-  });
-});
-
 describe('Firehose batching', () => {
   it('never exceeds 500 records or 4 MiB per call', () => {
     const rec = (n: number) => ({ data: new Uint8Array(n) });
@@ -155,37 +121,5 @@ describe('trace-ingest decoding', () => {
     const row = { step_id: 's', trace_id: 't', name: 'llm', started_at_ms: 1 };
     const data = Buffer.from(`${JSON.stringify(row)}\n${JSON.stringify({ ...row, step_id: 's2' })}\n`).toString('base64');
     expect(rowsFromDelivery({ requestId: 'r', timestamp: 1, records: [{ data }] }).rows.map((r) => r.step_id)).toEqual(['s', 's2']);
-  });
-});
-
-describe('batching sink', () => {
-  const rowsOf = (ids: string[]) => ids.map((step_id) => ({ step_id })) as unknown as TraceBatch['rows'];
-  const b = (ids: string[]) => ({ record: { traceId: ids[0] }, rows: rowsOf(ids) }) as unknown as TraceBatch;
-
-  it('gathers the rows of concurrent writes into one inner write, settling each caller', async () => {
-    const seen: string[][] = [];
-    const sink = createBatchingSink({ write: async (x) => void seen.push(x.rows.map((r) => r.step_id)) }, { lingerMs: 20 });
-    await Promise.all([sink.write(b(['a', 'b'])), sink.write(b(['c'])), sink.write(b(['d']))]);
-    expect(seen).toEqual([['a', 'b', 'c', 'd']]);
-    await sink.write(b(['e']));
-    expect(seen).toHaveLength(2);
-  });
-
-  it('flushes at maxRows without waiting, and fails each caller with only its own undelivered rows', async () => {
-    let calls = 0;
-    const sink = createBatchingSink(
-      {
-        write: async (x) => {
-          calls++;
-          throw new UndeliveredRowsError('partial', x.rows.filter((r) => r.step_id === 'b' || r.step_id === 'c'));
-        },
-      },
-      { maxRows: 3, lingerMs: 10_000 },
-    );
-    const results = await Promise.allSettled([sink.write(b(['a', 'b'])), sink.write(b(['c'])), sink.write(b([]))]);
-    expect(calls).toBe(1);
-    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'fulfilled']);
-    expect(((results[0] as PromiseRejectedResult).reason as UndeliveredRowsError).rows.map((r) => r.step_id)).toEqual(['b']);
-    expect(((results[1] as PromiseRejectedResult).reason as UndeliveredRowsError).rows.map((r) => r.step_id)).toEqual(['c']);
   });
 });
