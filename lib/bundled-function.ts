@@ -28,6 +28,11 @@ export interface BundledFunctionProps extends Omit<NodejsFunctionProps, FixedPro
    * compile-time constant `define` names (the importing module falls back to its source path).
    */
   readonly lazyModules?: readonly { outfile: string; entry: string; define: string }[];
+  /**
+   * Shell commands run after bundling, given the asset directory (the gateway adds the
+   * console beside its bundle there: built apart, never imported into the handler's init).
+   */
+  readonly afterBundling?: (outputDir: string) => string[];
 }
 
 /**
@@ -35,7 +40,7 @@ export interface BundledFunctionProps extends Omit<NodejsFunctionProps, FixedPro
  * with everything it imports into one minified ESM file with a source map.
  */
 export class BundledFunction extends NodejsFunction {
-  constructor(scope: Construct, id: string, props: BundledFunctionProps) {
+  constructor(scope: Construct, id: string, { afterBundling, lazyModules, ...props }: BundledFunctionProps) {
     super(scope, id, {
       ...props,
       entry: resolve(PROJECT_ROOT, props.entry),
@@ -62,16 +67,18 @@ export class BundledFunction extends NodejsFunction {
         externalModules: [],
         // Bundled CommonJS dependencies call require(); give the ESM bundle one.
         banner: BANNER,
-        ...(props.lazyModules?.length
+        ...(lazyModules?.length ? { define: Object.fromEntries(lazyModules.map((m) => [m.define, JSON.stringify(`./${m.outfile}`)])) } : {}),
+        ...(lazyModules?.length || afterBundling
           ? {
-              define: Object.fromEntries(props.lazyModules.map((m) => [m.define, JSON.stringify(`./${m.outfile}`)])),
               commandHooks: {
                 beforeBundling: () => [],
                 beforeInstall: () => [],
-                afterBundling: (inputDir: string, outputDir: string) =>
-                  (props.lazyModules ?? []).map((m) =>
+                afterBundling: (inputDir: string, outputDir: string) => [
+                  ...(lazyModules ?? []).map((m) =>
                     [`${inputDir}/node_modules/.bin/esbuild`, '--bundle', `${inputDir}/${m.entry}`, '--platform=node', '--format=esm', '--target=node24', '--minify', '--main-fields=module,main', '--log-level=warning', `--outfile=${outputDir}/${m.outfile}`, `"--banner:js=${BANNER}"`].join(' '),
                   ),
+                  ...(afterBundling?.(outputDir) ?? []),
+                ],
               },
             }
           : {}),

@@ -117,6 +117,8 @@ export class GatewayFunction extends Construct {
       entry: props.entry ?? GATEWAY_HANDLER_ENTRY,
       handler: GATEWAY_HANDLER_EXPORT,
       lazyModules: [OTLP_EXPORTER_MODULE],
+      // The console (server module and static files) beside the bundle: functions/console/build.ts.
+      afterBundling: (outputDir) => [`cd "${PROJECT_ROOT}" && node --import tsx functions/console/build.ts "${outputDir}/console"`],
       memorySize: props.memorySize ?? 1024,
       timeout: this.timeout,
       reservedConcurrentExecutions: props.reservedConcurrency,

@@ -27,6 +27,7 @@ export const SLUICE_HELP = `Usage: sluice <group> <command> [options]
 Groups:
   proxies    create, list, show and delete proxies (upstream, credential, models)
   keys       create, list and revoke gateway keys
+  admin-keys create, list and revoke admin keys (console and /admin sign-in)
   policies   check and evaluate Rego policies; set, get and delete a proxy's policies
   approvals  list, approve and deny held requests
   traces     list and show traces; migrate the ClickHouse trace tables
@@ -80,6 +81,10 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
       return runProxiesCommand(groupArgs, io, deps);
     case 'keys':
       return runKeysCommand(groupArgs, io, deps);
+    case 'admin-keys': {
+      const { runAdminKeysCommand } = await import('./admin-keys.js');
+      return runAdminKeysCommand(groupArgs, io, { openAdmin: () => openAdmin(global, env) });
+    }
     case 'dev':
       return runReportingErrors(io, 'dev', () => runDevCommand(groupArgs, io, global, env));
     case 'policies':
@@ -108,7 +113,7 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
     case 'spend':
       return runTraceCommand(group, groupArgs, io, global, env);
     default:
-      writeLine(io.stderr, redactSecrets(`sluice: unknown command group '${group}' (expected proxies, keys, policies, approvals, traces, sessions, spend, budgets, limits or dev)`));
+      writeLine(io.stderr, redactSecrets(`sluice: unknown command group '${group}' (expected proxies, keys, admin-keys, policies, approvals, traces, sessions, spend, budgets, limits or dev)`));
       writeLine(io.stderr, "Run 'sluice --help' for usage.");
       return EXIT_USAGE;
   }
@@ -158,6 +163,22 @@ async function openApprovals(global: GlobalOptions, env: NodeJS.ProcessEnv) {
     return approvalsFromEnv({ SLUICE_STORE: 'dynamodb', SLUICE_CONTROL_TABLE: target.controlTable }, new DynamoDBClient({ region: target.region }));
   }
   return approvalsFromEnv(global.dataDir !== undefined ? { SLUICE_DATA_DIR: global.dataDir } : env);
+}
+
+/** The admin store beside openStore's: the deployed control table with --aws, else local or from the environment. */
+async function openAdmin(global: GlobalOptions, env: NodeJS.ProcessEnv) {
+  if (global.aws) {
+    const { resolveAwsTarget } = await import('./aws-target.js');
+    const target = await resolveAwsTarget({ ...(global.stack !== undefined ? { stackName: global.stack } : {}), ...(global.region !== undefined ? { region: global.region } : {}) });
+    const [{ DynamoDBClient }, { DynamoAdminStore }] = await Promise.all([import('@aws-sdk/client-dynamodb'), import('../../functions/console/admin-store-dynamodb.js')]);
+    return new DynamoAdminStore(new DynamoDBClient({ region: target.region }), target.controlTable);
+  }
+  if (global.dataDir !== undefined) {
+    const { FileAdminStore } = await import('../../functions/console/admin-store.js');
+    return new FileAdminStore(global.dataDir);
+  }
+  const { adminStoreFromEnv } = await import('../../functions/console/admin-store-from-env.js');
+  return adminStoreFromEnv(env);
 }
 
 async function openStore(global: GlobalOptions, env: NodeJS.ProcessEnv): Promise<ControlStore> {

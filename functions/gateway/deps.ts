@@ -28,6 +28,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv): GatewayDeps {
     return out.SecretString;
   };
   return {
+    env,
     store: createControlStore(env),
     cache: cacheFromEnv(env, logger),
     traceSink: traceSinkFromEnv(env, logger, readSecret),

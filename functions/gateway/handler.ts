@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import { approvalStatus } from '../governance/approval-status.js';
 import { callModel } from './call-model.js';
+import { consoleRoute } from './console-route.js';
 import { depsFromEnv } from './deps.js';
 import { envelope, maybeStateOf, stateOf, stateOfEvent, type GatewayMiddyRequest } from './envelope.js';
 import { authPlugin } from './plugins/auth.js';
@@ -16,6 +17,7 @@ import type { FunctionUrlEvent, GatewayDeps, GatewayResponse, LambdaContext, Plu
 /**
  * The one place that lists the plugin chain. Order matters:
  *   envelope (trace id, header checks, headers on every response)
+ *   → console (/console and /admin, answered here: never traced, see console-route.ts)
  *   → auth → routing → session → trace → policy → intent → spend (budgets and rate
  *   limits, last before the upstream so a denied request reserves nothing) → the model call.
  */
@@ -39,6 +41,7 @@ export function createGatewayHandler(deps: GatewayDeps) {
     timeoutEarlyInMillis: 0,
   })
     .use(envelope(deps))
+    .use(consoleRoute(deps))
     .use(plugins.map(asMiddleware))
     .handler((event) => {
       const state = stateOfEvent(event);

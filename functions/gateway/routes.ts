@@ -9,6 +9,7 @@
  *   /a/<proxyId>/anthropic/v1/messages[/count_tokens]   native Anthropic Messages
  *   /a/<proxyId>/bedrock/model/<modelId>/converse[-stream]   native Bedrock Converse
  *   GET /a/<proxyId>/approvals/<id>                     a held request's approval status
+ *   /console/…, /admin/…                                the console and its admin API (docs/console.md)
  */
 import { type AnthropicEndpoint, type BedrockEndpoint, type OpenAIEndpoint, type Route } from '../upstream/endpoints.js';
 
@@ -38,6 +39,7 @@ export function matchRoute(method: string, rawPath: string, headers: Record<stri
   if (path === '/healthz') {
     return method === 'GET' || method === 'HEAD' ? { ok: true, route: { kind: 'health' } } : { ok: false, status: 405, allow: 'GET' };
   }
+  if (/^\/(console|admin)($|\/)/.test(rawPath)) return { ok: true, route: { kind: 'console' } };
   let rest: string | undefined;
   let pathProxyId: string | undefined;
   if (path.startsWith('/v1/')) {

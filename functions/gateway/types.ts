@@ -17,6 +17,7 @@ import type { BedrockClients } from '../providers/bedrock/transport.js';
 import type { GoogleTokenSource } from '../providers/vertex/auth.js';
 import type { GovernanceDeps } from '../governance/governance-deps.js';
 import type { UpstreamTarget } from '../upstream/target.js';
+import type { ConsoleDeps } from '../console/serve.js';
 
 export type { GatewayResponse, ProviderCredentialResolver, RequestBody, UpstreamPlan, Usage } from '../upstream/types.js';
 
@@ -122,4 +123,8 @@ export interface GatewayDeps {
   governance?: GovernanceDeps;
   /** Budgets and rate limits (functions/spend); absent: none are enforced. */
   spend?: SpendServices;
+  /** The environment the deps came from: the console builds its own stores from it on its first request. */
+  env?: NodeJS.ProcessEnv;
+  /** The console's stores, when injected (tests); absent: from `env` (functions/console/serve.ts). */
+  console?: Partial<ConsoleDeps>;
 }

@@ -2,6 +2,9 @@ import './awslambda.js';
 import { resolve } from 'node:path';
 import { FileControlStore } from '../stores/file-store.js';
 import { generateGatewayKey } from '../stores/keys.js';
+import { generateAdminKey } from '../console/admin-keys.js';
+import { FileAdminStore } from '../console/admin-store.js';
+import { issueNonce } from '../console/session-auth.js';
 import { startLocalServer, type LocalServer } from './server.js';
 import { exitOnStopSignals, type StopSignalOptions } from './shutdown.js';
 
@@ -45,7 +48,10 @@ export async function runDev(opts: DevOptions): Promise<LocalServer> {
       },
     });
   }
-  print(welcome(server.url, demo, dataDir));
+  // The console answers only Host 127.0.0.1:PORT / localhost:PORT (read per request).
+  process.env.SLUICE_LOCAL_PORT = String(server.port);
+  const consoleLink = await consoleSignInLink(dataDir, server.port);
+  print(welcome(server.url, demo, dataDir, consoleLink));
   return server;
 }
 
@@ -76,10 +82,31 @@ async function ensureDemo(dataDir: string): Promise<DemoInfo> {
   return { created: true, key, credentialSet };
 }
 
-function welcome(url: string, demo: DemoInfo, dataDir: string): string {
+/** The admin key the local sign-in links sign in as. */
+export const LOCAL_CONSOLE_KEY_NAME = 'local-console';
+
+/**
+ * A fresh single-use sign-in link (10 minutes) for the console, on every start. It signs in
+ * as the data dir's `local-console` admin key (role admin), made on first start; that key's
+ * secret is never printed or kept: the link's token is a nonce, not the key.
+ */
+export async function consoleSignInLink(dataDir: string, port: number): Promise<string> {
+  const admin = new FileAdminStore(dataDir);
+  let key = (await admin.listKeys()).find((k) => k.name === LOCAL_CONSOLE_KEY_NAME && !k.revokedAt);
+  if (!key) {
+    const { id, hash } = generateAdminKey();
+    key = { id, hash, role: 'admin', name: LOCAL_CONSOLE_KEY_NAME, createdAt: new Date().toISOString() };
+    await admin.putKey(key);
+  }
+  const nonce = await issueNonce(admin, key.id, Date.now());
+  return `http://127.0.0.1:${port}/console/#token=${nonce}`;
+}
+
+function welcome(url: string, demo: DemoInfo, dataDir: string, consoleLink: string): string {
   const key = demo.key ?? '<your sk-sluice-… key>';
   const lines = [
     `Sluice gateway listening on ${url}  (data: ${dataDir})`,
+    `Console: ${consoleLink}  (sign-in link: single use, valid 10 minutes)`,
     '',
     demo.created
       ? `Created proxy "demo" (OpenAI) and a gateway key. It is shown ONCE — copy it now:\n\n  ${key}\n`

@@ -18,7 +18,9 @@ export type Route =
   | { kind: 'health' }
   | { kind: 'openai'; ingress: Ingress; endpoint: Endpoint; pathProxyId?: string; method: 'GET' | 'POST'; modelId?: string }
   /** `GET /a/<proxyId>/approvals/<id>`, `/v1/approvals/<id>`: a held request's status (functions/governance/approval-status.ts). */
-  | { kind: 'approval'; pathProxyId?: string; approvalId: string };
+  | { kind: 'approval'; pathProxyId?: string; approvalId: string }
+  /** `/console/…` and `/admin/…`: the console and the admin API (functions/console), answered before the plugin chain. */
+  | { kind: 'console' };
 
 /** Upstream path of each endpoint, relative to the provider's /v1 base URL. */
 export const OPENAI_PATHS: Record<OpenAIEndpoint, string> = {

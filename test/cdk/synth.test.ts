@@ -81,6 +81,16 @@ describe('cdk synth of bin/app.ts (real bundling)', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('x-sluice-trace-id')).toMatch(/^[0-9a-f-]{36}$/);
       await res.arrayBuffer();
+      // The console is shipped beside the bundle (console/serve.mjs, console/static/) and loaded on its first request.
+      const page = await fetch(`${server.url}/console/`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('/console/console.js');
+      const js = await fetch(`${server.url}/console/console.js`);
+      expect(js.status).toBe(200);
+      expect((await js.text()).length).toBeGreaterThan(1000);
+      const api = await fetch(`${server.url}/admin/v1/traces`);
+      expect(api.status).toBe(401);
+      await api.arrayBuffer();
     } finally {
       await server.close();
     }

@@ -42,7 +42,7 @@ export function policyPlugin(deps: PolicyDeps): Plugin {
   };
 }
 
-async function requestStage(deps: Pick<GatewayDeps, 'governance' | 'now'>, state: RequestState): Promise<void> {
+async function requestStage(deps: PolicyDeps, state: RequestState): Promise<void> {
   if (state.route.kind !== 'openai') return;
   const gov = state.proxy?.governance;
   const stored = gov?.enabled ? gov.policies?.request : undefined;
@@ -55,9 +55,13 @@ async function requestStage(deps: Pick<GatewayDeps, 'governance' | 'now'>, state
   const started = deps.now();
   const failMode = gov.failModes?.request ?? 'open';
   let decision: Decision;
+  const input = requestInput(state);
+  // Kept on the trace (bounded like the bodies) so a policy can be tested against it later (console).
+  const text = JSON.stringify(input);
+  const kept = text.length <= (deps.traceBodyBytes ?? DEFAULT_TRACE_BODY_BYTES) && { input: text };
   try {
     const entry = await g.policies.get(state.proxy!.id, stored);
-    decision = evaluateDecision(entry.policy, requestInput(state), { budgetMs: gov.evalBudgetMs ?? DEFAULT_EVAL_BUDGET_MS, now: new Date() });
+    decision = evaluateDecision(entry.policy, input, { budgetMs: gov.evalBudgetMs ?? DEFAULT_EVAL_BUDGET_MS, now: new Date() });
   } catch (err) {
     const kind = failureKind(err);
     count(g, `policy_error.${kind}`);
@@ -67,7 +71,7 @@ async function requestStage(deps: Pick<GatewayDeps, 'governance' | 'now'>, state
     return;
   }
 
-  const audit = { stage: 'request', mode: 'evaluated', package: decision.package, ...versionOf(stored) };
+  const audit = { stage: 'request', mode: 'evaluated', package: decision.package, ...versionOf(stored), ...kept };
   if (decision.denyReasons.length > 0) {
     state.trace.step('policy', { ...audit, decision: 'deny', reasons: decision.denyReasons }, started);
     throw new GatewayError(403, `Denied by policy: ${decision.denyReasons.join('; ')}`, 'policy_violation', 'policy_violation');

@@ -67,7 +67,8 @@ export function tracePlugin(deps: TraceDeps): Plugin {
 export function completeTrace(deps: TraceDeps, state: RequestState, attributes: Record<string, unknown>): void {
   const limit = deps.traceBodyBytes ?? DEFAULT_TRACE_BODY_BYTES;
   const trace = state.trace;
-  if (trace.isFinished) return;
+  // Console and admin requests are never traced.
+  if (trace.isFinished || state.route.kind === 'console') return;
   // Refused before the trace plugin ran (bad key, bad header): the trace still starts
   // with its arrival.
   if (!trace.find('request_received')) {
