@@ -1,3 +1,4 @@
+import './bin/require-node.js'; // `npm run test:unit` and a bare `vitest` refuse an older Node too
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({

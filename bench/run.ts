@@ -12,8 +12,10 @@
  * (comma-separated: `artifact`, `rego` — parts not to run).
  *
  * `npm run bench -- --artifact`: only the Lambda artifact's size and init time, printed
- * (no servers started, no report written).
+ * (no servers started, no report written). `npm run bench -- soak`: the soak benchmark
+ * (bench/soak.ts → bench/results/soak.md).
  */
+import '../bin/require-node.js'; // first: refuses a Node older than 24
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem, type } from 'node:os';
@@ -284,7 +286,7 @@ async function artifactOnly(): Promise<void> {
   const workDir = mkdtempSync(join(tmpdir(), 'sluice-bench-'));
   try {
     const a = await measureArtifact(root, workDir, settings.initSamples);
-    log(`bundle ${a.bundleBytes} bytes (${(a.bundleBytes / 1024 / 1024).toFixed(3)} MiB), source map ${a.sourceMapBytes} bytes`);
+    log(`code at init ${a.bundleBytes} bytes in ${a.initFiles} files (aim ≤ 1,000,000); lazy ${a.lazyBytes} bytes (largest ${a.lazyLargest.map((c) => `${c.file} ${c.bytes}`).join(', ')}); source map ${a.sourceMapBytes} bytes`);
     log(`init median ${a.initMedianMs.toFixed(1)} ms over ${a.initMs.length} processes: ${a.initMs.map((ms) => ms.toFixed(0)).join(', ')}`);
     log(`largest: ${a.largestInputs.map((i) => `${i.name} ${(i.bytes / 1024).toFixed(0)} KiB`).join(', ')}`);
   } finally {
@@ -292,7 +294,8 @@ async function artifactOnly(): Promise<void> {
   }
 }
 
-(process.argv.includes('--artifact') ? artifactOnly() : main()).catch((error: unknown) => {
+const entry = process.argv.includes('soak') ? import('./soak.js').then((m) => m.runSoak()) : process.argv.includes('--artifact') ? artifactOnly() : main();
+entry.catch((error: unknown) => {
   process.stderr.write(`[bench] failed: ${(error as Error).stack ?? String(error)}\n`);
   process.exit(1);
 });

@@ -6,9 +6,12 @@
  *
  * With the official OpenAI SDK: health, a plain and a streamed chat completion, the
  * X-Sluice-* headers, time to first token and the spacing of streamed chunks (Function
- * URL streams have been reported to coalesce small writes), and a 401 with a bad key.
+ * URL streams have been reported to coalesce small writes), a 401 with a bad key, and —
+ * given the trace store (--data-dir, --clickhouse URL or --aws) — that the plain call's
+ * trace was recorded.
  * Prints a pass/fail table; exits 1 when a check fails, 2 on bad usage.
  */
+import './require-node.js'; // first: refuses a Node older than 24
 import OpenAI from 'openai';
 import { pathToFileURL } from 'node:url';
 
@@ -40,7 +43,21 @@ export interface SmokeOptions {
   proxyId?: string;
   timeoutMs: number;
   fetch?: typeof fetch;
+  /** Where to look the plain call's trace up; without it the trace check is INFO (not checked). */
+  traceStore?: TraceStoreOption;
 }
+
+/** The trace store of `sluice traces` (bin/commands/traces.ts): a data dir, a ClickHouse URL, or the deployed stack's. */
+export interface TraceStoreOption {
+  dataDir?: string;
+  clickhouse?: string;
+  aws?: { stack?: string; region?: string };
+  /** How long to wait for the trace to arrive (Firehose buffers in AWS). */
+  waitMs: number;
+}
+
+/** Default waits for the trace: the local and ClickHouse sinks write within seconds; AWS goes through Firehose's buffer and S3Queue. */
+export const TRACE_WAIT_MS = { local: 10_000, aws: 600_000 } as const;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Deltas closer than this count as one network delivery (coalesced writes). */
@@ -92,7 +109,7 @@ async function checkHealth(opts: SmokeOptions, doFetch: typeof fetch): Promise<C
   }
 }
 
-async function checkPlain(client: OpenAI, model: string): Promise<CheckResult[]> {
+async function checkPlain(client: OpenAI, model: string): Promise<{ results: CheckResult[]; traceId?: string }> {
   const started = performance.now();
   try {
     const { data, response } = await client.chat.completions
@@ -100,16 +117,49 @@ async function checkPlain(client: OpenAI, model: string): Promise<CheckResult[]>
       .withResponse();
     const text = data.choices[0]?.message.content ?? '';
     const ms = (performance.now() - started).toFixed(0);
-    return [
-      {
-        check: 'plain chat completion',
-        status: text.length > 0 ? 'PASS' : 'FAIL',
-        detail: `HTTP ${response.status} in ${ms} ms, ${text.length} chars, finish_reason ${data.choices[0]?.finish_reason ?? 'none'}`,
-      },
-      headerCheck('plain', response.headers),
-    ];
+    const traceId = response.headers.get('x-sluice-trace-id') ?? undefined;
+    return {
+      results: [
+        {
+          check: 'plain chat completion',
+          status: text.length > 0 ? 'PASS' : 'FAIL',
+          detail: `HTTP ${response.status} in ${ms} ms, ${text.length} chars, finish_reason ${data.choices[0]?.finish_reason ?? 'none'}`,
+        },
+        headerCheck('plain', response.headers),
+      ],
+      ...(traceId ? { traceId } : {}),
+    };
   } catch (err) {
-    return [{ check: 'plain chat completion', status: 'FAIL', detail: describeError(err) }];
+    return { results: [{ check: 'plain chat completion', status: 'FAIL', detail: describeError(err) }] };
+  }
+}
+
+/** The plain call's trace, looked up in the trace store until it arrives or the wait is over. */
+export async function checkTrace(store: TraceStoreOption | undefined, traceId: string | undefined): Promise<CheckResult> {
+  const check = 'trace recorded';
+  if (!store) return { check, status: 'INFO', detail: 'not checked: pass the trace store (--data-dir DIR for npm start, --clickhouse URL, or --aws) to look the trace up' };
+  if (!traceId) return { check, status: 'FAIL', detail: 'the plain call returned no X-Sluice-Trace-Id to look up' };
+  const started = performance.now();
+  try {
+    const { traceSource } = await import('./commands/traces.js');
+    const { query, label } = await traceSource(store.clickhouse !== undefined ? { clickhouse: store.clickhouse } : {}, {
+      dataDir: store.dataDir ?? '.sluice',
+      aws: store.aws !== undefined,
+      ...(store.aws?.stack !== undefined ? { stack: store.aws.stack } : {}),
+      ...(store.aws?.region !== undefined ? { region: store.aws.region } : {}),
+    });
+    for (let wait = 100; ; wait = Math.min(wait * 2, 5_000)) {
+      const [row] = await query.steps({ traceId, name: 'request_finished' });
+      const ms = (performance.now() - started).toFixed(0);
+      if (row) {
+        const ok = row.status === 200;
+        return { check, status: ok ? 'PASS' : 'FAIL', detail: `${traceId} in ${label} after ${ms} ms: status ${row.status}, model ${row.model_resolved || row.model_requested || '-'}, tokens ${row.prompt_tokens}/${row.completion_tokens}` };
+      }
+      if (performance.now() - started + wait > store.waitMs) return { check, status: 'FAIL', detail: `${traceId} not in ${label} after ${ms} ms (--trace-wait-ms ${store.waitMs})` };
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  } catch (err) {
+    return { check, status: 'FAIL', detail: `could not read the trace store: ${describeError(err)}` };
   }
 }
 
@@ -177,17 +227,9 @@ async function checkBadKey(opts: SmokeOptions, baseURL: string): Promise<CheckRe
 export async function runSmoke(opts: SmokeOptions): Promise<CheckResult[]> {
   const baseURL = openAiBaseUrl(opts.functionUrl, opts.proxyId);
   const client = new OpenAI({ apiKey: opts.key, baseURL, maxRetries: 0, timeout: opts.timeoutMs, ...(opts.fetch ? { fetch: opts.fetch } : {}) });
-  return [
-    await checkHealth(opts, opts.fetch ?? fetch),
-    ...(await checkPlain(client, opts.model)),
-    ...(await checkStream(client, opts.model)),
-    await checkBadKey(opts, baseURL),
-    {
-      check: 'trace recorded',
-      status: 'INFO',
-      detail: 'not checked yet: the trace lookup arrives with the sessions-and-traces issue',
-    },
-  ];
+  const health = await checkHealth(opts, opts.fetch ?? fetch);
+  const plain = await checkPlain(client, opts.model);
+  return [health, ...plain.results, ...(await checkStream(client, opts.model)), await checkBadKey(opts, baseURL), await checkTrace(opts.traceStore, plain.traceId)];
 }
 
 export function formatTable(results: CheckResult[]): string {
@@ -197,14 +239,18 @@ export function formatTable(results: CheckResult[]): string {
   return [`${'RES'.padEnd(4)}  ${'CHECK'.padEnd(w)}  DETAIL`, ...lines, '', failed === 0 ? 'smoke: all checks passed' : `smoke: ${failed} check(s) FAILED`].join('\n');
 }
 
-const USAGE = 'usage: npm run smoke -- <function-url> <sk-sluice-key> [--model gpt-4o-mini] [--proxy <id>] [--timeout-ms 60000]';
+const USAGE =
+  'usage: npm run smoke -- <function-url> <sk-sluice-key> [--model gpt-4o-mini] [--proxy <id>] [--timeout-ms 60000]\n' +
+  '       [--data-dir DIR | --clickhouse URL | --aws [--stack NAME] [--region R]] [--trace-wait-ms N]';
+const VALUE_FLAGS = ['model', 'proxy', 'timeout-ms', 'data-dir', 'clickhouse', 'stack', 'region', 'trace-wait-ms'];
 
 export function parseSmokeArgs(argv: string[]): SmokeOptions {
   const positional: string[] = [];
   const flags: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    if (arg.startsWith('--')) {
+    if (arg === '--aws') flags.aws = 'true';
+    else if (arg.startsWith('--')) {
       const value = argv[++i];
       if (value === undefined) throw new Error(`${arg} needs a value`);
       flags[arg.slice(2)] = value;
@@ -213,16 +259,32 @@ export function parseSmokeArgs(argv: string[]): SmokeOptions {
   const [functionUrl, key] = positional;
   if (!functionUrl || !key || positional.length > 2) throw new Error(USAGE);
   if (!/^https?:\/\//.test(functionUrl)) throw new Error(`not a URL: ${functionUrl}`);
-  const unknown = Object.keys(flags).filter((f) => !['model', 'proxy', 'timeout-ms'].includes(f));
+  const unknown = Object.keys(flags).filter((f) => f !== 'aws' && !VALUE_FLAGS.includes(f));
   if (unknown.length > 0) throw new Error(`unknown option --${unknown[0]}\n${USAGE}`);
   const timeoutMs = Number(flags['timeout-ms'] ?? 60_000);
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new Error('--timeout-ms must be a positive number');
+  const sources = ['data-dir', 'clickhouse', 'aws'].filter((f) => flags[f] !== undefined);
+  if (sources.length > 1) throw new Error(`--${sources.join(' and --')} cannot be combined: give one trace store`);
+  if ((flags.stack !== undefined || flags.region !== undefined) && flags.aws === undefined) throw new Error('--stack and --region go with --aws');
+  const waitMs = Number(flags['trace-wait-ms'] ?? (flags.aws ? TRACE_WAIT_MS.aws : TRACE_WAIT_MS.local));
+  if (!Number.isFinite(waitMs) || waitMs < 0) throw new Error('--trace-wait-ms must be a number of milliseconds');
+  if (flags['trace-wait-ms'] !== undefined && sources.length === 0) throw new Error('--trace-wait-ms needs a trace store (--data-dir, --clickhouse or --aws)');
+  const traceStore: TraceStoreOption | undefined =
+    sources.length === 0
+      ? undefined
+      : {
+          waitMs,
+          ...(flags['data-dir'] !== undefined ? { dataDir: flags['data-dir'] } : {}),
+          ...(flags.clickhouse !== undefined ? { clickhouse: flags.clickhouse } : {}),
+          ...(flags.aws ? { aws: { ...(flags.stack ? { stack: flags.stack } : {}), ...(flags.region ? { region: flags.region } : {}) } } : {}),
+        };
   return {
     functionUrl,
     key,
     model: flags.model ?? 'gpt-4o-mini',
     ...(flags.proxy ? { proxyId: flags.proxy } : {}),
     timeoutMs,
+    ...(traceStore ? { traceStore } : {}),
   };
 }
 

@@ -4,11 +4,10 @@ import { NodejsFunction, OutputFormat, SourceMapMode, type NodejsFunctionProps }
 import type { Construct } from 'constructs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { REQUIRE_BANNER } from './split-bundle.js';
 
 /** Repository root (lib/ is one level below it). */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-const BANNER = "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);";
 
 /** What every Sluice function sets the same way, so callers cannot. */
 type FixedProps = 'entry' | 'handler' | 'projectRoot' | 'depsLockFilePath' | 'runtime' | 'architecture' | 'loggingFormat' | 'bundling';
@@ -22,28 +21,32 @@ export interface BundledFunctionProps extends Omit<NodejsFunctionProps, FixedPro
    */
   readonly handler?: string;
   /**
-   * Modules built as files of their own next to `index.mjs` (output name → entry, relative
-   * to the project root), for code loaded with `import()` only when used: esbuild would
-   * otherwise inline it into the handler's bundle. Each is made known to the bundle as the
-   * compile-time constant `define` names (the importing module falls back to its source path).
-   */
-  readonly lazyModules?: readonly { outfile: string; entry: string; define: string }[];
-  /**
    * Shell commands run after bundling, given the asset directory (the gateway adds the
    * console beside its bundle there: built apart, never imported into the handler's init).
    */
   readonly afterBundling?: (outputDir: string) => string[];
+  /**
+   * Bundle with esbuild code splitting (lib/split-bundle.ts): what the entry loads through
+   * dynamic `import()` goes to chunks beside `index.mjs`, evaluated on first use only.
+   * @default false (one file)
+   */
+  readonly splitting?: boolean;
 }
 
 /**
  * A Sluice Lambda function: Node 24 on arm64, JSON logs, and its entry module bundled
- * with everything it imports into one minified ESM file with a source map.
+ * with everything it imports into minified ESM with source maps: one file, or index.mjs and
+ * chunks with `splitting`.
  */
 export class BundledFunction extends NodejsFunction {
-  constructor(scope: Construct, id: string, { afterBundling, lazyModules, ...props }: BundledFunctionProps) {
+  constructor(scope: Construct, id: string, { afterBundling, splitting, ...props }: BundledFunctionProps) {
+    const entry = resolve(PROJECT_ROOT, props.entry);
+    // NodejsFunction writes one --outfile, which esbuild cannot split: the split build replaces it first.
+    const split = (outputDir: string) => (splitting ? [`cd "${PROJECT_ROOT}" && node --import tsx lib/split-bundle.ts "${entry}" "${outputDir}"`] : []);
+    const hooks = afterBundling || splitting ? (outputDir: string) => [...split(outputDir), ...(afterBundling?.(outputDir) ?? [])] : undefined;
     super(scope, id, {
       ...props,
-      entry: resolve(PROJECT_ROOT, props.entry),
+      entry,
       handler: props.handler ?? 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
@@ -66,22 +69,8 @@ export class BundledFunction extends NodejsFunction {
         bundleAwsSDK: true,
         externalModules: [],
         // Bundled CommonJS dependencies call require(); give the ESM bundle one.
-        banner: BANNER,
-        ...(lazyModules?.length ? { define: Object.fromEntries(lazyModules.map((m) => [m.define, JSON.stringify(`./${m.outfile}`)])) } : {}),
-        ...(lazyModules?.length || afterBundling
-          ? {
-              commandHooks: {
-                beforeBundling: () => [],
-                beforeInstall: () => [],
-                afterBundling: (inputDir: string, outputDir: string) => [
-                  ...(lazyModules ?? []).map((m) =>
-                    [`${inputDir}/node_modules/.bin/esbuild`, '--bundle', `${inputDir}/${m.entry}`, '--platform=node', '--format=esm', '--target=node24', '--minify', '--main-fields=module,main', '--log-level=warning', `--outfile=${outputDir}/${m.outfile}`, `"--banner:js=${BANNER}"`].join(' '),
-                  ),
-                  ...(afterBundling?.(outputDir) ?? []),
-                ],
-              },
-            }
-          : {}),
+        banner: REQUIRE_BANNER,
+        ...(hooks ? { commandHooks: { beforeBundling: () => [], beforeInstall: () => [], afterBundling: (_inputDir: string, outputDir: string) => hooks(outputDir) } } : {}),
       },
     });
   }

@@ -6,14 +6,13 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { bedrockInvokeResourceArns, type BedrockModelAccess } from './bedrock-arns.js';
 import { BundledFunction, PROJECT_ROOT } from './bundled-function.js';
+import { DEFAULT_PROVIDER_SECRET_PREFIX } from './stack-outputs.js';
 
 export { PROJECT_ROOT };
 /** The module Lambda runs, relative to the project root; the local runtime serves the same one. */
 export const GATEWAY_HANDLER_ENTRY = 'functions/gateway/handler.ts';
 /** The export of that module Lambda invokes. */
 export const GATEWAY_HANDLER_EXPORT = 'handler';
-/** The OTLP exporter, a file of its own in the asset: loaded on the first export only (functions/traces/otlp/lazy-sink.ts). */
-export const OTLP_EXPORTER_MODULE = { outfile: 'otlp-exporter.mjs', entry: 'functions/traces/otlp/exporter.ts', define: '__SLUICE_OTLP_EXPORTER__' } as const;
 
 /** Response headers browsers may read (the gateway's `X-Sluice-*` contract). */
 export const EXPOSED_HEADERS = [
@@ -98,7 +97,7 @@ export interface GatewayFunctionProps {
 }
 
 /**
- * The gateway Lambda behind a Function URL: Node 24 on arm64, one ESM bundle, response
+ * The gateway Lambda behind a Function URL: Node 24 on arm64, one split ESM bundle, response
  * streaming, no IAM auth on the URL (the gateway authenticates its own keys).
  */
 export class GatewayFunction extends Construct {
@@ -106,6 +105,8 @@ export class GatewayFunction extends Construct {
   readonly functionUrl: FunctionUrl;
   readonly logGroup: LogGroup;
   readonly timeout: Duration;
+  /** The name prefix of the provider-key secrets the function may read (`secret:<prefix><name>`). */
+  readonly providerSecretPrefix: string;
 
   constructor(scope: Construct, id: string, props: GatewayFunctionProps = {}) {
     super(scope, id);
@@ -116,9 +117,16 @@ export class GatewayFunction extends Construct {
     this.function = new BundledFunction(this, 'Function', {
       entry: props.entry ?? GATEWAY_HANDLER_ENTRY,
       handler: GATEWAY_HANDLER_EXPORT,
-      lazyModules: [OTLP_EXPORTER_MODULE],
-      // The console (server module and static files) beside the bundle: functions/console/build.ts.
-      afterBundling: (outputDir) => [`cd "${PROJECT_ROOT}" && node --import tsx functions/console/build.ts "${outputDir}/console"`],
+      // The console (server module and static files) beside the bundle: functions/console/build.ts;
+      // the Rego engine's lazily loaded builtins (rego-graphql.mjs): functions/rego/build-lazy.ts;
+      // the action check (action-check.mjs): functions/gateway/build-action-check.ts.
+      // Code splitting: AWS SDK clients off the hot path, ioredis, … load on first use (lib/split-bundle.ts).
+      splitting: true,
+      afterBundling: (outputDir) => [
+        `cd "${PROJECT_ROOT}" && node --import tsx functions/console/build.ts "${outputDir}/console"`,
+        `cd "${PROJECT_ROOT}" && node --import tsx functions/rego/build-lazy.ts "${outputDir}"`,
+        `cd "${PROJECT_ROOT}" && node --import tsx functions/gateway/build-action-check.ts "${outputDir}"`,
+      ],
       memorySize: props.memorySize ?? 1024,
       timeout: this.timeout,
       reservedConcurrentExecutions: props.reservedConcurrency,
@@ -163,7 +171,8 @@ export class GatewayFunction extends Construct {
       );
     }
 
-    const prefix = props.providerSecretPrefix ?? 'sluice/providers/';
+    const prefix = props.providerSecretPrefix ?? DEFAULT_PROVIDER_SECRET_PREFIX;
+    this.providerSecretPrefix = prefix;
     this.function.addToRolePolicy(
       new PolicyStatement({
         sid: 'ReadProviderSecrets',

@@ -183,6 +183,11 @@ export class SluiceStack extends Stack {
       description: 'Gateway base URL (OpenAI SDK base_url: <url>v1)',
     });
 
+    new CfnOutput(this, OPTIONAL_STACK_OUTPUTS.providerSecretPrefix, {
+      value: this.gateway.providerSecretPrefix,
+      description: 'Provider keys are read from secrets named <prefix><name> (--credential secret:<prefix><name>)',
+    });
+
     if (props.traces?.clickhouseUrlSecretArn) {
       new CfnOutput(this, OPTIONAL_STACK_OUTPUTS.clickhouseUrlSecretArn, {
         value: props.traces.clickhouseUrlSecretArn,

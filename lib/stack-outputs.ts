@@ -14,7 +14,15 @@ export const STACK_OUTPUTS = {
  */
 export const OPTIONAL_STACK_OUTPUTS = {
   clickhouseUrlSecretArn: 'ClickHouseUrlSecretArn',
+  /**
+   * The name prefix of the provider-key secrets the gateway may read; `proxies create --aws`
+   * refuses `secret:` names outside it. Stacks deployed before it existed grant the default.
+   */
+  providerSecretPrefix: 'ProviderSecretPrefix',
 } as const;
+
+/** The provider-secret prefix the gateway role is granted when nothing else is configured. */
+export const DEFAULT_PROVIDER_SECRET_PREFIX = 'sluice/providers/';
 
 /** Default stack name (`sluice:stackName` context, `--stack` option). */
 export const DEFAULT_STACK_NAME = 'Sluice';

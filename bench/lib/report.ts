@@ -70,8 +70,9 @@ export interface GatewayReport {
 }
 
 const AIM_ADDED_P50_MS = 1;
-const AIM_BUNDLE_BYTES = 1.5 * 1024 * 1024;
-const AIM_INIT_MS = 150;
+/** Issue #17: bytes evaluated at init (lazy chunks apart), and init as deployed (source maps on). */
+const AIM_BUNDLE_BYTES = 1_000_000;
+const AIM_INIT_MS = 100;
 
 const verdict = (ok: boolean) => (ok ? 'met' : 'not met');
 
@@ -181,18 +182,19 @@ export function renderGatewayReport(r: GatewayReport): string {
     out.push(`Not measured: ${r.artifact.error}`);
   } else {
     const a = r.artifact;
-    out.push('esbuild bundle of functions/gateway/handler.ts with the NodejsFunction settings of lib/bundled-function.ts (ESM,');
-    out.push('target node24, minified, AWS SDK bundled, createRequire banner; arm64 does not change the JavaScript). Init time =');
-    out.push(`\`await import()\` of the bundle in a fresh \`node\` process with the \`awslambda\` global installed first, ${a.initMs.length} processes.`);
+    out.push('esbuild bundle of functions/gateway/handler.ts as the stack builds it (lib/split-bundle.ts: ESM, target node24,');
+    out.push('minified, AWS SDK bundled, createRequire banner, code splitting; arm64 does not change the JavaScript). Init time =');
+    out.push(`\`await import()\` of index.mjs in a fresh \`node --enable-source-maps\` process (as deployed) with the \`awslambda\` global installed first, ${a.initMs.length} processes.`);
     out.push('');
     out.push('| figure | value | aim |');
     out.push('|---|---|---|');
-    out.push(`| bundle (index.mjs) | ${a.bundleBytes.toLocaleString('en-US')} bytes (${fmt(a.bundleBytes / 1024 / 1024)} MiB) | ≤ 1.5 MB (${verdict(a.bundleBytes <= AIM_BUNDLE_BYTES)}) |`);
-    out.push(`| source map (separate file) | ${a.sourceMapBytes.toLocaleString('en-US')} bytes | — |`);
-    out.push(`| handler module init, median | ${fmt(a.initMedianMs, 1)} ms (min ${fmt(Math.min(...a.initMs), 1)}, max ${fmt(Math.max(...a.initMs), 1)}) | ≤ 150 ms (${verdict(a.initMedianMs <= AIM_INIT_MS)}) |`);
+    out.push(`| code evaluated at init (index.mjs + ${a.initFiles - 1} static chunks) | ${a.bundleBytes.toLocaleString('en-US')} bytes | ≤ ${AIM_BUNDLE_BYTES.toLocaleString('en-US')} bytes (${verdict(a.bundleBytes <= AIM_BUNDLE_BYTES)}) |`);
+    out.push(`| loaded on first use (lazy chunks, rego-*.mjs) | ${a.lazyBytes.toLocaleString('en-US')} bytes; largest ${a.lazyLargest.map((c) => `${c.file} ${c.bytes.toLocaleString('en-US')}`).join(', ')} | reported apart |`);
+    out.push(`| source map of index.mjs (separate file) | ${a.sourceMapBytes.toLocaleString('en-US')} bytes | — |`);
+    out.push(`| handler module init, median | ${fmt(a.initMedianMs, 1)} ms (min ${fmt(Math.min(...a.initMs), 1)}, max ${fmt(Math.max(...a.initMs), 1)}) | ≤ ${AIM_INIT_MS} ms (${verdict(a.initMedianMs <= AIM_INIT_MS)}) |`);
     out.push(`| process start → handler loaded, median | ${fmt(a.processMedianMs, 1)} ms | — |`);
     out.push('');
-    out.push('Largest contributors to the bundle (minified bytes, from the esbuild metafile):');
+    out.push('Largest contributors to the code evaluated at init (minified bytes, from the esbuild metafile):');
     out.push('');
     out.push('| package or folder | KiB |');
     out.push('|---|---|');
@@ -215,8 +217,8 @@ export function renderGatewayReport(r: GatewayReport): string {
   out.push(`| throughput ≥ 0.5× direct | ${fmt(vsDirect.median)}× (median) | ${verdict(vsDirect.median >= 0.5)} |`);
   out.push(`| throughput ≥ Portkey | ${fmt(vsPortkey.median)}× (median) | ${verdict(vsPortkey.median >= 1)} |`);
   if (!('error' in r.artifact)) {
-    out.push(`| bundle ≤ 1.5 MB | ${fmt(r.artifact.bundleBytes / 1024 / 1024)} MiB | ${verdict(r.artifact.bundleBytes <= AIM_BUNDLE_BYTES)} |`);
-    out.push(`| init ≤ 150 ms | ${fmt(r.artifact.initMedianMs, 1)} ms | ${verdict(r.artifact.initMedianMs <= AIM_INIT_MS)} |`);
+    out.push(`| code at init ≤ ${AIM_BUNDLE_BYTES.toLocaleString('en-US')} bytes | ${r.artifact.bundleBytes.toLocaleString('en-US')} bytes | ${verdict(r.artifact.bundleBytes <= AIM_BUNDLE_BYTES)} |`);
+    out.push(`| init ≤ ${AIM_INIT_MS} ms (source maps on) | ${fmt(r.artifact.initMedianMs, 1)} ms | ${verdict(r.artifact.initMedianMs <= AIM_INIT_MS)} |`);
   }
   out.push('');
   out.push('## Notes');

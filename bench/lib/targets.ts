@@ -9,6 +9,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { startChild, waitForHttp, waitForOutput, type Child } from './children.js';
 import type { Target } from './http-load.js';
+import { GATEWAY_NODE_FLAGS } from '../../functions/local/node-flags.js';
 
 export const UPSTREAM_KEY_ENV = 'BENCH_UPSTREAM_KEY';
 
@@ -76,7 +77,18 @@ export const SLUICE_PROXY_ID = 'bench';
  * the target and its data directory (a second Sluice, e.g. a baseline commit run from
  * its own checkout at `env.root`).
  */
-export async function startSluice(env: BenchEnv, upstreamUrl: string, opts: { nodeArgs?: string[]; name?: string } = {}): Promise<Started> {
+export async function startSluice(
+  env: BenchEnv,
+  upstreamUrl: string,
+  opts: {
+    nodeArgs?: string[];
+    name?: string;
+    /** Extra environment for the gateway process. */
+    env?: NodeJS.ProcessEnv;
+    /** Runs after the proxy and key exist, before the gateway starts: more `sluice` CLI configuration. */
+    setup?: (cli: (args: string[]) => string, dataDir: string) => void;
+  } = {},
+): Promise<Started & { dataDir: string }> {
   const name = opts.name ?? 'sluice';
   const dataDir = join(env.workDir, name === 'sluice' ? 'sluice-data' : `${name.replace(/[^\w.-]/g, '_')}-data`);
   sluiceCli(env, dataDir, [
@@ -89,9 +101,11 @@ export async function startSluice(env: BenchEnv, upstreamUrl: string, opts: { no
   const printed = sluiceCli(env, dataDir, ['keys', 'create', '--proxy', SLUICE_PROXY_ID, '--name', 'bench']);
   const key = printed.match(/sk-sluice-[A-Za-z0-9_-]+/)?.[0];
   if (!key) throw new Error('sluice keys create printed no sk-sluice- key');
+  opts.setup?.((args) => sluiceCli(env, dataDir, args), dataDir);
 
   const port = await freePort();
-  const child = startChild(name, [...(opts.nodeArgs ?? []), ...tsxArgs('bin/sluice.ts', 'dev', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir)], {
+  // As `npm start` runs it (package.json): the gateway's V8 heap flags first.
+  const child = startChild(name, [...GATEWAY_NODE_FLAGS, ...(opts.nodeArgs ?? []), ...tsxArgs('bin/sluice.ts', 'dev', '--port', String(port), '--host', '127.0.0.1', '--data-dir', dataDir)], {
     cwd: env.root,
     env: {
       ...process.env,
@@ -99,6 +113,7 @@ export async function startSluice(env: BenchEnv, upstreamUrl: string, opts: { no
       SLUICE_DATA_DIR: dataDir,
       SLUICE_STORE: 'file',
       SLUICE_IDENTITY_SIGNING_KEY: randomBytes(32).toString('hex'),
+      ...opts.env,
     },
     logFile: join(env.workDir, `${name.replace(/[^\w.-]/g, '_')}.log`),
   });
@@ -106,6 +121,7 @@ export async function startSluice(env: BenchEnv, upstreamUrl: string, opts: { no
   await waitForHttp(child, `${base}/healthz`);
   return {
     child,
+    dataDir,
     target: { name, baseUrl: `${base}/a/${SLUICE_PROXY_ID}/openai/v1`, headers: { authorization: `Bearer ${key}` } },
   };
 }

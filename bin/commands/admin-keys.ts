@@ -28,7 +28,8 @@ export interface AdminKeysCommandDeps {
 
 export async function runAdminKeysCommand(argv: string[], io: CliIo, deps: AdminKeysCommandDeps): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+  // `<group> --help` and `<group> <command> --help` both print the group's help.
+  if (sub === undefined || sub === 'help' || argv.includes('--help') || argv.includes('-h')) {
     writeLine(sub === undefined ? io.stderr : io.stdout, ADMIN_KEYS_HELP);
     return sub === undefined ? EXIT_USAGE : EXIT_OK;
   }

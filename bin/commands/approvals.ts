@@ -28,7 +28,8 @@ const STATUSES: ApprovalStatus[] = ['pending', 'approved', 'denied', 'expired', 
 
 export async function runApprovalsCommand(argv: string[], io: CliIo, deps: ApprovalsCommandDeps): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+  // `<group> --help` and `<group> <command> --help` both print the group's help.
+  if (sub === undefined || sub === 'help' || argv.includes('--help') || argv.includes('-h')) {
     writeLine(sub === undefined ? io.stderr : io.stdout, APPROVALS_HELP);
     return sub === undefined ? EXIT_USAGE : EXIT_OK;
   }

@@ -1,3 +1,4 @@
+import type { AwsTarget } from './aws-target.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { secretFingerprint } from '../../functions/stores/keys.js';
 import type { ControlStore } from '../../functions/stores/types.js';
@@ -158,6 +159,10 @@ export interface StoreCommandDeps {
   now?: () => Date;
   /** True when the store is a deployed stack's (`--aws`), for hints that differ there. */
   aws?: boolean;
+  /** With `--aws`: the deployed stack's outputs (resolved once per command). */
+  awsTarget?: () => Promise<AwsTarget>;
+  /** With `--aws`: drops entries of the deployed gateway's DynamoDB cache layer (bin/commands/aws-apply.ts). */
+  forgetCached?: (keys: string[]) => Promise<void>;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
-import { DEFAULT_STACK_NAME, OPTIONAL_STACK_OUTPUTS, STACK_OUTPUTS } from '../../lib/stack-outputs.js';
+import { DEFAULT_PROVIDER_SECRET_PREFIX, DEFAULT_STACK_NAME, OPTIONAL_STACK_OUTPUTS, STACK_OUTPUTS } from '../../lib/stack-outputs.js';
 
 export interface AwsTarget {
   controlTable: string;
@@ -8,6 +8,8 @@ export interface AwsTarget {
   region: string;
   /** The secret holding the ClickHouse URL (stacks deployed with `sluice:traces=clickhouse`). */
   clickhouseUrlSecretArn?: string;
+  /** The provider-secret name prefix the gateway may read (the output, else the default older stacks grant). */
+  providerSecretPrefix: string;
 }
 
 export interface AwsTargetOptions {
@@ -78,5 +80,6 @@ function outputsOf(stack: Stack, stackName: string, region: string): Omit<AwsTar
     );
   }
   const clickhouseUrlSecretArn = read(OPTIONAL_STACK_OUTPUTS.clickhouseUrlSecretArn);
-  return { controlTable, stateTable, functionUrl, ...(clickhouseUrlSecretArn ? { clickhouseUrlSecretArn } : {}) };
+  const providerSecretPrefix = read(OPTIONAL_STACK_OUTPUTS.providerSecretPrefix) ?? DEFAULT_PROVIDER_SECRET_PREFIX;
+  return { controlTable, stateTable, functionUrl, providerSecretPrefix, ...(clickhouseUrlSecretArn ? { clickhouseUrlSecretArn } : {}) };
 }

@@ -4,6 +4,8 @@ import type { BudgetLedger, BudgetUsage } from '../../functions/spend/ledger.js'
 import { CommandError, EXIT_OK, EXIT_USAGE, expectPositionals, flag, parseCommand, runReportingErrors, stringOption, UsageError, writeLine, type CliIo, type GlobalOptions } from './args.js';
 import { formatTable, writeJson } from './output.js';
 import type { ControlStore } from '../../functions/stores/types.js';
+import { APPLIES_IN_AWS } from './aws-apply.js';
+import type { AwsTarget } from './aws-target.js';
 
 export const BUDGETS_HELP = `Usage: sluice budgets <command> [options]
 
@@ -28,6 +30,13 @@ export interface SpendCommandDeps {
    */
   openControl?: () => Promise<ControlStore>;
   now?: () => number;
+  /** True for a deployed stack's tables (`--aws`): changes then say how long they take to apply. */
+  aws?: boolean;
+}
+
+/** After a change: when the deployed gateway applies it (locally the running gateway sees it on its next request). */
+export function writeSpendApplyNote(io: CliIo, deps: SpendCommandDeps): void {
+  if (deps.aws) writeLine(io.stdout, APPLIES_IN_AWS.spend);
 }
 
 /** Refuses a budget or limit for a key or proxy the control store does not have. */
@@ -83,6 +92,7 @@ export async function runBudgetsCommand(argv: string[], io: CliIo, deps: SpendCo
         const { config } = await deps.open();
         await config.putBudget(budget);
         writeLine(io.stdout, `budget set: ${ref.scope} ${ref.scopeId}, ${usd(toNano(limitUsd))} per ${describePeriod(budget)}`);
+        writeSpendApplyNote(io, deps);
         return EXIT_OK;
       }
       case 'show': {
@@ -109,6 +119,7 @@ export async function runBudgetsCommand(argv: string[], io: CliIo, deps: SpendCo
         const { config } = await deps.open();
         if (!(await config.deleteBudget(ref))) throw new CommandError(`no budget for ${ref.scope} ${ref.scopeId}`);
         writeLine(io.stdout, `budget deleted: ${ref.scope} ${ref.scopeId}`);
+        writeSpendApplyNote(io, deps);
         return EXIT_OK;
       }
       default:
@@ -182,10 +193,16 @@ export function scopeOption<S extends BudgetScope | LimitScope>(values: Record<s
 }
 
 /** The spend stores the global options select: the deployed stack's tables with --aws, the data directory, or the environment. */
-export async function openSpendStores(global: GlobalOptions, env: NodeJS.ProcessEnv): Promise<{ config: SpendConfigStore; ledger: BudgetLedger }> {
+export async function openSpendStores(
+  global: GlobalOptions,
+  env: NodeJS.ProcessEnv,
+  awsTarget?: () => Promise<AwsTarget>,
+): Promise<{ config: SpendConfigStore; ledger: BudgetLedger }> {
   if (global.aws) {
     const { resolveAwsTarget } = await import('./aws-target.js');
-    const target = await resolveAwsTarget({ ...(global.stack !== undefined ? { stackName: global.stack } : {}), ...(global.region !== undefined ? { region: global.region } : {}) });
+    const target = awsTarget
+      ? await awsTarget()
+      : await resolveAwsTarget({ ...(global.stack !== undefined ? { stackName: global.stack } : {}), ...(global.region !== undefined ? { region: global.region } : {}) });
     const [{ DynamoDBClient }, { DynamoSpendConfigStore }, { DynamoBudgetLedger }] = await Promise.all([
       import('@aws-sdk/client-dynamodb'),
       import('../../functions/spend/dynamodb-config-store.js'),

@@ -3,6 +3,7 @@
 // a bare `globalThis.awslambda` when loaded, which must not happen before `sluice dev`
 // installs the local Lambda runtime's stand-in.
 import type { ControlStore } from '../../functions/stores/types.js';
+import type { AwsTarget } from './aws-target.js';
 import {
   EXIT_FAILURE,
   EXIT_OK,
@@ -28,13 +29,13 @@ Groups:
   proxies    create, list, show and delete proxies (upstream, credential, models)
   keys       create, list and revoke gateway keys
   admin-keys create, list and revoke admin keys (console and /admin sign-in)
-  policies   check and evaluate Rego policies; set, get and delete a proxy's policies
-  approvals  list, approve and deny held requests
+  policies   check, eval and test Rego; set, get, delete and config a proxy's policies
+  approvals  list, show, approve and deny held requests
   traces     list and show traces; migrate the ClickHouse trace tables
-  sessions   show a session's turns
+  sessions   list sessions; show a session's turns
   spend      cost and tokens by key, proxy, model or day
-  budgets    set, show and list budgets (with current spend and reservations)
-  limits     set and show requests and tokens per minute
+  budgets    set, show, list and delete budgets (with current spend and reservations)
+  limits     set, show, list and delete requests and tokens per minute
   dev        run the gateway locally (what npm start runs)
 
 Global options:
@@ -67,7 +68,12 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
     return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
   }
   const [group, ...groupArgs] = rest;
-  const deps: StoreCommandDeps = { openStore: () => openStore(global, env), aws: global.aws };
+  const awsTarget = global.aws ? once(() => resolveTarget(global)) : undefined;
+  const deps: StoreCommandDeps = {
+    openStore: () => openStore(global, env, awsTarget),
+    aws: global.aws,
+    ...(awsTarget ? { awsTarget, forgetCached: async (keys: string[]) => (await import('./aws-apply.js')).forgetCachedEntries(await awsTarget(), keys) } : {}),
+  };
   switch (group) {
     case undefined:
       writeLine(io.stderr, SLUICE_HELP);
@@ -100,7 +106,7 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
     case 'budgets':
     case 'limits': {
       const { runBudgetsCommand, openSpendStores } = await import('./budgets.js');
-      const spendDeps = { open: () => openSpendStores(global, env), openControl: deps.openStore };
+      const spendDeps = { open: () => openSpendStores(global, env, awsTarget), openControl: deps.openStore, aws: global.aws };
       if (group === 'budgets') return runBudgetsCommand(groupArgs, io, spendDeps);
       return (await import('./limits.js')).runLimitsCommand(groupArgs, io, spendDeps);
     }
@@ -181,13 +187,20 @@ async function openAdmin(global: GlobalOptions, env: NodeJS.ProcessEnv) {
   return adminStoreFromEnv(env);
 }
 
-async function openStore(global: GlobalOptions, env: NodeJS.ProcessEnv): Promise<ControlStore> {
-  if (global.aws) {
-    const { resolveAwsTarget } = await import('./aws-target.js');
-    const target = await resolveAwsTarget({
-      ...(global.stack !== undefined ? { stackName: global.stack } : {}),
-      ...(global.region !== undefined ? { region: global.region } : {}),
-    });
+/** The deployed stack's outputs (--aws [--stack] [--region]); imported on use. */
+async function resolveTarget(global: GlobalOptions): Promise<AwsTarget> {
+  const { resolveAwsTarget } = await import('./aws-target.js');
+  return resolveAwsTarget({ ...(global.stack !== undefined ? { stackName: global.stack } : {}), ...(global.region !== undefined ? { region: global.region } : {}) });
+}
+
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let p: Promise<T> | undefined;
+  return () => (p ??= fn());
+}
+
+async function openStore(global: GlobalOptions, env: NodeJS.ProcessEnv, awsTarget?: () => Promise<AwsTarget>): Promise<ControlStore> {
+  if (awsTarget) {
+    const target = await awsTarget();
     const [{ DynamoDBClient }, { DynamoControlStore }] = await Promise.all([
       import('@aws-sdk/client-dynamodb'),
       import('../../functions/stores/dynamodb-store.js'),

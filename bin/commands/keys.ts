@@ -16,6 +16,7 @@ import {
   type CliIo,
   type StoreCommandDeps,
 } from './args.js';
+import { APPLIES_IN_AWS, authCacheKey, reportAwsChange } from './aws-apply.js';
 import { formatTable, writeJson } from './output.js';
 import { isActive, requireProxyId } from './proxies.js';
 
@@ -25,8 +26,10 @@ Commands:
   create --proxy <id> [--name N] [--expires-in 30d | --expires-at ISO] [--json]
                                   create a gateway key; the key is printed once
   list [--proxy <id>] [--json]    list keys (ids and fingerprints, never the keys)
-  revoke <keyId>                  revoke a key; gateways stop accepting it within
-                                  the auth cache TTL (5 minutes by default)
+  revoke <keyId>                  revoke a key; a local gateway refuses it at once;
+                                  with --aws it also drops the key from the DynamoDB
+                                  cache layer, and containers that cached it may take
+                                  it for up to the auth cache TTL (5 minutes)
 
 Durations: a number and s, m, h, d or w (e.g. 90m, 30d, 2w).
 Global options: --data-dir <dir> (local store, default .sluice), --aws [--stack NAME] [--region R]`;
@@ -99,6 +102,7 @@ async function createKey(argv: string[], io: CliIo, deps: StoreCommandDeps, now:
       fingerprint: generated.hash.slice(0, 8),
     });
     writeLine(io.stderr, KEY_ONCE_WARNING);
+    await reportAwsChange(io, deps, { note: APPLIES_IN_AWS.keyCreated, json: true });
     return EXIT_OK;
   }
   writeLine(io.stdout, `Created key ${generated.id} for proxy ${proxyId} (${expiry}).`);
@@ -106,6 +110,7 @@ async function createKey(argv: string[], io: CliIo, deps: StoreCommandDeps, now:
   writeLine(io.stdout, `    ${generated.key}`);
   writeLine(io.stdout);
   writeLine(io.stdout, KEY_ONCE_WARNING);
+  await reportAwsChange(io, deps, { note: APPLIES_IN_AWS.keyCreated });
   return EXIT_OK;
 }
 
@@ -174,9 +179,18 @@ async function revokeKey(argv: string[], io: CliIo, deps: StoreCommandDeps, now:
     // Never echo the argument: someone may have pasted the key itself.
     throw new UsageError("that is not a key id: pass the id shown by 'sluice keys list' (key_…), not the key");
   }
-  const revoked = await (await deps.openStore()).revokeKey(keyId, now().toISOString());
+  const store = await deps.openStore();
+  const revoked = await store.revokeKey(keyId, now().toISOString());
   if (!revoked) throw new CommandError(`unknown key '${keyId}' (see: sluice keys list)`);
-  writeLine(io.stdout, `Revoked key ${keyId}. Gateways stop accepting it within the auth cache TTL (5 minutes by default).`);
+  if (!deps.aws) {
+    // The file store is watched by the local gateway; a DynamoDB store from the environment is not.
+    const when = store.generation ? 'A local gateway on this store refuses it from its next request.' : 'Gateways stop accepting it within the auth cache TTL (5 minutes by default).';
+    writeLine(io.stdout, `Revoked key ${keyId}. ${when}`);
+    return EXIT_OK;
+  }
+  writeLine(io.stdout, `Revoked key ${keyId}.`);
+  const hash = (await store.listKeys()).find((k) => k.id === keyId)?.hash;
+  await reportAwsChange(io, deps, { note: APPLIES_IN_AWS.keyRevoked, staleCacheKeys: hash ? [authCacheKey(hash)] : [] });
   return EXIT_OK;
 }
 

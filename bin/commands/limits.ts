@@ -1,6 +1,6 @@
 import type { LimitDefinition } from '../../functions/spend/definitions.js';
 import { CommandError, EXIT_OK, EXIT_USAGE, expectPositionals, flag, parseCommand, runReportingErrors, stringOption, UsageError, writeLine, type CliIo } from './args.js';
-import { requireScopeExists, scopeOption, type SpendCommandDeps } from './budgets.js';
+import { requireScopeExists, scopeOption, writeSpendApplyNote, type SpendCommandDeps } from './budgets.js';
 import { formatTable, writeJson } from './output.js';
 
 export const LIMITS_HELP = `Usage: sluice limits <command> [options]
@@ -48,6 +48,7 @@ export async function runLimitsCommand(argv: string[], io: CliIo, deps: SpendCom
         const { config } = await deps.open();
         await config.putLimit(limit);
         writeLine(io.stdout, `limit set: ${ref.scope} ${ref.scopeId}, ${describe(limit)}`);
+        writeSpendApplyNote(io, deps);
         return EXIT_OK;
       }
       case 'show': {
@@ -70,6 +71,7 @@ export async function runLimitsCommand(argv: string[], io: CliIo, deps: SpendCom
         const { config } = await deps.open();
         if (!(await config.deleteLimit(ref))) throw new CommandError(`no limit for ${ref.scope} ${ref.scopeId}`);
         writeLine(io.stdout, `limit deleted: ${ref.scope} ${ref.scopeId}`);
+        writeSpendApplyNote(io, deps);
         return EXIT_OK;
       }
       default:

@@ -30,16 +30,30 @@ const USAGE = `usage:
   sluice policies eval -d <policy.rego|data.json|dir> [-d …] [-i input.json] [--strict-builtin-errors] [--budget-ms N] '<query>'
   sluice policies check <policy.rego|dir> […]
   sluice policies test <dir|file.rego> […] [--verbose]
+
+  a proxy's stored policies and governance settings (local store, or --aws):
+  sluice policies set <proxy> --stage request|response <file> [--sign] [--by NAME]
+  sluice policies get <proxy> --stage request|response [--json]
+  sluice policies delete <proxy> --stage request|response
+  sluice policies config <proxy> [--on|--off] [--request-fail-mode open|closed] […]
+  ('sluice policies set --help': every option of set, get, delete and config)
 `;
 
 export async function runPoliciesCommand(argv: string[], ioLike: CommandIOLike): Promise<number> {
   const io: CommandIO = { stdout: toFn(ioLike.stdout), stderr: toFn(ioLike.stderr) };
   const [sub, ...rest] = argv;
+  const helpAsked = rest.includes('--help') || rest.includes('-h');
+  if ((sub === 'eval' || sub === 'check') && helpAsked) {
+    io.stdout(USAGE);
+    return 0;
+  }
   if (sub === 'eval') return evalCommand(rest, io);
   if (sub === 'check') return checkCommand(rest, io);
   if (sub === 'test') return runTestCommand(rest, io);
-  io.stderr(USAGE);
-  return sub === undefined || sub === 'help' || sub === '--help' || sub === '-h' ? 0 : 2;
+  const asked = sub === 'help' || sub === '--help' || sub === '-h';
+  (asked ? io.stdout : io.stderr)(USAGE);
+  if (sub !== undefined && !asked) io.stderr(`sluice policies: unknown command '${sub}'\n`);
+  return asked ? 0 : 2;
 }
 
 interface Loaded {

@@ -8,24 +8,30 @@ import { signPolicy } from '../../functions/governance/signed-policy.js';
 import { RegoError } from '../../functions/rego/index.js';
 import type { GovernanceConfig, GovernanceStage, IntentConfig } from '../../functions/stores/types.js';
 import { CommandError, EXIT_OK, expectPositionals, flag, parseCommand, runReportingErrors, stringOption, UsageError, writeLine, type CliIo, type StoreCommandDeps } from './args.js';
+import { APPLIES_IN_AWS, proxyCacheKey, reportAwsChange } from './aws-apply.js';
 import { writeJson } from './output.js';
 
 export const POLICY_STORE_SUBCOMMANDS = new Set(['set', 'get', 'delete', 'config']);
 
 export const POLICY_STORE_HELP = `Usage: sluice policies <command> <proxy> [options]
 
-  set <proxy> --stage request|response <file> [--sign] [--by NAME]
+  set <proxy> --stage request|response|action <file> [--sign] [--by NAME]
         check the policy (Rego source, signed v1:<hmac>:<rego>, or an OPA bundle .tar.gz /
         .wasm) and store it as the stage's next version; --sign signs Rego source with
         $SLUICE_POLICY_SIGNING_KEY. Setting a policy turns governance on for the proxy.
-  get <proxy> --stage request|response [--json]      print the stored policy (or its metadata)
-  delete <proxy> --stage request|response
+        The action stage judges POST /v1/actions/check (docs/policies.md, "Actions").
+  get <proxy> --stage request|response|action [--json]      print the stored policy (or its metadata)
+  delete <proxy> --stage request|response|action
   config <proxy> [--on|--off] [--request-fail-mode open|closed] [--response-fail-mode open|closed]
-        [--eval-budget-ms N] [--approval-ttl-ms N] [--intent-file intent.json | --no-intent]
+        [--action-fail-mode closed|open] [--eval-budget-ms N] [--approval-ttl-ms N] [--intent-file intent.json | --no-intent]
         [--data-file data.json | --no-data] [--json]`;
 
 export async function runPolicyStoreCommand(argv: string[], io: CliIo, deps: StoreCommandDeps, env: NodeJS.ProcessEnv): Promise<number> {
   const [sub, ...rest] = argv;
+  if (rest.includes('--help') || rest.includes('-h')) {
+    writeLine(io.stdout, POLICY_STORE_HELP);
+    return EXIT_OK;
+  }
   return runReportingErrors(io, `policies ${sub}`, async () => {
     try {
       switch (sub) {
@@ -39,6 +45,7 @@ export async function runPolicyStoreCommand(argv: string[], io: CliIo, deps: Sto
           const removed = await deletePolicy(await deps.openStore(), proxyId!, stageOf(values));
           if (!removed) throw new CommandError(`proxy ${proxyId} has no ${stageOf(values)} policy`);
           writeLine(io.stdout, `deleted the ${stageOf(values)} policy of ${proxyId}`);
+          await reportAwsChange(io, deps, { note: APPLIES_IN_AWS.proxy, staleCacheKeys: [proxyCacheKey(proxyId!)] });
           return EXIT_OK;
         }
         case 'config':
@@ -56,7 +63,7 @@ export async function runPolicyStoreCommand(argv: string[], io: CliIo, deps: Sto
 
 function stageOf(values: Record<string, unknown>): GovernanceStage {
   const stage = values.stage;
-  if (stage !== 'request' && stage !== 'response') throw new UsageError('--stage must be request or response');
+  if (stage !== 'request' && stage !== 'response' && stage !== 'action') throw new UsageError('--stage must be request, response or action');
   return stage;
 }
 
@@ -76,6 +83,7 @@ async function set(argv: string[], io: CliIo, deps: StoreCommandDeps, env: NodeJ
   const by = stringOption(values, 'by') ?? env.SLUICE_OPERATOR?.trim();
   const stored = await setPolicy(await deps.openStore(), proxyId!, stage, upload, { ...(signingKey ? { signingKey } : {}), ...(by ? { by } : {}) });
   writeLine(io.stdout, `${proxyId} ${stage} policy version ${stored.version} (sha256 ${stored.sha256.slice(0, 12)})`);
+  await reportAwsChange(io, deps, { note: APPLIES_IN_AWS.proxy, staleCacheKeys: [proxyCacheKey(proxyId!)] });
   return EXIT_OK;
 }
 
@@ -98,6 +106,7 @@ async function config(argv: string[], io: CliIo, deps: StoreCommandDeps): Promis
     off: { type: 'boolean' },
     'request-fail-mode': { type: 'string' },
     'response-fail-mode': { type: 'string' },
+    'action-fail-mode': { type: 'string' },
     'eval-budget-ms': { type: 'string' },
     'approval-ttl-ms': { type: 'string' },
     'intent-file': { type: 'string' },
@@ -114,7 +123,7 @@ async function config(argv: string[], io: CliIo, deps: StoreCommandDeps): Promis
   if (flag(values, 'on')) patch.enabled = true;
   if (flag(values, 'off')) patch.enabled = false;
   const failModes = { ...current?.failModes };
-  for (const stage of ['request', 'response'] as const) {
+  for (const stage of ['request', 'response', 'action'] as const) {
     const mode = stringOption(values, `${stage}-fail-mode`);
     if (mode === undefined) continue;
     if (mode !== 'open' && mode !== 'closed') throw new UsageError(`--${stage}-fail-mode must be open or closed`);
@@ -134,6 +143,7 @@ async function config(argv: string[], io: CliIo, deps: StoreCommandDeps): Promis
   const { policies, ...shown } = governance;
   if (flag(values, 'json')) writeJson(io, { ...shown, policies: Object.fromEntries(Object.entries(policies ?? {}).map(([k, v]) => [k, { version: v.version, sha256: v.sha256 }])) });
   else writeLine(io.stdout, `${proxyId}: governance ${governance.enabled ? 'on' : 'off'}`);
+  await reportAwsChange(io, deps, { note: APPLIES_IN_AWS.proxy, staleCacheKeys: [proxyCacheKey(proxyId!)], json: flag(values, 'json') });
   return EXIT_OK;
 }
 

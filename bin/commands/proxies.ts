@@ -18,6 +18,8 @@ import {
   type CliIo,
   type StoreCommandDeps,
 } from './args.js';
+import { DEFAULT_PROVIDER_SECRET_PREFIX } from '../../lib/stack-outputs.js';
+import { APPLIES_IN_AWS, authCacheKey, proxyCacheKey, reportAwsChange, secretRefProblem } from './aws-apply.js';
 import { formatTable, writeJson } from './output.js';
 
 export const PROXIES_HELP = `Usage: sluice proxies <command> [options]
@@ -128,6 +130,13 @@ async function createProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, no
   const [id] = expectPositionals(positionals, ['<id>']) as [string];
   const draft = buildProxy(id, values, now());
 
+  const target = deps.awsTarget ? await deps.awsTarget() : undefined;
+  if (target) {
+    // The deployed role reads only <ProviderSecretPrefix>*: refuse a name it could never read.
+    const refs = [draft.credentialRef, ...Object.values(draft.upstreams ?? {}).map((u) => u.credentialRef)];
+    const problem = refs.map((ref) => (ref ? secretRefProblem(ref, target) : undefined)).find(Boolean);
+    if (problem) throw new UsageError(problem);
+  }
   const store = await deps.openStore();
   const existing = await store.getProxy(id);
   if (existing && !flag(values, 'replace')) {
@@ -135,24 +144,39 @@ async function createProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, no
   }
   const proxy = existing ? { ...draft, createdAt: existing.createdAt } : draft;
   await store.putProxy(proxy);
+  const applies = { note: APPLIES_IN_AWS.proxy, staleCacheKeys: existing ? [proxyCacheKey(id)] : [] };
 
   if (flag(values, 'json')) {
     writeJson(io, proxy);
+    await reportAwsChange(io, deps, { ...applies, json: true });
     return EXIT_OK;
   }
   writeLine(io.stdout, `${existing ? 'Replaced' : 'Created'} proxy ${proxy.id} (${proxy.provider} → ${proxy.baseUrl}).`);
   if (!proxy.credentialRef && !proxy.byok && CREDENTIALED.has(proxy.provider)) {
-    writeLine(io.stdout, 'No credential set: calls will fail until you add one (--credential env:NAME) or use --byok.');
+    writeLine(io.stdout, missingCredentialNote(proxy));
   }
   if (deps.aws && proxy.credentialRef?.startsWith('env:')) {
     writeLine(
       io.stderr,
       `Note: in AWS, ${proxy.credentialRef} is read from the Lambda function's environment; ` +
-        'provider keys belong in Secrets Manager: --credential secret:sluice/providers/<name>.',
+        `provider keys belong in Secrets Manager: --credential secret:${target?.providerSecretPrefix ?? DEFAULT_PROVIDER_SECRET_PREFIX}<name>.`,
     );
   }
-  if (!existing) writeLine(io.stdout, `Next: sluice keys create --proxy ${proxy.id}`);
+  if (existing) await reportAwsChange(io, deps, applies);
+  else writeLine(io.stdout, `Next: sluice keys create --proxy ${proxy.id}`);
   return EXIT_OK;
+}
+
+/** What a proxy without a credential does (printed by create): the gateway sends no key; what then happens is the upstream's call. */
+export function missingCredentialNote(proxy: Pick<ProxyConfig, 'provider' | 'baseUrl'>): string {
+  if (proxy.provider === 'vertex') {
+    return 'No credential set: calls answer 502 upstream_credential_missing until you add a service-account key (--credential secret:NAME), or use --byok (callers send their own OAuth access token).';
+  }
+  return (
+    `No credential set: requests go to ${proxy.baseUrl} without a provider key. An upstream that needs one ` +
+    `answers 401, which the caller gets; one that needs none (a local server) just works. ` +
+    'To send a key: --credential env:NAME or secret:NAME (--replace), or --byok for callers to bring theirs.'
+  );
 }
 
 /** Validates every option and builds the record; throws UsageError naming the bad option. */
@@ -434,6 +458,7 @@ async function deleteProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, no
   for (const key of active) await store.revokeKey(key.id, at.toISOString());
   await store.deleteProxy(id);
   writeLine(io.stdout, `Deleted proxy ${id}; revoked ${active.length} active key${active.length === 1 ? '' : 's'}.`);
+  await reportAwsChange(io, deps, { note: APPLIES_IN_AWS.proxy, staleCacheKeys: [proxyCacheKey(id), ...active.map((k) => authCacheKey(k.hash))] });
   return EXIT_OK;
 }
 

@@ -1,6 +1,7 @@
 import middy from '@middy/core';
 import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
 import { approvalStatus } from '../governance/approval-status.js';
+import { actionCheck } from './action-route.js';
 import { callModel } from './call-model.js';
 import { consoleRoute } from './console-route.js';
 import { depsFromEnv } from './deps.js';
@@ -45,7 +46,9 @@ export function createGatewayHandler(deps: GatewayDeps) {
     .use(plugins.map(asMiddleware))
     .handler((event) => {
       const state = stateOfEvent(event);
-      return state.route.kind === 'approval' ? approvalStatus(deps, state) : callModel(deps, state);
+      if (state.route.kind === 'approval') return approvalStatus(deps, state);
+      if (state.route.kind === 'action') return actionCheck(deps, state);
+      return callModel(deps, state);
     });
 }
 

@@ -5,10 +5,12 @@
  *   /v1/messages[/count_tokens]                         Anthropic Messages, proxy taken from the key
  *   GET /v1/models with `anthropic-version`             the model list in Anthropic's shape
  *   GET /v1/approvals/<id>                              a held request's approval status, proxy from the key
+ *   POST /v1/actions/check                              may this action run (the action policy stage), proxy from the key
  *   /a/<proxyId>/openai/v1/<endpoint>                   proxy named in the path
  *   /a/<proxyId>/anthropic/v1/messages[/count_tokens]   native Anthropic Messages
  *   /a/<proxyId>/bedrock/model/<modelId>/converse[-stream]   native Bedrock Converse
  *   GET /a/<proxyId>/approvals/<id>                     a held request's approval status
+ *   POST /a/<proxyId>/actions/check                     may this action run
  *   /console/…, /admin/…                                the console and its admin API (docs/console.md)
  */
 import { type AnthropicEndpoint, type BedrockEndpoint, type OpenAIEndpoint, type Route } from '../upstream/endpoints.js';
@@ -87,9 +89,13 @@ function matchAnthropic(method: string, pathProxyId: string | undefined, rest: s
   return { ok: true, route: { kind: 'openai', ingress: 'anthropic', endpoint: spec.endpoint, method: spec.method, ...(pathProxyId !== undefined ? { pathProxyId } : {}) } };
 }
 
-/** `approvals/<id>` (GET), under `/v1/` or `/a/<proxyId>/`; undefined: not one of them. */
+/** `approvals/<id>` (GET) and `actions/check` (POST), under `/v1/` or `/a/<proxyId>/`; undefined: not one of them. */
 function matchGovernance(method: string, pathProxyId: string | undefined, parts: string[]): RouteMatch | undefined {
   const scope = pathProxyId !== undefined ? { pathProxyId } : {};
+  if (parts.length === 2 && parts[0] === 'actions' && parts[1] === 'check') {
+    if (method !== 'POST') return { ok: false, status: 405, allow: 'POST' };
+    return { ok: true, route: { kind: 'action', ...scope } };
+  }
   if (parts.length === 2 && parts[0] === 'approvals' && parts[1] !== '') {
     if (method !== 'GET') return { ok: false, status: 405, allow: 'GET' };
     return { ok: true, route: { kind: 'approval', ...scope, approvalId: decodeSegment(parts[1]!) } };

@@ -1,6 +1,9 @@
 import { RegoParseError } from './errors.js';
 
-export type TokenKind = 'ident' | 'number' | 'string' | 'rawstring' | 'punct' | 'eof';
+export type TokenKind = 'ident' | 'number' | 'string' | 'rawstring' | 'template' | 'punct' | 'eof';
+
+/** A part of a template string: literal text, or the source of a `{…}` expression and where it starts. */
+export type TemplatePart = string | { readonly src: string; readonly line: number; readonly col: number };
 
 export interface Token {
   readonly kind: TokenKind;
@@ -12,6 +15,8 @@ export interface Token {
   readonly nlBefore: boolean;
   /** Whitespace separates this token from the previous one (refs `a[b]` and calls `f(x)` need none). */
   readonly wsBefore: boolean;
+  /** The parts of a template string (`$"…{x}…"`, `` $`…{x}…` ``); only for kind 'template'. */
+  readonly parts?: readonly TemplatePart[];
 }
 
 const PUNCT3 = new Set<string>();
@@ -52,8 +57,8 @@ export function tokenize(src: string, file: string): Token[] {
     }
     const tl = line;
     const tc = i - lineStart + 1;
-    const push = (kind: TokenKind, text: string): void => {
-      out.push({ kind, text, line: tl, col: tc, nlBefore: nl, wsBefore: ws || out.length === 0 });
+    const push = (kind: TokenKind, text: string, parts?: TemplatePart[]): void => {
+      out.push({ kind, text, line: tl, col: tc, nlBefore: nl, wsBefore: ws || out.length === 0, ...(parts !== undefined ? { parts } : {}) });
       nl = false;
       ws = false;
     };
@@ -82,6 +87,84 @@ export function tokenize(src: string, file: string): Token[] {
       if (j < n && isIdentStart(src[j]!)) fail(`illegal number format`);
       push('number', src.slice(i, j));
       i = j;
+      continue;
+    }
+    if (c === '$') {
+      const q = src[i + 1];
+      if (q !== '"' && q !== '`') fail('illegal $ character');
+      const parts: TemplatePart[] = [];
+      let text = '';
+      let j = i + 2;
+      for (;;) {
+        if (j >= n || (q === '"' && src[j] === '\n')) fail(q === '"' ? 'non-terminated string' : 'non-terminated raw string', tl, tc);
+        const d = src[j]!;
+        if (d === q) break;
+        if (d === '\\' && (src[j + 1] === '{' || src[j + 1] === '}')) {
+          text += src[j + 1];
+          j += 2;
+          continue;
+        }
+        if (d === '{') {
+          // The expression runs to the matching brace; strings inside it are skipped whole.
+          const start = j + 1;
+          const exprLine = line;
+          const exprCol = start - lineStart + 1;
+          let depth = 1;
+          let k = start;
+          while (k < n && depth > 0) {
+            const e = src[k]!;
+            if (e === '{') depth++;
+            else if (e === '}') depth--;
+            else if (e === '"') {
+              k++;
+              while (k < n && src[k] !== '"' && src[k] !== '\n') k += src[k] === '\\' ? 2 : 1;
+            } else if (e === '`') {
+              k++;
+              while (k < n && src[k] !== '`') k++;
+            } else if (e === '\n') {
+              if (q === '"') fail('non-terminated string', tl, tc);
+              line++;
+              lineStart = k + 1;
+            }
+            if (depth > 0) k++;
+          }
+          if (depth > 0) fail('non-terminated template string expression', tl, tc);
+          if (text !== '') parts.push(text);
+          text = '';
+          parts.push({ src: src.slice(start, k), line: exprLine, col: exprCol });
+          j = k + 1;
+          continue;
+        }
+        if (q === '`') {
+          if (d === '\n') {
+            line++;
+            lineStart = j + 1;
+          }
+          text += d;
+          j++;
+          continue;
+        }
+        if (d === '\\') {
+          const e = src[j + 1];
+          const simple: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+          if (e !== undefined && simple[e] !== undefined) {
+            text += simple[e];
+            j += 2;
+            continue;
+          }
+          if (e === 'u' && /^[0-9a-fA-F]{4}$/.test(src.slice(j + 2, j + 6))) {
+            text += String.fromCharCode(parseInt(src.slice(j + 2, j + 6), 16));
+            j += 6;
+            continue;
+          }
+          fail('illegal escape sequence in string', line, j - lineStart + 1);
+        }
+        text += d;
+        j++;
+      }
+      if (text !== '' || parts.length === 0) parts.push(text);
+      push('template', '', parts);
+      i = j + 1;
       continue;
     }
     if (c === '"') {

@@ -30,6 +30,7 @@ class Parser {
   private readonly toks: Token[];
   private pos = 0;
   private wildcards = 0;
+  private templates = 0;
 
   constructor(
     src: string,
@@ -52,6 +53,9 @@ class Parser {
   }
   fail(msg: string, t: Token = this.tok): never {
     throw new RegoParseError(msg, this.loc(t));
+  }
+  private atEnd(): boolean {
+    return this.tok.kind === 'eof';
   }
   private isP(text: string, t: Token = this.tok): boolean {
     return t.kind === 'punct' && t.text === text;
@@ -443,6 +447,9 @@ class Parser {
       case 'rawstring':
         this.pos++;
         return { type: 'scalar', value: t.text, loc };
+      case 'template':
+        this.pos++;
+        return this.templateString(t);
       case 'ident': {
         if (t.text === 'true' || t.text === 'false') {
           this.pos++;
@@ -586,6 +593,31 @@ class Parser {
     }
     this.expectP('}');
     return { type: 'set', items, loc };
+  }
+
+  /**
+   * `$"a {x} b"` as OPA's compiler lowers it: `internal.template_string(["a ", {v | v = x}, " b"])`.
+   * Each expression becomes the set of its values, so an undefined one renders `<undefined>`.
+   */
+  private templateString(t: Token): Term {
+    const loc = this.loc(t);
+    const items: Term[] = [];
+    for (const part of t.parts ?? []) {
+      if (typeof part === 'string') {
+        items.push({ type: 'scalar', value: part, loc });
+        continue;
+      }
+      // Parse the expression where it stands in the file, so locations stay right.
+      const sub = new Parser(`${'\n'.repeat(part.line - 1)}${' '.repeat(part.col - 1)}${part.src}`, this.file);
+      sub.wildcards = this.wildcards;
+      if (sub.atEnd()) this.fail('template expression must not be empty', t);
+      const expr = sub.termRelation();
+      if (!sub.atEnd()) sub.unexpected('expected } after template expression');
+      this.wildcards = sub.wildcards;
+      const v: Term = { type: 'var', name: `$tpl${this.templates++}`, loc: expr.loc };
+      items.push({ type: 'setcomp', term: v, body: [{ kind: 'unify', lhs: v, rhs: expr, negated: false, with: [], loc: expr.loc }], loc: expr.loc });
+    }
+    return { type: 'call', name: 'internal.template_string', fn: { type: 'var', name: 'internal.template_string', loc }, args: [{ type: 'array', items, loc }], loc };
   }
 
   /** The first term in brackets: everything but `|` (a following `|` starts a comprehension body). */

@@ -77,7 +77,8 @@ export interface ProxyConfig {
   governance?: GovernanceConfig;
 }
 
-export type GovernanceStage = 'request' | 'response';
+/** `action`: the policy judging `POST /v1/actions/check` (non-model actions), never the request stage's. */
+export type GovernanceStage = 'request' | 'response' | 'action';
 export type FailMode = 'open' | 'closed';
 
 /** A stored policy version: Rego source (optionally signed `v1:<hmac_hex>:<rego>`) or a base64 OPA bundle / wasm. */
@@ -108,7 +109,7 @@ export interface IntentConfig {
 export interface GovernanceConfig {
   enabled: boolean;
   policies?: Partial<Record<GovernanceStage, StoredPolicy>>;
-  /** Per stage; both default to open. */
+  /** Per stage: request and response default to open, action to closed (an action is what its check protects). */
   failModes?: Partial<Record<GovernanceStage, FailMode>>;
   /** Policy evaluation budget in ms (default 200). */
   evalBudgetMs?: number;

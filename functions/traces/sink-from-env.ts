@@ -35,7 +35,7 @@ export function traceSinkFromEnv(env: NodeJS.ProcessEnv, logger: Logger, readSec
   const kinds = traceSinkKinds(env.SLUICE_TRACE_SINK);
   const inLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
   const sinks = kinds.map((kind) => sinkFor(kind, env, dataDir, readSecret));
-  const maxQueueBytes = positive(env.SLUICE_TRACE_QUEUE_BYTES, 16 * 1024 * 1024);
+  const maxQueueBytes = positive(env.SLUICE_TRACE_QUEUE_BYTES, 8 * 1024 * 1024);
   if (inLambda) return new TraceWriter({ sinks, logger, maxQueueBytes, awaitDeliveryMs: positive(env.SLUICE_TRACE_FLUSH_WAIT_MS, 500) });
   const spool = new TraceSpool(traceSpoolDir(env, dataDir), { maxBytes: positive(env.SLUICE_TRACE_SPOOL_MAX_BYTES, 1024 ** 3) });
   return new TraceWriter({ sinks, logger, maxQueueBytes, spool });

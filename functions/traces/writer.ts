@@ -13,9 +13,9 @@ export interface TraceWriterOptions {
    * (Lambda): such rows are lost, counted and logged as `trace_rows_lost`.
    */
   spool?: TraceSpool;
-  /** Bytes waiting per destination queue at most (default 16 MiB); beyond it traces spill. */
+  /** Bytes waiting per destination queue at most (default 8 MiB); beyond it traces spill. */
   maxQueueBytes?: number;
-  /** Bytes waiting to be spilled per destination at most (default 16 MiB); beyond it rows are lost (counted). */
+  /** Bytes waiting to be spilled per destination at most (default 8 MiB); beyond it rows are lost (counted). */
   maxSpillBytes?: number;
   /**
    * Lambda: `write` resolves once every destination stored the trace, or after this many
@@ -103,7 +103,7 @@ export class TraceWriter implements TraceSink {
     const names = new Set(opts.sinks.map((s) => s.name));
     if (names.size !== opts.sinks.length) throw new Error(`trace sink names must be unique (got ${opts.sinks.map((s) => s.name).join(', ')})`);
     this.spool = opts.spool;
-    this.maxSpillBytes = opts.maxSpillBytes ?? 16 * 1024 * 1024;
+    this.maxSpillBytes = opts.maxSpillBytes ?? 8 * 1024 * 1024;
     this.retryMs = opts.replayRetryMs ?? 1_000;
     const inLambda = opts.awaitDeliveryMs !== undefined;
     this.lanes = opts.sinks.map((destination) => {
@@ -121,7 +121,7 @@ export class TraceWriter implements TraceSink {
         queue: undefined as unknown as SinkQueue,
       };
       (lane as { queue: SinkQueue }).queue = new SinkQueue(destination, {
-        maxBytes: opts.maxQueueBytes ?? 16 * 1024 * 1024,
+        maxBytes: opts.maxQueueBytes ?? 8 * 1024 * 1024,
         concurrency: Math.max(1, hints.concurrency ?? 4),
         // An invocation must not linger for others in Lambda: send in the same tick.
         lingerMs: inLambda ? 0 : (hints.lingerMs ?? 0),

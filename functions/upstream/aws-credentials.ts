@@ -19,9 +19,6 @@ export const AWS_SECRET_ACCESS_KEY_HEADER = 'x-sluice-aws-secret-access-key';
 export const AWS_SESSION_TOKEN_HEADER = 'x-sluice-aws-session-token';
 export const AWS_REGION_HEADER = 'x-sluice-aws-region';
 
-/** Every header that carries (part of) caller AWS credentials: redacted wherever headers are kept. */
-export const CREDENTIAL_HEADERS: readonly string[] = [AWS_ACCESS_KEY_ID_HEADER, AWS_SECRET_ACCESS_KEY_HEADER, AWS_SESSION_TOKEN_HEADER, AWS_REGION_HEADER];
-
 /**
  * The commercial, GovCloud and China partitions' Regions where Bedrock Runtime may run. A
  * closed list, because the Region names the host the request is signed for

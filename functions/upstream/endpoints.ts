@@ -19,6 +19,8 @@ export type Route =
   | { kind: 'openai'; ingress: Ingress; endpoint: Endpoint; pathProxyId?: string; method: 'GET' | 'POST'; modelId?: string }
   /** `GET /a/<proxyId>/approvals/<id>`, `/v1/approvals/<id>`: a held request's status (functions/governance/approval-status.ts). */
   | { kind: 'approval'; pathProxyId?: string; approvalId: string }
+  /** `POST /v1/actions/check`, `/a/<proxyId>/actions/check`: may this (non-model) action run? (functions/gateway/action-check.ts). */
+  | { kind: 'action'; pathProxyId?: string }
   /** `/console/…` and `/admin/…`: the console and the admin API (functions/console), answered before the plugin chain. */
   | { kind: 'console' };
 

@@ -172,7 +172,8 @@ describe('SluiceStack, cache off (default)', () => {
 
   it('outputs the names the CLI reads', () => {
     const outputs = s.template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs).sort()).toEqual(['ControlTableName', 'FunctionUrl', 'StateTableName']);
+    expect(Object.keys(outputs).sort()).toEqual(['ControlTableName', 'FunctionUrl', 'ProviderSecretPrefix', 'StateTableName']);
+    expect(outputs.ProviderSecretPrefix!.Value).toBe('sluice/providers/');
     expect(renderCfn(outputs.FunctionUrl!.Value)).toMatch(/^\$\{GatewayFunctionFunctionUrl[0-9A-F]+\.FunctionUrl\}$/);
   });
 });

@@ -17,6 +17,7 @@ import { createBedrockClients } from '../../functions/providers/bedrock/transpor
 import { replyTo, startBedrockUpstream, TEST_AWS_CREDENTIALS, useTestAwsCredentials, type BedrockUpstream } from '../support/bedrock-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { pollFor } from '../support/traces.js';
+import { governedProxy } from './governance-helpers.js';
 
 /** The caller's long-term keys, and a temporary set with a session token. */
 const CALLER = { accessKeyId: 'AKIACALLEROWNKEY0001', secretAccessKey: 'callerSecretKeyForSigV4TestsOnly0000000A' };
@@ -182,6 +183,35 @@ describe('elsewhere', () => {
     expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect((err as InstanceType<typeof OpenAI.APIError>).code).toBe('caller_credentials_forbidden');
     expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('the headers never reach the policy input: a request policy that looks for them lets the call through', async () => {
+    // The policy denies if any X-Sluice-AWS-* header, or (the start of) the secret, is in its input.
+    // Only a prefix goes into the policy: the stored policy must not hold the secret the grep below looks for.
+    const policy = `package sluice.policy
+deny contains "caller AWS credentials reached the policy input" if {
+  some name, _ in input.headers
+  startswith(name, "x-sluice-aws")
+}
+deny contains "the secret reached the policy input" if {
+  contains(json.marshal(input), "${CALLER.secretAccessKey.slice(0, 20)}")
+}
+`;
+    const { key } = await governedProxy(gw, { policies: { request: policy }, proxy: { provider: 'bedrock', byok: true } });
+    // The same policy does see headers on the allow-list (so it is really evaluated on them).
+    const seen = await governedProxy(gw, { policies: { request: 'package sluice.policy\ndeny contains "ua" if { input.headers["user-agent"] == "probe" }\n' }, proxy: { provider: 'bedrock', byok: true } });
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json', ...awsHeaders(CALLER) },
+      body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(res.status, await res.text()).toBe(200);
+    const denied = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${seen.key}`, 'content-type': 'application/json', 'user-agent': 'probe', ...awsHeaders(CALLER) },
+      body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(denied.status).toBe(403);
   });
 
   it('the credentials appear in no log line, trace, spool or state file; the trace keeps only a fingerprint', async () => {

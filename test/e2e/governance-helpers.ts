@@ -51,6 +51,16 @@ deny if {
 }
 `;
 
+/** The action tests' policy: the quickstart policy, a hold rule for refunds over 100, and a redact pattern for card tokens. */
+export const ACTION_POLICY = `${QUICKSTART_POLICY}
+hold contains "refunds over 100 need a human" if {
+  input.action == "refund"
+  input.arguments.amount > 100
+}
+
+redact contains "tok_[a-z0-9]{8,}"
+`;
+
 /**
  * Response-stage rules for the response and stream tests. The test upstreams answer
  * "You said: <prompt>", one word per stream chunk or event: "ACCT 1234 5678" spans three.

@@ -109,7 +109,37 @@ describe('native Converse through the gateway', () => {
     const res = await fetch(`${gw.url}/a/test/bedrock/model/${encodeURIComponent(MODEL)}/converse`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"messages":[]}' });
     expect(res.status).toBe(401);
     expect(res.headers.get('x-amzn-errortype')).toBe('AccessDeniedException');
-    expect(await res.json()).toEqual({ message: expect.stringContaining('gateway key') });
+    expect(await res.json()).toMatchObject({ message: expect.stringContaining('gateway key') });
+    expect(upstream.requests).toHaveLength(0);
+  });
+
+  it('on a proxy that is not Bedrock, Converse is a 400 unsupported_endpoint before any upstream call', async () => {
+    await gw.addProxy({ id: 'oai', provider: 'openai-compatible', baseUrl: upstream.url });
+    const { key } = await gw.addKey({ proxyId: 'oai' });
+    for (const path of ['converse', 'converse-stream']) {
+      const res = await fetch(`${gw.url}/a/oai/bedrock/model/${encodeURIComponent(MODEL)}/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-sluice-key': key },
+        body: JSON.stringify({ messages: [{ role: 'user', content: [{ text: 'hi' }] }] }),
+      });
+      expect(res.status).toBe(400);
+      expect(res.headers.get('x-amzn-errortype')).toBe('ValidationException');
+      expect(await res.json()).toEqual({ code: 'unsupported_endpoint', message: expect.stringContaining("not available for provider 'openai-compatible'") });
+    }
+    const sdk = new BedrockRuntimeClient({
+      region: 'eu-central-1',
+      endpoint: `${gw.url}/a/oai/bedrock`,
+      credentials: { accessKeyId: 'AKIACLIENTSIDEONLY00', secretAccessKey: 'client-side-signature-is-ignored' },
+      requestHandler: new NodeHttpHandler(),
+      maxAttempts: 1,
+    });
+    sdk.middlewareStack.add((next) => async (args) => {
+      (args.request as { headers: Record<string, string> }).headers['x-sluice-key'] = key;
+      return next(args);
+    }, { step: 'build', name: 'sluiceKey' });
+    const err = await sdk.send(new ConverseCommand({ modelId: MODEL, messages: [{ role: 'user', content: [{ text: 'hi' }] }] })).catch((e: unknown) => e as Error & { $metadata: { httpStatusCode?: number } });
+    expect((err as Error).name).toBe('ValidationException');
+    expect((err as { $metadata: { httpStatusCode?: number } }).$metadata.httpStatusCode).toBe(400);
     expect(upstream.requests).toHaveLength(0);
   });
 });

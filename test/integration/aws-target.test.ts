@@ -63,6 +63,8 @@ describe('resolveAwsTarget against a CloudFormation stand-in', () => {
       stateTable: OUTPUTS.StateTableName,
       functionUrl: OUTPUTS.FunctionUrl,
       region: 'eu-west-1',
+      // No ProviderSecretPrefix output (a stack deployed before it existed): the default grant.
+      providerSecretPrefix: 'sluice/providers/',
     });
     expect(cfn.calls).toEqual([{ stackName: 'Sluice', region: 'eu-west-1', service: 'cloudformation' }]);
   });

@@ -33,8 +33,24 @@ describe('bin/smoke.ts against the local runtime', () => {
     expect(r['bad key is refused']!.detail).toMatch(/^HTTP 401, x-sluice-trace-id=/);
     expect(Number(/^(\d+) ms$/.exec(r['stream: time to first token']!.detail)?.[1])).toBeGreaterThanOrEqual(30);
     expect(r['stream: chunk spacing']!.detail).not.toMatch(/coalesced/);
+    // Without a trace store the trace is not looked up, and the table says so.
+    expect(r['trace recorded']).toMatchObject({ status: 'INFO', detail: expect.stringMatching(/^not checked: pass the trace store/) });
     // Every smoke request went through the gateway; the bad key never reached the upstream.
     expect(upstream.requests.every((req) => req.headers.authorization !== 'Bearer sk-sluice-smoke-test-invalid-key-000000000000')).toBe(true);
+  });
+
+  it('finds the plain call\'s trace in the gateway\'s store, and fails when it is not there', async () => {
+    const found = byCheck(await runSmoke({ functionUrl: gateway.url, key: gateway.key, model: 'gpt-4o-mini', timeoutMs: 10_000, traceStore: { dataDir: gateway.dataDir, waitMs: 10_000 } }));
+    expect(found['trace recorded']).toMatchObject({ status: 'PASS', detail: expect.stringMatching(new RegExp(`^[0-9a-f-]{36} in ${gateway.dataDir} after \\d+ ms: status 200, model gpt-4o-mini, tokens \\d+/\\d+$`)) });
+    const traceId = found['plain: X-Sluice headers']!.detail.match(/x-sluice-trace-id=([0-9a-f-]{36})/)![1];
+    expect(found['trace recorded']!.detail.startsWith(traceId!)).toBe(true);
+    // Another gateway's store: the trace is not there.
+    const elsewhere = byCheck(await runSmoke({ functionUrl: gateway.url, key: gateway.key, model: 'gpt-4o-mini', timeoutMs: 10_000, traceStore: { dataDir: coalescing.dataDir, waitMs: 300 } }));
+    expect(elsewhere['trace recorded']).toMatchObject({ status: 'FAIL', detail: expect.stringMatching(/not in .* after \d+ ms \(--trace-wait-ms 300\)$/) });
+
+    const cli = await run(process.execPath, ['--import', 'tsx', 'bin/smoke.ts', gateway.url, gateway.key, '--model', 'gpt-4o-mini', '--data-dir', gateway.dataDir], { cwd: new URL('../..', import.meta.url).pathname });
+    expect(cli.stdout).toMatch(/PASS\s+trace recorded\s+[0-9a-f-]{36} in /);
+    expect(cli.stdout).toMatch(/smoke: all checks passed/);
   });
 
   it('reports coalesced chunks when the runtime bunches small writes', async () => {
@@ -69,6 +85,12 @@ describe('smoke helpers', () => {
     });
     expect(() => parseSmokeArgs(['https://x'])).toThrow(/usage/);
     expect(() => parseSmokeArgs(['https://x', 'k', '--colour', 'red'])).toThrow(/unknown option --colour/);
+    expect(parseSmokeArgs(['https://x', 'k', '--data-dir', '.sluice']).traceStore).toEqual({ dataDir: '.sluice', waitMs: 10_000 });
+    expect(parseSmokeArgs(['https://x', 'k', '--aws', '--stack', 'S', '--region', 'eu-west-1']).traceStore).toEqual({ aws: { stack: 'S', region: 'eu-west-1' }, waitMs: 600_000 });
+    expect(parseSmokeArgs(['https://x', 'k', '--clickhouse', 'http://h:8123', '--trace-wait-ms', '5']).traceStore).toEqual({ clickhouse: 'http://h:8123', waitMs: 5 });
+    expect(() => parseSmokeArgs(['https://x', 'k', '--aws', '--data-dir', 'd'])).toThrow(/cannot be combined/);
+    expect(() => parseSmokeArgs(['https://x', 'k', '--stack', 'S'])).toThrow(/go with --aws/);
+    expect(() => parseSmokeArgs(['https://x', 'k', '--trace-wait-ms', '5'])).toThrow(/needs a trace store/);
   });
 
   it('calls deltas coalesced only when most of them share a delivery', () => {

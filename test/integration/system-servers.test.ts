@@ -85,6 +85,21 @@ describe('npm test makes sure the real servers exist', () => {
     expect(r.stdout).not.toMatch(/tsc --noEmit|RUN|Test Files/);
   }, 30_000);
 
+  it('a user whose sudo asks for a password gets the same one message, not a prompt', async () => {
+    // `sudo -n true` fails as real sudo does for a user without a NOPASSWD rule.
+    const sys = await systemDir('sudo-password', { 'apt-get': which('apt-get') });
+    await writeFile(join(sys, 'sudo'), '#!/bin/sh\necho "sudo: a password is required" >&2\nexit 1\n');
+    await chmod(join(sys, 'sudo'), 0o755);
+    const r = await npmAsUser(['test'], sys, home);
+    expect(r.code).not.toBe(0);
+    expect(r.ms).toBeLessThan(5_000);
+    const lines = ownLines(r.stderr);
+    expect(lines[0]).toMatch(/^npm test needs redis-server, clickhouse-server and chromium, not installed here/);
+    expect(lines).toContain('  sudo apt-get update && sudo apt-get install -y --no-install-recommends redis-server clickhouse-server chromium');
+    expect(lines).toHaveLength(4);
+    expect(r.stderr).not.toContain('password is required');
+  }, 30_000);
+
   it('names only what is missing', async () => {
     const sys = await systemDir('some', { 'apt-get': which('apt-get'), 'redis-server': which('redis-server'), chromium: which('chromium') });
     const r = await npmAsUser(['run', 'pretest'], sys, home);

@@ -123,6 +123,24 @@ describe.each([
     expect(shown.out).toContain(`cost $${run.cost.toFixed(6)}`);
   });
 
+  it('sessions list: most recently active first, with turns, tokens and cost', async () => {
+    const listed = await cli(['sessions', 'list', ...source(), '--json']);
+    expect(listed.code, listed.err).toBe(0);
+    const sessions = JSON.parse(listed.out) as { sessionId: string; proxyId: string; turns: number; costUsd: number }[];
+    // The unpriced call came last, without a session header: a session of its own, listed first.
+    expect(sessions).toHaveLength(2);
+    expect(sessions[0]).toMatchObject({ turns: 1, proxyId: 'test' });
+    expect(sessions[1]).toMatchObject({ sessionId: SESSION, turns: 3, proxyId: 'test' });
+    expect(sessions[1]!.costUsd).toBeCloseTo(run.cost, 12);
+    const table = await cli(['sessions', 'list', ...source(), '--limit', '1', '--since', '1h']);
+    expect(table.code, table.err).toBe(0);
+    expect(table.out).toMatch(/^LAST ACTIVE\s+SESSION\s+PROXY\s+TURNS/);
+    expect(table.out.trim().split('\n')).toHaveLength(2);
+    expect((await cli(['sessions', 'list', ...source(), '--proxy', 'nope'])).out).toBe('No sessions.\n');
+    expect((await cli(['sessions', 'list', ...source(), '--limit', '0'])).code).toBe(2);
+    expect((await cli(['sessions', 'list', ...source(), '--since', 'soon'])).code).toBe(2);
+  });
+
   it('spend: sums cost by model and proxy; unpriced requests are counted, not $0', async () => {
     const byModel = JSON.parse((await cli(['spend', '--by', 'model', '--since', '1d', ...source(), '--json'])).out) as { lines: { group: string; requests: number; costUsd: number; unpriced: number }[] };
     const priced = byModel.lines.find((l) => l.group === 'gpt-4o-mini')!;

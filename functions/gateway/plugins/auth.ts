@@ -60,8 +60,9 @@ export function authPlugin(deps: Pick<GatewayDeps, 'store' | 'cache' | 'identity
   return {
     name: 'auth',
     async before(state: RequestState) {
-      if (state.route.kind !== 'openai') return;
-      const { gatewayKey, providerKey } = state.route.ingress === 'anthropic' ? extractAnthropicKeys(state.headers) : extractKeys(state.headers);
+      // Model calls and action checks (functions/gateway/action-check.ts) need a gateway key; approval polls check theirs.
+      if (state.route.kind !== 'openai' && state.route.kind !== 'action') return;
+      const { gatewayKey, providerKey } = state.route.kind === 'openai' && state.route.ingress === 'anthropic' ? extractAnthropicKeys(state.headers) : extractKeys(state.headers);
       if (!gatewayKey) {
         throw unauthorized('Missing gateway key: send `Authorization: Bearer sk-sluice-…` or `X-Sluice-Key: sk-sluice-…`.', 'missing_api_key');
       }
@@ -77,6 +78,7 @@ export function authPlugin(deps: Pick<GatewayDeps, 'store' | 'cache' | 'identity
       }
       const proxy = await loadProxy(identity.proxyId);
       if (!proxy) throw forbidden('This key is not valid for the requested proxy.', 'proxy_forbidden');
+      if (state.route.kind === 'action') return authenticated(state, identity, keyHash, proxy);
       // A request that picks its upstream (where the proxy allows it) brings that upstream's credential.
       if (providerKey && proxy.upstreamSelection && state.sluiceHeaders.upstream !== undefined) state.providerKey = providerKey;
       const callerAws = state.sluiceHeaders.callerAws;
@@ -105,20 +107,25 @@ export function authPlugin(deps: Pick<GatewayDeps, 'store' | 'cache' | 'identity
         }
         state.providerKey = providerKey;
       }
-      state.identity = identity;
-      state.gatewayKeyHash = keyHash;
-      state.proxy = proxy;
-      state.trace.set({
-        proxyId: proxy.id,
-        orgId: identity.orgId,
-        keyId: identity.keyId,
-        // secretFingerprint(gatewayKey), from the hash already computed.
-        keyFingerprint: keyHash.slice(0, 8),
-        ...(state.providerKey ? { providerKeyFingerprint: secretFingerprint(state.providerKey) } : state.callerAws ? { providerKeyFingerprint: awsCredentialFingerprint(state.callerAws) } : {}),
-      });
-      state.log.appendKeys({ proxyId: proxy.id, keyId: identity.keyId });
+      authenticated(state, identity, keyHash, proxy);
     },
   };
+}
+
+/** The caller is known: identity, proxy and key fingerprints on the state, the trace and the log. */
+function authenticated(state: RequestState, identity: Identity, keyHash: string, proxy: ProxyConfig): void {
+  state.identity = identity;
+  state.gatewayKeyHash = keyHash;
+  state.proxy = proxy;
+  state.trace.set({
+    proxyId: proxy.id,
+    orgId: identity.orgId,
+    keyId: identity.keyId,
+    // secretFingerprint(gatewayKey), from the hash already computed.
+    keyFingerprint: keyHash.slice(0, 8),
+    ...(state.providerKey ? { providerKeyFingerprint: secretFingerprint(state.providerKey) } : state.callerAws ? { providerKeyFingerprint: awsCredentialFingerprint(state.callerAws) } : {}),
+  });
+  state.log.appendKeys({ proxyId: proxy.id, keyId: identity.keyId });
 }
 
 /**

@@ -19,8 +19,8 @@ type PolicyDeps = Pick<GatewayDeps, 'governance' | 'now'> & Partial<Pick<Gateway
 /** Streamed answers the response stage reads and re-emits, per endpoint. */
 const STREAM_CHECK_ENDPOINTS = new Set(['chat.completions', 'completions', 'responses', 'anthropic.messages', 'bedrock.converse-stream']);
 
-const DEFAULT_APPROVAL_TTL_MS = 3_600_000;
-const DEFAULT_EVAL_BUDGET_MS = 200;
+export const DEFAULT_APPROVAL_TTL_MS = 3_600_000;
+export const DEFAULT_EVAL_BUDGET_MS = 200;
 
 /**
  * policy — the proxy's request-stage policy, before the model is called:
@@ -165,7 +165,8 @@ function startResponseStage(deps: PolicyDeps, state: RequestState, response: Gat
   delete response.headers['content-length'];
 }
 
-async function hold(
+/** A hold (or the use of an approval) for the request's body; shared by the request and action stages. Throws the 409/403, or returns once an approval was consumed. */
+export async function hold(
   g: GovernanceDeps,
   state: RequestState,
   stored: StoredPolicy,
@@ -241,7 +242,7 @@ function costOf(deps: PolicyDeps, state: RequestState): number | null {
 }
 
 /** The proxy's static policy data (`governance.data`, an object), else {}. */
-function policyData(state: RequestState): Record<string, unknown> {
+export function policyData(state: RequestState): Record<string, unknown> {
   const data: unknown = state.proxy?.governance?.data;
   return data && typeof data === 'object' && !Array.isArray(data) ? (data as Record<string, unknown>) : {};
 }
@@ -273,16 +274,16 @@ function requestInput(state: RequestState): Record<string, unknown> {
   });
 }
 
-function versionOf(stored: StoredPolicy) {
+export function versionOf(stored: StoredPolicy) {
   return { policyVersion: stored.version, policyHash: stored.sha256.slice(0, 12) };
 }
 
-function failureKind(err: unknown): string {
+export function failureKind(err: unknown): string {
   if (err instanceof PolicySignatureError) return 'signature';
   if (err instanceof RegoError) return err.code;
   return 'internal';
 }
 
-function messageOf(err: unknown): string {
+export function messageOf(err: unknown): string {
   return err instanceof Error ? err.message.slice(0, 300) : String(err);
 }

@@ -27,6 +27,8 @@ export function routingPlugin(deps: GatewayDeps): Plugin {
       if (!adapter) throw badRequest(`Provider '${target.provider}' is not available in this release.`, 'unsupported_provider');
       // GET /models on an allow-listed proxy is answered by the gateway itself (call-model.ts).
       const answeredHere = route.endpoint === 'models' && !!proxy.allowedModels?.length;
+      // On the trace as soon as known, so a request refused below (endpoint, model, credential) keeps them.
+      state.trace.set({ provider: target.provider, endpoint: route.endpoint });
       if (!adapter.serves(route) && !answeredHere) {
         throw badRequest(`The ${describe(route.endpoint)} is not available for provider '${target.provider}'; see docs/providers.md for what each provider serves.`, 'unsupported_endpoint');
       }
@@ -37,6 +39,7 @@ export function routingPlugin(deps: GatewayDeps): Plugin {
         state.body = parseRequestBody(route.endpoint, state.rawBody);
         modelRequested = route.ingress === 'bedrock' ? route.modelId : state.body.model;
         modelResolved = modelRequested === undefined ? undefined : (proxy.modelAliases?.[modelRequested] ?? modelRequested);
+        state.trace.set({ modelRequested, modelResolved, stream: state.body.stream ?? false });
         if (modelResolved !== undefined && proxy.allowedModels?.length && !proxy.allowedModels.includes(modelResolved)) {
           throw forbidden(`Model '${modelRequested}' is not allowed on this proxy.`, 'model_not_allowed');
         }

@@ -42,11 +42,13 @@ export function tracePlugin(deps: TraceDeps): Plugin {
   return {
     name: 'trace',
     before(state: RequestState) {
+      // An action check's arguments are kept on its `tool` step, masked by the action policy (action-check.ts), not here.
+      const action = state.route.kind === 'action';
       state.trace.step('request_received', {
-        method: state.route.kind === 'openai' ? state.route.method : 'GET',
-        endpoint: state.route.kind === 'openai' ? state.route.endpoint : 'health',
+        method: state.route.kind === 'openai' ? state.route.method : action ? 'POST' : 'GET',
+        endpoint: state.route.kind === 'openai' ? state.route.endpoint : action ? 'actions.check' : 'health',
         bytes: state.rawBody.length,
-        ...(limit > 0 && state.rawBody.length ? { requestBody: truncateBody(state.rawBody, limit) } : {}),
+        ...(limit > 0 && state.rawBody.length && !action ? { requestBody: truncateBody(state.rawBody, limit) } : {}),
       });
       for (const tool of toolResultsIn(state.body?.json)) state.trace.step('tool', { ...tool });
       const capture = new ResponseCapture(limit);
@@ -67,8 +69,9 @@ export function tracePlugin(deps: TraceDeps): Plugin {
 export function completeTrace(deps: TraceDeps, state: RequestState, attributes: Record<string, unknown>): void {
   const limit = deps.traceBodyBytes ?? DEFAULT_TRACE_BODY_BYTES;
   const trace = state.trace;
-  // Console and admin requests are never traced.
-  if (trace.isFinished || state.route.kind === 'console') return;
+  // Console and admin requests are never traced, nor model listings (GET /models): no
+  // model is called and nothing is spent, so a trace would only count as unpriced spend.
+  if (trace.isFinished || state.route.kind === 'console' || (state.route.kind === 'openai' && state.route.endpoint === 'models')) return;
   // Refused before the trace plugin ran (bad key, bad header): the trace still starts
   // with its arrival.
   if (!trace.find('request_received')) {

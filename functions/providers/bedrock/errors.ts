@@ -49,9 +49,13 @@ export function mapBedrockError(err: BedrockErrorLike): GatewayError {
   return new GatewayError(known.status, message, known.type, code, null, headers);
 }
 
-/** The Bedrock-shaped error body and header for the native Converse endpoint. */
+/**
+ * The Bedrock-shaped error body and header for the native Converse endpoint: `message` as
+ * Bedrock writes it, plus Sluice's error `code` when it has one (`unsupported_endpoint`,
+ * `rate_limit_exceeded`…: the SDK ignores the extra field, a client reading the body sees it).
+ */
 export function bedrockErrorResponse(error: GatewayError): { headers: Record<string, string>; body: string } {
-  return { headers: { 'x-amzn-errortype': bedrockTypeOf(error) }, body: JSON.stringify({ message: error.message }) };
+  return { headers: { 'x-amzn-errortype': bedrockTypeOf(error) }, body: JSON.stringify({ message: error.message, ...(error.code ? { code: error.code } : {}) }) };
 }
 
 export function bedrockTypeOf(error: GatewayError): string {

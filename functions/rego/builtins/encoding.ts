@@ -65,6 +65,11 @@ function decodeBase64(s: string, alphabet: string): Uint8Array {
   return Uint8Array.from(out);
 }
 
+/** Go's base64.StdEncoding.DecodeString, as bytes. Throws CorruptInput. */
+export function decodeBase64Std(s: string): Uint8Array {
+  return decodeBase64(s, STD);
+}
+
 function flush(q: readonly number[], out: number[]): void {
   const n = (q[0]! << 18) | ((q[1] ?? 0) << 12) | ((q[2] ?? 0) << 6) | (q[3] ?? 0);
   out.push((n >> 16) & 0xff);

@@ -4,6 +4,7 @@ import { collectionBuiltins } from './collections.js';
 import { documentBuiltins } from './documents.js';
 import { encodingBuiltins } from './encoding.js';
 import { globBuiltins } from './glob.js';
+import { graphqlBuiltins } from './graphql.js';
 import { hostBuiltins } from './host.js';
 import { jsonBuiltins } from './json.js';
 import { jsonSchemaBuiltins } from './jsonschema.js';
@@ -19,12 +20,13 @@ import { templateBuiltins } from './template.js';
 import { timeBuiltins } from './time.js';
 import { typeBuiltins } from './typeops.js';
 import { unitBuiltins } from './units.js';
+import { x509Builtins } from './x509.js';
 import type { BuiltinDef } from './types.js';
 
 export type { BuiltinContext, BuiltinDef, TypeSpec } from './types.js';
 export { BuiltinError } from './types.js';
 
-const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins, regexBuiltins, globBuiltins, jsonBuiltins, encodingBuiltins, timeBuiltins, netBuiltins, unitBuiltins, semverBuiltins, miscBuiltins, documentBuiltins, jwtBuiltins, jsonSchemaBuiltins, templateBuiltins, hostBuiltins, purlBuiltins];
+const all: ReadonlyArray<readonly BuiltinDef[]> = [numberBuiltins, aggregateBuiltins, collectionBuiltins, typeBuiltins, stringBuiltins, regexBuiltins, globBuiltins, jsonBuiltins, encodingBuiltins, timeBuiltins, netBuiltins, unitBuiltins, semverBuiltins, miscBuiltins, documentBuiltins, jwtBuiltins, jsonSchemaBuiltins, templateBuiltins, hostBuiltins, purlBuiltins, graphqlBuiltins, x509Builtins];
 
 function register(groups: ReadonlyArray<readonly BuiltinDef[]>): Map<string, BuiltinDef> {
   const map = new Map<string, BuiltinDef>();
@@ -72,17 +74,4 @@ export const refusedBuiltins: ReadonlySet<string> = new Set([
 
 /** OPA builtins not implemented yet (part 2 of the engine); the conformance runner skips cases needing them. */
 export const laterBuiltins: ReadonlySet<string> = new Set([
-  'internal.template_string',
-  'crypto.x509.parse_certificates',
-  'crypto.x509.parse_and_verify_certificates',
-  'crypto.x509.parse_and_verify_certificates_with_options',
-  'crypto.x509.parse_certificate_request',
-  'crypto.x509.parse_keypair',
-  'crypto.parse_private_keys',
-  'graphql.parse',
-  'graphql.parse_and_verify',
-  'graphql.parse_query',
-  'graphql.parse_schema',
-  'graphql.is_valid',
-  'graphql.schema_is_valid',
 ]);

@@ -1,6 +1,7 @@
 /** uuid, crypto hashes/HMACs, walk, print, trace and rand.intn. */
 import { createHash, createHmac, randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import { RNumber, RObject, RSet, formatValue, num, type Value } from '../value.js';
+import { RegoEvalError } from '../errors.js';
 import { def, int, str, typeError } from './operands.js';
 import type { BuiltinDef } from './types.js';
 
@@ -161,6 +162,19 @@ export const miscBuiltins: readonly BuiltinDef[] = [
     };
     emit(0, []);
     return true;
+  }),
+  // Template strings (`$"a {x}"`) compile to this (parser.ts): literal strings, and each expression as the set of its values.
+  def('internal.template_string', ['array'], 'string', (args) => {
+    const parts = args[0]!;
+    if (!Array.isArray(parts)) throw typeError('internal.template_string', 1, parts, 'array');
+    let out = '';
+    for (const p of parts) {
+      if (!(p instanceof RSet)) out += typeof p === 'string' ? p : printed(p);
+      else if (p.size === 0) out += '<undefined>';
+      else if (p.size > 1) throw new RegoEvalError('eval_conflict_error', 'template-strings must not produce multiple outputs');
+      else out += printed(p.sorted()[0]!);
+    }
+    return out;
   }),
   // Variadic: `args` is empty and the evaluator rewrites print(a, b, …) into internal.print (see types.ts).
   // Called directly, each argument is one defined value.

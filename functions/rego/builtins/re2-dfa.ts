@@ -314,7 +314,8 @@ export class LinearMatcher {
       }
       next = this.state(kernel, this.typed ? this.classType[cls]! : T_OTHER);
     }
-    this.table[st * this.stride + cls] = next;
+    // The table holds row offsets (state × stride), so the scan needs no multiplication.
+    this.table[st * this.stride + cls] = next >= 0 ? next * this.stride : next;
     return next;
   }
 
@@ -359,6 +360,33 @@ export class LinearMatcher {
           table = this.table;
         }
       }
+      // Fast path: Latin-1 characters over transitions already in the table, one lookup each.
+      let row = st * stride;
+      const from = i;
+      if (skip) {
+        while (i < n) {
+          const b = s.charCodeAt(i);
+          if (b > 255) break;
+          const next = table[row + latin1[b]!]!;
+          if (next < 0) break;
+          i++;
+          row = next;
+          if (this.kernels[next / stride]!.length === 0) break;
+        }
+      } else {
+        while (i < n) {
+          const b = s.charCodeAt(i);
+          if (b > 255) break;
+          const next = table[row + latin1[b]!]!;
+          if (next < 0) break;
+          i++;
+          row = next;
+        }
+      }
+      st = row / stride;
+      if (i >= n) break;
+      // Back to idle: the prefix skip above runs again.
+      if (i > from && skip && this.kernels[st]!.length === 0) continue;
       let c = s.charCodeAt(i);
       let width = 1;
       let cls: number;
@@ -377,7 +405,7 @@ export class LinearMatcher {
       if (next === UNKNOWN) {
         next = this.step(st, cls);
         table = this.table;
-      }
+      } else if (next >= 0) next /= stride;
       if (next === MATCHED) return true;
       st = next;
       i += width;

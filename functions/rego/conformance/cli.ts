@@ -1,4 +1,5 @@
 /** `npm run rego:conformance -- <dir> [<dir>…]`: runs OPA-format YAML cases and prints failures and counts. */
+import '../../../bin/require-node.js'; // first: refuses a Node older than 24
 import { formatSummary, runSuite } from './runner.js';
 
 const dirs = process.argv.slice(2).filter((a) => a !== '--');

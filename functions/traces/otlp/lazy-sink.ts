@@ -5,16 +5,11 @@ import type { OtlpDestination } from './exporter.js';
 /**
  * The `otlp` destination of the trace fan-out: settings validated now (a bad
  * OTEL_EXPORTER_OTLP_* stops the start), the exporter (span builder, protobuf encoder,
- * redaction) loaded with a dynamic import on the first export, out of the gateway's init.
+ * redaction) loaded with a dynamic import on the first export, out of the gateway's init
+ * (the split Lambda build puts it in a chunk of its own: lib/split-bundle.ts).
  * A failed load rejects the write (the fan-out spools or counts the traces) and is retried
  * on the next one.
  */
-/** Set by the Lambda bundle (lib/gateway-function.ts OTLP_EXPORTER_MODULE): the exporter's own file next to index.mjs. */
-declare const __SLUICE_OTLP_EXPORTER__: string | undefined;
-
-/** Not a literal, so a bundler leaves the exporter out of the handler's bundle. */
-const EXPORTER_MODULE: string = typeof __SLUICE_OTLP_EXPORTER__ === 'string' ? __SLUICE_OTLP_EXPORTER__ : './exporter.js';
-
 export function createLazyOtlpDestination(env: NodeJS.ProcessEnv, readSecret?: (arn: string) => Promise<string>): TraceDestination {
   const config = otlpConfigFromEnv(env);
   let exporter: Promise<OtlpDestination> | undefined;
@@ -23,7 +18,7 @@ export function createLazyOtlpDestination(env: NodeJS.ProcessEnv, readSecret?: (
     // One export call carries the spans of many traces; gather them briefly.
     queue: { concurrency: 2, lingerMs: 50, maxBatchTraces: 512 },
     async write(traces) {
-      exporter ??= (import(EXPORTER_MODULE) as Promise<typeof import('./exporter.js')>).then(({ createOtlpExporter }) => createOtlpExporter({ config, ...(readSecret ? { readSecret } : {}) }));
+      exporter ??= import('./exporter.js').then(({ createOtlpExporter }) => createOtlpExporter({ config, ...(readSecret ? { readSecret } : {}) }));
       exporter.catch(() => {
         exporter = undefined;
       });

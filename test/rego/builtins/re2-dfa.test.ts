@@ -156,4 +156,31 @@ describe('linear time', () => {
     const states = (m as unknown as { kernels: unknown[] }).kernels.length;
     expect(states).toBeLessThanOrEqual(Math.floor((64 * 1024) / (4 * 5)));
   });
+
+  it('agrees with RE2 on long inputs that clear the table mid-scan (the scan resumes on fresh states)', () => {
+    let seed = 3;
+    // The high bits: the low bits of this generator repeat with a short period.
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return (seed >>> 12) % n;
+    };
+    for (const p of ['a[ab]{12}c', '(?i)a[ab]{10}c\\b', 'a[abł]{12}c']) {
+      const m = LinearMatcher.compile(p)!;
+      const re = RE2JS.compile(p);
+      let resets = 0;
+      const internals = m as unknown as { reset(): void };
+      const reset = internals.reset.bind(m);
+      internals.reset = () => {
+        resets++;
+        reset();
+      };
+      for (let k = 0; k < 20; k++) {
+        let s = '';
+        const len = 20_000 + rand(20_000);
+        for (let j = 0; j < len; j++) s += rand(5000) === 0 ? 'cé'[rand(2)] : rand(50) === 0 ? 'ł' : 'ab'[rand(2)];
+        expect(m.test(s), `${p} on input ${k}`).toBe(re.test(s));
+      }
+      expect(resets, p).toBeGreaterThan(0);
+    }
+  });
 });

@@ -129,6 +129,26 @@ describe('sluice keys revoke', () => {
     expect((await cli.reader.getKeyByHash(hashKey(key)))?.revokedAt).toBe(NOW.toISOString());
   });
 
+  it('locally: the running local gateway refuses it from its next request', async () => {
+    const key = printedKey((await run('create', '--proxy', 'p1')).out);
+    const record = await cli.reader.getKeyByHash(hashKey(key));
+    expect((await run('revoke', record!.id)).out).toContain('A local gateway on this store refuses it from its next request.');
+  });
+
+  it('with --aws: drops the key from the DynamoDB cache layer and says how long containers may still take it', async () => {
+    const forgotten: string[][] = [];
+    cli.deps.aws = true;
+    cli.deps.forgetCached = async (keys) => void forgotten.push(keys);
+    const created = await run('create', '--proxy', 'p1');
+    expect(created.out).toContain('In AWS the key works at once');
+    const key = printedKey(created.out);
+    const record = await cli.reader.getKeyByHash(hashKey(key));
+    const r = await run('revoke', record!.id);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('In AWS a container that accepted the key in the last 5 minutes (SLUICE_AUTH_CACHE_TTL_MS) may still accept it');
+    expect(forgotten).toEqual([[`auth:${hashKey(key)}`]]);
+  });
+
   it('fails on an unknown id, and refuses a pasted key without echoing it', async () => {
     const unknown = await run('revoke', 'key_0000000000000000');
     expect(unknown.code).toBe(1);

@@ -35,7 +35,11 @@ describe('sluice proxies create', () => {
   it('fills in the provider base URL, the name and the org, and hints at a missing credential', async () => {
     const r = await run('create', 'p1', '--provider', 'openai');
     expect(r.code).toBe(0);
-    expect(r.out).toContain('No credential set');
+    // What really happens: no key is sent, the upstream decides (OpenAI's API answers 401).
+    expect(r.out).toContain('No credential set: requests go to https://api.openai.com/v1 without a provider key. An upstream that needs one answers 401');
+    expect(r.out).not.toMatch(/will fail/);
+    const vertex = await run('create', 'v1', '--provider', 'vertex', '--gcp-project', 'acme-ml', '--gcp-location', 'europe-west4');
+    expect(vertex.out).toContain('No credential set: calls answer 502 upstream_credential_missing');
     expect(await cli.reader.getProxy('p1')).toEqual({
       id: 'p1', orgId: 'default', name: 'p1', provider: 'openai', baseUrl: 'https://api.openai.com/v1',
       byok: false, allowPrivateNetwork: false, createdAt: NOW.toISOString(),
@@ -60,6 +64,72 @@ describe('sluice proxies create', () => {
     expect(secret).toMatchObject({ code: 0, err: '' });
     cli.deps.aws = false;
     expect((await run('create', 'p3', '--provider', 'openai', '--credential', 'env:OPENAI_API_KEY')).err).toBe('');
+  });
+
+  describe('with --aws: the provider-secret prefix of the stack outputs', () => {
+    const target = { controlTable: 'c', stateTable: 's', functionUrl: 'https://x/', region: 'eu-west-1', providerSecretPrefix: 'team/llm/' };
+    const useAws = () => {
+      const forgotten: string[][] = [];
+      cli.deps.aws = true;
+      cli.deps.awsTarget = async () => target;
+      cli.deps.forgetCached = async (keys) => void forgotten.push(keys);
+      return forgotten;
+    };
+
+    it('refuses a secret name the deployed role cannot read, and stores nothing', async () => {
+      useAws();
+      const outside = await run('create', 'p1', '--provider', 'openai', '--credential', 'secret:sluice/providers/openai');
+      expect(outside.code).toBe(2);
+      expect(outside.err).toContain('secret:sluice/providers/openai: the deployed gateway may read only secrets named team/llm/<name> (stack output ProviderSecretPrefix)');
+      const bare = await run('create', 'p1', '--provider', 'openai', '--credential', 'secret:team/llm/');
+      expect(bare.code).toBe(2);
+      const upstream = await run(
+        'create', 'p1', '--provider', 'openai', '--credential', 'secret:team/llm/openai', '--upstream-selection',
+        '--upstream', 'eu=openai,https://eu.example.com/v1,secret:prod/eu',
+      );
+      expect(upstream.code).toBe(2);
+      expect(upstream.err).toContain('secret:prod/eu: the deployed gateway may read only secrets named team/llm/<name>');
+      const otherRegion = await run('create', 'p1', '--provider', 'openai', '--credential', 'secret:arn:aws:secretsmanager:us-east-1:111111111111:secret:team/llm/openai-AbCdEf');
+      expect(otherRegion.code).toBe(2);
+      expect(otherRegion.err).toContain('in its own Region (eu-west-1) only');
+      expect(await cli.reader.getProxy('p1')).toBeUndefined();
+    });
+
+    it('takes a name or an ARN under the prefix; env: gets the Secrets Manager hint with that prefix', async () => {
+      useAws();
+      expect(await run('create', 'p1', '--provider', 'openai', '--credential', 'secret:team/llm/openai')).toMatchObject({ code: 0, err: '' });
+      const arn = 'secret:arn:aws:secretsmanager:eu-west-1:111111111111:secret:team/llm/openai-AbCdEf';
+      expect(await run('create', 'p2', '--provider', 'openai', '--credential', arn)).toMatchObject({ code: 0, err: '' });
+      const env = await run('create', 'p3', '--provider', 'openai', '--credential', 'env:OPENAI_API_KEY');
+      expect(env.err).toContain('--credential secret:team/llm/<name>');
+    });
+
+    it('replace and delete say when the deployed gateway applies them and drop the DynamoDB cache copies', async () => {
+      const forgotten = useAws();
+      const created = await run('create', 'p1', '--provider', 'openai');
+      expect(created.out).not.toContain('In AWS this applies');
+      expect(forgotten).toEqual([]);
+      const replaced = await run('create', 'p1', '--provider', 'groq', '--replace');
+      expect(replaced.out).toContain('In AWS this applies within 5 minutes (SLUICE_AUTH_CACHE_TTL_MS)');
+      expect(forgotten).toEqual([['proxy:p1']]);
+      const { hash, id } = generateGatewayKey();
+      await cli.reader.putKey({ id, hash, proxyId: 'p1', orgId: 'default', createdAt: NOW.toISOString() });
+      const deleted = await run('delete', 'p1');
+      expect(deleted.out).toContain('In AWS this applies within 5 minutes');
+      expect(forgotten[1]).toEqual(['proxy:p1', `auth:${hash}`]);
+    });
+
+    it('a failed cache delete is a warning: the change is made', async () => {
+      useAws();
+      await run('create', 'p1', '--provider', 'openai');
+      cli.deps.forgetCached = async () => {
+        throw new Error('AccessDeniedException: not allowed');
+      };
+      const replaced = await run('create', 'p1', '--provider', 'groq', '--replace');
+      expect(replaced.code).toBe(0);
+      expect(replaced.err).toContain('Warning: could not delete the cached copies in the state table (AccessDeniedException: not allowed)');
+      expect((await cli.reader.getProxy('p1'))?.provider).toBe('groq');
+    });
   });
 
   it('refuses to overwrite unless --replace, which keeps the creation time', async () => {

@@ -36,6 +36,70 @@ describe('sluice (in process)', () => {
     expect(secret.err).not.toContain('ABCDEFGHIJ');
   });
 
+  // Every command each group runs (bin/commands/*.ts), as its --help and `sluice --help` must name it.
+  const COMMANDS: Record<string, string[]> = {
+    proxies: ['create', 'list', 'show', 'delete'],
+    keys: ['create', 'list', 'revoke'],
+    policies: ['check', 'eval', 'test', 'set', 'get', 'delete', 'config'],
+    approvals: ['list', 'show', 'approve', 'deny'],
+    'admin-keys': ['create', 'list', 'revoke'],
+    traces: ['list', 'show', 'migrate'],
+    sessions: ['list', 'show'],
+    budgets: ['set', 'show', 'list', 'delete'],
+    limits: ['set', 'show', 'list', 'delete'],
+  };
+
+  it.each(Object.entries(COMMANDS))('%s --help and sluice --help name every command of the group', async (group, commands) => {
+    const help = await cli([group, '--help']);
+    expect(help.code, help.err).toBe(0);
+    const overview = (await cli(['--help'])).out.split('\n').find((l) => l.startsWith(`  ${group} `))!;
+    for (const command of commands) {
+      expect(help.out, `${group} --help lacks ${command}`).toMatch(new RegExp(`^\\s+(sluice ${group} )?${command}\\b`, 'm'));
+      expect(overview, `sluice --help: ${group} lacks ${command}`).toMatch(new RegExp(`\\b${command}\\b`));
+    }
+  });
+
+  it.each(Object.entries(COMMANDS))('every %s command answers --help on stdout with exit 0', async (group, commands) => {
+    for (const command of commands) {
+      const help = await cli([group, command, '--help']);
+      expect(help, `${group} ${command} --help`).toMatchObject({ code: 0, err: '' });
+      expect(help.out, `${group} ${command} --help`).toMatch(new RegExp(`\\b${command}\\b`));
+    }
+  });
+
+  it("configuration.md's CLI table names exactly the groups and commands the CLI has", async () => {
+    const doc = await fs.readFile(join(ROOT, 'docs/configuration.md'), 'utf8');
+    const table = doc.slice(doc.indexOf('## The CLI'), doc.indexOf('Global options:', doc.indexOf('## The CLI')));
+    const documented = new Set<string>();
+    for (const row of table.split('\n').filter((l) => l.startsWith('| `'))) {
+      let group: string | undefined;
+      for (const [, span] of row.split(' | ')[0]!.matchAll(/`([^`]+)`/g)) {
+        const [first, second] = span!.split(/\s+/);
+        if (first === 'dev' || first === 'spend') {
+          documented.add(first);
+          continue;
+        }
+        if (first! in COMMANDS) {
+          group = first;
+          for (const c of (second ?? '').split(/\\?\|/)) if (/^[a-z]+$/.test(c)) documented.add(`${group} ${c}`);
+        } else if (group && /^[a-z]+$/.test(first!)) documented.add(`${group} ${first}`); // `get` after `policies set …`
+      }
+    }
+    const actual = [...Object.entries(COMMANDS).flatMap(([g, cs]) => cs.map((c) => `${g} ${c}`)), 'dev', 'spend'];
+    expect([...documented].sort()).toEqual(actual.sort());
+  });
+
+  it('policies set --help prints the options of the stored-policy commands', async () => {
+    const help = await cli(['policies', 'set', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.out).toMatch(/--stage request\|response/);
+    expect(help.out).toMatch(/--request-fail-mode/);
+    expect((await cli(['policies'])).code).toBe(2);
+    const unknown = await cli(['policies', 'frob']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain("unknown command 'frob'");
+  });
+
   it('uses --data-dir, from any position, for the file store', async () => {
     expect((await cli(['proxies', 'create', 'p1', '--provider', 'openai', '--data-dir', data.dir])).code).toBe(0);
     const created = await cli(['--data-dir', data.dir, 'keys', 'create', '--proxy', 'p1', '--json']);

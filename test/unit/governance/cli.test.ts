@@ -72,6 +72,19 @@ describe('sluice policies set|get|delete|config', () => {
     expect((await run(['policies', 'config', 'p1', '--request-fail-mode', 'maybe'])).code).toBe(2);
   });
 
+  it('the action stage: set/get/delete with --stage action, --action-fail-mode open|closed', async () => {
+    const file = join(data.dir, 'actions.rego');
+    await writeFile(file, 'package sluice.policy\n\ndeny if input.action == "delete_database"\n');
+    expect(await run(['policies', 'set', 'p1', '--stage', 'action', file])).toMatchObject({ code: 0, out: expect.stringContaining('p1 action policy version 1') });
+    expect((await store.getProxy('p1'))?.governance).toMatchObject({ enabled: true, policies: { action: { version: 1 } } });
+    expect((await store.getProxy('p1'))?.governance?.policies).not.toHaveProperty('request');
+    expect(await run(['policies', 'config', 'p1', '--action-fail-mode', 'open'])).toMatchObject({ code: 0 });
+    expect((await store.getProxy('p1'))?.governance?.failModes).toEqual({ action: 'open' });
+    expect((await run(['policies', 'config', 'p1', '--action-fail-mode', 'maybe'])).code).toBe(2);
+    expect(await run(['policies', 'delete', 'p1', '--stage', 'action'])).toMatchObject({ code: 0 });
+    expect((await run(['policies', 'set', 'p1', '--stage', 'tools', file])).err).toContain('--stage must be request, response or action');
+  });
+
   it('config: static policy data from a JSON object file, removed with --no-data', async () => {
     const dataFile = join(data.dir, 'data.json');
     await writeFile(dataFile, JSON.stringify({ vip_users: ['alice'], limits: { max_tokens: 4000 } }));
