@@ -73,6 +73,8 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
     }
     for (let retried = 0; ; retried++) {
       const started = deps.now();
+      // The model call sets the upstream's own status here once its status line arrives.
+      delete state.trace.record.attributes.status;
       try {
         const response = await call();
         attempts.push({ target: name, provider: state.upstream!.provider, status: response.statusCode, latencyMs: round(deps.now() - started) });
@@ -81,9 +83,12 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
         return response;
       } catch (err) {
         if (!(err instanceof GatewayError)) throw err;
-        attempts.push({ target: name, provider: state.upstream!.provider, status: err.status, latencyMs: round(deps.now() - started), error: err.code ?? err.type });
+        // The upstream's status (500, 529, 307 …) decides, not the client status it maps to; refused connections and timeouts have the gateway's 502 / 504.
+        const told = state.trace.record.attributes.status;
+        const status = typeof told === 'number' ? told : err.status;
+        attempts.push({ target: name, provider: state.upstream!.provider, status, latencyMs: round(deps.now() - started), error: err.code ?? err.type });
         lastError = err;
-        const step = nextStep({ status: err.status, code: err.code, type: err.type, headers: err.headers }, { retried, retries, retryOn, waitedMs });
+        const step = nextStep({ status, code: err.code, type: err.type, headers: err.headers }, { retried, retries, retryOn, waitedMs });
         if (step.action === 'fail') {
           finish();
           throw err;
