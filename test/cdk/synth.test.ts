@@ -73,6 +73,18 @@ describe('cdk synth of bin/app.ts (real bundling)', () => {
     for (const lazy of ['SNSClient', 'SecretsManagerClient', 'BedrockRuntimeClient', 'FirehoseClient']) expect(initText).not.toContain(`${lazy}"`);
   });
 
+  it('the OTLP exporter is in a lazily loaded chunk (imported on first export), not evaluated at init', async () => {
+    const init = initCode(assetDir);
+    const initText = (await Promise.all(init.initFiles.map((f) => readFile(join(assetDir, f), 'utf8')))).join('\n');
+    // The span builder's GenAI provider table lives only in the exporter's chunk.
+    expect(initText).not.toContain('gcp.vertex_ai');
+    const lazyTexts = await Promise.all(init.lazy.map(async (c) => ({ file: c.file, text: await readFile(join(assetDir, c.file), 'utf8') })));
+    const chunk = lazyTexts.find((c) => c.text.includes('gcp.vertex_ai'));
+    expect(chunk, 'a lazy chunk holds the OTLP exporter').toBeDefined();
+    const exporter = (await import(pathToFileURL(join(assetDir, chunk!.file)).href)) as Record<string, unknown>;
+    expect(Object.values(exporter).some((v) => typeof v === 'function')).toBe(true);
+  });
+
   it('the deployed artifact is the handler the local runtime serves: the bundle answers /healthz through it', async () => {
     process.env.SLUICE_STORE = 'file';
     process.env.SLUICE_DATA_DIR = dataDir;

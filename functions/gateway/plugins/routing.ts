@@ -3,6 +3,7 @@ import { adapterFor } from '../../providers/registry.js';
 import type { UpstreamWire } from '../../upstream/types.js';
 import { badGateway, badRequest, forbidden } from '../../upstream/errors.js';
 import { parseRequestBody } from '../request-body.js';
+import { traceparentOf } from '../../traces/otlp/trace-context.js';
 import type { Endpoint } from '../routes.js';
 import type { GatewayDeps, Plugin, RequestState } from '../types.js';
 import { describeTarget, selectUpstream } from '../upstream-selection.js';
@@ -57,6 +58,9 @@ export function routingPlugin(deps: GatewayDeps): Plugin {
       const wire: UpstreamWire = answeredHere
         ? { wire: 'openai', path: '', headers: {} }
         : adapter.plan({ route, ...(state.body ? { body: state.body } : {}), headers: state.headers, target, ...(credential !== undefined ? { credential } : {}), ...(modelResolved !== undefined ? { model: modelResolved } : {}) });
+      // W3C trace context for the upstream: the request span as the parent of its call (HTTP wires; Bedrock goes through the SDK).
+      const otel = state.trace.record.otel;
+      if (otel && wire.wire !== 'bedrock' && !answeredHere) wire.headers = { ...wire.headers, traceparent: traceparentOf(otel) };
       state.upstream = {
         provider: target.provider,
         target: checked,
