@@ -4,6 +4,7 @@ import { NodejsFunction, OutputFormat, SourceMapMode, type NodejsFunctionProps }
 import type { Construct } from 'constructs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { REQUIRE_BANNER } from './split-bundle.js';
 
 /** Repository root (lib/ is one level below it). */
 export const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -24,17 +25,28 @@ export interface BundledFunctionProps extends Omit<NodejsFunctionProps, FixedPro
    * console beside its bundle there: built apart, never imported into the handler's init).
    */
   readonly afterBundling?: (outputDir: string) => string[];
+  /**
+   * Bundle with esbuild code splitting (lib/split-bundle.ts): what the entry loads through
+   * dynamic `import()` goes to chunks beside `index.mjs`, evaluated on first use only.
+   * @default false (one file)
+   */
+  readonly splitting?: boolean;
 }
 
 /**
  * A Sluice Lambda function: Node 24 on arm64, JSON logs, and its entry module bundled
- * with everything it imports into one minified ESM file with a source map.
+ * with everything it imports into minified ESM with source maps: one file, or index.mjs and
+ * chunks with `splitting`.
  */
 export class BundledFunction extends NodejsFunction {
-  constructor(scope: Construct, id: string, { afterBundling, ...props }: BundledFunctionProps) {
+  constructor(scope: Construct, id: string, { afterBundling, splitting, ...props }: BundledFunctionProps) {
+    const entry = resolve(PROJECT_ROOT, props.entry);
+    // NodejsFunction writes one --outfile, which esbuild cannot split: the split build replaces it first.
+    const split = (outputDir: string) => (splitting ? [`cd "${PROJECT_ROOT}" && node --import tsx lib/split-bundle.ts "${entry}" "${outputDir}"`] : []);
+    const hooks = afterBundling || splitting ? (outputDir: string) => [...split(outputDir), ...(afterBundling?.(outputDir) ?? [])] : undefined;
     super(scope, id, {
       ...props,
-      entry: resolve(PROJECT_ROOT, props.entry),
+      entry,
       handler: props.handler ?? 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: `${PROJECT_ROOT}package-lock.json`,
@@ -57,10 +69,8 @@ export class BundledFunction extends NodejsFunction {
         bundleAwsSDK: true,
         externalModules: [],
         // Bundled CommonJS dependencies call require(); give the ESM bundle one.
-        banner: "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);",
-        ...(afterBundling
-          ? { commandHooks: { beforeBundling: () => [], beforeInstall: () => [], afterBundling: (_inputDir: string, outputDir: string) => afterBundling(outputDir) } }
-          : {}),
+        banner: REQUIRE_BANNER,
+        ...(hooks ? { commandHooks: { beforeBundling: () => [], beforeInstall: () => [], afterBundling: (_inputDir: string, outputDir: string) => hooks(outputDir) } } : {}),
       },
     });
   }

@@ -24,6 +24,10 @@ export const CONTEXT_KEYS = {
   governance: 'sluice:governance',
   traces: 'sluice:traces',
   clickhouseUrlSecret: 'sluice:clickhouseUrlSecret',
+  otlpEndpoint: 'sluice:otlpEndpoint',
+  otlpProtocol: 'sluice:otlpProtocol',
+  otlpHeadersSecret: 'sluice:otlpHeadersSecret',
+  otlpCaptureContent: 'sluice:otlpCaptureContent',
   account: 'sluice:account',
   region: 'sluice:region',
 } as const;
@@ -137,6 +141,22 @@ function readTraces(get: ContextReader): SluiceStackProps['traces'] | undefined 
   return { clickhouseUrlSecretArn: secret };
 }
 
+/** `sluice:otlpEndpoint` (+ protocol, headers secret, content capture): OpenTelemetry export from the gateway. */
+function readOtlp(get: ContextReader): SluiceStackProps['otlp'] | undefined {
+  const endpoint = readString(get, CONTEXT_KEYS.otlpEndpoint);
+  const secret = readString(get, CONTEXT_KEYS.otlpHeadersSecret);
+  const protocol = readString(get, CONTEXT_KEYS.otlpProtocol);
+  const capture = readBoolean(get, CONTEXT_KEYS.otlpCaptureContent, false);
+  if (endpoint === undefined) {
+    if (secret !== undefined || protocol !== undefined || capture) throw new Error(`context ${CONTEXT_KEYS.otlpHeadersSecret}, ${CONTEXT_KEYS.otlpProtocol} and ${CONTEXT_KEYS.otlpCaptureContent} need ${CONTEXT_KEYS.otlpEndpoint}`);
+    return undefined;
+  }
+  if (!/^https:\/\/[^\s/]+/.test(endpoint)) throw new Error(`context ${CONTEXT_KEYS.otlpEndpoint} must be an https:// URL (the OTLP/HTTP base, e.g. https://api.honeycomb.io)`);
+  if (protocol !== undefined && protocol !== 'http/protobuf' && protocol !== 'http/json') throw new Error(`context ${CONTEXT_KEYS.otlpProtocol} must be http/protobuf or http/json`);
+  if (secret !== undefined && !COMPLETE_SECRET_ARN.test(secret)) throw new Error(`context ${CONTEXT_KEYS.otlpHeadersSecret} must be a complete secret ARN (…:secret:NAME-AbCdEf); a name would need a wildcard grant`);
+  return { endpoint, ...(protocol ? { protocol: protocol as 'http/protobuf' | 'http/json' } : {}), ...(secret ? { headersSecretArn: secret } : {}), ...(capture ? { captureContent: true } : {}) };
+}
+
 /** `sluice:account` + `sluice:region` pin the stack's env; neither leaves it environment-agnostic. */
 function readEnv(get: ContextReader): { account: string; region: string } | undefined {
   const account = readString(get, CONTEXT_KEYS.account);
@@ -167,6 +187,7 @@ export function configFromContext(get: ContextReader): SluiceAppConfig {
   const retainTables = readBoolean(get, CONTEXT_KEYS.retainTables, true);
   const traces = readTraces(get);
   const env = readEnv(get);
+  const otlp = readOtlp(get);
 
   const stackProps: SluiceStackProps = {
     cache: readBoolean(get, CONTEXT_KEYS.cache, false),
@@ -181,6 +202,7 @@ export function configFromContext(get: ContextReader): SluiceAppConfig {
     ...(logRetention !== undefined ? { logRetention } : {}),
     ...(bedrock ? { bedrock } : {}),
     ...(traces ? { traces } : {}),
+    ...(otlp ? { otlp } : {}),
     ...(env ? { env } : {}),
   };
   return {

@@ -99,7 +99,7 @@ export interface GatewayFunctionProps {
 }
 
 /**
- * The gateway Lambda behind a Function URL: Node 24 on arm64, one ESM bundle, response
+ * The gateway Lambda behind a Function URL: Node 24 on arm64, one split ESM bundle, response
  * streaming, no IAM auth on the URL (the gateway authenticates its own keys).
  */
 export class GatewayFunction extends Construct {
@@ -120,12 +120,12 @@ export class GatewayFunction extends Construct {
       entry: props.entry ?? GATEWAY_HANDLER_ENTRY,
       handler: GATEWAY_HANDLER_EXPORT,
       // The console (server module and static files) beside the bundle: functions/console/build.ts;
-      // the Rego engine's lazily loaded builtins (rego-graphql.mjs): functions/rego/build-lazy.ts;
-      // the action check (action-check.mjs): functions/gateway/build-action-check.ts.
+      // the Rego engine's lazily loaded builtins (rego-graphql.mjs): functions/rego/build-lazy.ts.
+      // Code splitting: AWS SDK clients off the hot path, ioredis, … load on first use (lib/split-bundle.ts).
+      splitting: true,
       afterBundling: (outputDir) => [
         `cd "${PROJECT_ROOT}" && node --import tsx functions/console/build.ts "${outputDir}/console"`,
         `cd "${PROJECT_ROOT}" && node --import tsx functions/rego/build-lazy.ts "${outputDir}"`,
-        `cd "${PROJECT_ROOT}" && node --import tsx functions/gateway/build-action-check.ts "${outputDir}"`,
       ],
       memorySize: props.memorySize ?? 1024,
       timeout: this.timeout,

@@ -51,6 +51,23 @@ export interface SluiceStackProps extends StackProps {
    * @default false
    */
   readonly governance?: boolean | Pick<GovernanceProps, 'judgeModel' | 'judgeModelId' | 'holdsThreshold'>;
+  /**
+   * OpenTelemetry export of every trace from the gateway (beside the trace path above):
+   * OTLP/HTTP to `endpoint`, headers (API keys) from the secret with that complete ARN.
+   * @default - no OTLP export
+   */
+  readonly otlp?: OtlpExportProps;
+}
+
+export interface OtlpExportProps {
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: the base URL (`/v1/traces` is appended). */
+  readonly endpoint: string;
+  /** @default 'http/protobuf' */
+  readonly protocol?: 'http/protobuf' | 'http/json';
+  /** Complete ARN of a secret holding the headers, `key=value,key2=value2` (OTEL_EXPORTER_OTLP_HEADERS format). */
+  readonly headersSecretArn?: string;
+  /** SLUICE_OTEL_CAPTURE_CONTENT: prompt and completion text (redacted) on the spans. @default false */
+  readonly captureContent?: boolean;
 }
 
 export { STACK_OUTPUTS };
@@ -131,6 +148,7 @@ export class SluiceStack extends Stack {
       // store needs a writable data directory, which Lambda does not have).
       fn.addEnvironment('SLUICE_TRACE_SINK', 'stdout');
     }
+    if (props.otlp) this.wireOtlp(props.otlp, fn, props.traces ? 'firehose' : 'stdout');
     this.tables.grantControlRead(fn);
     this.tables.grantStateReadWrite(fn);
     this.identitySigningKey.grantRead(fn);
@@ -205,6 +223,23 @@ export class SluiceStack extends Stack {
     const pipeline = new TracePipeline(this, 'Traces', buffering);
     this.useTraceStream(pipeline, fn);
     return { pipeline };
+  }
+
+  /**
+   * OTLP from the gateway itself (its exporter is loaded on first use, after the client's
+   * last byte): it works with every trace mode and adds no Firehose buffering delay.
+   */
+  private wireOtlp(otlp: OtlpExportProps, fn: GatewayFunction['function'], base: string): void {
+    fn.addEnvironment('SLUICE_TRACE_SINK', `${base},otlp`);
+    fn.addEnvironment('OTEL_EXPORTER_OTLP_ENDPOINT', otlp.endpoint);
+    fn.addEnvironment('OTEL_EXPORTER_OTLP_PROTOCOL', otlp.protocol ?? 'http/protobuf');
+    fn.addEnvironment('OTEL_SERVICE_NAME', 'sluice');
+    if (otlp.captureContent) fn.addEnvironment('SLUICE_OTEL_CAPTURE_CONTENT', 'true');
+    if (otlp.headersSecretArn) {
+      const headers = Secret.fromSecretCompleteArn(this, 'OtlpHeaders', otlp.headersSecretArn);
+      headers.grantRead(fn);
+      fn.addEnvironment('SLUICE_OTLP_HEADERS_SECRET_ARN', otlp.headersSecretArn);
+    }
   }
 
   private useTraceStream(pipeline: TracePipeline, fn: GatewayFunction['function']): void {

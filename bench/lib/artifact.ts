@@ -1,20 +1,29 @@
 /**
- * The Lambda artifact: functions/gateway/handler.ts bundled with the settings of the
- * CDK's NodejsFunction (lib/bundled-function.ts: ESM, node24, minified, AWS SDK
- * bundled, createRequire banner), its size, and how long a fresh Node process takes to
- * import it — the handler module's share of a cold start.
+ * The Lambda artifact: functions/gateway/handler.ts bundled as the stack bundles it
+ * (lib/split-bundle.ts: ESM, node24, minified, AWS SDK bundled, createRequire banner, code
+ * splitting; the Rego engine's lazy modules beside it), the bytes evaluated at init (index.mjs
+ * and its static imports) and those loaded lazily, and how long a fresh Node process takes to
+ * import it as deployed (`--enable-source-maps`, as lib/bundled-function.ts sets NODE_OPTIONS)
+ * — the handler module's share of a cold start.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build, version as esbuildVersion } from 'esbuild';
+import { buildLazyRego } from '../../functions/rego/build-lazy.js';
+import { initCode, splitBundle } from '../../lib/split-bundle.js';
 
 export { esbuildVersion };
 import { median } from './stats.js';
 
 export interface ArtifactResult {
+  /** Bytes evaluated at init: index.mjs and the chunks it imports statically. */
   bundleBytes: number;
+  initFiles: number;
+  /** Chunks and modules loaded on first use only. */
+  lazyBytes: number;
+  lazyLargest: { file: string; bytes: number }[];
   /** Bytes in the bundle per npm package (or per top-level source folder), largest first. */
   largestInputs: { name: string; bytes: number }[];
   sourceMapBytes: number;
@@ -23,8 +32,6 @@ export interface ArtifactResult {
   processMs: number[];
   processMedianMs: number;
 }
-
-const BANNER = "import { createRequire as __sluiceCreateRequire } from 'node:module'; const require = __sluiceCreateRequire(import.meta.url);";
 
 /** Sums the metafile's per-file output bytes by npm package, or by `functions/<folder>` for our code. */
 function bytesByPackage(inputs: Record<string, { bytesInOutput: number }>): { name: string; bytes: number }[] {
@@ -43,24 +50,15 @@ export async function bundleHandler(
 ): Promise<{ bundle: string; lambdaGlobal: string; largestInputs: { name: string; bytes: number }[] }> {
   mkdirSync(outDir, { recursive: true });
   const bundle = join(outDir, 'index.mjs');
-  const result = await build({
-    absWorkingDir: root,
-    entryPoints: ['functions/gateway/handler.ts'],
-    outfile: bundle,
-    bundle: true,
-    platform: 'node',
-    target: 'node24',
-    format: 'esm',
-    mainFields: ['module', 'main'],
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    banner: { js: BANNER },
-    metafile: true,
-    logLevel: 'silent',
-  });
-  const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
-  const largestInputs = output ? bytesByPackage(output.inputs).slice(0, 12) : [];
+  const metafile = await splitBundle(join(root, 'functions/gateway/handler.ts'), outDir);
+  await buildLazyRego(outDir);
+  const init = new Set(initCode(outDir).initFiles);
+  const inputs: Record<string, { bytesInOutput: number }> = {};
+  for (const [file, output] of Object.entries(metafile.outputs)) {
+    if (!init.has(basename(file))) continue;
+    for (const [input, info] of Object.entries(output.inputs)) inputs[input] = { bytesInOutput: (inputs[input]?.bytesInOutput ?? 0) + info.bytesInOutput };
+  }
+  const largestInputs = bytesByPackage(inputs).slice(0, 12);
   // The Lambda runtime installs `awslambda` before it loads the handler; so does this stand-in.
   const lambdaGlobal = join(outDir, 'awslambda.mjs');
   await build({
@@ -92,7 +90,7 @@ export function measureInit(bundle: string, lambdaGlobal: string, workDir: strin
   const initMs: number[] = [];
   const processMs: number[] = [];
   for (let i = 0; i < samples; i++) {
-    const out = execFileSync(process.execPath, ['--import', pathToFileURL(lambdaGlobal).href, probe], {
+    const out = execFileSync(process.execPath, ['--enable-source-maps', '--import', pathToFileURL(lambdaGlobal).href, probe], {
       cwd: workDir,
       env: {
         PATH: process.env.PATH,
@@ -114,8 +112,12 @@ export function measureInit(bundle: string, lambdaGlobal: string, workDir: strin
 export async function measureArtifact(root: string, workDir: string, samples = 9): Promise<ArtifactResult> {
   const { bundle, lambdaGlobal, largestInputs } = await bundleHandler(root, join(workDir, 'artifact'));
   const { initMs, processMs } = measureInit(bundle, lambdaGlobal, workDir, samples);
+  const init = initCode(dirname(bundle));
   return {
-    bundleBytes: statSync(bundle).size,
+    bundleBytes: init.initBytes,
+    initFiles: init.initFiles.length,
+    lazyBytes: init.lazy.reduce((n, c) => n + c.bytes, 0),
+    lazyLargest: init.lazy.slice(0, 6),
     largestInputs,
     sourceMapBytes: statSync(`${bundle}.map`).size,
     initMs,

@@ -309,9 +309,9 @@ async function listPolicies(deps: ApiDeps, _req: ConsoleRequest, caller: Caller)
     enabled: p.governance?.enabled ?? false,
     fail_modes: p.governance?.failModes ?? {},
     stages: Object.fromEntries(
-      (['request', 'response'] as const)
+      (['request', 'response', 'action'] as const)
         .map((stage) => [stage, p.governance?.policies?.[stage]] as const)
-        .filter((e): e is readonly ['request' | 'response', StoredPolicy] => e[1] !== undefined)
+        .filter((e): e is readonly ['request' | 'response' | 'action', StoredPolicy] => e[1] !== undefined)
         .map(([stage, sp]) => [stage, { version: sp.version, format: sp.format, sha256: sp.sha256, updated_at: sp.updatedAt, updated_by: sp.updatedBy ?? null, source: sp.format === 'rego' ? regoSource(sp.body) : null }]),
     ),
   }));

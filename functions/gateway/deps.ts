@@ -31,7 +31,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv): GatewayDeps {
     env,
     store: createControlStore(env),
     cache: cacheFromEnv(env, logger),
-    traceSink: traceSinkFromEnv(env, logger),
+    traceSink: traceSinkFromEnv(env, logger, readSecret),
     logger,
     credentials: createCredentialResolver(env, readSecret),
     upstreamGuard: createUpstreamGuard(),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request as MiddyRequest } from '@middy/core';
 import { requestLog } from '../observability/request-log.js';
 import { TraceRecorder } from '../traces/recorder.js';
+import { otelContextFor } from '../traces/otlp/trace-context.js';
 import { GatewayError, notFound } from '../upstream/errors.js';
 import { parseSluiceHeaders, validSessionId, type SluiceRequestHeaders } from './request-headers.js';
 import { decodeEventBody } from './request-body.js';
@@ -78,6 +79,7 @@ export function envelope(deps: Pick<GatewayDeps, 'logger' | 'traceSink' | 'now'>
       };
       trace.record.sessionId = state.sessionId;
       trace.record.properties = sluiceHeaders.properties;
+      trace.record.otel = otelContextFor(traceId, headers.traceparent);
       if (sluiceHeaders.parentTraceId) trace.record.parentTraceId = sluiceHeaders.parentTraceId;
       if (sluiceHeaders.flowId) trace.record.flowId = sluiceHeaders.flowId;
       if (sluiceHeaders.sessionPath) trace.record.sessionPath = sluiceHeaders.sessionPath;

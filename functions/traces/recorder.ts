@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { OtelContext } from './otlp/trace-context.js';
 
 export type StepName = 'request_received' | 'policy' | 'intent' | 'escalation' | 'llm' | 'tool' | 'request_finished';
 
@@ -21,6 +22,8 @@ export interface TraceRecord {
   flowId?: string;
   sessionPath?: string;
   properties: Record<string, string>;
+  /** W3C trace context (incoming `traceparent`, else derived from traceId): what the OTLP export and the upstream's `traceparent` use. */
+  otel?: OtelContext;
   attributes: Record<string, unknown>;
   steps: TraceStep[];
 }

@@ -5,11 +5,12 @@ import { ClickHouseClient } from '../clickhouse/client.js';
 import { PriceBook, parsePricingOverrides } from '../pricing/price-book.js';
 import { createClickHouseTraceSink } from './clickhouse-sink.js';
 import { createFirehoseTraceSink } from './firehose-sink.js';
+import { createLazyOtlpDestination } from './otlp/lazy-sink.js';
 import { createJsonlTraceSink, createStdoutTraceSink, type TraceDestination } from './sink.js';
 import { TraceSpool } from './spool.js';
 import { TraceWriter } from './writer.js';
 
-export const TRACE_SINKS = ['jsonl', 'stdout', 'firehose', 'clickhouse'] as const;
+export const TRACE_SINKS = ['jsonl', 'stdout', 'firehose', 'clickhouse', 'otlp'] as const;
 export type TraceSinkKind = (typeof TRACE_SINKS)[number];
 
 /**
@@ -22,17 +23,18 @@ export type TraceSinkKind = (typeof TRACE_SINKS)[number];
  * | `stdout` | |
  * | `firehose` | SLUICE_TRACE_STREAM (delivery stream name); SLUICE_FIREHOSE_ENDPOINT optional |
  * | `clickhouse` | CLICKHOUSE_URL (`http(s)://user:pass@host:8123/?database=db`) |
+ * | `otlp` | OTEL_EXPORTER_OTLP_ENDPOINT and friends (functions/traces/otlp/config.ts) |
  *
  * Outside Lambda, what a queue cannot take is spilled to SLUICE_TRACE_SPOOL_DIR (default
  * `<data dir>/trace-spool`) and replayed when the destination works again; in Lambda the
  * invocation waits SLUICE_TRACE_FLUSH_WAIT_MS (500) after its last byte for its rows, and
  * counts the rest as `trace_rows_lost`. See docs/traces.md#fan-out.
  */
-export function traceSinkFromEnv(env: NodeJS.ProcessEnv, logger: Logger): TraceWriter {
+export function traceSinkFromEnv(env: NodeJS.ProcessEnv, logger: Logger, readSecret?: (id: string) => Promise<string>): TraceWriter {
   const dataDir = env.SLUICE_DATA_DIR ?? '.sluice';
   const kinds = traceSinkKinds(env.SLUICE_TRACE_SINK);
   const inLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME);
-  const sinks = kinds.map((kind) => sinkFor(kind, env, dataDir));
+  const sinks = kinds.map((kind) => sinkFor(kind, env, dataDir, readSecret));
   const maxQueueBytes = positive(env.SLUICE_TRACE_QUEUE_BYTES, 8 * 1024 * 1024);
   if (inLambda) return new TraceWriter({ sinks, logger, maxQueueBytes, awaitDeliveryMs: positive(env.SLUICE_TRACE_FLUSH_WAIT_MS, 500) });
   const spool = new TraceSpool(traceSpoolDir(env, dataDir), { maxBytes: positive(env.SLUICE_TRACE_SPOOL_MAX_BYTES, 1024 ** 3) });
@@ -54,8 +56,10 @@ export function traceSinkKinds(value: string | undefined): TraceSinkKind[] {
   return kinds as TraceSinkKind[];
 }
 
-function sinkFor(kind: TraceSinkKind, env: NodeJS.ProcessEnv, dataDir: string): TraceDestination {
+function sinkFor(kind: TraceSinkKind, env: NodeJS.ProcessEnv, dataDir: string, readSecret?: (id: string) => Promise<string>): TraceDestination {
   switch (kind) {
+    case 'otlp':
+      return createLazyOtlpDestination(env, readSecret);
     case 'jsonl':
       return createJsonlTraceSink(dataDir);
     case 'stdout':

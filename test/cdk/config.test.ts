@@ -67,4 +67,19 @@ describe('configFromContext: traces and env', () => {
     expect(() => configFromContext(reader({ 'sluice:account': '1111', 'sluice:region': 'eu-west-1' }))).toThrow(/12-digit/);
     expect(() => configFromContext(reader({ 'sluice:account': '111111111111', 'sluice:region': 'Ireland' }))).toThrow(/AWS Region/);
   });
+
+  it('OTLP export: endpoint (https), protocol, headers secret (complete ARN), content capture', () => {
+    const arn = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:sluice/otlp-headers-AbCdEf';
+    expect(configFromContext(reader({ 'sluice:otlpEndpoint': 'https://api.honeycomb.io', 'sluice:otlpHeadersSecret': arn, 'sluice:otlpProtocol': 'http/json', 'sluice:otlpCaptureContent': 'true' })).stackProps.otlp).toEqual({
+      endpoint: 'https://api.honeycomb.io',
+      protocol: 'http/json',
+      headersSecretArn: arn,
+      captureContent: true,
+    });
+    expect(() => configFromContext(reader({ 'sluice:otlpEndpoint': 'https://x', 'sluice:otlpHeadersSecret': 'sluice/otlp-headers' }))).toThrow(/complete secret ARN/);
+    expect(() => configFromContext(reader({ 'sluice:otlpEndpoint': 'http://collector:4318' }))).toThrow(/https/);
+    expect(() => configFromContext(reader({ 'sluice:otlpEndpoint': 'https://x', 'sluice:otlpProtocol': 'grpc' }))).toThrow(/http\/protobuf or http\/json/);
+    expect(() => configFromContext(reader({ 'sluice:otlpHeadersSecret': arn }))).toThrow(/need sluice:otlpEndpoint/);
+    expect(configFromContext(reader({})).stackProps.otlp).toBeUndefined();
+  });
 });

@@ -94,3 +94,31 @@ describe('cdk deploy -c sluice:traces=clickhouse -c sluice:clickhouseUrlSecret=<
     expect((s.template.toJSON().Outputs as Record<string, { Value: unknown }>).ClickHouseUrlSecretArn?.Value).toBe(CLICKHOUSE_SECRET);
   });
 });
+
+describe('cdk deploy -c sluice:otlpEndpoint=… -c sluice:otlpHeadersSecret=<ARN> with a pinned env', () => {
+  const OTLP_SECRET = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:sluice/otlp-headers-AbCdEf`;
+  it('the gateway exports OTLP beside its trace path, reads exactly that secret, and nag is clean', () => {
+    for (const traces of ['logs', 'clickhouse'] as const) {
+      const s = synthesizeApp({
+        'sluice:account': ACCOUNT,
+        'sluice:region': REGION,
+        'sluice:traces': traces,
+        ...(traces === 'clickhouse' ? { 'sluice:clickhouseUrlSecret': CLICKHOUSE_SECRET } : {}),
+        'sluice:otlpEndpoint': 'https://api.honeycomb.io',
+        'sluice:otlpHeadersSecret': OTLP_SECRET,
+        'sluice:otlpCaptureContent': 'true',
+      });
+      expect(s.validationError).toBeUndefined();
+      const fns = resourcesOfType(s.template, 'AWS::Lambda::Function').map(([, f]) => renderCfn(f) as { Environment: { Variables: Record<string, string> } });
+      const env = fns.find((f) => f.Environment.Variables.POWERTOOLS_SERVICE_NAME === 'sluice-gateway')!.Environment.Variables;
+      expect(env.SLUICE_TRACE_SINK).toBe(traces === 'logs' ? 'stdout,otlp' : 'firehose,otlp');
+      expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBe('https://api.honeycomb.io');
+      expect(env.OTEL_EXPORTER_OTLP_PROTOCOL).toBe('http/protobuf');
+      expect(env.SLUICE_OTLP_HEADERS_SECRET_ARN).toBe(OTLP_SECRET);
+      expect(env.SLUICE_OTEL_CAPTURE_CONTENT).toBe('true');
+      const grants = resourcesOfType(s.template, 'AWS::IAM::Policy').flatMap(([, p]) => (renderCfn(p) as { PolicyDocument: { Statement: { Resource: unknown }[] } }).PolicyDocument.Statement);
+      expect(grants.some((g) => g.Resource === OTLP_SECRET)).toBe(true);
+    }
+  });
+
+});

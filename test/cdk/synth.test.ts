@@ -7,17 +7,18 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GATEWAY_HANDLER_ENTRY, GATEWAY_HANDLER_EXPORT, PROJECT_ROOT } from '../../lib/gateway-function.js';
 import { installAwsLambdaGlobal } from '../../functions/local/awslambda.js';
+import { initCode } from '../../lib/split-bundle.js';
 import { setPolicy } from '../../functions/governance/policy-admin.js';
 import { FileControlStore } from '../../functions/stores/file-store.js';
 import { generateGatewayKey } from '../../functions/stores/keys.js';
 import { startLocalServer } from '../../functions/local/server.js';
 
 const run = promisify(execFile);
-// A regression guard on the single-file bundle, not the goal: the sustained-load issue's
-// goal is 1,000,000 bytes evaluated at init, with lazy chunks (esbuild splitting) reported
-// apart. Raised from 1.5 MiB (1,572,864) when caller AWS credentials and Vertex workload
-// identity federation added 11 KB with nothing left to trim in one file.
-const MAX_BUNDLE_BYTES = 1_600_000;
+// The code evaluated at Lambda init: index.mjs and the chunks it imports statically (esbuild
+// code splitting, lib/split-bundle.ts). Chunks reached only through dynamic import() and the
+// modules built beside the bundle (rego-*.mjs, console/) are loaded on first use and reported
+// apart. The sustained-load issue's goal is 1,000,000 bytes; measured 908,613 when set.
+const MAX_INIT_BYTES = 940_000;
 
 interface CfnResource {
   Type: string;
@@ -55,19 +56,40 @@ describe('cdk synth of bin/app.ts (real bundling)', () => {
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  it('bundles the handler into one ESM file with a source map, within the size budget', async () => {
+  it('bundles the handler into split ESM chunks with source maps; the code evaluated at init is within the budget', async () => {
     expect(fn.Properties.Handler).toBe(`index.${GATEWAY_HANDLER_EXPORT}`);
-    const code = await stat(join(assetDir, 'index.mjs'));
-    const map = await stat(join(assetDir, 'index.mjs.map'));
-    console.info(`gateway bundle: index.mjs ${(code.size / 1024).toFixed(1)} KiB, index.mjs.map ${(map.size / 1024).toFixed(1)} KiB`);
-    expect(code.size).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
+    const init = initCode(assetDir);
+    for (const file of init.initFiles) expect((await stat(join(assetDir, `${file}.map`))).size).toBeGreaterThan(0);
+    const lazyBytes = init.lazy.reduce((n, c) => n + c.bytes, 0);
+    console.info(
+      `gateway bundle: ${init.initBytes} bytes at init (${init.initFiles.length} files); lazy: ${lazyBytes} bytes in ${init.lazy.length} files, largest ${init.lazy
+        .slice(0, 5)
+        .map((c) => `${c.file} ${c.bytes}`)
+        .join(', ')}`,
+    );
+    expect(init.initBytes).toBeLessThanOrEqual(MAX_INIT_BYTES);
+    // What the splitting is for: these are not evaluated at init.
+    const initText = (await Promise.all(init.initFiles.map((f) => readFile(join(assetDir, f), 'utf8')))).join('\n');
+    for (const lazy of ['SNSClient', 'SecretsManagerClient', 'BedrockRuntimeClient', 'FirehoseClient']) expect(initText).not.toContain(`${lazy}"`);
+  });
+
+  it('the OTLP exporter is in a lazily loaded chunk (imported on first export), not evaluated at init', async () => {
+    const init = initCode(assetDir);
+    const initText = (await Promise.all(init.initFiles.map((f) => readFile(join(assetDir, f), 'utf8')))).join('\n');
+    // The span builder's GenAI provider table lives only in the exporter's chunk.
+    expect(initText).not.toContain('gcp.vertex_ai');
+    const lazyTexts = await Promise.all(init.lazy.map(async (c) => ({ file: c.file, text: await readFile(join(assetDir, c.file), 'utf8') })));
+    const chunk = lazyTexts.find((c) => c.text.includes('gcp.vertex_ai'));
+    expect(chunk, 'a lazy chunk holds the OTLP exporter').toBeDefined();
+    const exporter = (await import(pathToFileURL(join(assetDir, chunk!.file)).href)) as Record<string, unknown>;
+    expect(Object.values(exporter).some((v) => typeof v === 'function')).toBe(true);
   });
 
   it('the deployed artifact is the handler the local runtime serves: the bundle answers /healthz through it', async () => {
     process.env.SLUICE_STORE = 'file';
     process.env.SLUICE_DATA_DIR = dataDir;
     installAwsLambdaGlobal();
-    // A proxy whose action policy denies delete_database, for a check answered by the bundle and action-check.mjs.
+    // A proxy whose action policy denies delete_database, for a check answered by the bundle (its code is a lazy chunk).
     const store = new FileControlStore({ dataDir });
     await store.putProxy({ id: 'synth', orgId: 'org-synth', name: 'synth', provider: 'openai-compatible', baseUrl: 'https://api.openai.com/v1', byok: false, allowPrivateNetwork: false, createdAt: new Date().toISOString(), governance: { enabled: true } });
     await setPolicy(store, 'synth', 'action', 'package sluice.policy\n\ndeny contains "no deleting databases" if input.action == "delete_database"\n');
@@ -96,9 +118,13 @@ describe('cdk synth of bin/app.ts (real bundling)', () => {
       expect(gql.parseQuery('{ a }')).toMatchObject({ Operations: [{ Operation: 'query', SelectionSet: [{ Alias: 'a', Name: 'a' }] }] });
       const x509 = (await import(pathToFileURL(join(assetDir, 'rego-x509.mjs')).href)) as { pemBlocks(s: string): unknown[] };
       expect(x509.pemBlocks('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')).toHaveLength(1);
-      // The action check (POST /v1/actions/check) is action-check.mjs beside the bundle, loaded on the first check.
-      const action = (await import(pathToFileURL(join(assetDir, 'action-check.mjs')).href)) as { parseActionRequest(raw: Buffer): unknown };
-      expect(action.parseActionRequest(Buffer.from('{"action":"delete_database"}'))).toEqual({ action: 'delete_database', arguments: {} });
+      // The action check (POST /v1/actions/check) is a lazily loaded chunk, imported on the first check, not evaluated at init.
+      const init = initCode(assetDir);
+      const marker = 'an action check takes action, arguments';
+      const initText = (await Promise.all(init.initFiles.map((f) => readFile(join(assetDir, f), 'utf8')))).join('\n');
+      expect(initText).not.toContain(marker);
+      const lazyTexts = await Promise.all(init.lazy.map((c) => readFile(join(assetDir, c.file), 'utf8')));
+      expect(lazyTexts.some((t) => t.includes(marker)), 'a lazy chunk holds the action check').toBe(true);
       const unauthenticated = await fetch(`${server.url}/v1/actions/check`, { method: 'POST', body: '{"action":"delete_database"}' });
       expect(unauthenticated.status).toBe(401);
       await unauthenticated.arrayBuffer();

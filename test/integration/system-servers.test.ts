@@ -77,8 +77,8 @@ describe('npm test makes sure the real servers exist', () => {
     expect(r.code).not.toBe(0);
     expect(r.ms).toBeLessThan(5_000);
     const lines = ownLines(r.stderr);
-    expect(lines[0]).toMatch(/^npm test needs redis-server, clickhouse-server and chromium, not installed here/);
-    expect(lines).toContain('  sudo apt-get update && sudo apt-get install -y --no-install-recommends redis-server clickhouse-server chromium');
+    expect(lines[0]).toMatch(/^npm test needs redis-server, clickhouse-server, chromium and python3, not installed here/);
+    expect(lines).toContain('  sudo apt-get update && sudo apt-get install -y --no-install-recommends redis-server clickhouse-server chromium python3');
     expect(lines.at(-1)).toBe('Then run npm test again.');
     expect(lines).toHaveLength(4); // one message: what is missing, "Install them with:", the command, "Then …"
     // The suite never started: no type check, no vitest.
@@ -94,19 +94,22 @@ describe('npm test makes sure the real servers exist', () => {
     expect(r.code).not.toBe(0);
     expect(r.ms).toBeLessThan(5_000);
     const lines = ownLines(r.stderr);
-    expect(lines[0]).toMatch(/^npm test needs redis-server, clickhouse-server and chromium, not installed here/);
-    expect(lines).toContain('  sudo apt-get update && sudo apt-get install -y --no-install-recommends redis-server clickhouse-server chromium');
+    expect(lines[0]).toMatch(/^npm test needs redis-server, clickhouse-server, chromium and python3, not installed here/);
+    expect(lines).toContain('  sudo apt-get update && sudo apt-get install -y --no-install-recommends redis-server clickhouse-server chromium python3');
     expect(lines).toHaveLength(4);
     expect(r.stderr).not.toContain('password is required');
   }, 30_000);
 
   it('names only what is missing', async () => {
     const sys = await systemDir('some', { 'apt-get': which('apt-get'), 'redis-server': which('redis-server'), chromium: which('chromium') });
+    // Present is all the check asks of python3 (this machine's may live where the test user cannot reach it).
+    await writeFile(join(sys, 'python3'), '#!/bin/sh\n');
+    await chmod(join(sys, 'python3'), 0o755);
     const r = await npmAsUser(['run', 'pretest'], sys, home);
     expect(r.code).toBe(1);
     const text = ownLines(r.stderr).join('\n');
     expect(text).toMatch(/^npm test needs clickhouse-server, not installed here/);
-    expect(text).not.toMatch(/redis-server|chromium/);
+    expect(text).not.toMatch(/redis-server|chromium|python3/);
     expect(text).toContain('sudo apt-get update && sudo apt-get install -y --no-install-recommends clickhouse-server');
   }, 30_000);
 
@@ -115,7 +118,7 @@ describe('npm test makes sure the real servers exist', () => {
     const r = await npmAsUser(['run', 'pretest'], sys, home);
     expect(r.code).toBe(1);
     const text = ownLines(r.stderr).join('\n');
-    expect(text).toMatch(/^npm test needs redis-server, clickhouse-server and chromium/);
+    expect(text).toMatch(/^npm test needs redis-server, clickhouse-server, chromium and python3/);
     expect(text).toContain('This machine has no apt-get');
     expect(text).not.toContain('apt-get update &&');
   }, 30_000);
@@ -145,12 +148,12 @@ describe('npm test makes sure the real servers exist', () => {
     const r = await npmAsUser(['run', 'pretest'], sys, home, root);
     const sudo = root ? '' : 'sudo ';
     expect(ownLines(r.stderr)).toEqual([
-      `npm test: installing redis-server, clickhouse-server and chromium with apt-get (${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends redis-server clickhouse-server chromium): the suite runs them for real.`,
+      `npm test: installing redis-server, clickhouse-server, chromium and python3 with apt-get (${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends redis-server clickhouse-server chromium python3): the suite runs them for real.`,
     ]);
     expect(r.code).toBe(0);
     expect((await readFile(log, 'utf8')).trim().split('\n')).toEqual([
       'DEBIAN_FRONTEND=noninteractive update -qq',
-      'DEBIAN_FRONTEND=noninteractive install -y -qq --no-install-recommends redis-server clickhouse-server chromium',
+      'DEBIAN_FRONTEND=noninteractive install -y -qq --no-install-recommends redis-server clickhouse-server chromium python3',
     ]);
   }, 30_000);
 

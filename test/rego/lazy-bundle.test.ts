@@ -34,11 +34,14 @@ describe('lazily loaded builtin families in a bundle', () => {
   });
 
   it('keeps the families out of the bundle and beside it', async () => {
-    expect((await readdir(dir)).sort()).toEqual(['entry.ts', 'index.mjs', 'rego-graphql.mjs', 'rego-x509.mjs']);
+    expect((await readdir(dir)).sort()).toEqual(['entry.ts', 'index.mjs', 'rego-graphql.mjs', 'rego-opa-wasm.mjs', 'rego-x509.mjs', 'rego-yaml.mjs']);
     const bundle = await readFile(join(dir, 'index.mjs'), 'utf8');
     // Texts only the parsers hold.
     expect(bundle).not.toContain('expected at least one definition');
     expect(bundle).not.toContain('expected CERTIFICATE');
+    // yaml and opa-wasm (functions/rego/lazy/load.ts) are beside the bundle too.
+    expect(bundle).not.toContain('Implicit keys need to be on a single line');
+    expect(await readFile(join(dir, 'rego-yaml.mjs'), 'utf8')).toContain('Implicit keys need to be on a single line');
     expect(await readFile(join(dir, 'rego-graphql.mjs'), 'utf8')).toContain('expected at least one definition');
   });
 
@@ -49,5 +52,11 @@ describe('lazily loaded builtin families in a bundle', () => {
     const key = '-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIP3K2Nc8BA9ayK2vGmEmKpkGCw/4dAL3jPQN8xWz7Fgd\n-----END PRIVATE KEY-----\n';
     expect(policy.evaluate('data.t.q', {}).result).toBe('a');
     expect(policy.evaluate('data.t.keys', { input: { key } }).result).toBe(1);
+  });
+
+  it('runs yaml.* from the module beside the bundle', () => {
+    const policy = engine.compilePolicy('package t\n\ny := yaml.unmarshal("a: yes\\nb: [1, 2]\\n")\n\nm := yaml.marshal({"k": [1]})\n');
+    expect(policy.evaluate('data.t.y', {}).result).toEqual({ a: true, b: [1, 2] });
+    expect(policy.evaluate('data.t.m', {}).result).toBe('k:\n- 1\n');
   });
 });

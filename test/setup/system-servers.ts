@@ -1,6 +1,6 @@
 /**
  * `npm test`'s first step (the `pretest` script): makes sure the real servers the suite
- * talks to exist. No npm package ships redis-server, clickhouse-server or a browser, so:
+ * talks to exist. No npm package ships redis-server, clickhouse-server, a browser or python3, so:
  *  - all present: prints nothing, exits 0;
  *  - missing, and this is root or has passwordless sudo and apt-get: prints ONE line saying
  *    what it installs, runs `apt-get update` + `apt-get install`, checks again;
@@ -32,6 +32,7 @@ export const SYSTEM_SERVERS: readonly SystemServer[] = [
   { name: 'redis-server', aptPackage: 'redis-server', executables: ['redis-server'], usedFor: 'cache and rate-limit tests' },
   { name: 'clickhouse-server', aptPackage: 'clickhouse-server', executables: ['clickhouse-server', 'clickhouse'], usedFor: 'trace store tests' },
   { name: 'chromium', aptPackage: 'chromium', executables: ['chromium'], usedFor: 'console browser tests' },
+  { name: 'python3', aptPackage: 'python3', executables: ['python3'], usedFor: 'the documented Python action-check snippet' },
 ];
 
 export function searchDirs(env: NodeJS.ProcessEnv): string[] {

@@ -5,6 +5,7 @@ import type { UpstreamTarget } from '../../upstream/target.js';
 import type { ProxyConfig } from '../../stores/types.js';
 import { badGateway, badRequest, forbidden } from '../../upstream/errors.js';
 import { parseRequestBody } from '../request-body.js';
+import { traceparentOf } from '../../traces/otlp/trace-context.js';
 import type { Endpoint } from '../routes.js';
 import type { GatewayDeps, Plugin, RequestState } from '../types.js';
 import { describeTarget, selectUpstream } from '../upstream-selection.js';
@@ -86,6 +87,9 @@ export async function planTarget(deps: GatewayDeps, state: RequestState, models:
   const wire: UpstreamWire = answeredHere
     ? { wire: 'openai', path: '', headers: {} }
     : adapter.plan({ route, ...(state.body ? { body: state.body } : {}), headers: state.headers, target, ...(credential !== undefined ? { credential } : {}), ...(modelResolved !== undefined ? { model: modelResolved } : {}) });
+  // W3C trace context for the upstream: the request span as the parent of its call (HTTP wires; Bedrock goes through the SDK).
+  const otel = state.trace.record.otel;
+  if (otel && wire.wire !== 'bedrock' && !answeredHere) wire.headers = { ...wire.headers, traceparent: traceparentOf(otel) };
   return {
     provider: target.provider,
     target: checked,

@@ -7,6 +7,7 @@
  */
 import type { Value } from '../value.js';
 import type { Host, LazyBuiltin } from './lazy.js';
+import type { BuiltinContext } from './types.js';
 import { GraphQLSyntaxError } from './graphql-lexer.ts';
 import { parseQuery, parseSchema, type Node } from './graphql-parser.ts';
 import { buildSchema, GraphQLValidationError, validateQuery, type Schema } from './graphql-validate.ts';
@@ -77,13 +78,13 @@ function schemaOf(h: Host, name: string, doc: Node, key: string | undefined): Sc
 }
 
 /** Parses and validates; throws OPA's builtin errors. */
-function parseAndValidate(h: Host, name: string, args: readonly Value[]): [Value, Value] {
+function parseAndValidate(h: Host, name: string, args: readonly Value[], ctx: BuiltinContext): [Value, Value] {
   const query = document(h, name, args[0]!, 0, parseQuery);
   const schemaDoc = document(h, name, args[1]!, 1, parseSchema);
   const result: [Value, Value] = [ast(h, query), ast(h, schemaDoc)];
   const schema = schemaOf(h, name, schemaDoc, typeof args[1] === 'string' ? args[1] : undefined);
   try {
-    validateQuery(schema, query);
+    validateQuery(schema, query, () => ctx.checkDeadline());
   } catch (err) {
     if (err instanceof GraphQLValidationError) {
       const message = err.message.endsWith('.') ? err.message.slice(0, -1) : err.message;
@@ -112,13 +113,13 @@ function str(h: Host, name: string, v: Value): string {
 export const builtins: Record<string, LazyBuiltin> = {
   'graphql.parse_query': (args, _ctx, h) => ast(h, document(h, 'graphql.parse_query', str(h, 'graphql.parse_query', args[0]!), 1, parseQuery)),
   'graphql.parse_schema': (args, _ctx, h) => ast(h, document(h, 'graphql.parse_schema', str(h, 'graphql.parse_schema', args[0]!), 1, parseSchema)),
-  'graphql.parse': (args, _ctx, h) => parseAndValidate(h, 'graphql.parse', args),
-  'graphql.parse_and_verify': (args, _ctx, h) => orElse(h, () => [true, ...parseAndValidate(h, 'graphql.parse_and_verify', args)], [false, new h.RObject(), new h.RObject()]),
-  'graphql.is_valid': (args, _ctx, h) =>
+  'graphql.parse': (args, ctx, h) => parseAndValidate(h, 'graphql.parse', args, ctx),
+  'graphql.parse_and_verify': (args, ctx, h) => orElse(h, () => [true, ...parseAndValidate(h, 'graphql.parse_and_verify', args, ctx)], [false, new h.RObject(), new h.RObject()]),
+  'graphql.is_valid': (args, ctx, h) =>
     orElse(
       h,
       () => {
-        parseAndValidate(h, 'graphql.is_valid', args);
+        parseAndValidate(h, 'graphql.is_valid', args, ctx);
         return true;
       },
       false,

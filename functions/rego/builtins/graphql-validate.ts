@@ -283,17 +283,36 @@ function printValue(v: Node): string {
   }
 }
 
+interface FieldAt {
+  readonly parent: Node | undefined;
+  readonly node: Node;
+  readonly def: Node | undefined;
+}
+
+const TYPENAME: Node = { Name: '__typename', Type: { NamedType: 'String', NonNull: true } };
+
+/** A field's arguments in a canonical text, to compare two fields' arguments. */
+const argumentsText = (n: Node): string =>
+  list(n.Arguments)
+    .map((a) => `${text(a.Name)}:${printValue(a.Value as Node)}`)
+    .sort()
+    .join(',');
+
 class QueryValidator {
   private readonly fragments = new Map<string, Node>();
   /** Variables used per fragment name and per operation (directly, not through spreads). */
   private uses: VarUse[] = [];
   private spreads: string[] = [];
+  private readonly compared = new Map<Node, Map<Node, Map<string, string>>>();
+  private comparisons = 0;
+  private readonly checkDeadline: () => void;
   private readonly schema: Schema;
   private readonly doc: Node;
 
-  constructor(schema: Schema, doc: Node) {
+  constructor(schema: Schema, doc: Node, checkDeadline: () => void) {
     this.schema = schema;
     this.doc = doc;
+    this.checkDeadline = checkDeadline;
   }
 
   run(): void {
@@ -443,11 +462,9 @@ class QueryValidator {
   }
 
   private selectionSet(set: Node[], parent: Node): void {
-    const byResponse = new Map<string, Node>();
     for (const s of set) {
       if ('Alias' in s) {
         this.field(s, parent);
-        this.checkOverlap(byResponse, s);
       } else if ('TypeCondition' in s) {
         let cond = parent;
         const name = text(s.TypeCondition);
@@ -460,7 +477,6 @@ class QueryValidator {
         }
         this.directives(list(s.Directives), 'INLINE_FRAGMENT');
         this.selectionSet(list(s.SelectionSet), cond);
-        if (cond === parent) for (const inner of list(s.SelectionSet)) if ('Alias' in inner) this.checkOverlap(byResponse, inner);
       } else {
         const name = text(s.Name);
         const frag = this.fragments.get(name);
@@ -473,27 +489,103 @@ class QueryValidator {
         this.directives(list(s.Directives), 'FRAGMENT_SPREAD');
       }
     }
+    this.overlapping(set, parent);
   }
 
-  /** Direct field conflicts within one selection set (a subset of OverlappingFieldsCanBeMerged). */
-  private checkOverlap(byResponse: Map<string, Node>, f: Node): void {
-    const key = text(f.Alias);
-    const other = byResponse.get(key);
-    if (other === undefined) {
-      byResponse.set(key, f);
-      return;
+  // ---- OverlappingFieldsCanBeMerged (graphql-js's algorithm, as gqlparser ports it) ----
+
+  /** Fields by response name, through inline fragments and fragment spreads, each with its parent type. */
+  private collectFields(parent: Node | undefined, set: Node[], out: Map<string, FieldAt[]>, seen: Set<string>): void {
+    for (const s of set) {
+      if ('Alias' in s) {
+        const name = text(s.Name);
+        const def = name === '__typename' ? TYPENAME : parent !== undefined ? list(parent.Fields).find((x) => x.Name === name) : undefined;
+        const l = out.get(text(s.Alias)) ?? [];
+        l.push({ parent, node: s, def });
+        out.set(text(s.Alias), l);
+      } else if ('TypeCondition' in s) {
+        const cond = text(s.TypeCondition) !== '' ? this.schema.types.get(text(s.TypeCondition)) : parent;
+        this.collectFields(cond, list(s.SelectionSet), out, seen);
+      } else {
+        const name = text(s.Name);
+        const frag = this.fragments.get(name);
+        if (frag === undefined || seen.has(name)) continue;
+        seen.add(name);
+        this.collectFields(this.schema.types.get(text(frag.TypeCondition)), list(frag.SelectionSet), out, seen);
+      }
     }
-    if (other.Name !== f.Name) {
-      fail(f.Position, `Fields "${key}" conflict because ${text(other.Name)} and ${text(f.Name)} are different fields. Use different aliases on the fields to fetch both if this was intentional.`);
+  }
+
+  private overlapping(set: Node[], parent: Node): void {
+    const fields = new Map<string, FieldAt[]>();
+    this.collectFields(parent, set, fields, new Set());
+    for (const [response, at] of fields) {
+      for (let i = 0; i < at.length; i++) {
+        for (let j = i + 1; j < at.length; j++) {
+          const reason = this.conflict(false, at[i]!, at[j]!, 0);
+          if (reason !== undefined) fail(at[j]!.node.Position, `Fields "${response}" conflict because ${reason}. Use different aliases on the fields to fetch both if this was intentional.`);
+        }
+      }
     }
-    const args = (n: Node): string =>
-      list(n.Arguments)
-        .map((a) => `${text(a.Name)}:${printValue(a.Value as Node)}`)
-        .sort()
-        .join(',');
-    if (args(other) !== args(f)) {
-      fail(f.Position, `Fields "${key}" conflict because they have differing arguments. Use different aliases on the fields to fetch both if this was intentional.`);
+  }
+
+  /** Why two fields with one response name cannot be merged, or undefined. */
+  private conflict(exclusive: boolean, a: FieldAt, b: FieldAt, depth: number): string | undefined {
+    // Each pair of field nodes is compared once (graphql-js's PairSet), so repeated fields cannot make this exponential.
+    const key = `${exclusive ? 1 : 0}`;
+    let row = this.compared.get(a.node);
+    if (row === undefined) this.compared.set(a.node, (row = new Map()));
+    const cached = row.get(b.node)?.get(key);
+    if (cached !== undefined) return cached === '' ? undefined : cached;
+    if (++this.comparisons % 1024 === 0) this.checkDeadline();
+    const reason = this.conflictOf(exclusive, a, b, depth);
+    let byMode = row.get(b.node);
+    if (byMode === undefined) row.set(b.node, (byMode = new Map()));
+    byMode.set(key, reason ?? '');
+    return reason;
+  }
+
+  private conflictOf(exclusive: boolean, a: FieldAt, b: FieldAt, depth: number): string | undefined {
+    // Fields on different object types never both apply: only their result shapes must agree.
+    const mutex = exclusive || (a.parent !== b.parent && a.parent?.Kind === 'OBJECT' && b.parent?.Kind === 'OBJECT');
+    if (!mutex) {
+      if (a.node.Name !== b.node.Name) return `${text(a.node.Name)} and ${text(b.node.Name)} are different fields`;
+      if (argumentsText(a.node) !== argumentsText(b.node)) return 'they have differing arguments';
     }
+    const ta = a.def?.Type as Node | undefined;
+    const tb = b.def?.Type as Node | undefined;
+    if (ta !== undefined && tb !== undefined && this.typesConflict(ta, tb)) return `they return conflicting types "${typeString(ta)}" and "${typeString(tb)}"`;
+    const sa = list(a.node.SelectionSet);
+    const sb = list(b.node.SelectionSet);
+    if (sa.length === 0 || sb.length === 0 || depth > 64) return undefined;
+    const fa = new Map<string, FieldAt[]>();
+    const fb = new Map<string, FieldAt[]>();
+    this.collectFields(ta !== undefined ? this.schema.types.get(typeName(ta)) : undefined, sa, fa, new Set());
+    this.collectFields(tb !== undefined ? this.schema.types.get(typeName(tb)) : undefined, sb, fb, new Set());
+    const reasons: string[] = [];
+    for (const [response, la] of fa) {
+      const lb = fb.get(response);
+      if (lb === undefined) continue;
+      for (const x of la) {
+        const r = lb.map((y) => this.conflict(mutex, x, y, depth + 1)).find((v) => v !== undefined);
+        if (r !== undefined) {
+          reasons.push(`subfields "${response}" conflict because ${r}`);
+          break;
+        }
+      }
+    }
+    return reasons.length > 0 ? reasons.join(' and ') : undefined;
+  }
+
+  private typesConflict(a: Node, b: Node): boolean {
+    const isList = (t: Node): boolean => text(t.NamedType) === '' && t.Elem !== undefined;
+    if (isList(a) || isList(b)) return !(isList(a) && isList(b)) || (a.NonNull === true) !== (b.NonNull === true) || this.typesConflict(a.Elem as Node, b.Elem as Node);
+    if ((a.NonNull === true) !== (b.NonNull === true)) return true;
+    const da = this.schema.types.get(text(a.NamedType));
+    const db = this.schema.types.get(text(b.NamedType));
+    const leaf = (d: Node | undefined): boolean => d !== undefined && (d.Kind === 'SCALAR' || d.Kind === 'ENUM');
+    if (leaf(da) || leaf(db)) return a.NamedType !== b.NamedType;
+    return false;
   }
 
   private field(f: Node, parent: Node): void {
@@ -616,7 +708,10 @@ class QueryValidator {
   }
 }
 
-/** gqlparser's validator.Validate: the first rule violation as a GraphQLValidationError. */
-export function validateQuery(schema: Schema, doc: Node): void {
-  new QueryValidator(schema, doc).run();
+/**
+ * gqlparser's validator.Validate: the first rule violation as a GraphQLValidationError.
+ * `checkDeadline` (the evaluation's budget) is called during the quadratic field-merging check.
+ */
+export function validateQuery(schema: Schema, doc: Node, checkDeadline: () => void = () => {}): void {
+  new QueryValidator(schema, doc, checkDeadline).run();
 }

@@ -1,5 +1,5 @@
 /** json.* and yaml.is_valid/unmarshal builtins. */
-import { parseDocument, stringify as stringifyYAML } from 'yaml';
+import { yamlModule } from '../lazy/load.js';
 import { RObject, RSet, compareStrings, fromJSON, parseJSON, quoteJSON, toJSON, toJSONText, type Value } from '../value.js';
 import { builtinError, def, object, operandError, str } from './operands.js';
 import type { BuiltinDef } from './types.js';
@@ -62,7 +62,7 @@ function marshalWithOptions(v: Value, opts: RObject): string {
 
 // YAML 1.1 as Go's yaml.v2 (via sigs.k8s.io/yaml) reads it: yes/no/on/off are booleans.
 function yamlToValue(text: string): Value {
-  const doc = parseDocument(text, { uniqueKeys: false, version: '1.1' });
+  const doc = yamlModule().parseDocument(text, { uniqueKeys: false, version: '1.1' });
   if (doc.errors.length > 0) throw new Error(doc.errors[0]!.message);
   return fromJSON(doc.toJS({ maxAliasCount: 100 }));
 }
@@ -100,7 +100,7 @@ export const jsonBuiltins: readonly BuiltinDef[] = [
   }),
   def('yaml.marshal', ['any'], 'string', (args) =>
     // Block style, sorted keys, unindented sequences under keys, as Go's yaml.v2 writes them.
-    stringifyYAML(toJSON(args[0]!), { version: '1.1', indentSeq: false, sortMapEntries: true, lineWidth: 0 }),
+    yamlModule().stringify(toJSON(args[0]!), { version: '1.1', indentSeq: false, sortMapEntries: true, lineWidth: 0 }),
   ),
   def('yaml.unmarshal', ['string'], 'any', (args) => {
     const text = str('yaml.unmarshal', args, 0);

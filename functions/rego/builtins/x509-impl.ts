@@ -566,6 +566,70 @@ function matchHostname(pattern: string, host: string): boolean {
   return dot > 0 && h.slice(dot + 1) === p.slice(2);
 }
 
+/** Go's matchDomainConstraint: `example.com` covers itself and subdomains, `.example.com` only subdomains. */
+function domainMatches(domain: string, constraint: string): boolean {
+  if (constraint === '') return true;
+  const d = domain.toLowerCase();
+  const c = constraint.toLowerCase();
+  if (c.startsWith('.')) return d.endsWith(c);
+  return d === c || d.endsWith(`.${c}`);
+}
+
+/** Go's matchEmailConstraint: a mailbox, a host, or (leading dot) any subdomain of a host. */
+function emailMatches(email: string, constraint: string): boolean {
+  const at = email.lastIndexOf('@');
+  if (at < 0) return false;
+  if (constraint.includes('@')) return email.toLowerCase() === constraint.toLowerCase();
+  return domainMatches(email.slice(at + 1), constraint);
+}
+
+function ipBytes(ip: string): Buffer | undefined {
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(ip)) return Buffer.from(ip.split('.').map(Number));
+  if (!ip.includes(':')) return undefined;
+  const [head, tail] = ip.split('::') as [string, string | undefined];
+  const groups = (x: string): number[] => (x === '' ? [] : x.split(':').map((g) => parseInt(g, 16)));
+  const h = groups(head);
+  const t = tail !== undefined ? groups(tail) : [];
+  const all = tail !== undefined ? [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t] : h;
+  const out = Buffer.alloc(16);
+  all.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  return out;
+}
+
+function ipMatches(ip: string, range: Obj): boolean {
+  const a = ipBytes(ip);
+  const net = ipBytes(String(range.IP));
+  const mask = Buffer.from(String(range.Mask), 'base64');
+  if (a === undefined || net === undefined || a.length !== mask.length || net.length !== mask.length) return false;
+  for (let i = 0; i < a.length; i++) if ((a[i]! & mask[i]!) !== (net[i]! & mask[i]!)) return false;
+  return true;
+}
+
+/**
+ * Whether a CA's name constraints allow every SAN of a certificate below it (Go's
+ * checkNameConstraints): a name must match a permitted entry of its kind when there are
+ * any, and no excluded one.
+ */
+function namesAllowed(ca: Obj, cert: ParsedCertificate): boolean {
+  const lists = (k: string): Json[] => (ca[k] as Json[] | null) ?? [];
+  const allowed = <T>(names: T[], permitted: Json[], excluded: Json[], match: (n: T, c: Json) => boolean): boolean =>
+    names.every((n) => !excluded.some((c) => match(n, c)) && (permitted.length === 0 || permitted.some((c) => match(n, c))));
+  const j = cert.json;
+  const uriHost = (u: string): string => {
+    const m = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/]*@)?([^:/?#]*)/i.exec(u);
+    return m?.[1] ?? '';
+  };
+  return (
+    allowed((j.DNSNames as string[] | null) ?? [], lists('PermittedDNSDomains'), lists('ExcludedDNSDomains'), (n, c) => domainMatches(n, String(c))) &&
+    allowed((j.EmailAddresses as string[] | null) ?? [], lists('PermittedEmailAddresses'), lists('ExcludedEmailAddresses'), (n, c) => emailMatches(n, String(c))) &&
+    allowed((j.IPAddresses as string[] | null) ?? [], lists('PermittedIPRanges'), lists('ExcludedIPRanges'), (n, c) => ipMatches(n, c as Obj)) &&
+    allowed(cert.uris, lists('PermittedURIDomains'), lists('ExcludedURIDomains'), (n, c) => {
+      const host = uriHost(n);
+      return host !== '' && ipBytes(host) === undefined && domainMatches(host, String(c));
+    })
+  );
+}
+
 function usageAllowed(cert: Obj, wanted: number[]): boolean {
   if (wanted.includes(0)) return true;
   const eku = (cert.ExtKeyUsage as number[] | null) ?? [];
@@ -623,6 +687,9 @@ export function verifyChain(certs: ParsedCertificate[], opts: VerifyOptions): Pa
       if (parent.json.BasicConstraintsValid === true && (parent.json.MaxPathLen as number) >= 0 && below > (parent.json.MaxPathLen as number)) continue;
       if (parent !== root && (parent.json.BasicConstraintsValid !== true || parent.json.IsCA !== true)) continue;
       if (parent === root && !timeValid(root)) continue;
+      // A constrained CA must allow the names of every certificate below it that has SANs.
+      const hasSAN = (c: ParsedCertificate): boolean => (c.json.Extensions as Obj[] | null)?.some((x) => (x.Id as number[]).join('.') === '2.5.29.17') === true;
+      if (chain.some((c) => hasSAN(c) && !namesAllowed(parent.json, c))) continue;
       const next = [...chain, parent];
       if (parent === root) {
         if (next.every((c) => usageAllowed(c.json, keyUsages))) return next;

@@ -2,7 +2,7 @@
  * Reads an OPA bundle (tar.gz): its compiled policy (/policy.wasm, or the module the
  * .manifest names), its Rego modules, and its data documents (`a/b/data.json` → data.a.b).
  */
-import { parse as parseYAML } from 'yaml';
+import { yamlModule } from '../lazy/load.js';
 import { readTarGz } from './ustar.js';
 import type { TarLimits } from './ustar.js';
 
@@ -58,7 +58,7 @@ export function readBundle(bytes: Uint8Array, limits: TarLimits = {}): Bundle {
     const text = decode(body, path);
     let doc: unknown;
     try {
-      doc = base === 'data.json' ? JSON.parse(text) : parseYAML(text);
+      doc = base === 'data.json' ? JSON.parse(text) : yamlModule().parse(text);
     } catch (err) {
       throw new BundleError(`${path}: ${(err as Error).message}`);
     }

@@ -3,12 +3,12 @@
  * Experimental: tested against two small modules built by a real `opa build` and a module
  * that implements OPA's WebAssembly ABI as we read it (test/rego/wasm, docs/rego-wasm.md).
  */
-import * as opaWasm from '@open-policy-agent/opa-wasm';
 import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
 import { builtins as regoBuiltins, BuiltinError } from '../builtins/index.js';
 import type { BuiltinContext } from '../builtins/index.js';
 import { RegoCompileError, RegoEvalError } from '../errors.js';
 import { fromJSON, toJSONText } from '../value.js';
+import { opaWasmModule } from '../lazy/load.js';
 import { overlayData } from './bundle.js';
 
 export interface WasmLoadOptions {
@@ -29,8 +29,6 @@ const REQUIRED_EXPORTS = ['opa_malloc', 'opa_json_parse', 'opa_json_dump', 'opa_
 const CONTEXT_EXPORTS = ['opa_eval_ctx_new', 'opa_eval_ctx_set_input', 'opa_eval_ctx_set_data', 'opa_eval_ctx_set_entrypoint', 'opa_eval_ctx_get_result', 'eval'];
 /** Host functions opa-wasm provides; a module importing anything else cannot be instantiated. */
 const PROVIDED_IMPORTS = new Set(['memory', 'opa_abort', 'opa_println', 'opa_builtin0', 'opa_builtin1', 'opa_builtin2', 'opa_builtin3', 'opa_builtin4']);
-// The package's ESM entry carries loadPolicySync only on its default export (its types claim a named one).
-const { loadPolicySync } = (opaWasm as unknown as { default: typeof opaWasm }).default;
 
 const WASM_MAGIC = [0x00, 0x61, 0x73, 0x6d];
 
@@ -79,7 +77,7 @@ export class WasmPolicy {
     this.bundleData = opts.bundleData ?? {};
     const memory = { initial: 5, maximum: opts.maxMemoryPages ?? 512 };
     try {
-      this.loaded = loadPolicySync(mod, memory, this.hostBuiltins());
+      this.loaded = opaWasmModule().loadPolicySync(mod, memory, this.hostBuiltins());
     } catch (err) {
       throw new RegoCompileError('wasm_load_error', describe(err));
     }

@@ -58,6 +58,25 @@ describe("crypto.x509.* results match Go's json.Marshal of the same certificates
     expect(impl.verifyChain([root!, int!, leaf!], {}).map((c) => c.json.Subject)).toHaveLength(3);
   });
 
+  it("enforces a CA's name constraints on the SANs below it, as Go 1.19 does for the same files", () => {
+    const [root] = impl.parseCertificates(file('root.pem'));
+    const chain = (ca: string, leaf: string): impl.ParsedCertificate[] => [root!, impl.parseCertificates(file(ca))[0]!, impl.parseCertificates(file(leaf))[0]!];
+    expect(impl.verifyChain(chain('nc-ok.pem', 'nc-ok-leaf.pem'), {})).toHaveLength(3);
+    expect(() => impl.verifyChain(chain('nc-bad.pem', 'nc-bad-leaf.pem'), {})).toThrow(impl.X509Error);
+    // The same signed chain, with each kind of permitted list narrowed so the leaf's names fall outside it.
+    const narrow: Array<[string, impl.Json]> = [
+      ['PermittedDNSDomains', ['other.com']],
+      ['PermittedEmailAddresses', ['ops@other.com']],
+      ['PermittedURIDomains', ['.example.com']],
+      ['PermittedIPRanges', [{ IP: '192.168.0.0', Mask: Buffer.from([255, 255, 0, 0]).toString('base64') }]],
+    ];
+    for (const [field, value] of narrow) {
+      const c = chain('nc-ok.pem', 'nc-ok-leaf.pem');
+      const narrowed = { ...c[1]!, json: { ...c[1]!.json, [field]: value } };
+      expect(() => impl.verifyChain([c[0]!, narrowed, c[2]!], {}), field).toThrow(impl.X509Error);
+    }
+  });
+
   it('malformed DER is an x509 error, never a crash', () => {
     const der = impl.pemBlocks(file('leaf.pem').toString('latin1'))[0]!.bytes;
     for (const cut of [1, 10, 100, der.length - 1]) expect(() => impl.parseDERCertificates(der.subarray(0, cut))).toThrow(impl.X509Error);
