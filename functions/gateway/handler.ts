@@ -1,6 +1,5 @@
 import middy, { type PluginExecutionMode } from '@middy/core';
 import { approvalStatus } from '../governance/approval-status.js';
-import { actionCheck } from './action-route.js';
 import { callModel } from './call-model.js';
 import { consoleRoute } from './console-route.js';
 import { depsFromEnv } from './deps.js';
@@ -48,7 +47,8 @@ export function createGatewayHandler(deps: GatewayDeps) {
     .handler((event) => {
       const state = stateOfEvent(event);
       if (state.route.kind === 'approval') return approvalStatus(deps, state);
-      if (state.route.kind === 'action') return actionCheck(deps, state);
+      // Loaded on the first check: a lazy chunk in the deployed bundle, never evaluated at init.
+      if (state.route.kind === 'action') return import('./action-check.js').then((m) => m.actionCheck(deps, state));
       return callModel(deps, state);
     });
 }
