@@ -24,7 +24,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { measureArtifact, esbuildVersion, type ArtifactResult } from './lib/artifact.js';
 import { chatBody, chatRequest, closedLoopThroughput, sequentialLatency, type Target } from './lib/http-load.js';
 import { renderGatewayReport, summariseLatency, type BenchSettings, type LatencySummary, type MachineInfo, type ThroughputSummary } from './lib/report.js';
-import { newUpstreamKey, startPortkey, startSluice, startUpstream, type BenchEnv, type Started } from './lib/targets.js';
+import { newUpstreamKey, startBareProxy, startPortkey, startSluice, startUpstream, SLUICE_PROXY_ID, type BenchEnv, type Started } from './lib/targets.js';
+import { ownCpuMicros, processCpuMicros, traceLineCounter } from './lib/cpu.js';
 import { median } from './lib/stats.js';
 import { replyTo } from '../test/support/openai-upstream.js';
 import { Agent } from 'node:http';
@@ -133,24 +134,76 @@ async function latency(targets: Target[], stream: boolean): Promise<LatencySumma
   });
 }
 
-async function throughput(targets: Target[]): Promise<ThroughputSummary[]> {
+/** A target with the processes its CPU is counted in and, for Sluice, where its traces land. */
+interface Measured {
+  target: Target;
+  /** The gateway's process (none for direct calls). */
+  pid?: number;
+  /** Sluice: its JSONL trace directory; the window ends only when every request's trace is there. */
+  traces?: () => number;
+}
+
+async function throughput(targets: Measured[], upstreamPid: number): Promise<ThroughputSummary[]> {
   const body = chatBody(settings.plainModel, PROMPT, false);
-  const acc = new Map(targets.map((t) => [t.name, { runs: [] as number[], errors: 0 }]));
+  const acc = new Map(targets.map((t) => [t.target.name, { runs: [] as number[], errors: 0, cpu: { gateway: [] as number[], upstream: [] as number[], client: [] as number[] }, backlog: [] as number[], drainMs: [] as number[] }]));
   for (let run = 0; run < settings.runs; run++) {
-    for (const target of targets) {
-      const result = await closedLoopThroughput(target, body, {
+    for (const m of targets) {
+      const tracesBefore = m.traces?.();
+      const cpu0 = { gateway: m.pid ? processCpuMicros(m.pid) : 0, upstream: processCpuMicros(upstreamPid), client: ownCpuMicros() };
+      const result = await closedLoopThroughput(m.target, body, {
         concurrency: settings.concurrency,
         warmupMs: settings.warmupMs,
         durationMs: settings.durationMs,
         maxRequests: 200_000,
       });
-      const a = acc.get(target.name)!;
-      a.runs.push(result.requestsPerSecond);
+      const a = acc.get(m.target.name)!;
+      let rps = result.requestsPerSecond;
+      if (m.traces && tracesBefore !== undefined) {
+        // The window ends when this run's traces are on disk: what is still queued is reported and waited for.
+        const endOfLoad = performance.now();
+        a.backlog.push(Math.max(0, result.issued - (m.traces() - tracesBefore)));
+        while (m.traces() - tracesBefore < result.issued && performance.now() - endOfLoad < 30_000) await new Promise((r) => setTimeout(r, 10));
+        const drainMs = performance.now() - endOfLoad;
+        a.drainMs.push(drainMs);
+        rps = result.completed / (result.seconds + drainMs / 1000);
+      }
+      const perRequest = (micros: number) => micros / Math.max(1, result.issued);
+      a.cpu.gateway.push(m.pid ? perRequest(processCpuMicros(m.pid) - cpu0.gateway) : Number.NaN);
+      a.cpu.upstream.push(perRequest(processCpuMicros(upstreamPid) - cpu0.upstream));
+      a.cpu.client.push(perRequest(ownCpuMicros() - cpu0.client));
+      a.runs.push(rps);
       a.errors += result.errors;
-      log(`  throughput run ${run + 1}/${settings.runs} ${target.name}: ${result.requestsPerSecond.toFixed(0)} req/s (${result.errors} errors)`);
+      log(`  throughput run ${run + 1}/${settings.runs} ${m.target.name}: ${rps.toFixed(0)} req/s (${result.errors} errors), gateway CPU ${a.cpu.gateway.at(-1)!.toFixed(0)} µs/request`);
     }
   }
-  return targets.map((t) => ({ target: t.name, ...acc.get(t.name)! }));
+  return targets.map((t) => ({ target: t.target.name, ...acc.get(t.target.name)! }));
+}
+
+const GOVERNED_POLICY = `package sluice.policy
+deny contains "tool delete_database is not allowed" if {
+  some tool in input.tool_names
+  tool == "delete_database"
+}
+deny contains "a credential in the prompt" if {
+  some m in input.messages
+  regex.match(\`(sk-[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16})\`, m.text)
+}
+`;
+
+/** The governed chain: a request Rego policy (both rules allow), a budget and rate limits on the proxy. */
+function governedOptions(env: BenchEnv): Parameters<typeof startSluice>[2] {
+  const policyFile = join(env.workDir, 'governed.rego');
+  writeFileSync(policyFile, GOVERNED_POLICY);
+  return {
+    name: 'sluice-governed',
+    // A budget needs a price for every model it meters (the streamed scenario's name included).
+    env: { SLUICE_PRICING_OVERRIDES: JSON.stringify({ models: { [settings.plainModel]: { input: 0.15, output: 0.6 }, [settings.streamModel]: { input: 0.15, output: 0.6 } } }) },
+    setup: (cli) => {
+      cli(['policies', 'set', SLUICE_PROXY_ID, '--stage', 'request', policyFile]);
+      cli(['budgets', 'set', '--proxy', SLUICE_PROXY_ID, '--limit', '1000000', '--period', 'month']);
+      cli(['limits', 'set', '--proxy', SLUICE_PROXY_ID, '--rpm', '10000000', '--tpm', '999999999']);
+    },
+  };
 }
 
 /** Sluice at another commit (exported from git into the work dir, sharing this checkout's node_modules). */
@@ -217,9 +270,15 @@ async function main(): Promise<void> {
     const upstream = await startUpstream(env);
     running.push(upstream);
     log(`upstream ${upstream.url}`);
+    const bare = await startBareProxy(env, upstream.url);
+    running.push(bare);
+    log(`bare proxy ${bare.target.baseUrl}`);
     const sluice = await startSluice(env, upstream.url);
     running.push(sluice);
     log(`sluice ${sluice.target.baseUrl}`);
+    const governed = await startSluice(env, upstream.url, governedOptions(env));
+    running.push(governed);
+    log(`sluice-governed ${governed.target.baseUrl}`);
     const baseline = process.env.BENCH_BASELINE ? await startBaseline(env, upstream.url, process.env.BENCH_BASELINE) : undefined;
     if (baseline) {
       running.push(baseline);
@@ -228,7 +287,7 @@ async function main(): Promise<void> {
     const portkey = await startPortkey(env, upstream.url);
     running.push(portkey);
     log(`portkey ${portkey.target.baseUrl}`);
-    const targets = [upstream.target, sluice.target, ...(baseline ? [baseline.target] : []), portkey.target];
+    const targets = [upstream.target, bare.target, sluice.target, governed.target, ...(baseline ? [baseline.target] : []), portkey.target];
     for (const t of targets) await verify(t);
     log('all targets answer correctly (plain and stream)');
 
@@ -237,7 +296,15 @@ async function main(): Promise<void> {
     log('latency, stream…');
     stream = await latency(targets, true);
     log('throughput…');
-    tput = await throughput(targets);
+    const measured: Measured[] = [
+      { target: upstream.target },
+      { target: bare.target, pid: bare.child.process.pid },
+      { target: sluice.target, pid: sluice.child.process.pid, traces: traceLineCounter(join(sluice.dataDir, 'traces')) },
+      { target: governed.target, pid: governed.child.process.pid, traces: traceLineCounter(join(governed.dataDir, 'traces')) },
+      ...(baseline ? [{ target: baseline.target, pid: baseline.child.process.pid }] : []),
+      { target: portkey.target, pid: portkey.child.process.pid },
+    ];
+    tput = await throughput(measured, upstream.child.process.pid!);
   } finally {
     for (const s of running.reverse()) await s.child.stop();
   }

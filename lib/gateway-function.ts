@@ -20,6 +20,8 @@ export const EXPOSED_HEADERS = [
   'X-Sluice-Trace-Id',
   'X-Sluice-Approval-Id',
   'X-Sluice-Overhead-Ms',
+  'X-Sluice-Attempts',
+  'X-Sluice-Served-By',
 ] as const;
 
 export interface GatewayFunctionProps {
@@ -118,14 +120,12 @@ export class GatewayFunction extends Construct {
       entry: props.entry ?? GATEWAY_HANDLER_ENTRY,
       handler: GATEWAY_HANDLER_EXPORT,
       // The console (server module and static files) beside the bundle: functions/console/build.ts;
-      // the Rego engine's lazily loaded builtins (rego-graphql.mjs): functions/rego/build-lazy.ts;
-      // the action check (action-check.mjs): functions/gateway/build-action-check.ts.
+      // the Rego engine's lazily loaded builtins (rego-graphql.mjs): functions/rego/build-lazy.ts.
       // Code splitting: AWS SDK clients off the hot path, ioredis, … load on first use (lib/split-bundle.ts).
       splitting: true,
       afterBundling: (outputDir) => [
         `cd "${PROJECT_ROOT}" && node --import tsx functions/console/build.ts "${outputDir}/console"`,
         `cd "${PROJECT_ROOT}" && node --import tsx functions/rego/build-lazy.ts "${outputDir}"`,
-        `cd "${PROJECT_ROOT}" && node --import tsx functions/gateway/build-action-check.ts "${outputDir}"`,
       ],
       memorySize: props.memorySize ?? 1024,
       timeout: this.timeout,

@@ -127,6 +127,10 @@ export interface ThroughputRun {
   requestsPerSecond: number;
   completed: number;
   errors: number;
+  /** Requests sent in all, warm-up included. */
+  issued: number;
+  /** Seconds of the measured window (first measured request start → last measured end). */
+  seconds: number;
 }
 
 /**
@@ -165,5 +169,5 @@ export async function closedLoopThroughput(
     agent.destroy();
   }
   const seconds = (lastEnd - measureFrom) / 1000;
-  return { target: target.name, requestsPerSecond: seconds > 0 ? completed / seconds : 0, completed, errors };
+  return { target: target.name, requestsPerSecond: seconds > 0 ? completed / seconds : 0, completed, errors, issued, seconds };
 }

@@ -154,3 +154,14 @@ export async function startPortkey(env: BenchEnv, upstreamUrl: string): Promise<
     },
   };
 }
+
+/** The bare Node pipe proxy (bench/bare-proxy.ts): the limit reference, same hop, no gateway work. */
+export async function startBareProxy(env: BenchEnv, upstreamUrl: string): Promise<Started> {
+  const child = startChild('bare-proxy', tsxArgs('bench/bare-proxy.ts'), {
+    cwd: env.root,
+    env: { ...process.env, BARE_PROXY_UPSTREAM: upstreamUrl },
+    logFile: join(env.workDir, 'bare-proxy.log'),
+  });
+  const [, url] = await waitForOutput(child, /BARE_PROXY_URL=(\S+)/);
+  return { child, target: { name: 'bare-proxy', baseUrl: url!, headers: { authorization: `Bearer ${env.upstreamKey}` } } };
+}

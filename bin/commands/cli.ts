@@ -31,7 +31,7 @@ Groups:
   admin-keys create, list and revoke admin keys (console and /admin sign-in)
   policies   check, eval and test Rego; set, get, delete and config a proxy's policies
   approvals  list, show, approve and deny held requests
-  traces     list and show traces; migrate the ClickHouse trace tables
+  traces     list and show traces; migrate and replay-spool the ClickHouse tables
   sessions   list sessions; show a session's turns
   spend      cost and tokens by key, proxy, model or day
   budgets    set, show, list and delete budgets (with current spend and reservations)

@@ -1,33 +1,18 @@
 /**
- * The action check (`POST /v1/actions/check`), loaded on the first check by action-route.ts:
- * `action-check.mjs` beside the deployed bundle (functions/gateway/build-action-check.ts), so
- * none of it is in the gateway bundle or its init. Everything whose identity matters (the
- * error class the envelope recognises, the Rego evaluator the policy cache compiled for, the
- * approvals flow, trace completion, the masker) comes from the bundle as `host`; this module
- * imports only types and small pure helpers at run time.
+ * The action check (`POST /v1/actions/check`). The handler imports this module on the first
+ * check (a plain dynamic import: in the deployed bundle it is a lazy chunk, lib/split-bundle.ts),
+ * so none of it is evaluated at Lambda init.
  */
-import type { Decision, evaluateDecision, RedactRule } from '../governance/decision.js';
-import type { maskPatterns } from '../governance/redact.js';
 import { buildActionInputDocument } from '../governance/action-input.js';
+import { count } from '../governance/governance-deps.js';
+import { evaluateDecision, type Decision, type RedactRule } from '../governance/decision.js';
+import { maskPatterns } from '../governance/redact.js';
 import { truncateBody } from '../traces/body-capture.js';
-import type { GatewayError } from '../upstream/errors.js';
-import type { failureKind, hold, messageOf, policyData, versionOf } from './plugins/policy.js';
-import type { completeTrace } from './plugins/trace.js';
+import { badRequest, GatewayError } from '../upstream/errors.js';
+import { DEFAULT_APPROVAL_TTL_MS, DEFAULT_EVAL_BUDGET_MS, failureKind, hold, messageOf, policyData, versionOf } from './plugins/policy.js';
+import { completeTrace, DEFAULT_TRACE_BODY_BYTES } from './plugins/trace.js';
+import { isUuid } from './request-headers.js';
 import type { GatewayDeps, GatewayResponse, RequestState } from './types.js';
-
-/** What the gateway bundle hands the lazily loaded check (see action-route.ts). */
-export interface ActionHost {
-  GatewayError: typeof GatewayError;
-  evaluateDecision: typeof evaluateDecision;
-  maskPatterns: typeof maskPatterns;
-  hold: typeof hold;
-  completeTrace: typeof completeTrace;
-  failureKind: typeof failureKind;
-  messageOf: typeof messageOf;
-  policyData: typeof policyData;
-  versionOf: typeof versionOf;
-  defaults: { approvalTtlMs: number; evalBudgetMs: number; traceBodyBytes: number };
-}
 
 /** Longest action name accepted (names are identifiers such as `delete_database`, not text). */
 export const MAX_ACTION_NAME_LENGTH = 256;
@@ -40,54 +25,40 @@ export interface ActionRequest {
   parentTraceId?: string;
 }
 
-/** A body the check refuses: a 400 `invalid_request_error` naming the field (values never echoed). */
-export class ActionRequestError extends Error {
-  readonly status = 400;
-  constructor(
-    message: string,
-    readonly code: string,
-    readonly param: string | null = null,
-  ) {
-    super(message);
-  }
-}
-
 const FIELDS = new Set(['action', 'arguments', 'session_id', 'parent_trace_id']);
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Parses and checks the body; every problem is an ActionRequestError naming the field. Pure. */
+/** Parses and checks the body; every problem is a 400 naming the field (values never echoed). Pure. */
 export function parseActionRequest(raw: Buffer): ActionRequest {
-  const bad = (message: string, code: string, param: string | null = null) => new ActionRequestError(message, code, param);
   let body: unknown;
   try {
     body = JSON.parse(raw.toString('utf8'));
   } catch {
-    throw bad('The request body must be JSON: {"action": "<name>", "arguments": {…}}.', 'invalid_json');
+    throw badRequest('The request body must be JSON: {"action": "<name>", "arguments": {…}}.', 'invalid_json');
   }
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw bad('The request body must be a JSON object.', 'invalid_request');
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('The request body must be a JSON object.', 'invalid_request');
   const o = body as Record<string, unknown>;
   for (const name of Object.keys(o)) {
-    if (!FIELDS.has(name)) throw bad(`Unknown field '${name.slice(0, 64)}': an action check takes action, arguments, session_id and parent_trace_id.`, 'unknown_parameter', name.slice(0, 64));
+    if (!FIELDS.has(name)) throw badRequest(`Unknown field '${name.slice(0, 64)}': an action check takes action, arguments, session_id and parent_trace_id.`, 'unknown_parameter', name.slice(0, 64));
   }
-  if (typeof o.action !== 'string' || o.action.trim() === '') throw bad("'action' is required: the name of the action, e.g. \"delete_database\".", 'missing_required_parameter', 'action');
-  if (o.action.length > MAX_ACTION_NAME_LENGTH) throw bad(`'action' is longer than ${MAX_ACTION_NAME_LENGTH} characters.`, 'invalid_value', 'action');
+  if (typeof o.action !== 'string' || o.action.trim() === '') throw badRequest("'action' is required: the name of the action, e.g. \"delete_database\".", 'missing_required_parameter', 'action');
+  if (o.action.length > MAX_ACTION_NAME_LENGTH) throw badRequest(`'action' is longer than ${MAX_ACTION_NAME_LENGTH} characters.`, 'invalid_value', 'action');
   const args = o.arguments ?? {};
-  if (!args || typeof args !== 'object' || Array.isArray(args)) throw bad("'arguments' must be a JSON object.", 'invalid_type', 'arguments');
+  if (!args || typeof args !== 'object' || Array.isArray(args)) throw badRequest("'arguments' must be a JSON object.", 'invalid_type', 'arguments');
   const out: ActionRequest = { action: o.action, arguments: args as Record<string, unknown> };
   for (const [field, key] of [['session_id', 'sessionId'], ['parent_trace_id', 'parentTraceId']] as const) {
     const v = o[field];
     if (v === undefined || v === null) continue;
-    if (typeof v !== 'string' || !UUID.test(v)) throw bad(`'${field}' must be a UUID.`, 'invalid_value', field);
+    if (typeof v !== 'string' || !isUuid(v)) throw badRequest(`'${field}' must be a UUID.`, 'invalid_value', field);
     out[key] = v.toLowerCase();
   }
   return out;
 }
 
 /** The arguments as the trace keeps them: masked by the policy's `redact` patterns, then cut to the body limit. */
-export function tracedArguments(args: Record<string, unknown>, redact: RedactRule[], limit: number, mask: typeof maskPatterns): { text?: string; masked: number } {
+export function tracedArguments(args: Record<string, unknown>, redact: RedactRule[], limit: number): { text?: string; masked: number } {
   if (limit <= 0) return { masked: 0 };
   const patterns = redact.flatMap((r) => (r.pattern ? [r.pattern] : []));
-  const { text, masked } = mask(JSON.stringify(args), patterns);
+  const { text, masked } = maskPatterns(JSON.stringify(args), patterns);
   return { text: truncateBody(text, limit), masked };
 }
 
@@ -102,34 +73,27 @@ export type ActionDeps = Pick<GatewayDeps, 'governance' | 'now' | 'traceSink' | 
  * (503 policy_unavailable; `failModes.action: open` lets it through, saying so). Each check
  * is a `policy` step and a `tool` step (`direction: "action"`) in the session's trace; no spend.
  */
-export async function actionCheck(host: ActionHost, deps: ActionDeps, state: RequestState): Promise<GatewayResponse> {
+export async function actionCheck(deps: ActionDeps, state: RequestState): Promise<GatewayResponse> {
   if (state.route.kind !== 'action' || !state.proxy || !state.identity) throw new Error('actionCheck reached without an authenticated action route');
-  const { GatewayError } = host;
   /** A refused check (deny, hold): the gateway's error body plus the decision, the reasons and the approval id. */
   const refusal = (from: GatewayError, extra: Record<string, unknown>): GatewayError =>
     Object.assign(new GatewayError(from.status, from.message, from.type, from.code, from.param, from.headers), {
       toBody: () => ({ error: { message: from.message, type: from.type, code: from.code, param: from.param }, ...extra }),
     });
 
-  let request: ActionRequest;
-  try {
-    request = parseActionRequest(state.rawBody);
-  } catch (err) {
-    if (err instanceof ActionRequestError) throw new GatewayError(400, err.message, 'invalid_request_error', err.code, err.param);
-    throw err;
-  }
+  const request = parseActionRequest(state.rawBody);
   adoptSession(state, request);
   state.trace.set({ endpoint: 'actions.check', action: request.action });
 
   const gov = state.proxy.governance;
   const stored = gov?.enabled ? gov.policies?.action : undefined;
-  const limit = deps.traceBodyBytes ?? host.defaults.traceBodyBytes;
+  const limit = deps.traceBodyBytes ?? DEFAULT_TRACE_BODY_BYTES;
   const toolStep = (decision: string, redact: RedactRule[], extra: Record<string, unknown> = {}) => {
-    const args = tracedArguments(request.arguments, redact, limit, host.maskPatterns);
+    const args = tracedArguments(request.arguments, redact, limit);
     state.trace.step('tool', { direction: 'action', name: request.action, ...(args.text !== undefined ? { content: args.text } : {}), ...(args.masked ? { masked: args.masked } : {}), decision, ...extra });
   };
   const answer = (body: Record<string, unknown>): GatewayResponse => {
-    host.completeTrace(deps, state, { status: 200, decision: body.decision });
+    completeTrace(deps, state, { status: 200, decision: body.decision });
     return { statusCode: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-store' }, body: JSON.stringify({ ...body, trace_id: state.traceId }) };
   };
 
@@ -147,12 +111,12 @@ export async function actionCheck(host: ActionHost, deps: ActionDeps, state: Req
   try {
     if (!g) throw new Error('governance is not available in this runtime');
     const entry = await g.policies.get(state.proxy.id, stored);
-    decision = host.evaluateDecision(entry.policy, actionInput(host, state, request), { budgetMs: gov!.evalBudgetMs ?? host.defaults.evalBudgetMs, now: new Date() });
+    decision = evaluateDecision(entry.policy, actionInput(state, request), { budgetMs: gov!.evalBudgetMs ?? DEFAULT_EVAL_BUDGET_MS, now: new Date() });
   } catch (err) {
-    const kind = host.failureKind(err);
-    if (g) g.counters[`policy_error.${kind}`] = (g.counters[`policy_error.${kind}`] ?? 0) + 1;
+    const kind = failureKind(err);
+    if (g) count(g, `policy_error.${kind}`);
     state.log.warn('governance_event', { event: 'policy_error', stage: 'action', kind, failMode, policyVersion: stored.version });
-    state.trace.step('policy', { stage: 'action', mode: 'error', error: kind, message: host.messageOf(err), failMode, ...host.versionOf(stored) }, started);
+    state.trace.step('policy', { stage: 'action', mode: 'error', error: kind, message: messageOf(err), failMode, ...versionOf(stored) }, started);
     if (failMode === 'closed') {
       toolStep('error', [], { failMode });
       throw new GatewayError(503, 'The action policy could not be evaluated, so the action is not allowed (fail mode closed).', 'service_unavailable', 'policy_unavailable');
@@ -161,7 +125,7 @@ export async function actionCheck(host: ActionHost, deps: ActionDeps, state: Req
     return answer({ decision: 'allow', policy: 'error', fail_mode: 'open' });
   }
 
-  const audit = { stage: 'action', mode: 'evaluated', package: decision.package, ...host.versionOf(stored) };
+  const audit = { stage: 'action', mode: 'evaluated', package: decision.package, ...versionOf(stored) };
   if (decision.denyReasons.length > 0) {
     state.trace.step('policy', { ...audit, decision: 'deny', reasons: decision.denyReasons }, started);
     toolStep('deny', decision.redact, { reasons: decision.denyReasons });
@@ -170,7 +134,7 @@ export async function actionCheck(host: ActionHost, deps: ActionDeps, state: Req
   }
   if (decision.holdReasons.length > 0) {
     try {
-      await host.hold(g!, state, stored, decision.holdReasons, gov!.approvalTtlMs ?? host.defaults.approvalTtlMs, audit, started);
+      await hold(g!, state, stored, decision.holdReasons, gov!.approvalTtlMs ?? DEFAULT_APPROVAL_TTL_MS, audit, started);
     } catch (err) {
       if (!(err instanceof GatewayError)) throw err;
       const approvalId = err.headers['x-sluice-approval-id'] ?? state.sluiceHeaders.approvalId;
@@ -202,7 +166,7 @@ function adoptSession(state: RequestState, request: ActionRequest): void {
   if (request.parentTraceId) state.trace.record.parentTraceId = request.parentTraceId;
 }
 
-function actionInput(host: ActionHost, state: RequestState, request: ActionRequest): Record<string, unknown> {
+function actionInput(state: RequestState, request: ActionRequest): Record<string, unknown> {
   const proxy = state.proxy!;
   return buildActionInputDocument({
     proxy: { id: proxy.id, name: proxy.name },
@@ -218,7 +182,7 @@ function actionInput(host: ActionHost, state: RequestState, request: ActionReque
     },
     properties: state.sluiceHeaders.properties,
     ...(state.trace.record.parentTraceId ? { parentTraceId: state.trace.record.parentTraceId } : {}),
-    data: host.policyData(state),
+    data: policyData(state),
     now: new Date(),
   });
 }

@@ -1,10 +1,9 @@
-import middy from '@middy/core';
-import { executionModeStreamifyResponse } from '@middy/core/StreamifyResponse';
+import middy, { type PluginExecutionMode } from '@middy/core';
 import { approvalStatus } from '../governance/approval-status.js';
-import { actionCheck } from './action-route.js';
 import { callModel } from './call-model.js';
 import { consoleRoute } from './console-route.js';
 import { depsFromEnv } from './deps.js';
+import { executionModeSluiceStream } from './execution-mode.js';
 import { envelope, maybeStateOf, stateOf, stateOfEvent, type GatewayMiddyRequest } from './envelope.js';
 import { authPlugin } from './plugins/auth.js';
 import { intentPlugin } from './plugins/intent.js';
@@ -33,7 +32,8 @@ export function createGatewayHandler(deps: GatewayDeps) {
     spendPlugin(deps),
   ];
   return middy<FunctionUrlEvent, GatewayResponse, Error, LambdaContext>({
-    executionMode: executionModeStreamifyResponse,
+    // middy's streaming mode with the body piped without pipeline()'s per-request AbortController (execution-mode.ts).
+    executionMode: executionModeSluiceStream as unknown as PluginExecutionMode,
     // Runs after the body was fully written: trace persistence is awaited here, never before the client's last byte.
     requestEnd: async (request) => {
       const state = maybeStateOf(request as GatewayMiddyRequest);
@@ -47,7 +47,8 @@ export function createGatewayHandler(deps: GatewayDeps) {
     .handler((event) => {
       const state = stateOfEvent(event);
       if (state.route.kind === 'approval') return approvalStatus(deps, state);
-      if (state.route.kind === 'action') return actionCheck(deps, state);
+      // Loaded on the first check: a lazy chunk in the deployed bundle, never evaluated at init.
+      if (state.route.kind === 'action') return import('./action-check.js').then((m) => m.actionCheck(deps, state));
       return callModel(deps, state);
     });
 }

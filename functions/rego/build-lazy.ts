@@ -1,9 +1,9 @@
 /**
  * Builds the Rego engine's lazily loaded modules beside a gateway bundle (run after bundling,
  * see lib/gateway-function.ts):
- *   <out>/rego-graphql.mjs   the GraphQL parser and validator behind graphql.* (loaded on the
- *                            first graphql.* call by functions/rego/builtins/graphql.ts)
- *   <out>/rego-x509.mjs      certificate and key parsing behind crypto.x509.* (x509.ts)
+ *   <out>/rego-graphql.mjs   the GraphQL parser, validator and builtins behind graphql.* and
+ *   <out>/rego-x509.mjs      the certificate and key parsing behind crypto.x509.* (both loaded
+ *                            on their first call by functions/rego/builtins/lazy.ts)
  *   <out>/rego-yaml.mjs      yaml (yaml.* builtins, bundle data.yaml) and
  *   <out>/rego-opa-wasm.mjs  opa-wasm (wasm policies): functions/rego/lazy/load.ts
  * Usage: node --import tsx functions/rego/build-lazy.ts <out dir>

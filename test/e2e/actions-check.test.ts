@@ -137,6 +137,24 @@ describe('decisions with the quickstart policy as the action policy', () => {
   });
 });
 
+describe('the action input document', () => {
+  it('carries the request stage’s identity, session (X-Sluice-Session-Id), properties and headers, the arguments and proxy data', async () => {
+    const echo = `package sluice.policy
+
+deny contains msg if {
+  input.action == "echo"
+  msg := sprintf("%s|%s|%s|%s|%s|%s|%v|%s|%v|%v", [input.stage, input.proxy.id, input.key.id, input.session.id, input.session.strategy, input.properties.team, input.arguments.n, input.headers["user-agent"], input.tool_names, input.data.limit])
+}
+`;
+    const p = await governedProxy(gw, { policies: { action: echo }, governance: { data: { limit: 7 } } });
+    const session = '3f2a1b0c-9d8e-4f7a-8b6c-5d4e3f2a1b0c';
+    const res = await check(p.key, { action: 'echo', arguments: { n: 3 } }, { headers: { 'x-sluice-session-id': session, 'x-sluice-property-team': 'ops', 'user-agent': 'agent/1.0' } });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('x-sluice-session-id')).toBe(session);
+    expect(res.body.reasons).toEqual([`action|${p.id}|${p.keyId}|${session}|header|ops|3|agent/1.0|["echo"]|7`]);
+  });
+});
+
 describe('fail modes', () => {
   const broken: StoredPolicy = { version: 1, format: 'bundle', body: Buffer.from('not a bundle').toString('base64'), sha256: createHash('sha256').update('broken').digest('hex'), updatedAt: new Date().toISOString() };
 

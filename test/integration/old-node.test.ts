@@ -26,7 +26,7 @@ const repo = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 const scripts = (JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
 
 /** Scripts that run no Sluice code (only the TypeScript compiler). */
-const EXEMPT: Record<string, string> = { typecheck: 'tsc only' };
+const EXEMPT: Record<string, string> = { typecheck: 'tsc only', 'build:client': 'tsc only (compiles client/ to JavaScript)', prepack: 'npm run build:client: tsc only' };
 
 const work = mkdtempSync(join(tmpdir(), 'sluice-old-node-'));
 const dataDir = join(work, 'data-must-not-be-created');

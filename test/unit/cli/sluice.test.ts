@@ -7,6 +7,7 @@ import { FileControlStore } from '../../../functions/stores/file-store.js';
 import { hashKey } from '../../../functions/stores/keys.js';
 import { createSluiceTables, localDynamoClient, startDynalite } from '../../support/dynalite.js';
 import { DynamoControlStore } from '../../../functions/stores/dynamodb-store.js';
+import { COMMANDS, PLAIN_GROUPS } from './commands.js';
 import { recordingIo, tempDataDir } from './support.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
@@ -36,18 +37,6 @@ describe('sluice (in process)', () => {
     expect(secret.err).not.toContain('ABCDEFGHIJ');
   });
 
-  // Every command each group runs (bin/commands/*.ts), as its --help and `sluice --help` must name it.
-  const COMMANDS: Record<string, string[]> = {
-    proxies: ['create', 'list', 'show', 'delete'],
-    keys: ['create', 'list', 'revoke'],
-    policies: ['check', 'eval', 'test', 'set', 'get', 'delete', 'config'],
-    approvals: ['list', 'show', 'approve', 'deny'],
-    'admin-keys': ['create', 'list', 'revoke'],
-    traces: ['list', 'show', 'migrate'],
-    sessions: ['list', 'show'],
-    budgets: ['set', 'show', 'list', 'delete'],
-    limits: ['set', 'show', 'list', 'delete'],
-  };
 
   it.each(Object.entries(COMMANDS))('%s --help and sluice --help name every command of the group', async (group, commands) => {
     const help = await cli([group, '--help']);
@@ -57,6 +46,14 @@ describe('sluice (in process)', () => {
       expect(help.out, `${group} --help lacks ${command}`).toMatch(new RegExp(`^\\s+(sluice ${group} )?${command}\\b`, 'm'));
       expect(overview, `sluice --help: ${group} lacks ${command}`).toMatch(new RegExp(`\\b${command}\\b`));
     }
+  });
+
+  it.each(Object.entries(COMMANDS).filter(([g]) => g !== 'policies'))('the command list of %s is complete (what its "unknown command" error expects)', async (group, commands) => {
+    const r = await cli([group, 'no-such-command']);
+    expect(r.code).toBe(2);
+    const expected = /\(expected ([^)]+)\)/.exec(r.err)?.[1];
+    expect(expected, r.err).toBeDefined();
+    expect(expected!.split(/, | or /).sort()).toEqual([...commands].sort());
   });
 
   it.each(Object.entries(COMMANDS))('every %s command answers --help on stdout with exit 0', async (group, commands) => {
@@ -75,17 +72,17 @@ describe('sluice (in process)', () => {
       let group: string | undefined;
       for (const [, span] of row.split(' | ')[0]!.matchAll(/`([^`]+)`/g)) {
         const [first, second] = span!.split(/\s+/);
-        if (first === 'dev' || first === 'spend') {
-          documented.add(first);
+        if (PLAIN_GROUPS.includes(first!)) {
+          documented.add(first!);
           continue;
         }
         if (first! in COMMANDS) {
           group = first;
-          for (const c of (second ?? '').split(/\\?\|/)) if (/^[a-z]+$/.test(c)) documented.add(`${group} ${c}`);
-        } else if (group && /^[a-z]+$/.test(first!)) documented.add(`${group} ${first}`); // `get` after `policies set …`
+          for (const c of (second ?? '').split(/\\?\|/)) if (/^[a-z][a-z-]*$/.test(c)) documented.add(`${group} ${c}`);
+        } else if (group && /^[a-z][a-z-]*$/.test(first!)) documented.add(`${group} ${first}`); // `get` after `policies set …`
       }
     }
-    const actual = [...Object.entries(COMMANDS).flatMap(([g, cs]) => cs.map((c) => `${g} ${c}`)), 'dev', 'spend'];
+    const actual = [...Object.entries(COMMANDS).flatMap(([g, cs]) => cs.map((c) => `${g} ${c}`)), ...PLAIN_GROUPS];
     expect([...documented].sort()).toEqual(actual.sort());
   });
 

@@ -1,16 +1,16 @@
 /** The action check's pure parts: its routes, its body, the arguments kept on the trace, its input document. */
 import { describe, expect, it } from 'vitest';
-import { ActionRequestError, MAX_ACTION_NAME_LENGTH, parseActionRequest, tracedArguments } from '../../../functions/gateway/action-check.js';
+import { MAX_ACTION_NAME_LENGTH, parseActionRequest, tracedArguments } from '../../../functions/gateway/action-check.js';
 import { matchRoute } from '../../../functions/gateway/routes.js';
 import { buildActionInputDocument } from '../../../functions/governance/action-input.js';
-import { maskPatterns } from '../../../functions/governance/redact.js';
+import { GatewayError } from '../../../functions/upstream/errors.js';
 
 const body = (v: unknown) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v));
 const errorOf = (raw: Buffer) => {
   try {
     parseActionRequest(raw);
   } catch (e) {
-    if (e instanceof ActionRequestError) return { status: e.status, code: e.code, param: e.param, message: e.message };
+    if (e instanceof GatewayError) return { status: e.status, code: e.code, param: e.param, message: e.message };
     throw e;
   }
   throw new Error('expected a 400');
@@ -60,13 +60,13 @@ describe('parseActionRequest', () => {
 describe('tracedArguments', () => {
   it('masks the policy’s redact patterns, then cuts to the body limit; 0 keeps nothing', () => {
     const args = { token: 'sk-abcdefghijklmnopqrstuvwxyz', table: 'users' };
-    const { text, masked } = tracedArguments(args, [{ pattern: 'sk-[a-z]{20,}' }], 1024, maskPatterns);
+    const { text, masked } = tracedArguments(args, [{ pattern: 'sk-[a-z]{20,}' }], 1024);
     expect(masked).toBe(1);
     expect(text).toBe(JSON.stringify({ token: '█'.repeat(29), table: 'users' }));
-    expect(tracedArguments(args, [], 11, maskPatterns).text).toBe(`{"token":"s…[truncated ${JSON.stringify(args).length - 11} bytes]`);
-    expect(tracedArguments(args, [], 0, maskPatterns)).toEqual({ masked: 0 });
+    expect(tracedArguments(args, [], 11).text).toBe(`{"token":"s…[truncated ${JSON.stringify(args).length - 11} bytes]`);
+    expect(tracedArguments(args, [], 0)).toEqual({ masked: 0 });
     // Spans are for output text; they do not apply to arguments.
-    expect(tracedArguments(args, [{ span: { start: 0, end: 4 } }], 1024, maskPatterns).masked).toBe(0);
+    expect(tracedArguments(args, [{ span: { start: 0, end: 4 } }], 1024).masked).toBe(0);
   });
 });
 
