@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { MAX_BODY_BYTES } from '../gateway/request-body.js';
 import { LambdaResponseStream, PRELUDE_CONTENT_TYPE, PRELUDE_DELIMITER } from './awslambda.js';
 import { toFunctionUrlEvent } from './function-url-event.js';
+import { answerHealthz, hardenForProduction } from './production.js';
 import { drainHttpServer, type Drainable } from './shutdown.js';
 
 type StreamingHandler = (event: unknown, responseStream: LambdaResponseStream, context: unknown) => Promise<unknown>;
@@ -18,6 +19,8 @@ export interface LocalServerOptions {
   coalesceBytes?: number;
   /** Per-invocation time limit, as the function's timeout (default 15 minutes). */
   timeoutMs?: number;
+  /** The container server: production timeouts, JSON answers for refused requests, `/healthz`. */
+  production?: boolean;
 }
 
 export interface LocalServer extends Drainable {
@@ -41,6 +44,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   // close() waits for them, as Lambda waits for the handler to resolve.
   const inflight = new Set<Promise<void>>();
   const server = http.createServer((req, res) => {
+    if (opts.production && answerHealthz(req, res)) return;
     // Nothing that goes wrong with one request may take the server down (Node exits on an
     // unhandled rejection): an unexpected failure is a 502, or a cut connection once begun.
     const invocation = serve(handler, req, res, opts.coalesceBytes ?? 0, timeoutMs).catch((err: unknown) => {
@@ -53,6 +57,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     void invocation.finally(() => inflight.delete(invocation));
   });
   server.keepAliveTimeout = 65_000;
+  if (opts.production) hardenForProduction(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());

@@ -1,0 +1,21 @@
+/**
+ * The container server (Dockerfile CMD): the gateway handler Lambda runs, served by the
+ * local runtime hardened for production (functions/local/production.ts). Backends come
+ * from the environment exactly as in Lambda: SLUICE_STORE=dynamodb + SLUICE_CONTROL_TABLE,
+ * SLUICE_TRACE_SINK (firehose, clickhouse, otlp, …), the cache URL, OTEL_EXPORTER_OTLP_*.
+ * Binds HOST (default 0.0.0.0) and PORT (default 8080); drains on SIGTERM.
+ */
+import './awslambda.js';
+import { startLocalServer } from './server.js';
+import { exitOnStopSignals } from './shutdown.js';
+
+const port = Number(process.env.PORT ?? 8080);
+const host = process.env.HOST?.trim() || '0.0.0.0';
+if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+  process.stderr.write(`Sluice: PORT must be an integer 0-65535, not "${process.env.PORT}"\n`);
+  process.exit(2);
+}
+const { handler, flushTraces } = await import('../gateway/handler.js');
+const server = await startLocalServer({ handler, port, host, production: true });
+exitOnStopSignals(server, { flush: () => flushTraces() });
+process.stdout.write(`${JSON.stringify({ level: 'INFO', message: 'Sluice container server listening', url: server.url })}\n`);

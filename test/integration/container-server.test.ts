@@ -1,0 +1,163 @@
+/**
+ * The container server, started exactly as the Dockerfile's CMD starts it (the command is
+ * read from the Dockerfile), from the same sources the image copies. No Docker engine is
+ * available here, so the image itself is not built; this runs the process it would run.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileControlStore } from '../../functions/stores/file-store.js';
+import { generateGatewayKey } from '../../functions/stores/keys.js';
+import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
+
+const repo = new URL('../..', import.meta.url).pathname;
+
+async function dockerCmd(): Promise<string[]> {
+  const text = await readFile(join(repo, 'Dockerfile'), 'utf8');
+  const line = text.split('\n').find((l) => l.startsWith('CMD '));
+  if (!line) throw new Error('Dockerfile has no CMD');
+  return JSON.parse(line.slice(4)) as string[];
+}
+
+interface Started {
+  child: ChildProcessWithoutNullStreams;
+  url: string;
+  port: number;
+  exited: Promise<number | null>;
+  output: () => string;
+}
+
+async function startContainerServer(dataDir: string): Promise<Started> {
+  const [cmd, ...args] = await dockerCmd();
+  const child = spawn(cmd === 'node' ? process.execPath : cmd!, args, {
+    cwd: repo,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SLUICE_DATA_DIR: dataDir, SLUICE_STORE: 'file', NODE_ENV: 'production', SLUICE_LOG_LEVEL: 'SILENT' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listening line in 60 s: ${out}`)), 60_000);
+    const check = () => {
+      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    child.stdout.on('data', check);
+    void exited.then((code) => reject(new Error(`exited ${code} before listening: ${out}`)));
+  });
+  return { child, url, port: Number(new URL(url).port), exited, output: () => out };
+}
+
+/** Sends raw bytes, returns everything the server answers before it closes. */
+function raw(port: number, bytes: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let got = '';
+    socket.on('data', (d) => (got += d.toString()));
+    socket.on('end', () => resolve(got));
+    socket.on('close', () => resolve(got));
+    socket.on('error', reject);
+    socket.write(bytes);
+  });
+}
+
+function parseRaw(text: string): { status: number; headers: string; body: unknown } {
+  const at = text.indexOf('\r\n\r\n');
+  const head = text.slice(0, at);
+  return { status: Number(head.split(' ')[1]), headers: head.toLowerCase(), body: JSON.parse(text.slice(at + 4)) };
+}
+
+describe('container server (Dockerfile CMD)', () => {
+  let upstream: OpenAIUpstream;
+  let dataDir: string;
+  let key: string;
+  let server: Started;
+
+  beforeAll(async () => {
+    upstream = await startOpenAIUpstream();
+    dataDir = await mkdtemp(join(tmpdir(), 'sluice-container-'));
+    const store = new FileControlStore({ dataDir });
+    await store.putProxy({
+      id: 'up', orgId: 'default', name: 'up', provider: 'openai-compatible', baseUrl: upstream.url,
+      byok: false, allowPrivateNetwork: true, createdAt: new Date().toISOString(),
+    });
+    const generated = generateGatewayKey();
+    await store.putKey({ id: generated.id, hash: generated.hash, proxyId: 'up', orgId: 'default', name: 'container', createdAt: new Date().toISOString() });
+    key = generated.key;
+    server = await startContainerServer(dataDir);
+  }, 90_000);
+  afterAll(async () => {
+    if (server?.child.exitCode === null) server.child.kill('SIGKILL');
+    await upstream?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('/healthz answers 200 JSON without a credential (load-balancer readiness), and nothing more', async () => {
+    const res = await fetch(`${server.url}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: 'ok' });
+    const post = await fetch(`${server.url}/healthz`, { method: 'POST' });
+    expect(post.status).not.toBe(200); // not the probe: a gateway route (405 for this path)
+    expect(post.headers.get('content-type')).toContain('application/json');
+  });
+
+  it('model calls and the admin API answer 401 without a credential', async () => {
+    const call = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"m","messages":[]}' });
+    expect(call.status).toBe(401);
+    expect(((await call.json()) as { error: { message: string } }).error.message).toBeTruthy();
+    const admin = await fetch(`${server.url}/admin/v1/traces`);
+    expect(admin.status).toBe(401);
+  });
+
+  it('a real call streams through to the upstream', async () => {
+    const res = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'hello' }] }),
+    });
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect(res.headers.get('x-sluice-trace-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect((await res.text()).trimEnd().endsWith('data: [DONE]')).toBe(true);
+  });
+
+  it('oversized headers: 431 with a JSON body (Node answers an empty body by default)', async () => {
+    const answer = parseRaw(await raw(server.port, `GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(40_000)}\r\n\r\n`));
+    expect(answer.status).toBe(431);
+    expect(answer.headers).toContain('content-type: application/json');
+    expect(answer.body).toMatchObject({ error: { code: 'headers_too_large' } });
+  });
+
+  it('malformed HTTP: 400 with a JSON body', async () => {
+    const answer = parseRaw(await raw(server.port, 'THIS IS NOT HTTP\r\n\r\n'));
+    expect(answer.status).toBe(400);
+    expect(answer.body).toMatchObject({ error: { code: 'malformed_request' } });
+  });
+
+  it('CONNECT: 405 with a JSON body (Node closes the socket without a word by default)', async () => {
+    const answer = parseRaw(await raw(server.port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n'));
+    expect(answer.status).toBe(405);
+    expect(answer.body).toMatchObject({ error: { code: 'method_not_allowed' } });
+  });
+
+  it('SIGTERM mid-stream: the stream completes, then the process exits 0', async () => {
+    const res = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-slow@first=300,gap=100', stream: true, messages: [{ role: 'user', content: 'count slowly to twelve please' }] }),
+    });
+    expect(res.status).toBe(200);
+    server.child.kill('SIGTERM');
+    const body = await res.text();
+    expect(body.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    expect(await server.exited).toBe(0);
+    expect(server.output()).toContain('SIGTERM received');
+  }, 30_000);
+});
