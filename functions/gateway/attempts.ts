@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CircuitBreakers } from '../routing/breaker.js';
 import { DEFAULT_RETRIES, DEFAULT_RETRY_ON, nextStep } from '../routing/retry-policy.js';
 import type { ProxyConfig } from '../stores/types.js';
 import { GatewayError } from '../upstream/errors.js';
@@ -8,6 +9,17 @@ import { requestStage } from './plugins/policy.js';
 import { planTarget } from './plugins/routing.js';
 import type { GatewayDeps, GatewayResponse, RequestState } from './types.js';
 import { namedTarget } from './upstream-selection.js';
+
+/** In-process breakers, one set per handler's deps (functions/routing/breaker.ts). */
+const breakerSets = new WeakMap<GatewayDeps, CircuitBreakers>();
+export function breakersOf(deps: GatewayDeps): CircuitBreakers {
+  let set = breakerSets.get(deps);
+  if (!set) breakerSets.set(deps, (set = new CircuitBreakers(() => deps.now())));
+  return set;
+}
+
+/** No retry or next target starts with less than this left of the upstream deadline. */
+const RESERVE_MS = 2_000;
 
 /** One upstream attempt as the trace records it (`attempts[]`): never a credential. */
 export interface AttemptRecord {
@@ -38,6 +50,8 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
   const attempts: AttemptRecord[] = [];
   const evaluated = new Set<string>([policyKey(state.upstream!)]);
   const callerRequest = !!(state.target?.callerCredential || state.target?.callerAws);
+  const breakers = breakersOf(deps);
+  const deadline = state.startedAt + deps.upstreamDeadlineMs - RESERVE_MS;
   let waitedMs = 0;
   let lastError: GatewayError | undefined;
   let denied: GatewayError | undefined;
@@ -48,12 +62,21 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
 
   for (let index = 0; index <= fallbacks.length; index++) {
     const name = index === 0 ? (state.target?.name ?? proxy.id) : fallbacks[index - 1]!;
+    const named = index === 0 ? state.target?.via === 'named' : !!proxy.upstreams && Object.hasOwn(proxy.upstreams, name);
+    const breaker = named ? `${proxy.id}/${name}` : name;
+    if (index > 0 && deps.now() > deadline) break;
+    // An open breaker skips its target at no cost while another target remains; the last one is tried regardless.
+    if (index < fallbacks.length && !breakers.allow(breaker)) {
+      attempts.push({ target: name, skipped: 'breaker_open' });
+      continue;
+    }
     if (index > 0) {
       const planned = await planFallback(deps, state, proxy, name, callerRequest).catch((err: unknown) => {
         if (err instanceof GatewayError) return { skipped: err.code ?? 'unavailable' };
         throw err;
       });
       if ('skipped' in planned) {
+        breakers.release(breaker);
         attempts.push({ target: name, skipped: planned.skipped });
         continue;
       }
@@ -66,6 +89,7 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
         } catch (err) {
           if (!(err instanceof GatewayError)) throw err;
           denied = err;
+          breakers.release(breaker);
           attempts.push({ target: name, provider: planned.plan.provider, skipped: err.status === 409 ? 'policy_hold' : 'policy_denied' });
           continue;
         }
@@ -79,6 +103,7 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
         const response = await call();
         attempts.push({ target: name, provider: state.upstream!.provider, status: response.statusCode, latencyMs: round(deps.now() - started) });
         state.servedBy = name;
+        breakers.record(breaker, true);
         finish();
         return response;
       } catch (err) {
@@ -89,11 +114,13 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
         attempts.push({ target: name, provider: state.upstream!.provider, status, latencyMs: round(deps.now() - started), error: err.code ?? err.type });
         lastError = err;
         const step = nextStep({ status, code: err.code, type: err.type, headers: err.headers }, { retried, retries, retryOn, waitedMs });
+        // Only the upstream failing counts against it: never a 4xx (a 429 is the key's limit, not the target's health).
+        if (status >= 500) breakers.record(breaker, false);
         if (step.action === 'fail') {
           finish();
           throw err;
         }
-        if (step.action === 'next') break;
+        if (step.action === 'next' || deps.now() + step.waitMs > deadline) break;
         waitedMs += step.waitMs;
         await sleep(step.waitMs);
       }

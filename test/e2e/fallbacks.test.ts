@@ -140,6 +140,20 @@ describe('failure modes, each served by the fallback', () => {
   });
 });
 
+describe('circuit breaker', () => {
+  it('after 5 failures the primary is skipped at no cost: the fallback answers with one attempt', async () => {
+    const { upstream, key } = await failingProxy('brk', { kind: 'status', status: 500 }, { fallbacks: ['test'], retries: 0 });
+    for (let i = 0; i < 5; i++) expect((await chat(key)).headers.get('x-sluice-attempts')).toBe('2');
+    expect(upstream!.requests).toBe(5);
+    const r = await chat(key);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-sluice-attempts')).toBe('1');
+    expect(upstream!.requests).toBe(5);
+    const trace = await traceIn(traces, r.traceId);
+    expect((trace!.attributes.attempts as Array<Record<string, unknown>>)[0]).toEqual({ target: 'brk', skipped: 'breaker_open' });
+  });
+});
+
 describe('cross-provider fallback through the official SDKs', () => {
   it('OpenAI SDK: an OpenAI-wire proxy refusing connections falls back to an Anthropic proxy (translated), plain and streamed', async () => {
     const { key } = await failingProxy('to-claude', 'refused', { fallbacks: ['claude'], retries: 0 });
