@@ -436,5 +436,6 @@ async function policiesPage(): Promise<void> {
   show(h('h1', {}, 'Policies'), ...(cards.length ? cards : [h('p', { class: 'note' }, 'No proxies.')]));
 }
 
-window.addEventListener('hashchange', () => void route());
+// A sign-in link opened in a tab that already shows the console only changes the hash.
+window.addEventListener('hashchange', () => void (location.hash.startsWith('#token=') ? start() : route()));
 void start();

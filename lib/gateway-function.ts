@@ -20,6 +20,8 @@ export const EXPOSED_HEADERS = [
   'X-Sluice-Trace-Id',
   'X-Sluice-Approval-Id',
   'X-Sluice-Overhead-Ms',
+  'X-Sluice-Attempts',
+  'X-Sluice-Served-By',
 ] as const;
 
 export interface GatewayFunctionProps {

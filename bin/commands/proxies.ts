@@ -1,5 +1,6 @@
 import { isCredentialRef, isProviderName, isValidProxyId, PROVIDER_NAMES } from '../../functions/stores/validation.js';
-import type { ApiKeyRecord, NamedUpstream, ProviderName, ProxyConfig } from '../../functions/stores/types.js';
+import type { ApiKeyRecord, NamedUpstream, ProviderName, ProxyConfig, RoutingConfig } from '../../functions/stores/types.js';
+import { DEFAULT_RETRIES, DEFAULT_RETRY_ON, MAX_RETRIES } from '../../functions/routing/retry-policy.js';
 import { AZURE_API_VERSION, AZURE_DEFAULT_API_VERSION, AZURE_RESOURCE, azureBaseUrl } from '../../functions/providers/azure-openai/api.js';
 import { UPSTREAM_ALIASES } from '../../functions/gateway/upstream-selection.js';
 import { GCP_LOCATION, GCP_PROJECT, vertexBaseUrlFor } from '../../functions/providers/vertex/api.js';
@@ -49,6 +50,12 @@ Options for create:
                               --upstream-selection):
                               name=provider,baseUrl[,env:NAME|secret:NAME][,api-version=V]
                               [,project=P,location=L][,private-network]
+  --fallback <target>         try this target when the proxy's own upstream fails (repeatable,
+                              in order): a named --upstream of this proxy, or another proxy's
+                              id (same org; its own fallbacks are not followed)
+  --retries <n>               retries per target on a retryable failure (default 2, at most 5)
+  --retry-on <list>           statuses retried (default 429,500,502,503,504,529; refused
+                              connections count as 502, timeouts as 504)
   --credential <ref>          env:NAME (environment variable) or secret:NAME (Secrets Manager);
                               a reference, never the key itself; vertex also takes
                               gcp-wif:<pool provider audience>[,service-account=<email>]
@@ -116,6 +123,9 @@ async function createProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, no
     'gcp-location': { type: 'string' },
     'upstream-selection': { type: 'boolean' },
     upstream: { type: 'string', multiple: true },
+    fallback: { type: 'string', multiple: true },
+    retries: { type: 'string' },
+    'retry-on': { type: 'string' },
     credential: { type: 'string' },
     'allowed-models': { type: 'string', multiple: true },
     alias: { type: 'string', multiple: true },
@@ -138,6 +148,7 @@ async function createProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, no
     if (problem) throw new UsageError(problem);
   }
   const store = await deps.openStore();
+  await checkFallbacks(draft, store);
   const existing = await store.getProxy(id);
   if (existing && !flag(values, 'replace')) {
     throw new CommandError(`proxy '${id}' already exists; pass --replace to overwrite it`);
@@ -207,7 +218,8 @@ export function buildProxy(id: string, values: Record<string, unknown>, createdA
   }
   const upstreamSelection = flag(v, 'upstream-selection');
   const upstreams = parseUpstreams(listOption(v, 'upstream'));
-  if (upstreams && !upstreamSelection) throw new UsageError('--upstream needs --upstream-selection (requests pick a named upstream with X-Sluice-Upstream)');
+  const routing = routingOptions(v, id);
+  if (upstreams && !upstreamSelection && !routing?.fallbacks) throw new UsageError('--upstream needs --upstream-selection (requests pick a named upstream with X-Sluice-Upstream) or --fallback naming it');
 
   const byok = flag(v, 'byok');
   const credentialRef = stringOption(v, 'credential');
@@ -249,7 +261,44 @@ export function buildProxy(id: string, values: Record<string, unknown>, createdA
   if (gcp) proxy.gcp = gcp;
   if (upstreamSelection) proxy.upstreamSelection = true;
   if (upstreams) proxy.upstreams = upstreams;
+  if (routing) proxy.routing = routing;
   return proxy;
+}
+
+/** --fallback / --retries / --retry-on, syntax only (checkFallbacks looks the targets up). */
+function routingOptions(v: Parameters<typeof stringOption>[0], id: string): RoutingConfig | undefined {
+  const fallbacks = listOption(v, 'fallback');
+  const retriesText = stringOption(v, 'retries');
+  const retryOnText = stringOption(v, 'retry-on');
+  const routing: RoutingConfig = {};
+  for (const name of fallbacks) {
+    if (!UPSTREAM_NAME.test(name)) throw new UsageError(`invalid --fallback '${name}' (a named upstream or a proxy id)`);
+    if (name === id) throw new UsageError(`--fallback '${name}' is this proxy itself`);
+    if (fallbacks.indexOf(name) !== fallbacks.lastIndexOf(name)) throw new UsageError(`--fallback '${name}' is given twice`);
+  }
+  if (fallbacks.length) routing.fallbacks = fallbacks;
+  if (retriesText !== undefined) {
+    const n = Number(retriesText);
+    if (!/^\d+$/.test(retriesText) || n > MAX_RETRIES) throw new UsageError(`--retries must be a whole number from 0 to ${MAX_RETRIES}`);
+    routing.retries = n;
+  }
+  if (retryOnText !== undefined) {
+    const statuses = retryOnText.split(',').map((t) => t.trim());
+    if (statuses.some((t) => !/^[45]\d\d$/.test(t))) throw new UsageError('--retry-on takes HTTP statuses 400-599, comma-separated (e.g. 429,500,502,503,504)');
+    routing.retryOn = [...new Set(statuses.map(Number))];
+  }
+  return Object.keys(routing).length ? routing : undefined;
+}
+
+/** Fallback proxies exist in the same org, and none falls back to this one (a cycle). */
+async function checkFallbacks(proxy: ProxyConfig, store: { getProxy(id: string): Promise<ProxyConfig | undefined> }): Promise<void> {
+  for (const name of proxy.routing?.fallbacks ?? []) {
+    if (proxy.upstreams && Object.hasOwn(proxy.upstreams, name)) continue;
+    const other = await store.getProxy(name);
+    if (!other) throw new UsageError(`--fallback '${name}' is neither a named --upstream of this proxy nor an existing proxy`);
+    if (other.orgId !== proxy.orgId) throw new UsageError(`--fallback '${name}' belongs to another org`);
+    if (other.routing?.fallbacks?.includes(proxy.id)) throw new UsageError(`--fallback '${name}' falls back to '${proxy.id}': cycles are refused`);
+  }
 }
 
 /** --azure-resource / --azure-api-version: for azure-openai only; the resource names the default base URL. */
@@ -438,6 +487,8 @@ async function showProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, now:
     ...(proxy.gcp ? [['gcp', `${proxy.gcp.project} (${proxy.gcp.location})`] as [string, string]] : []),
     ['selection', proxy.upstreamSelection ? `X-Sluice-Upstream allowed (${[...Object.keys(proxy.upstreams ?? {}), ...UPSTREAM_ALIASES.filter((a) => !Object.hasOwn(proxy.upstreams ?? {}, a))].join(', ')}, https URLs)` : 'refused'],
     ...Object.entries(proxy.upstreams ?? {}).map(([n, u]) => [`  ${n}`, `${u.provider} → ${u.baseUrl}${u.credentialRef ? ` (${u.credentialRef})` : ' (caller credential)'}`] as [string, string]),
+    ['targets', [proxy.id, ...(proxy.routing?.fallbacks ?? [])].join(' → ')],
+    ['retries', `${proxy.routing?.retries ?? DEFAULT_RETRIES} on ${(proxy.routing?.retryOn ?? DEFAULT_RETRY_ON).join(',')}`],
     ['keys', `${active} active, ${keys.length - active} revoked or expired`],
     ['created', proxy.createdAt],
   ];
@@ -452,6 +503,8 @@ async function deleteProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, no
   requireProxyId(id);
   const store = await deps.openStore();
   if (!(await store.getProxy(id))) throw new CommandError(`unknown proxy '${id}' (see: sluice proxies list)`);
+  const referrers = (await store.listProxies()).filter((p) => p.id !== id && !Object.hasOwn(p.upstreams ?? {}, id) && p.routing?.fallbacks?.includes(id));
+  if (referrers.length) throw new CommandError(`proxy '${id}' is a fallback of ${referrers.map((p) => p.id).join(', ')}; remove it there first (proxies create … --replace)`);
   // Revoke first: a proxy re-created later with the same id must not revive old keys.
   const at = now();
   const active = (await store.listKeys(id)).filter((k) => isActive(k, at));

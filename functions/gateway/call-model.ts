@@ -1,5 +1,6 @@
 import { anthropicModelList } from '../providers/anthropic-ingress/models.js';
 import { adapterFor } from '../providers/registry.js';
+import { callWithRetries } from './attempts.js';
 import type { GatewayDeps, GatewayResponse, RequestState } from './types.js';
 
 /**
@@ -12,11 +13,13 @@ export async function callModel(deps: GatewayDeps, state: RequestState): Promise
   if (route.kind !== 'openai' || !proxy || !state.upstream) throw new Error('callModel reached without a routed request');
   if (route.endpoint === 'models' && proxy.allowedModels?.length) return allowedModelsList(proxy.allowedModels, proxy.modelAliases, proxy.id, route.ingress);
 
-  const adapter = adapterFor(state.upstream.provider);
-  if (!adapter) throw new Error(`callModel reached for provider '${state.upstream.provider}' without an adapter`);
-  const sentAt = deps.now();
-  state.overheadMs = sentAt - state.startedAt;
-  return adapter.call(deps, state, sentAt);
+  return callWithRetries(deps, state, () => {
+    const adapter = adapterFor(state.upstream!.provider);
+    if (!adapter) throw new Error(`callModel reached for provider '${state.upstream!.provider}' without an adapter`);
+    const sentAt = deps.now();
+    state.overheadMs = sentAt - state.startedAt;
+    return adapter.call(deps, state, sentAt);
+  });
 }
 
 function allowedModelsList(allowed: string[], aliases: Record<string, string> | undefined, ownedBy: string, ingress: string): GatewayResponse {

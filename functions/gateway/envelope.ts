@@ -133,6 +133,8 @@ function stamp(state: RequestState, response: GatewayResponse): GatewayResponse 
     'x-sluice-session-id': state.sessionId,
   };
   if (state.overheadMs !== undefined) headers['x-sluice-overhead-ms'] = state.overheadMs.toFixed(3);
+  if (state.attempts !== undefined) headers['x-sluice-attempts'] = String(state.attempts);
+  if (state.servedBy !== undefined) headers['x-sluice-served-by'] = state.servedBy;
   return { ...response, headers };
 }
 

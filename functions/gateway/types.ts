@@ -69,6 +69,9 @@ export interface RequestState {
   /** Set by the routing plugin: the upstream this request goes to (the proxy's, or the one it picked). */
   target?: UpstreamTarget;
   upstream?: UpstreamPlan;
+  /** Upstream attempts made (X-Sluice-Attempts) and the target that answered (X-Sluice-Served-By). */
+  attempts?: number;
+  servedBy?: string;
   /** Set when the upstream's status and headers arrived: gateway time before that, in ms. */
   overheadMs?: number;
   /** Usage taken from the response (plain or streamed). */

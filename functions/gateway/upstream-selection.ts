@@ -4,7 +4,7 @@ import { azureBaseUrl } from '../providers/azure-openai/api.js';
 import { vertexBaseUrlFor } from '../providers/vertex/api.js';
 import { defaultBedrockBaseUrl } from '../providers/bedrock/transport.js';
 import type { CallerAwsCredentials } from '../upstream/aws-credentials.js';
-import type { ProxyConfig } from '../stores/types.js';
+import type { NamedUpstream, ProxyConfig } from '../stores/types.js';
 import { badGateway, badRequest, forbidden, GatewayError, unauthorized } from '../upstream/errors.js';
 import { UPSTREAM_SELECTION_HEADERS, type SluiceRequestHeaders } from './request-headers.js';
 import type { GatewayDeps } from './types.js';
@@ -49,18 +49,7 @@ export async function selectUpstream(
   let target: UpstreamTarget;
   if (choice === undefined) target = proxyTarget(proxy, callerCredential, proxy.provider === 'bedrock' ? callerAws : undefined);
   else if (proxy.upstreams && Object.hasOwn(proxy.upstreams, choice)) {
-    const named = proxy.upstreams[choice]!;
-    target = {
-      provider: named.provider,
-      baseUrl: named.baseUrl,
-      ...(named.credentialRef ? { credentialRef: named.credentialRef } : callerCredential ? { callerCredential } : {}),
-      ...(named.provider === 'bedrock' && callerAws ? { callerAws } : {}),
-      allowPrivateNetwork: named.allowPrivateNetwork ?? false,
-      ...(named.azure ? { azure: { ...named.azure } } : {}),
-      ...(named.gcp ? { gcp: { ...named.gcp } } : {}),
-      via: 'named',
-      name: choice,
-    };
+    target = namedTarget(proxy.upstreams[choice]!, choice, callerCredential, callerAws);
   } else if (choice === 'azure') {
     if (!headers.azureResource) throw badRequest('X-Sluice-Upstream: azure needs X-Sluice-Azure-Resource (the resource name in https://<resource>.openai.azure.com).', 'invalid_header', 'x-sluice-azure-resource');
     target = { provider: 'azure-openai', baseUrl: azureBaseUrl(headers.azureResource), callerCredential: needCredential(callerCredential, choice), allowPrivateNetwork: false, via: 'alias', name: choice };
@@ -99,6 +88,21 @@ export async function selectUpstream(
     throw badRequest('X-Sluice-AWS-* credentials apply only to a Bedrock upstream (X-Sluice-Upstream: bedrock, or a named Bedrock upstream).', 'invalid_header', 'x-sluice-aws-access-key-id');
   }
   return withOverrides(target, headers);
+}
+
+/** A proxy's named upstream as a target: its configured credential, else the caller's. */
+export function namedTarget(named: NamedUpstream, name: string, callerCredential: string | undefined, callerAws: CallerAwsCredentials | undefined): UpstreamTarget {
+  return {
+    provider: named.provider,
+    baseUrl: named.baseUrl,
+    ...(named.credentialRef ? { credentialRef: named.credentialRef } : callerCredential ? { callerCredential } : {}),
+    ...(named.provider === 'bedrock' && callerAws ? { callerAws } : {}),
+    allowPrivateNetwork: named.allowPrivateNetwork ?? false,
+    ...(named.azure ? { azure: { ...named.azure } } : {}),
+    ...(named.gcp ? { gcp: { ...named.gcp } } : {}),
+    via: 'named',
+    name,
+  };
 }
 
 /** What the trace records about the choice: never the credential (the auth plugin fingerprints it). */

@@ -241,6 +241,7 @@ function proxyToItem(p: ProxyConfig): Item {
   if (p.gcp !== undefined) item.gcp = s(JSON.stringify(p.gcp));
   if (p.upstreamSelection !== undefined) item.upstreamSelection = { BOOL: p.upstreamSelection };
   if (p.upstreams !== undefined) item.upstreams = s(JSON.stringify(p.upstreams));
+  if (p.routing !== undefined) item.routing = s(JSON.stringify(p.routing));
   return item;
 }
 
@@ -271,6 +272,7 @@ function proxyFromItem(item: Item): ProxyConfig {
   if (item.gcp?.S !== undefined) proxy.gcp = JSON.parse(item.gcp.S) as ProxyConfig['gcp'];
   if (item.upstreamSelection?.BOOL !== undefined) proxy.upstreamSelection = item.upstreamSelection.BOOL;
   if (item.upstreams?.S !== undefined) proxy.upstreams = JSON.parse(item.upstreams.S) as ProxyConfig['upstreams'];
+  if (item.routing?.S !== undefined) proxy.routing = JSON.parse(item.routing.S) as ProxyConfig['routing'];
   return proxy;
 }
 

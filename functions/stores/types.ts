@@ -75,6 +75,18 @@ export interface ProxyConfig {
   upstreams?: Record<string, NamedUpstream>;
   /** Governance (policies, intent, fail modes); absent or `enabled: false`: metering and tracing only. See docs/policies.md. */
   governance?: GovernanceConfig;
+  /** Retries and fallback targets (docs/providers.md, "Retries and fallbacks"). */
+  routing?: RoutingConfig;
+}
+
+/** How a proxy's model calls survive a failing upstream. */
+export interface RoutingConfig {
+  /** Tried in order after the proxy's own upstream: a named upstream of this proxy, else another proxy's id (one level: its own fallbacks are ignored). */
+  fallbacks?: string[];
+  /** Retries per target (default 2). */
+  retries?: number;
+  /** Upstream statuses retried (default 429, 500, 502, 503, 504, 529). */
+  retryOn?: number[];
 }
 
 /** `action`: the policy judging `POST /v1/actions/check` (non-model actions), never the request stage's. */

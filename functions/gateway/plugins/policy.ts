@@ -42,7 +42,8 @@ export function policyPlugin(deps: PolicyDeps): Plugin {
   };
 }
 
-async function requestStage(deps: PolicyDeps, state: RequestState): Promise<void> {
+/** The request stage for `state.upstream` (re-run by the model call for each fallback target's provider and model). */
+export async function requestStage(deps: PolicyDeps, state: RequestState): Promise<void> {
   if (state.route.kind !== 'openai') return;
   const gov = state.proxy?.governance;
   const stored = gov?.enabled ? gov.policies?.request : undefined;
@@ -257,7 +258,7 @@ function requestInput(state: RequestState): Record<string, unknown> {
     key: { id: state.identity?.keyId ?? '', ...(state.key?.name ? { name: state.key.name } : {}) },
     endpoint: route?.endpoint ?? '',
     ingress: route?.ingress ?? 'openai',
-    provider: proxy.provider,
+    provider: state.upstream?.provider ?? proxy.provider,
     model: { ...(state.upstream?.modelRequested ? { requested: state.upstream.modelRequested } : {}), ...(state.upstream?.modelResolved ? { resolved: state.upstream.modelResolved } : {}) },
     body: state.body?.json ?? {},
     bodyBytes: state.rawBody.length,

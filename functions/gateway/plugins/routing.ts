@@ -1,6 +1,8 @@
 import { SsrfError } from '../../net/index.js';
 import { adapterFor } from '../../providers/registry.js';
-import type { UpstreamWire } from '../../upstream/types.js';
+import type { UpstreamPlan, UpstreamWire } from '../../upstream/types.js';
+import type { UpstreamTarget } from '../../upstream/target.js';
+import type { ProxyConfig } from '../../stores/types.js';
 import { badGateway, badRequest, forbidden } from '../../upstream/errors.js';
 import { parseRequestBody } from '../request-body.js';
 import { traceparentOf } from '../../traces/otlp/trace-context.js';
@@ -33,42 +35,13 @@ export function routingPlugin(deps: GatewayDeps): Plugin {
         throw badRequest(`The ${describe(route.endpoint)} is not available for provider '${target.provider}'; see docs/providers.md for what each provider serves.`, 'unsupported_endpoint');
       }
 
-      let modelRequested: string | undefined;
-      let modelResolved: string | undefined;
       if (route.endpoint !== 'models') {
         state.body = parseRequestBody(route.endpoint, state.rawBody);
-        modelRequested = route.ingress === 'bedrock' ? route.modelId : state.body.model;
-        modelResolved = modelRequested === undefined ? undefined : (proxy.modelAliases?.[modelRequested] ?? modelRequested);
-        state.trace.set({ modelRequested, modelResolved, stream: state.body.stream ?? false });
-        if (modelResolved !== undefined && proxy.allowedModels?.length && !proxy.allowedModels.includes(modelResolved)) {
-          throw forbidden(`Model '${modelRequested}' is not allowed on this proxy.`, 'model_not_allowed');
-        }
+        const modelRequested = route.ingress === 'bedrock' ? route.modelId : state.body.model;
+        state.trace.set({ modelRequested, modelResolved: modelRequested === undefined ? undefined : (proxy.modelAliases?.[modelRequested] ?? modelRequested), stream: state.body.stream ?? false });
       }
-
-      // The target's address first (a 400 for a target missing what its provider needs), then its credential.
-      const baseUrl = adapter.baseUrl?.(deps, target) ?? target.baseUrl;
-      const credential = answeredHere ? undefined : await adapter.credential(deps, target);
-      let checked;
-      try {
-        checked = await deps.upstreamGuard.check(baseUrl, { allowPrivateNetwork: target.allowPrivateNetwork });
-      } catch (err) {
-        if (err instanceof SsrfError) throw badGateway(`The proxy's upstream address is not allowed: ${err.message}`, 'upstream_blocked');
-        throw err;
-      }
-      const wire: UpstreamWire = answeredHere
-        ? { wire: 'openai', path: '', headers: {} }
-        : adapter.plan({ route, ...(state.body ? { body: state.body } : {}), headers: state.headers, target, ...(credential !== undefined ? { credential } : {}), ...(modelResolved !== undefined ? { model: modelResolved } : {}) });
-      // W3C trace context for the upstream: the request span as the parent of its call (HTTP wires; Bedrock goes through the SDK).
-      const otel = state.trace.record.otel;
-      if (otel && wire.wire !== 'bedrock' && !answeredHere) wire.headers = { ...wire.headers, traceparent: traceparentOf(otel) };
-      state.upstream = {
-        provider: target.provider,
-        target: checked,
-        method: route.method,
-        ...wire,
-        ...(modelRequested !== undefined ? { modelRequested } : {}),
-        ...(modelResolved !== undefined ? { modelResolved } : {}),
-      };
+      state.upstream = await planTarget(deps, state, proxy, target, answeredHere);
+      const { modelRequested, modelResolved } = state.upstream;
       state.trace.set({ provider: target.provider, endpoint: route.endpoint, modelRequested, modelResolved, stream: state.body?.stream ?? false });
     },
     // A configured credential the upstream refused (401) is not reused from any cache.
@@ -77,6 +50,53 @@ export function routingPlugin(deps: GatewayDeps): Plugin {
       if (!plan || state.target?.callerCredential || state.trace.record.attributes.status !== 401) return;
       adapterFor(plan.provider)?.refused?.(deps, plan);
     },
+  };
+}
+
+/**
+ * One request planned for one target: the model after `models`' aliases (the proxy the
+ * target belongs to) and its allow-list, the target's address SSRF-checked, its credential
+ * and the request translated into its provider's API. Used for the proxy's own upstream
+ * and for each fallback target (functions/gateway/attempts.ts).
+ */
+export async function planTarget(deps: GatewayDeps, state: RequestState, models: Pick<ProxyConfig, 'modelAliases' | 'allowedModels'>, target: UpstreamTarget, answeredHere = false): Promise<UpstreamPlan> {
+  const { route } = state;
+  if (route.kind !== 'openai') throw new Error('planTarget reached for a route that is not a model call');
+  const adapter = adapterFor(target.provider);
+  if (!adapter) throw badRequest(`Provider '${target.provider}' is not available in this release.`, 'unsupported_provider');
+  if (!answeredHere && !adapter.serves(route)) throw badRequest(`The ${describe(route.endpoint)} is not available for provider '${target.provider}'.`, 'unsupported_endpoint');
+  let modelRequested: string | undefined;
+  let modelResolved: string | undefined;
+  if (route.endpoint !== 'models' && state.body) {
+    modelRequested = route.ingress === 'bedrock' ? route.modelId : state.body.model;
+    modelResolved = modelRequested === undefined ? undefined : (models.modelAliases?.[modelRequested] ?? modelRequested);
+    if (modelResolved !== undefined && models.allowedModels?.length && !models.allowedModels.includes(modelResolved)) {
+      throw forbidden(`Model '${modelRequested}' is not allowed on this proxy.`, 'model_not_allowed');
+    }
+  }
+  // The target's address first (a 400 for a target missing what its provider needs), then its credential.
+  const baseUrl = adapter.baseUrl?.(deps, target) ?? target.baseUrl;
+  const credential = answeredHere ? undefined : await adapter.credential(deps, target);
+  let checked;
+  try {
+    checked = await deps.upstreamGuard.check(baseUrl, { allowPrivateNetwork: target.allowPrivateNetwork });
+  } catch (err) {
+    if (err instanceof SsrfError) throw badGateway(`The proxy's upstream address is not allowed: ${err.message}`, 'upstream_blocked');
+    throw err;
+  }
+  const wire: UpstreamWire = answeredHere
+    ? { wire: 'openai', path: '', headers: {} }
+    : adapter.plan({ route, ...(state.body ? { body: state.body } : {}), headers: state.headers, target, ...(credential !== undefined ? { credential } : {}), ...(modelResolved !== undefined ? { model: modelResolved } : {}) });
+  // W3C trace context for the upstream: the request span as the parent of its call (HTTP wires; Bedrock goes through the SDK).
+  const otel = state.trace.record.otel;
+  if (otel && wire.wire !== 'bedrock' && !answeredHere) wire.headers = { ...wire.headers, traceparent: traceparentOf(otel) };
+  return {
+    provider: target.provider,
+    target: checked,
+    method: route.method,
+    ...wire,
+    ...(modelRequested !== undefined ? { modelRequested } : {}),
+    ...(modelResolved !== undefined ? { modelResolved } : {}),
   };
 }
 

@@ -1,0 +1,160 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CircuitBreakers } from '../routing/breaker.js';
+import { DEFAULT_RETRIES, DEFAULT_RETRY_ON, nextStep } from '../routing/retry-policy.js';
+import type { ProxyConfig } from '../stores/types.js';
+import { GatewayError } from '../upstream/errors.js';
+import { proxyTarget, type UpstreamTarget } from '../upstream/target.js';
+import type { UpstreamPlan } from '../upstream/types.js';
+import { requestStage } from './plugins/policy.js';
+import { planTarget } from './plugins/routing.js';
+import type { GatewayDeps, GatewayResponse, RequestState } from './types.js';
+import { namedTarget } from './upstream-selection.js';
+
+/** In-process breakers, one set per handler's deps (functions/routing/breaker.ts). */
+const breakerSets = new WeakMap<GatewayDeps, CircuitBreakers>();
+export function breakersOf(deps: GatewayDeps): CircuitBreakers {
+  let set = breakerSets.get(deps);
+  if (!set) breakerSets.set(deps, (set = new CircuitBreakers(() => deps.now())));
+  return set;
+}
+
+/** No retry or next target starts with less than this left of the upstream deadline. */
+const RESERVE_MS = 2_000;
+
+/** One upstream attempt as the trace records it (`attempts[]`): never a credential. */
+export interface AttemptRecord {
+  target: string;
+  provider?: string;
+  status?: number;
+  latencyMs?: number;
+  error?: string;
+  /** Not tried: why (`policy_denied`, `stored_credential`, `unavailable`, …). */
+  skipped?: string;
+}
+
+/**
+ * The model call with the proxy's retries and fallback targets (docs/providers.md):
+ * each target is tried with backoff on the statuses in `retryOn`; when it is exhausted,
+ * answers `insufficient_quota` or asks for a wait over 5 s, the next target is planned
+ * for the same request (its provider, aliases, allow-list and credential) and tried.
+ * Everything happens before the client gets a status line; the served attempt's plan
+ * stays on `state.upstream`, so spend settles for it. A request that picked its upstream
+ * with X-Sluice-Upstream is never re-routed.
+ */
+export async function callWithRetries(deps: GatewayDeps, state: RequestState, call: () => Promise<GatewayResponse>): Promise<GatewayResponse> {
+  const proxy = state.proxy!;
+  const routing = proxy.routing ?? {};
+  const retries = routing.retries ?? DEFAULT_RETRIES;
+  const retryOn = routing.retryOn ?? DEFAULT_RETRY_ON;
+  const fallbacks = state.target?.via === 'proxy' ? (routing.fallbacks ?? []) : [];
+  const attempts: AttemptRecord[] = [];
+  const evaluated = new Set<string>([policyKey(state.upstream!)]);
+  const callerRequest = !!(state.target?.callerCredential || state.target?.callerAws);
+  const breakers = breakersOf(deps);
+  const deadline = state.startedAt + deps.upstreamDeadlineMs - RESERVE_MS;
+  let waitedMs = 0;
+  let lastError: GatewayError | undefined;
+  let denied: GatewayError | undefined;
+  const finish = () => {
+    state.attempts = attempts.filter((a) => !a.skipped).length;
+    state.trace.set({ attempts, servedBy: state.servedBy });
+  };
+
+  for (let index = 0; index <= fallbacks.length; index++) {
+    const name = index === 0 ? (state.target?.name ?? proxy.id) : fallbacks[index - 1]!;
+    const named = index === 0 ? state.target?.via === 'named' : !!proxy.upstreams && Object.hasOwn(proxy.upstreams, name);
+    const breaker = named ? `${proxy.id}/${name}` : name;
+    if (index > 0 && deps.now() > deadline) break;
+    // An open breaker skips its target at no cost while another target remains; the last one is tried regardless.
+    if (index < fallbacks.length && !breakers.allow(breaker)) {
+      attempts.push({ target: name, skipped: 'breaker_open' });
+      continue;
+    }
+    if (index > 0) {
+      const planned = await planFallback(deps, state, proxy, name, callerRequest).catch((err: unknown) => {
+        if (err instanceof GatewayError) return { skipped: err.code ?? 'unavailable' };
+        throw err;
+      });
+      if ('skipped' in planned) {
+        breakers.release(breaker);
+        attempts.push({ target: name, skipped: planned.skipped });
+        continue;
+      }
+      state.upstream = planned.plan;
+      const key = policyKey(planned.plan);
+      if (!evaluated.has(key)) {
+        evaluated.add(key);
+        try {
+          await requestStage(deps, state);
+        } catch (err) {
+          if (!(err instanceof GatewayError)) throw err;
+          denied = err;
+          breakers.release(breaker);
+          attempts.push({ target: name, provider: planned.plan.provider, skipped: err.status === 409 ? 'policy_hold' : 'policy_denied' });
+          continue;
+        }
+      }
+    }
+    for (let retried = 0; ; retried++) {
+      const started = deps.now();
+      // The model call sets the upstream's own status here once its status line arrives.
+      delete state.trace.record.attributes.status;
+      try {
+        const response = await call();
+        attempts.push({ target: name, provider: state.upstream!.provider, status: response.statusCode, latencyMs: round(deps.now() - started) });
+        state.servedBy = name;
+        breakers.record(breaker, true);
+        finish();
+        return response;
+      } catch (err) {
+        if (!(err instanceof GatewayError)) throw err;
+        // The upstream's status (500, 529, 307 …) decides, not the client status it maps to; refused connections and timeouts have the gateway's 502 / 504.
+        const told = state.trace.record.attributes.status;
+        const status = typeof told === 'number' ? told : err.status;
+        attempts.push({ target: name, provider: state.upstream!.provider, status, latencyMs: round(deps.now() - started), error: err.code ?? err.type });
+        lastError = err;
+        const step = nextStep({ status, code: err.code, type: err.type, headers: err.headers }, { retried, retries, retryOn, waitedMs });
+        // Only the upstream failing counts against it: never a 4xx (a 429 is the key's limit, not the target's health).
+        if (status >= 500) breakers.record(breaker, false);
+        if (step.action === 'fail') {
+          finish();
+          throw err;
+        }
+        if (step.action === 'next' || deps.now() + step.waitMs > deadline) break;
+        waitedMs += step.waitMs;
+        await sleep(step.waitMs);
+      }
+    }
+  }
+  finish();
+  throw lastError ?? denied ?? new GatewayError(502, 'No target of this proxy could be tried.', 'api_error', 'upstream_error');
+}
+
+/** A fallback target planned for this request, or why it is skipped. */
+async function planFallback(deps: GatewayDeps, state: RequestState, proxy: ProxyConfig, name: string, callerRequest: boolean): Promise<{ plan: UpstreamPlan } | { skipped: string }> {
+  const callerKey = state.target?.callerCredential;
+  const callerAws = state.target?.callerAws;
+  let target: UpstreamTarget;
+  let models: Pick<ProxyConfig, 'modelAliases' | 'allowedModels'> = proxy;
+  if (proxy.upstreams && Object.hasOwn(proxy.upstreams, name)) target = namedTarget(proxy.upstreams[name]!, name, callerKey, callerAws);
+  else {
+    const other = await deps.store.getProxy(name);
+    if (!other || other.orgId !== proxy.orgId) return { skipped: 'unknown_target' };
+    // One level only: the other proxy's own fallbacks are ignored.
+    target = { ...proxyTarget(other, other.byok ? callerKey : undefined, other.byok && other.provider === 'bedrock' ? callerAws : undefined), name };
+    models = other;
+  }
+  const usesCaller = !!(target.callerCredential || target.callerAws);
+  // A caller's own credential never falls back to a stored one, nor a stored one to a caller's the request lacks.
+  if (callerRequest && !usesCaller) return { skipped: 'stored_credential' };
+  if (!callerRequest && !target.credentialRef && (models as ProxyConfig).byok) return { skipped: 'needs_caller_credential' };
+  return { plan: await planTarget(deps, state, models, target) };
+}
+
+function policyKey(plan: UpstreamPlan): string {
+  return `${plan.provider}\u0000${plan.modelResolved ?? ''}`;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

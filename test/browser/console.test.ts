@@ -1,0 +1,195 @@
+/**
+ * The console in a real browser: Debian's Chromium driven by playwright-core (no browser
+ * download), headless, against the gateway as `npm start` runs it (runDev: its printed
+ * sign-in link), with the test upstream behind a proxy. Screenshots of every page go to
+ * docs/console/ (embedded in docs/console.md).
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDev } from '../../functions/local/dev.js';
+import type { LocalServer } from '../../functions/local/server.js';
+import { setPolicy } from '../../functions/governance/policy-admin.js';
+import { FileControlStore } from '../../functions/stores/file-store.js';
+import { generateGatewayKey } from '../../functions/stores/keys.js';
+import { PROJECT_ROOT } from '../../lib/bundled-function.js';
+import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
+
+const SHOTS = join(PROJECT_ROOT, 'docs', 'console');
+const XSS = '<img src=x onerror=alert(1)>';
+
+let upstream: OpenAIUpstream;
+let server: LocalServer;
+let dataDir: string;
+let profileDir: string;
+let link: string;
+let context: BrowserContext;
+let page: Page;
+const dialogs: string[] = [];
+const pageErrors: string[] = [];
+let base: string;
+let key: string;
+let heldKey: string;
+
+beforeAll(async () => {
+  upstream = await startOpenAIUpstream();
+  dataDir = await mkdtemp(join(tmpdir(), 'sluice-console-'));
+  profileDir = await mkdtemp(join(tmpdir(), 'sluice-chromium-'));
+  process.env.SLUICE_LOG_LEVEL = 'SILENT';
+  let printed = '';
+  server = await runDev({ port: 0, host: '127.0.0.1', dataDir, print: (t) => (printed += t) });
+  link = /Console: (http:\/\/127\.0\.0\.1:\d+\/console\/#token=[A-Za-z0-9_-]+)/.exec(printed)?.[1] ?? '';
+  base = `http://127.0.0.1:${server.port}`;
+  const store = new FileControlStore({ dataDir });
+  const now = new Date().toISOString();
+  const proxy = { orgId: 'default', provider: 'openai-compatible' as const, baseUrl: upstream.url, byok: false, allowPrivateNetwork: true, createdAt: now };
+  await store.putProxy({ ...proxy, id: 'app', name: 'app' });
+  await store.putProxy({ ...proxy, id: 'held', name: 'held', governance: { enabled: true } });
+  await setPolicy(store, 'held', 'request', 'package sluice.policy\n\nhold contains "wire transfers need a human" if {\n  some m in input.messages\n  contains(m.text, "transfer")\n}\n');
+  const addKey = async (proxyId: string) => {
+    const g = generateGatewayKey();
+    await store.putKey({ id: g.id, hash: g.hash, proxyId, orgId: 'default', createdAt: now });
+    return g.key;
+  };
+  key = await addKey('app');
+  heldKey = await addKey('held');
+  await mkdir(SHOTS, { recursive: true });
+  context = await chromium.launchPersistentContext(profileDir, {
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 860 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+}, 60_000);
+
+afterAll(async () => {
+  await context?.close();
+  await server?.close();
+  await upstream?.close();
+  await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
+  await rm(profileDir, { recursive: true, force: true });
+});
+
+const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+const client = (k: string) => new OpenAI({ baseURL: `${base}/a/${k === key ? 'app' : 'held'}/openai/v1`, apiKey: k, maxRetries: 0 });
+
+describe('the console in Chromium', () => {
+  const sessionId = randomUUID();
+  const traceIds: string[] = [];
+
+  it('shows the sign-in form without a session, then signs in with the link npm start printed (once)', async () => {
+    expect(link).not.toBe('');
+    await page.goto(`${base}/console/`);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await shot('sign-in');
+    await page.goto(link);
+    await page.locator('#nav').waitFor({ state: 'visible' });
+    expect(page.url()).not.toContain('token='); // the nonce leaves the address bar and history
+    await expect.poll(() => page.locator('#who').textContent()).toContain('(admin)');
+    // The same link again is refused.
+    const again = await page.request.post(`${base}/admin/v1/session`, { data: { token: new URL(link).hash.slice('#token='.length) }, headers: { origin: base } });
+    expect(again.status()).toBe(401);
+  });
+
+  it('three requests of one session made with the openai SDK are found in Traces', async () => {
+    for (const text of ['first question', 'second question', XSS]) {
+      const { response } = await client(key).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: text }] }, { headers: { 'x-sluice-session-id': sessionId } }).withResponse();
+      traceIds.push(response.headers.get('x-sluice-trace-id')!);
+    }
+    await page.goto(`${base}/console/#/traces`);
+    await page.locator('input[name=session]').fill(sessionId);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(async () => (await page.locator('#trace-results tbody tr').allTextContents()).join('\n'), { timeout: 10_000 }).toContain(traceIds[0]!);
+    const rows = await page.locator('#trace-results tbody tr').allTextContents();
+    for (const id of traceIds) expect(rows.join('\n')).toContain(id);
+    await page.locator('input[name=session]').fill('');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.locator('input[name=tail]').check();
+    await expect.poll(() => page.locator('.filters .note').textContent()).toContain('Live tail');
+    await shot('traces');
+    await page.locator('input[name=tail]').uncheck();
+  });
+
+  it('a trace shows its steps; its session shows the three turns in order', async () => {
+    await page.goto(`${base}/console/#/trace/${traceIds[0]}`);
+    await page.locator('#waterfall').waitFor();
+    const steps = await page.locator('#waterfall .wf-row').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-step')));
+    expect(steps).toEqual(expect.arrayContaining(['request_received', 'llm', 'request_finished']));
+    expect(await page.locator('#request-body').textContent()).toContain('first question');
+    expect(await page.locator('#response-body').textContent()).toContain('first question');
+    await shot('trace');
+    await page.getByRole('link', { name: new RegExp(sessionId) }).click();
+    await page.getByRole('heading', { name: `Session ${sessionId}` }).waitFor();
+    const turns = await page.locator('tbody tr').allTextContents();
+    expect(turns).toHaveLength(3);
+    traceIds.forEach((id, i) => expect(turns[i]).toContain(id));
+    await shot('session');
+    await page.goto(`${base}/console/#/sessions`);
+    await expect.poll(async () => (await page.locator('tbody tr').allTextContents()).join('\n')).toContain(sessionId);
+    await shot('sessions');
+  });
+
+  it('a response body of <img src=x onerror=alert(1)> is shown as text and runs no script', async () => {
+    await page.goto(`${base}/console/#/trace/${traceIds[2]}`);
+    await page.locator('#response-body').waitFor();
+    await expect.poll(() => page.locator('#response-body').textContent()).toContain(XSS);
+    expect(await page.locator('#response-body img, #request-body img').count()).toBe(0);
+    expect(await page.locator('img').count()).toBe(0);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(dialogs).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('spend shows the requests, with a chart', async () => {
+    await page.goto(`${base}/console/#/spend`);
+    await page.locator('#spend-chart').waitFor();
+    await expect.poll(async () => (await page.locator('table').first().textContent()) ?? '').toContain('gpt-4o-mini');
+    expect(await page.locator('#spend-chart rect').count()).toBeGreaterThan(0);
+    await shot('spend');
+  });
+
+  it('approves a held request; the re-sent request then succeeds', async () => {
+    const body = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'transfer 100 EUR to Bob' }] };
+    const held = (await client(heldKey).chat.completions.create(body).catch((e: unknown) => e)) as { status: number; headers: Headers };
+    expect(held.status).toBe(409);
+    const approvalId = held.headers.get('x-sluice-approval-id')!;
+    await page.goto(`${base}/console/#/approvals`);
+    const card = page.locator(`[data-approval-id="${approvalId}"]`);
+    await card.waitFor();
+    await expect.poll(() => card.locator('pre').textContent()).toContain('transfer 100 EUR');
+    await shot('approvals');
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await expect.poll(() => card.textContent()).toContain('approved by console:adm_');
+    const resent = await client(heldKey).chat.completions.create(body, { headers: { 'x-sluice-approval-id': approvalId } });
+    expect(resent.choices[0]!.message.content).toContain('transfer 100 EUR');
+  });
+
+  it('policies show their version and test against a trace\'s input document', async () => {
+    const traces = await page.request.get(`${base}/admin/v1/traces?proxy=held&limit=200`);
+    const heldTrace = ((await traces.json()) as { data: { traceId: string; status: number }[] }).data.find((t) => t.status === 409)!;
+    await page.goto(`${base}/console/#/policies`);
+    const card = page.locator('[data-proxy="held"]');
+    await card.waitFor();
+    expect(await card.textContent()).toContain('request policy v1');
+    await card.locator('input[name=trace_id]').fill(heldTrace.traceId);
+    await card.getByRole('button', { name: 'Test against trace input' }).click();
+    await expect.poll(() => card.locator('.policy-result').textContent()).toContain('Decision: hold — wire transfers need a human');
+    await shot('policies');
+  });
+
+  it('signs out: the API then answers 401', async () => {
+    await page.locator('#sign-out').click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    expect((await page.request.get(`${base}/admin/v1/traces`)).status()).toBe(401);
+  });
+});

@@ -1,0 +1,213 @@
+/**
+ * Retries and fallbacks (docs/providers.md "Retries and fallbacks"): a proxy whose own
+ * upstream fails the way providers fail (test/support/faulty-upstream.ts) is retried with
+ * backoff, then served by its fallback target — another proxy, possibly of another
+ * provider — before the client gets a status line. X-Sluice-Attempts / X-Sluice-Served-By
+ * tell the client, the trace's attempts[] tells the operator, spend settles once.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BudgetDefinition } from '../../functions/spend/definitions.js';
+import { FileSpendConfigStore } from '../../functions/spend/file-config-store.js';
+import { MemoryBudgetLedger } from '../../functions/spend/memory-ledger.js';
+import { MemoryRateLimiter } from '../../functions/spend/rate-limiter.js';
+import type { RoutingConfig } from '../../functions/stores/types.js';
+import type { TraceRecord } from '../../functions/traces/recorder.js';
+import { startAnthropicUpstream, type AnthropicUpstream } from '../support/anthropic-upstream.js';
+import { refusedUrl, startFaultyUpstream, type FaultMode, type FaultyUpstream } from '../support/faulty-upstream.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
+import { traceIn } from '../support/traces.js';
+
+const traces: TraceRecord[] = [];
+const PRICE = { input: 1, output: 4 };
+let openai: OpenAIUpstream;
+let anthropic: AnthropicUpstream;
+let gw: TestGateway;
+let spendConfig: FileSpendConfigStore;
+const ledger = new MemoryBudgetLedger();
+const faulty: FaultyUpstream[] = [];
+
+beforeAll(async () => {
+  [openai, anthropic] = await Promise.all([startOpenAIUpstream(), startAnthropicUpstream({ apiKey: 'sk-ant-fallback' })]);
+  spendConfig = new FileSpendConfigStore({ dataDir: mkdtempSync(join(tmpdir(), 'sluice-fallback-spend-')) });
+  gw = await startTestGateway({
+    upstreamUrl: openai.url,
+    env: { ANTHROPIC_FALLBACK_KEY: 'sk-ant-fallback', SLUICE_PRICING_OVERRIDES: JSON.stringify({ models: { 'test-ok': PRICE } }) },
+    deps: {
+      traceSink: { write: async ({ record }: { record: TraceRecord }) => void traces.push(record) },
+      upstreamIdleTimeoutMs: 400,
+      spend: { config: spendConfig, ledger, limiter: new MemoryRateLimiter() },
+    },
+  });
+  // The default proxy 'test' (a healthy OpenAI wire) is the usual fallback.
+  await gw.addProxy({ id: 'claude', provider: 'anthropic', baseUrl: anthropic.url, credentialRef: 'env:ANTHROPIC_FALLBACK_KEY' });
+});
+afterAll(async () => {
+  await gw?.close();
+  await Promise.all([openai?.close(), anthropic?.close(), ...faulty.map((f) => f.close())]);
+});
+
+/** A proxy on a failing upstream with `routing`, and a key for it. */
+async function failingProxy(id: string, mode: FaultMode | 'refused', routing: RoutingConfig, provider: 'openai-compatible' | 'anthropic' = 'openai-compatible') {
+  const upstream = mode === 'refused' ? undefined : await startFaultyUpstream(mode);
+  if (upstream) faulty.push(upstream);
+  await gw.addProxy({ id, provider, baseUrl: upstream?.url ?? (await refusedUrl()), routing });
+  const { key, record } = await gw.addKey({ proxyId: id });
+  return { upstream, key, record };
+}
+
+async function chat(key: string, model = 'test-ok') {
+  const res = await fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'one two three' }] }),
+  });
+  return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any>, traceId: res.headers.get('x-sluice-trace-id')! };
+}
+
+describe('failure modes, each served by the fallback', () => {
+  it('500: retried twice (backoff), then the fallback serves; attempts[] in the trace', async () => {
+    const { upstream, key } = await failingProxy('f500', { kind: 'status', status: 500 }, { fallbacks: ['test'] });
+    const r = await chat(key);
+    expect(r.status).toBe(200);
+    expect(r.body.choices[0].message.content).toBeTruthy();
+    expect(upstream!.requests).toBe(3);
+    expect(r.headers.get('x-sluice-attempts')).toBe('4');
+    expect(r.headers.get('x-sluice-served-by')).toBe('test');
+    const trace = await traceIn(traces, r.traceId);
+    const attempts = trace!.attributes.attempts as Array<Record<string, unknown>>;
+    expect(attempts.map((a) => [a.target, a.status])).toEqual([['f500', 500], ['f500', 500], ['f500', 500], ['test', 200]]);
+    expect(trace!.attributes.servedBy).toBe('test');
+    expect(trace!.steps.filter((s) => s.name === 'llm')).toHaveLength(4);
+  });
+
+  it('503 with Retry-After: 1 is waited for; a Retry-After over 5 s goes straight to the next target', async () => {
+    const short = await failingProxy('f503', { kind: 'status', status: 503, retryAfterSeconds: 1 }, { fallbacks: ['test'], retries: 1 });
+    const started = Date.now();
+    const r = await chat(short.key);
+    expect(r.status).toBe(200);
+    expect(short.upstream!.requests).toBe(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    const long = await failingProxy('f503long', { kind: 'status', status: 503, retryAfterSeconds: 30 }, { fallbacks: ['test'] });
+    const r2 = await chat(long.key);
+    expect(r2.status).toBe(200);
+    expect(long.upstream!.requests).toBe(1);
+    expect(r2.headers.get('x-sluice-attempts')).toBe('2');
+  });
+
+  it('429 rate_limit_exceeded is retried; 429 insufficient_quota is not (next target at once)', async () => {
+    const limited = await failingProxy('f429', { kind: 'rate-limit', retryAfterSeconds: 0 }, { fallbacks: ['test'] });
+    expect((await chat(limited.key)).status).toBe(200);
+    expect(limited.upstream!.requests).toBe(3);
+    const quota = await failingProxy('fquota', { kind: 'insufficient-quota' }, { fallbacks: ['test'] });
+    const r = await chat(quota.key);
+    expect(r.status).toBe(200);
+    expect(quota.upstream!.requests).toBe(1);
+    expect(r.headers.get('x-sluice-served-by')).toBe('test');
+  });
+
+  it('a refused connection and slow headers (past the idle timeout) fail over; a 307 does not (it is the proxy misconfigured)', async () => {
+    const refused = await failingProxy('frefused', 'refused', { fallbacks: ['test'], retries: 0 });
+    const r = await chat(refused.key);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-sluice-attempts')).toBe('2');
+    const slow = await failingProxy('fslow', { kind: 'slow-headers', delayMs: 5_000 }, { fallbacks: ['test'], retries: 0 });
+    const r2 = await chat(slow.key);
+    expect(r2.status).toBe(200);
+    expect(slow.upstream!.requests).toBe(1);
+    const trace = await traceIn(traces, r2.traceId);
+    expect((trace!.attributes.attempts as Array<Record<string, unknown>>)[0]).toMatchObject({ target: 'fslow', status: 504 });
+    const redirect = await failingProxy('f307', { kind: 'redirect' }, { fallbacks: ['test'] });
+    const r3 = await chat(redirect.key);
+    expect(r3.status).toBe(502);
+    expect(r3.body.error.code).toBe('upstream_error');
+    expect(redirect.upstream!.requests).toBe(1);
+    expect(r3.headers.get('x-sluice-attempts')).toBe('1');
+  });
+
+  it('without a fallback the last failure reaches the client, after the retries', async () => {
+    const { upstream, key } = await failingProxy('fnone', { kind: 'status', status: 502 }, { retries: 1 });
+    const r = await chat(key);
+    expect(r.status).toBe(502);
+    expect(upstream!.requests).toBe(2);
+    expect(r.headers.get('x-sluice-attempts')).toBe('2');
+    expect(r.headers.get('x-sluice-served-by')).toBeNull();
+  });
+});
+
+describe('circuit breaker', () => {
+  it('after 5 failures the primary is skipped at no cost: the fallback answers with one attempt', async () => {
+    const { upstream, key } = await failingProxy('brk', { kind: 'status', status: 500 }, { fallbacks: ['test'], retries: 0 });
+    for (let i = 0; i < 5; i++) expect((await chat(key)).headers.get('x-sluice-attempts')).toBe('2');
+    expect(upstream!.requests).toBe(5);
+    const r = await chat(key);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-sluice-attempts')).toBe('1');
+    expect(upstream!.requests).toBe(5);
+    const trace = await traceIn(traces, r.traceId);
+    expect((trace!.attributes.attempts as Array<Record<string, unknown>>)[0]).toEqual({ target: 'brk', skipped: 'breaker_open' });
+  });
+});
+
+describe('cross-provider fallback through the official SDKs', () => {
+  it('OpenAI SDK: an OpenAI-wire proxy refusing connections falls back to an Anthropic proxy (translated), plain and streamed', async () => {
+    const { key } = await failingProxy('to-claude', 'refused', { fallbacks: ['claude'], retries: 0 });
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: key, maxRetries: 0 });
+    const { data, response } = await client.chat.completions.create({ model: 'claude-haiku-4-5', max_tokens: 50, messages: [{ role: 'user', content: 'hello there' }] }).withResponse();
+    expect(data.choices[0]?.message.content).toBeTruthy();
+    expect(response.headers.get('x-sluice-served-by')).toBe('claude');
+    const stream = await client.chat.completions.create({ model: 'claude-haiku-4-5', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hello there' }] });
+    let text = '';
+    let finish: string | null | undefined;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      finish ??= chunk.choices[0]?.finish_reason;
+    }
+    expect(text).toBeTruthy();
+    expect(finish).toBe('stop');
+  });
+
+  it('Anthropic SDK: an Anthropic proxy answering 529 overloaded falls back to an OpenAI-wire proxy', async () => {
+    const { upstream, key } = await failingProxy('claude-down', { kind: 'anthropic-529' }, { fallbacks: ['test'], retries: 1 }, 'anthropic');
+    const client = new Anthropic({ baseURL: `${gw.url}/a/claude-down/anthropic`, apiKey: key, maxRetries: 0 });
+    const message = await client.messages.create({ model: 'test-ok', max_tokens: 50, messages: [{ role: 'user', content: 'hello there' }] });
+    expect(message.content[0]?.type).toBe('text');
+    expect(upstream!.requests).toBe(2);
+  });
+});
+
+describe('outage', () => {
+  const settled = async (b: BudgetDefinition) => {
+    for (let i = 0; i < 200; i++) {
+      const u = await ledger.usage(b, Date.now());
+      if (u.reservedNano === 0) return u.spentNano;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('reservations never settled');
+  };
+  const budgetFor = async (keyId: string): Promise<BudgetDefinition> => {
+    const b: BudgetDefinition = { scope: 'key', scopeId: keyId, limitUsd: 1000, period: { kind: 'day' }, updatedAt: new Date().toISOString() };
+    await spendConfig.putBudget(b);
+    return b;
+  };
+
+  it('200 concurrent requests while the primary is down: all served by the fallback, spend settled once each', async () => {
+    const { key, record } = await failingProxy('outage', 'refused', { fallbacks: ['test'], retries: 0 });
+    const one = await budgetFor(record.id);
+    expect((await chat(key)).status).toBe(200);
+    const perRequest = await settled(one);
+    expect(perRequest).toBeGreaterThan(0);
+
+    const other = await gw.addKey({ proxyId: 'outage' });
+    const many = await budgetFor(other.record.id);
+    const results = await Promise.all(Array.from({ length: 200 }, () => chat(other.key)));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(200);
+    expect(new Set(results.map((r) => r.headers.get('x-sluice-served-by')))).toEqual(new Set(['test']));
+    expect(await settled(many)).toBe(200 * perRequest);
+  });
+});

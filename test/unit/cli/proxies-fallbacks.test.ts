@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { runProxiesCommand } from '../../../bin/commands/proxies.js';
+import { storeCommandHarness } from './support.js';
+
+const NOW = new Date('2026-04-01T12:00:00.000Z');
+const cli = storeCommandHarness(runProxiesCommand, NOW);
+const { run } = cli;
+
+describe('sluice proxies create --fallback / --retries / --retry-on', () => {
+  it('stores the targets in order, a named upstream among them, and shows them', async () => {
+    expect((await run('create', 'backup', '--provider', 'anthropic', '--credential', 'env:ANTHROPIC_API_KEY')).code).toBe(0);
+    const r = await run(
+      'create', 'main', '--provider', 'openai', '--credential', 'env:OPENAI_API_KEY',
+      '--upstream', 'eu=azure-openai,https://acme-eu.openai.azure.com/openai,env:AZURE_EU_KEY',
+      '--fallback', 'eu', '--fallback', 'backup', '--retries', '1', '--retry-on', '429,503',
+    );
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect((await cli.reader.getProxy('main'))?.routing).toEqual({ fallbacks: ['eu', 'backup'], retries: 1, retryOn: [429, 503] });
+    const show = await run('show', 'main');
+    expect(show.out).toMatch(/targets: +main → eu → backup/);
+    expect(show.out).toMatch(/retries: +1 on 429,503/);
+  });
+
+  it('refuses unknown targets, itself, duplicates, other orgs, cycles and bad numbers', async () => {
+    await run('create', 'a1', '--provider', 'openai', '--org', 'acme');
+    const refused = async (...args: string[]) => {
+      const r = await run(...args);
+      expect(r.code).not.toBe(0);
+      return r.err;
+    };
+    expect(await refused('create', 'x', '--provider', 'openai', '--fallback', 'nope')).toContain("--fallback 'nope' is neither a named --upstream of this proxy nor an existing proxy");
+    expect(await refused('create', 'x', '--provider', 'openai', '--fallback', 'x')).toContain('is this proxy itself');
+    expect(await refused('create', 'x', '--provider', 'openai', '--fallback', 'a1', '--fallback', 'a1')).toContain('given twice');
+    expect(await refused('create', 'x', '--provider', 'openai', '--fallback', 'a1')).toContain('belongs to another org');
+    expect(await refused('create', 'x', '--provider', 'openai', '--retries', '9')).toContain('--retries must be a whole number from 0 to 5');
+    expect(await refused('create', 'x', '--provider', 'openai', '--retry-on', '429,abc')).toContain('--retry-on takes HTTP statuses');
+    await run('create', 'c1', '--provider', 'openai');
+    await run('create', 'c2', '--provider', 'openai', '--fallback', 'c1');
+    expect(await refused('create', 'c1', '--provider', 'openai', '--fallback', 'c2', '--replace')).toContain("falls back to 'c1': cycles are refused");
+  });
+
+  it('refuses to delete a proxy another proxy falls back to', async () => {
+    await run('create', 'd1', '--provider', 'openai');
+    await run('create', 'd2', '--provider', 'openai', '--fallback', 'd1');
+    const r = await run('delete', 'd1');
+    expect(r.code).not.toBe(0);
+    expect(r.err).toContain("proxy 'd1' is a fallback of d2");
+    expect(await cli.reader.getProxy('d1')).toBeDefined();
+    expect((await run('delete', 'd2')).code).toBe(0);
+    expect((await run('delete', 'd1')).code).toBe(0);
+  });
+});
