@@ -13,6 +13,7 @@ import { namedTarget } from './upstream-selection.js';
 /** In-process breakers, one set per handler's deps (functions/routing/breaker.ts). */
 const breakerSets = new WeakMap<GatewayDeps, CircuitBreakers>();
 export function breakersOf(deps: GatewayDeps): CircuitBreakers {
+  if (deps.breakers) return deps.breakers;
   let set = breakerSets.get(deps);
   if (!set) breakerSets.set(deps, (set = new CircuitBreakers(() => deps.now())));
   return set;
