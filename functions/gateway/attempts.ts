@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CircuitBreakers } from '../routing/breaker.js';
+import { weightedOrder } from '../routing/balance.js';
 import { DEFAULT_RETRIES, DEFAULT_RETRY_ON, nextStep } from '../routing/retry-policy.js';
 import type { ProxyConfig } from '../stores/types.js';
 import { GatewayError } from '../upstream/errors.js';
@@ -47,7 +48,11 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
   const routing = proxy.routing ?? {};
   const retries = routing.retries ?? DEFAULT_RETRIES;
   const retryOn = routing.retryOn ?? DEFAULT_RETRY_ON;
-  const fallbacks = state.target?.via === 'proxy' ? (routing.fallbacks ?? []) : [];
+  const rerouted = state.target?.via === 'proxy';
+  const primaryName = state.target?.name ?? proxy.id;
+  const primaryPlan = state.upstream!;
+  const balanced = rerouted && routing.balance ? weightedOrder(routing.balance) : [primaryName];
+  const order = [...balanced, ...(rerouted ? (routing.fallbacks ?? []) : []).filter((n) => !balanced.includes(n))];
   const attempts: AttemptRecord[] = [];
   const evaluated = new Set<string>([policyKey(state.upstream!)]);
   const callerRequest = !!(state.target?.callerCredential || state.target?.callerAws);
@@ -61,17 +66,19 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
     state.trace.set({ attempts, servedBy: state.servedBy });
   };
 
-  for (let index = 0; index <= fallbacks.length; index++) {
-    const name = index === 0 ? (state.target?.name ?? proxy.id) : fallbacks[index - 1]!;
-    const named = index === 0 ? state.target?.via === 'named' : !!proxy.upstreams && Object.hasOwn(proxy.upstreams, name);
+  for (let index = 0; index < order.length; index++) {
+    const name = order[index]!;
+    const primary = name === primaryName;
+    const named = primary ? state.target?.via === 'named' : !!proxy.upstreams && Object.hasOwn(proxy.upstreams, name);
     const breaker = named ? `${proxy.id}/${name}` : name;
     if (index > 0 && deps.now() > deadline) break;
     // An open breaker skips its target at no cost while another target remains; the last one is tried regardless.
-    if (index < fallbacks.length && !breakers.allow(breaker)) {
+    if (index < order.length - 1 && !breakers.allow(breaker)) {
       attempts.push({ target: name, skipped: 'breaker_open' });
       continue;
     }
-    if (index > 0) {
+    if (primary) state.upstream = primaryPlan;
+    else {
       const planned = await planFallback(deps, state, proxy, name, callerRequest).catch((err: unknown) => {
         if (err instanceof GatewayError) return { skipped: err.code ?? 'unavailable' };
         throw err;

@@ -140,6 +140,25 @@ describe('failure modes, each served by the fallback', () => {
   });
 });
 
+describe('weighted load balancing', () => {
+  it('70/30 between the own upstream and another proxy holds within ±5 % over 2,000 requests', async () => {
+    await gw.addProxy({ id: 'bal-west' });
+    await gw.addProxy({ id: 'bal', routing: { balance: { bal: 70, 'bal-west': 30 } } });
+    const { key } = await gw.addKey({ proxyId: 'bal' });
+    const served: Record<string, number> = {};
+    for (let batch = 0; batch < 100; batch++) {
+      const results = await Promise.all(Array.from({ length: 20 }, () => chat(key)));
+      for (const r of results) {
+        expect(r.status).toBe(200);
+        const by = r.headers.get('x-sluice-served-by')!;
+        served[by] = (served[by] ?? 0) + 1;
+      }
+    }
+    expect(Object.keys(served).sort()).toEqual(['bal', 'bal-west']);
+    expect(Math.abs(served.bal! / 2000 - 0.7)).toBeLessThanOrEqual(0.05);
+  });
+});
+
 describe('circuit breaker', () => {
   it('after 5 failures the primary is skipped at no cost: the fallback answers with one attempt', async () => {
     const { upstream, key } = await failingProxy('brk', { kind: 'status', status: 500 }, { fallbacks: ['test'], retries: 0 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { weightedOrder } from '../../../functions/routing/balance.js';
 import { CircuitBreakers } from '../../../functions/routing/breaker.js';
 
 function clocked() {
@@ -80,5 +81,14 @@ describe('circuit breakers under an injected clock', () => {
     for (let i = 0; i < 5; i++) breakers.record('x', false);
     expect(breakers.state('x')).toBe('open');
     expect(breakers.state('y')).toBe('closed');
+  });
+});
+
+describe('weightedOrder', () => {
+  it('draws by weight without replacement', () => {
+    expect(weightedOrder({ a: 70, b: 30 }, () => 0.69)).toEqual(['a', 'b']);
+    expect(weightedOrder({ a: 70, b: 30 }, () => 0.7)).toEqual(['b', 'a']);
+    expect(weightedOrder({ a: 1, b: 1, c: 2 }, () => 0.99)).toEqual(['c', 'b', 'a']);
+    expect(weightedOrder({ a: 0, b: 5 }, () => 0)).toEqual(['b']);
   });
 });
