@@ -13,6 +13,8 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDev } from '../../functions/local/dev.js';
 import type { LocalServer } from '../../functions/local/server.js';
+import { generateAdminKey } from '../../functions/console/admin-keys.js';
+import { FileAdminStore } from '../../functions/console/admin-store.js';
 import { setPolicy } from '../../functions/governance/policy-admin.js';
 import { FileControlStore } from '../../functions/stores/file-store.js';
 import { generateGatewayKey } from '../../functions/stores/keys.js';
@@ -174,6 +176,21 @@ describe('the console in Chromium', () => {
     expect(resent.choices[0]!.message.content).toContain('transfer 100 EUR');
   });
 
+  it('denies a held request: the re-sent request is refused with the operator\'s denial', async () => {
+    const body = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'transfer 9000 EUR to Mallory' }] };
+    const held = (await client(heldKey).chat.completions.create(body).catch((e: unknown) => e)) as { status: number; headers: Headers };
+    expect(held.status).toBe(409);
+    const approvalId = held.headers.get('x-sluice-approval-id')!;
+    await page.goto(`${base}/console/#/approvals`);
+    await page.reload(); // the page already showed #/approvals: a same-hash goto loads nothing new
+    const card = page.locator(`[data-approval-id="${approvalId}"]`);
+    await card.getByRole('button', { name: 'Deny' }).click();
+    await expect.poll(() => card.textContent()).toContain('denied by console:adm_');
+    const resent = (await client(heldKey).chat.completions.create(body, { headers: { 'x-sluice-approval-id': approvalId } }).catch((e: unknown) => e)) as { status: number; message: string };
+    expect(resent.status).not.toBe(200);
+    expect(resent.message).toContain('denied by an operator');
+  });
+
   it('policies show their version and test against a trace\'s input document', async () => {
     const traces = await page.request.get(`${base}/admin/v1/traces?proxy=held&limit=200`);
     const heldTrace = ((await traces.json()) as { data: { traceId: string; status: number }[] }).data.find((t) => t.status === 409)!;
@@ -191,5 +208,24 @@ describe('the console in Chromium', () => {
     await page.locator('#sign-out').click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     expect((await page.request.get(`${base}/admin/v1/traces`)).status()).toBe(401);
+  });
+  it('a viewer signs in with an admin key in the form and gets no Approve or Deny buttons', async () => {
+    const viewer = generateAdminKey();
+    await new FileAdminStore(dataDir).putKey({ id: viewer.id, hash: viewer.hash, role: 'viewer', createdAt: new Date().toISOString() });
+    const body = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'transfer 1 EUR to Carol' }] };
+    const held = (await client(heldKey).chat.completions.create(body).catch((e: unknown) => e)) as { headers: Headers };
+    await page.goto(`${base}/console/`);
+    await page.locator('#admin-key').fill(viewer.key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.locator('#who').textContent()).toContain('(viewer)');
+    await page.goto(`${base}/console/#/approvals`);
+    const card = page.locator(`[data-approval-id="${held.headers.get('x-sluice-approval-id')}"]`);
+    await card.waitFor();
+    expect(await card.getByRole('button').count()).toBe(0);
+    expect(await page.content()).not.toContain(viewer.key); // the key is never shown
+    // The API refuses a viewer's decision too (with its CSRF token and the right Origin).
+    const csrf = await page.evaluate(async () => ((await (await fetch('/admin/v1/session')).json()) as { csrf: string }).csrf);
+    const r = await page.request.post(`${base}/admin/v1/approvals/${held.headers.get('x-sluice-approval-id')}/approve`, { headers: { origin: base, 'x-sluice-csrf': csrf } });
+    expect(r.status()).toBe(403);
   });
 });
