@@ -57,6 +57,10 @@ Options for create:
                               this proxy's own upstream takes 100 minus the others' weights
                               unless given as --balance <its id>=W; the targets not chosen
                               follow as fallbacks
+  --timeout-connect <ms>      this proxy's upstream timeouts (also when it serves as another
+  --timeout-first-byte <ms>   proxy's fallback): connect, status line, between bytes, total
+  --timeout-idle <ms>         (total at most SLUICE_UPSTREAM_DEADLINE_MS, default 280000)
+  --timeout-total <ms>
   --retries <n>               retries per target on a retryable failure (default 2, at most 5)
   --retry-on <list>           statuses retried (default 429,500,502,503,504,529; refused
                               connections count as 502, timeouts as 504)
@@ -129,6 +133,10 @@ async function createProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, no
     upstream: { type: 'string', multiple: true },
     fallback: { type: 'string', multiple: true },
     balance: { type: 'string', multiple: true },
+    'timeout-connect': { type: 'string' },
+    'timeout-first-byte': { type: 'string' },
+    'timeout-idle': { type: 'string' },
+    'timeout-total': { type: 'string' },
     retries: { type: 'string' },
     'retry-on': { type: 'string' },
     credential: { type: 'string' },
@@ -307,6 +315,14 @@ function routingOptions(v: Parameters<typeof stringOption>[0], id: string): Rout
     if (statuses.some((t) => !/^[45]\d\d$/.test(t))) throw new UsageError('--retry-on takes HTTP statuses 400-599, comma-separated (e.g. 429,500,502,503,504)');
     routing.retryOn = [...new Set(statuses.map(Number))];
   }
+  const timeouts: NonNullable<RoutingConfig['timeouts']> = {};
+  for (const [option, field] of [['timeout-connect', 'connectMs'], ['timeout-first-byte', 'firstByteMs'], ['timeout-idle', 'idleMs'], ['timeout-total', 'totalMs']] as const) {
+    const text = stringOption(v, option);
+    if (text === undefined) continue;
+    if (!/^\d{1,7}$/.test(text) || Number(text) < 1) throw new UsageError(`--${option} takes milliseconds, 1 to 9999999`);
+    timeouts[field] = Number(text);
+  }
+  if (Object.keys(timeouts).length) routing.timeouts = timeouts;
   return Object.keys(routing).length ? routing : undefined;
 }
 
@@ -515,6 +531,7 @@ async function showProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, now:
     ...Object.entries(proxy.upstreams ?? {}).map(([n, u]) => [`  ${n}`, `${u.provider} → ${u.baseUrl}${u.credentialRef ? ` (${u.credentialRef})` : ' (caller credential)'}`] as [string, string]),
     ['targets', [proxy.id, ...(proxy.routing?.fallbacks ?? [])].join(' → ')],
     ...(proxy.routing?.balance ? [['balance', Object.entries(proxy.routing.balance).map(([n, w]) => `${n}=${w}`).join(', ')] as [string, string]] : []),
+    ...(proxy.routing?.timeouts ? [['timeouts', Object.entries(proxy.routing.timeouts).map(([k, ms]) => `${k.replace(/Ms$/, '')} ${ms} ms`).join(', ')] as [string, string]] : []),
     ['retries', `${proxy.routing?.retries ?? DEFAULT_RETRIES} on ${(proxy.routing?.retryOn ?? DEFAULT_RETRY_ON).join(',')}`],
     ['keys', `${active} active, ${keys.length - active} revoked or expired`],
     ['created', proxy.createdAt],

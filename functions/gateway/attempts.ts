@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CircuitBreakers } from '../routing/breaker.js';
 import { weightedOrder } from '../routing/balance.js';
 import { DEFAULT_RETRIES, DEFAULT_RETRY_ON, nextStep } from '../routing/retry-policy.js';
-import type { ProxyConfig } from '../stores/types.js';
+import type { ProxyConfig, RoutingConfig } from '../stores/types.js';
 import { GatewayError } from '../upstream/errors.js';
 import { proxyTarget, type UpstreamTarget } from '../upstream/target.js';
 import type { UpstreamPlan } from '../upstream/types.js';
@@ -43,7 +43,7 @@ export interface AttemptRecord {
  * stays on `state.upstream`, so spend settles for it. A request that picked its upstream
  * with X-Sluice-Upstream is never re-routed.
  */
-export async function callWithRetries(deps: GatewayDeps, state: RequestState, call: () => Promise<GatewayResponse>): Promise<GatewayResponse> {
+export async function callWithRetries(deps: GatewayDeps, state: RequestState, call: (deps: GatewayDeps) => Promise<GatewayResponse>): Promise<GatewayResponse> {
   const proxy = state.proxy!;
   const routing = proxy.routing ?? {};
   const retries = routing.retries ?? DEFAULT_RETRIES;
@@ -77,6 +77,7 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
       attempts.push({ target: name, skipped: 'breaker_open' });
       continue;
     }
+    let callDeps = withTimeouts(deps, routing.timeouts);
     if (primary) state.upstream = primaryPlan;
     else {
       const planned = await planFallback(deps, state, proxy, name, callerRequest).catch((err: unknown) => {
@@ -89,6 +90,7 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
         continue;
       }
       state.upstream = planned.plan;
+      callDeps = withTimeouts(deps, planned.timeouts);
       const key = policyKey(planned.plan);
       if (!evaluated.has(key)) {
         evaluated.add(key);
@@ -108,7 +110,7 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
       // The model call sets the upstream's own status here once its status line arrives.
       delete state.trace.record.attributes.status;
       try {
-        const response = await call();
+        const response = await call(callDeps);
         attempts.push({ target: name, provider: state.upstream!.provider, status: response.statusCode, latencyMs: round(deps.now() - started) });
         state.servedBy = name;
         breakers.record(breaker, true);
@@ -139,7 +141,7 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
 }
 
 /** A fallback target planned for this request, or why it is skipped. */
-async function planFallback(deps: GatewayDeps, state: RequestState, proxy: ProxyConfig, name: string, callerRequest: boolean): Promise<{ plan: UpstreamPlan } | { skipped: string }> {
+async function planFallback(deps: GatewayDeps, state: RequestState, proxy: ProxyConfig, name: string, callerRequest: boolean): Promise<{ plan: UpstreamPlan; timeouts: Timeouts | undefined } | { skipped: string }> {
   const callerKey = state.target?.callerCredential;
   const callerAws = state.target?.callerAws;
   let target: UpstreamTarget;
@@ -156,7 +158,21 @@ async function planFallback(deps: GatewayDeps, state: RequestState, proxy: Proxy
   // A caller's own credential never falls back to a stored one, nor a stored one to a caller's the request lacks.
   if (callerRequest && !usesCaller) return { skipped: 'stored_credential' };
   if (!callerRequest && !target.credentialRef && (models as ProxyConfig).byok) return { skipped: 'needs_caller_credential' };
-  return { plan: await planTarget(deps, state, models, target) };
+  return { plan: await planTarget(deps, state, models, target), timeouts: models === proxy ? proxy.routing?.timeouts : (models as ProxyConfig).routing?.timeouts };
+}
+
+type Timeouts = NonNullable<RoutingConfig['timeouts']>;
+
+/** The deps a target's call is made with: its own timeouts over the gateway's. */
+function withTimeouts(deps: GatewayDeps, t: Timeouts | undefined): GatewayDeps {
+  if (!t) return deps;
+  return {
+    ...deps,
+    ...(t.idleMs ? { upstreamIdleTimeoutMs: t.idleMs } : {}),
+    ...(t.totalMs ? { upstreamDeadlineMs: Math.min(t.totalMs, deps.upstreamDeadlineMs) } : {}),
+    ...(t.connectMs ? { upstreamConnectTimeoutMs: t.connectMs } : {}),
+    ...(t.firstByteMs ? { upstreamFirstByteTimeoutMs: t.firstByteMs } : {}),
+  };
 }
 
 function policyKey(plan: UpstreamPlan): string {

@@ -89,6 +89,8 @@ export interface RoutingConfig {
   retries?: number;
   /** Upstream statuses retried (default 429, 500, 502, 503, 504, 529). */
   retryOn?: number[];
+  /** This proxy's upstream timeouts, ms (defaults: the gateway's idle and total timeouts; no separate connect / first-byte limit). */
+  timeouts?: { connectMs?: number; firstByteMs?: number; idleMs?: number; totalMs?: number };
 }
 
 /** `action`: the policy judging `POST /v1/actions/check` (non-model actions), never the request stage's. */

@@ -130,6 +130,16 @@ describe('failure modes, each served by the fallback', () => {
     expect(r3.headers.get('x-sluice-attempts')).toBe('1');
   });
 
+  it('a per-target first-byte timeout (--timeout-first-byte) fails over a slow status line before the idle timeout', async () => {
+    const slow = await failingProxy('ffirst', { kind: 'slow-headers', delayMs: 2_000 }, { fallbacks: ['test'], retries: 0, timeouts: { firstByteMs: 100, idleMs: 5_000 } });
+    const r = await chat(slow.key);
+    expect(r.status).toBe(200);
+    const trace = await traceIn(traces, r.traceId);
+    const first = (trace!.attributes.attempts as Array<Record<string, unknown>>)[0]!;
+    expect(first).toMatchObject({ target: 'ffirst', status: 504 });
+    expect(first.latencyMs as number).toBeLessThan(1_500);
+  });
+
   it('without a fallback the last failure reaches the client, after the retries', async () => {
     const { upstream, key } = await failingProxy('fnone', { kind: 'status', status: 502 }, { retries: 1 });
     const r = await chat(key);

@@ -52,6 +52,13 @@ describe('sluice proxies create --fallback / --retries / --retry-on', () => {
     expect(del.err).toContain("proxy 'west' is a fallback of east, east2");
   });
 
+  it('--timeout-*: stored in ms, shown, bad values refused', async () => {
+    expect((await run('create', 't1', '--provider', 'openai', '--timeout-connect', '1000', '--timeout-first-byte', '5000', '--timeout-idle', '20000', '--timeout-total', '120000')).code).toBe(0);
+    expect((await cli.reader.getProxy('t1'))?.routing?.timeouts).toEqual({ connectMs: 1000, firstByteMs: 5000, idleMs: 20000, totalMs: 120000 });
+    expect((await run('show', 't1')).out).toMatch(/timeouts: +connect 1000 ms, firstByte 5000 ms, idle 20000 ms, total 120000 ms/);
+    expect((await run('create', 't2', '--provider', 'openai', '--timeout-idle', 'soon')).err).toContain('--timeout-idle takes milliseconds');
+  });
+
   it('refuses to delete a proxy another proxy falls back to', async () => {
     await run('create', 'd1', '--provider', 'openai');
     await run('create', 'd2', '--provider', 'openai', '--fallback', 'd1');
