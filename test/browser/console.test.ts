@@ -21,7 +21,9 @@ import { generateGatewayKey } from '../../functions/stores/keys.js';
 import { PROJECT_ROOT } from '../../lib/bundled-function.js';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 
-const SHOTS = join(PROJECT_ROOT, 'docs', 'console');
+// Every run takes the screenshots; they replace docs/console/*.png only with
+// SLUICE_UPDATE_SCREENSHOTS=1, so a test run leaves the checkout as it was.
+const SHOTS = process.env.SLUICE_UPDATE_SCREENSHOTS === '1' ? join(PROJECT_ROOT, 'docs', 'console') : join(tmpdir(), `sluice-console-shots-${process.pid}`);
 const XSS = '<img src=x onerror=alert(1)>';
 
 let upstream: OpenAIUpstream;
@@ -80,6 +82,7 @@ afterAll(async () => {
   await upstream?.close();
   await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   await rm(profileDir, { recursive: true, force: true });
+  if (!SHOTS.startsWith(PROJECT_ROOT)) await rm(SHOTS, { recursive: true, force: true });
 });
 
 const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
