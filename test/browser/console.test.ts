@@ -129,6 +129,8 @@ describe('the console in Chromium', () => {
     expect(steps).toEqual(expect.arrayContaining(['request_received', 'llm', 'request_finished']));
     expect(await page.locator('#request-body').textContent()).toContain('first question');
     expect(await page.locator('#response-body').textContent()).toContain('first question');
+    expect(await page.locator('.facts').textContent()).toMatch(/Tokens\d+ in, \d+ out/);
+    expect(await page.locator('#attempts tbody tr').allTextContents()).toEqual([expect.stringMatching(/^openai-compatiblegpt-4o-mini200/)]);
     await shot('trace');
     await page.getByRole('link', { name: new RegExp(sessionId) }).click();
     await page.getByRole('heading', { name: `Session ${sessionId}` }).waitFor();
