@@ -204,7 +204,12 @@ export async function runSoak(): Promise<void> {
     const first = await load(sluice.target, PROBE_AT, () => sent++);
     const at10k = await probeHeap(pid, probeFile);
     log(`after ${PROBE_AT}: heap after GC ${(at10k.heapUsed / MiB).toFixed(1)} MiB`);
-    const rest = REQUESTS - PROBE_AT;
+    // A second probe at 40k (the issue's figures at 10k and 40k requests).
+    const MID = 40_000;
+    const mid = REQUESTS > MID ? await load(sluice.target, MID - PROBE_AT, () => sent++) : { errors: 0, statuses: new Map<number, number>(), seconds: 0 };
+    const at40k = REQUESTS > MID ? await probeHeap(pid, probeFile) : undefined;
+    if (at40k) log(`after ${MID}: heap after GC ${(at40k.heapUsed / MiB).toFixed(1)} MiB, rss ${(at40k.rss / MiB).toFixed(0)} MiB`);
+    const rest = REQUESTS - (at40k ? MID : PROBE_AT);
     log(`${rest} more…`);
     const second = rest > 0 ? await load(sluice.target, rest, () => sent++) : { errors: 0, statuses: new Map<number, number>(), seconds: 0 };
     const endOfLoad = performance.now();
@@ -233,10 +238,10 @@ export async function runSoak(): Promise<void> {
     const mean = (xs: { rss: number }[]) => xs.reduce((n, s) => n + s.rss, 0) / Math.max(1, xs.length);
     const early = mean(after.slice(0, third));
     const late = mean(after.slice(-third));
-    const loadSeconds = first.seconds + second.seconds;
-    const errors = first.errors + second.errors;
+    const loadSeconds = first.seconds + mid.seconds + second.seconds;
+    const errors = first.errors + mid.errors + second.errors;
     const statuses = new Map<number, number>();
-    for (const m of [first.statuses, second.statuses]) for (const [k, v] of m) statuses.set(k, (statuses.get(k) ?? 0) + v);
+    for (const m of [first.statuses, mid.statuses, second.statuses]) for (const [k, v] of m) statuses.set(k, (statuses.get(k) ?? 0) + v);
     const heapGrowthMiB = (p: HeapProbe) => (p.heapUsed - idle.heapUsed) / MiB;
     const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
     const rows = samples.filter((_, i) => i % 10 === 0 || i === samples.length - 1);
@@ -254,7 +259,10 @@ export async function runSoak(): Promise<void> {
       `| peak RSS after warm-up | ${(maxRss / MiB).toFixed(0)} MiB | ≤ ${GOALS.rssMiB} MiB | ${verdict(maxRss / MiB <= GOALS.rssMiB)} |`,
       `| RSS drift (mean of last third − first third after warm-up) | ${((late - early) / MiB).toFixed(1)} MiB | flat (≤ 16 MiB) | ${verdict((late - early) / MiB <= 16)} |`,
       `| heap after forced GC, idle | ${(idle.heapUsed / MiB).toFixed(1)} MiB | | |`,
-      `| heap after forced GC after ${PROBE_AT.toLocaleString('en')} | ${(at10k.heapUsed / MiB).toFixed(1)} MiB (idle ${heapGrowthMiB(at10k) >= 0 ? '+' : ''}${heapGrowthMiB(at10k).toFixed(1)}) | ≤ idle + ${GOALS.heapAboveIdleMiB} MiB | ${verdict(heapGrowthMiB(at10k) <= GOALS.heapAboveIdleMiB)} |`,
+      `| heap after forced GC after ${PROBE_AT.toLocaleString('en')} | ${(at10k.heapUsed / MiB).toFixed(1)} MiB (idle ${heapGrowthMiB(at10k) >= 0 ? '+' : ''}${heapGrowthMiB(at10k).toFixed(1)}), RSS ${(at10k.rss / MiB).toFixed(0)} MiB | ≤ idle + ${GOALS.heapAboveIdleMiB} MiB | ${verdict(heapGrowthMiB(at10k) <= GOALS.heapAboveIdleMiB)} |`,
+      ...(at40k
+        ? [`| heap after forced GC after ${MID.toLocaleString('en')} | ${(at40k.heapUsed / MiB).toFixed(1)} MiB (idle ${heapGrowthMiB(at40k) >= 0 ? '+' : ''}${heapGrowthMiB(at40k).toFixed(1)}), RSS ${(at40k.rss / MiB).toFixed(0)} MiB | ≤ idle + ${GOALS.heapAboveIdleMiB} MiB | ${verdict(heapGrowthMiB(at40k) <= GOALS.heapAboveIdleMiB)} |`]
+        : []),
       `| heap after forced GC after all ${REQUESTS.toLocaleString('en')} | ${(atEnd.heapUsed / MiB).toFixed(1)} MiB (idle ${heapGrowthMiB(atEnd) >= 0 ? '+' : ''}${heapGrowthMiB(atEnd).toFixed(1)}) | ≤ idle + ${GOALS.heapAboveIdleMiB} MiB | ${verdict(heapGrowthMiB(atEnd) <= GOALS.heapAboveIdleMiB)} |`,
       `| traces on disk / requests sent | ${persisted.toLocaleString('en')} / ${sent.toLocaleString('en')} | all | ${verdict(persisted >= sent)} |`,
       `| last trace on disk after the last response | ${(persistMs / 1000).toFixed(2)} s | ≤ ${GOALS.persistSeconds} s | ${verdict(persisted >= sent && persistMs / 1000 <= GOALS.persistSeconds)} |`,

@@ -261,6 +261,8 @@ async function tracePage(id: string): Promise<void> {
     h('dl', { class: 'facts' }, ...facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
     h('h2', {}, 'Steps'),
     waterfall,
+    h('h2', {}, 'Attempts'),
+    (t.attempts as Json[]).length ? h('div', { id: 'attempts' }, table(['Provider', 'Model', 'Status', 'Error'], (t.attempts as Json[]).map((a) => [String(a.provider ?? ''), String(a.model ?? ''), String(a.status ?? ''), String(a.error ?? a.errorType ?? '')]))) : h('p', { class: 'note' }, 'No upstream attempt.'),
     h('h2', {}, 'Policy decision'),
     policy.length ? table(['Stage', 'Mode', 'Decision', 'Reasons', 'Version'], policy.map((p) => [String(p.stage ?? ''), String(p.mode ?? ''), String(p.decision ?? p.reason ?? ''), Array.isArray(p.reasons) ? p.reasons.join('; ') : '', String(p.policyVersion ?? '')])) : h('p', { class: 'note' }, 'No policy step.'),
     h('h2', {}, 'Intent'),

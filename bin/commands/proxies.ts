@@ -53,6 +53,14 @@ Options for create:
   --fallback <target>         try this target when the proxy's own upstream fails (repeatable,
                               in order): a named --upstream of this proxy, or another proxy's
                               id (same org; its own fallbacks are not followed)
+  --balance <target=weight>   weighted load balancing (repeatable), e.g. --balance west=30:
+                              this proxy's own upstream takes 100 minus the others' weights
+                              unless given as --balance <its id>=W; the targets not chosen
+                              follow as fallbacks
+  --timeout-connect <ms>      this proxy's upstream timeouts (also when it serves as another
+  --timeout-first-byte <ms>   proxy's fallback): connect, status line, between bytes, total
+  --timeout-idle <ms>         (total at most SLUICE_UPSTREAM_DEADLINE_MS, default 280000)
+  --timeout-total <ms>
   --retries <n>               retries per target on a retryable failure (default 2, at most 5)
   --retry-on <list>           statuses retried (default 429,500,502,503,504,529; refused
                               connections count as 502, timeouts as 504)
@@ -124,6 +132,11 @@ async function createProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, no
     'upstream-selection': { type: 'boolean' },
     upstream: { type: 'string', multiple: true },
     fallback: { type: 'string', multiple: true },
+    balance: { type: 'string', multiple: true },
+    'timeout-connect': { type: 'string' },
+    'timeout-first-byte': { type: 'string' },
+    'timeout-idle': { type: 'string' },
+    'timeout-total': { type: 'string' },
     retries: { type: 'string' },
     'retry-on': { type: 'string' },
     credential: { type: 'string' },
@@ -277,6 +290,21 @@ function routingOptions(v: Parameters<typeof stringOption>[0], id: string): Rout
     if (fallbacks.indexOf(name) !== fallbacks.lastIndexOf(name)) throw new UsageError(`--fallback '${name}' is given twice`);
   }
   if (fallbacks.length) routing.fallbacks = fallbacks;
+  const balance: Record<string, number> = {};
+  for (const option of listOption(v, 'balance')) {
+    const [name = '', weightText = ''] = option.split('=');
+    if (!UPSTREAM_NAME.test(name) || !/^\d{1,4}$/.test(weightText) || Number(weightText) < 1) throw new UsageError(`--balance '${option}' must look like target=weight (a whole weight from 1 to 9999)`);
+    if (Object.hasOwn(balance, name)) throw new UsageError(`--balance '${name}' is given twice`);
+    balance[name] = Number(weightText);
+  }
+  if (Object.keys(balance).length) {
+    if (!Object.hasOwn(balance, id)) {
+      const rest = 100 - Object.values(balance).reduce((a, b) => a + b, 0);
+      if (rest < 1) throw new UsageError(`--balance weights add up to 100 or more: give this proxy's own upstream a weight with --balance ${id}=W`);
+      balance[id] = rest;
+    }
+    routing.balance = balance;
+  }
   if (retriesText !== undefined) {
     const n = Number(retriesText);
     if (!/^\d+$/.test(retriesText) || n > MAX_RETRIES) throw new UsageError(`--retries must be a whole number from 0 to ${MAX_RETRIES}`);
@@ -287,17 +315,31 @@ function routingOptions(v: Parameters<typeof stringOption>[0], id: string): Rout
     if (statuses.some((t) => !/^[45]\d\d$/.test(t))) throw new UsageError('--retry-on takes HTTP statuses 400-599, comma-separated (e.g. 429,500,502,503,504)');
     routing.retryOn = [...new Set(statuses.map(Number))];
   }
+  const timeouts: NonNullable<RoutingConfig['timeouts']> = {};
+  for (const [option, field] of [['timeout-connect', 'connectMs'], ['timeout-first-byte', 'firstByteMs'], ['timeout-idle', 'idleMs'], ['timeout-total', 'totalMs']] as const) {
+    const text = stringOption(v, option);
+    if (text === undefined) continue;
+    if (!/^\d{1,7}$/.test(text) || Number(text) < 1) throw new UsageError(`--${option} takes milliseconds, 1 to 9999999`);
+    timeouts[field] = Number(text);
+  }
+  if (Object.keys(timeouts).length) routing.timeouts = timeouts;
   return Object.keys(routing).length ? routing : undefined;
+}
+
+/** The targets a proxy names besides its own upstream. */
+function referencesOf(p: ProxyConfig): string[] {
+  return [...(p.routing?.fallbacks ?? []), ...Object.keys(p.routing?.balance ?? {}).filter((n) => n !== p.id)].filter((n) => !Object.hasOwn(p.upstreams ?? {}, n));
 }
 
 /** Fallback proxies exist in the same org, and none falls back to this one (a cycle). */
 async function checkFallbacks(proxy: ProxyConfig, store: { getProxy(id: string): Promise<ProxyConfig | undefined> }): Promise<void> {
-  for (const name of proxy.routing?.fallbacks ?? []) {
+  const names = [...(proxy.routing?.fallbacks ?? []), ...Object.keys(proxy.routing?.balance ?? {}).filter((n) => n !== proxy.id)];
+  for (const name of names) {
     if (proxy.upstreams && Object.hasOwn(proxy.upstreams, name)) continue;
     const other = await store.getProxy(name);
     if (!other) throw new UsageError(`--fallback '${name}' is neither a named --upstream of this proxy nor an existing proxy`);
     if (other.orgId !== proxy.orgId) throw new UsageError(`--fallback '${name}' belongs to another org`);
-    if (other.routing?.fallbacks?.includes(proxy.id)) throw new UsageError(`--fallback '${name}' falls back to '${proxy.id}': cycles are refused`);
+    if (referencesOf(other).includes(proxy.id)) throw new UsageError(`--fallback '${name}' falls back to '${proxy.id}': cycles are refused`);
   }
 }
 
@@ -488,6 +530,8 @@ async function showProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, now:
     ['selection', proxy.upstreamSelection ? `X-Sluice-Upstream allowed (${[...Object.keys(proxy.upstreams ?? {}), ...UPSTREAM_ALIASES.filter((a) => !Object.hasOwn(proxy.upstreams ?? {}, a))].join(', ')}, https URLs)` : 'refused'],
     ...Object.entries(proxy.upstreams ?? {}).map(([n, u]) => [`  ${n}`, `${u.provider} → ${u.baseUrl}${u.credentialRef ? ` (${u.credentialRef})` : ' (caller credential)'}`] as [string, string]),
     ['targets', [proxy.id, ...(proxy.routing?.fallbacks ?? [])].join(' → ')],
+    ...(proxy.routing?.balance ? [['balance', Object.entries(proxy.routing.balance).map(([n, w]) => `${n}=${w}`).join(', ')] as [string, string]] : []),
+    ...(proxy.routing?.timeouts ? [['timeouts', Object.entries(proxy.routing.timeouts).map(([k, ms]) => `${k.replace(/Ms$/, '')} ${ms} ms`).join(', ')] as [string, string]] : []),
     ['retries', `${proxy.routing?.retries ?? DEFAULT_RETRIES} on ${(proxy.routing?.retryOn ?? DEFAULT_RETRY_ON).join(',')}`],
     ['keys', `${active} active, ${keys.length - active} revoked or expired`],
     ['created', proxy.createdAt],
@@ -503,7 +547,7 @@ async function deleteProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, no
   requireProxyId(id);
   const store = await deps.openStore();
   if (!(await store.getProxy(id))) throw new CommandError(`unknown proxy '${id}' (see: sluice proxies list)`);
-  const referrers = (await store.listProxies()).filter((p) => p.id !== id && !Object.hasOwn(p.upstreams ?? {}, id) && p.routing?.fallbacks?.includes(id));
+  const referrers = (await store.listProxies()).filter((p) => p.id !== id && referencesOf(p).includes(id));
   if (referrers.length) throw new CommandError(`proxy '${id}' is a fallback of ${referrers.map((p) => p.id).join(', ')}; remove it there first (proxies create … --replace)`);
   // Revoke first: a proxy re-created later with the same id must not revive old keys.
   const at = now();

@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CircuitBreakers } from '../routing/breaker.js';
+import { weightedOrder } from '../routing/balance.js';
 import { DEFAULT_RETRIES, DEFAULT_RETRY_ON, nextStep } from '../routing/retry-policy.js';
-import type { ProxyConfig } from '../stores/types.js';
+import type { ProxyConfig, RoutingConfig } from '../stores/types.js';
 import { GatewayError } from '../upstream/errors.js';
 import { proxyTarget, type UpstreamTarget } from '../upstream/target.js';
 import type { UpstreamPlan } from '../upstream/types.js';
@@ -8,6 +10,18 @@ import { requestStage } from './plugins/policy.js';
 import { planTarget } from './plugins/routing.js';
 import type { GatewayDeps, GatewayResponse, RequestState } from './types.js';
 import { namedTarget } from './upstream-selection.js';
+
+/** In-process breakers, one set per handler's deps (functions/routing/breaker.ts). */
+const breakerSets = new WeakMap<GatewayDeps, CircuitBreakers>();
+export function breakersOf(deps: GatewayDeps): CircuitBreakers {
+  if (deps.breakers) return deps.breakers;
+  let set = breakerSets.get(deps);
+  if (!set) breakerSets.set(deps, (set = new CircuitBreakers(() => deps.now())));
+  return set;
+}
+
+/** No retry or next target starts with less than this left of the upstream deadline. */
+const RESERVE_MS = 2_000;
 
 /** One upstream attempt as the trace records it (`attempts[]`): never a credential. */
 export interface AttemptRecord {
@@ -29,15 +43,21 @@ export interface AttemptRecord {
  * stays on `state.upstream`, so spend settles for it. A request that picked its upstream
  * with X-Sluice-Upstream is never re-routed.
  */
-export async function callWithRetries(deps: GatewayDeps, state: RequestState, call: () => Promise<GatewayResponse>): Promise<GatewayResponse> {
+export async function callWithRetries(deps: GatewayDeps, state: RequestState, call: (deps: GatewayDeps) => Promise<GatewayResponse>): Promise<GatewayResponse> {
   const proxy = state.proxy!;
   const routing = proxy.routing ?? {};
   const retries = routing.retries ?? DEFAULT_RETRIES;
   const retryOn = routing.retryOn ?? DEFAULT_RETRY_ON;
-  const fallbacks = state.target?.via === 'proxy' ? (routing.fallbacks ?? []) : [];
+  const rerouted = state.target?.via === 'proxy';
+  const primaryName = state.target?.name ?? proxy.id;
+  const primaryPlan = state.upstream!;
+  const balanced = rerouted && routing.balance ? weightedOrder(routing.balance) : [primaryName];
+  const order = [...balanced, ...(rerouted ? (routing.fallbacks ?? []) : []).filter((n) => !balanced.includes(n))];
   const attempts: AttemptRecord[] = [];
   const evaluated = new Set<string>([policyKey(state.upstream!)]);
   const callerRequest = !!(state.target?.callerCredential || state.target?.callerAws);
+  const breakers = breakersOf(deps);
+  const deadline = state.startedAt + deps.upstreamDeadlineMs - RESERVE_MS;
   let waitedMs = 0;
   let lastError: GatewayError | undefined;
   let denied: GatewayError | undefined;
@@ -46,18 +66,31 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
     state.trace.set({ attempts, servedBy: state.servedBy });
   };
 
-  for (let index = 0; index <= fallbacks.length; index++) {
-    const name = index === 0 ? (state.target?.name ?? proxy.id) : fallbacks[index - 1]!;
-    if (index > 0) {
+  for (let index = 0; index < order.length; index++) {
+    const name = order[index]!;
+    const primary = name === primaryName;
+    const named = primary ? state.target?.via === 'named' : !!proxy.upstreams && Object.hasOwn(proxy.upstreams, name);
+    const breaker = named ? `${proxy.id}/${name}` : name;
+    if (index > 0 && deps.now() > deadline) break;
+    // An open breaker skips its target at no cost while another target remains; the last one is tried regardless.
+    if (index < order.length - 1 && !breakers.allow(breaker)) {
+      attempts.push({ target: name, skipped: 'breaker_open' });
+      continue;
+    }
+    let callDeps = withTimeouts(deps, routing.timeouts);
+    if (primary) state.upstream = primaryPlan;
+    else {
       const planned = await planFallback(deps, state, proxy, name, callerRequest).catch((err: unknown) => {
         if (err instanceof GatewayError) return { skipped: err.code ?? 'unavailable' };
         throw err;
       });
       if ('skipped' in planned) {
+        breakers.release(breaker);
         attempts.push({ target: name, skipped: planned.skipped });
         continue;
       }
       state.upstream = planned.plan;
+      callDeps = withTimeouts(deps, planned.timeouts);
       const key = policyKey(planned.plan);
       if (!evaluated.has(key)) {
         evaluated.add(key);
@@ -66,6 +99,7 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
         } catch (err) {
           if (!(err instanceof GatewayError)) throw err;
           denied = err;
+          breakers.release(breaker);
           attempts.push({ target: name, provider: planned.plan.provider, skipped: err.status === 409 ? 'policy_hold' : 'policy_denied' });
           continue;
         }
@@ -76,9 +110,10 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
       // The model call sets the upstream's own status here once its status line arrives.
       delete state.trace.record.attributes.status;
       try {
-        const response = await call();
+        const response = await call(callDeps);
         attempts.push({ target: name, provider: state.upstream!.provider, status: response.statusCode, latencyMs: round(deps.now() - started) });
         state.servedBy = name;
+        breakers.record(breaker, true);
         finish();
         return response;
       } catch (err) {
@@ -89,11 +124,13 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
         attempts.push({ target: name, provider: state.upstream!.provider, status, latencyMs: round(deps.now() - started), error: err.code ?? err.type });
         lastError = err;
         const step = nextStep({ status, code: err.code, type: err.type, headers: err.headers }, { retried, retries, retryOn, waitedMs });
+        // Only the upstream failing counts against it: never a 4xx (a 429 is the key's limit, not the target's health).
+        if (status >= 500) breakers.record(breaker, false);
         if (step.action === 'fail') {
           finish();
           throw err;
         }
-        if (step.action === 'next') break;
+        if (step.action === 'next' || deps.now() + step.waitMs > deadline) break;
         waitedMs += step.waitMs;
         await sleep(step.waitMs);
       }
@@ -104,7 +141,7 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
 }
 
 /** A fallback target planned for this request, or why it is skipped. */
-async function planFallback(deps: GatewayDeps, state: RequestState, proxy: ProxyConfig, name: string, callerRequest: boolean): Promise<{ plan: UpstreamPlan } | { skipped: string }> {
+async function planFallback(deps: GatewayDeps, state: RequestState, proxy: ProxyConfig, name: string, callerRequest: boolean): Promise<{ plan: UpstreamPlan; timeouts: Timeouts | undefined } | { skipped: string }> {
   const callerKey = state.target?.callerCredential;
   const callerAws = state.target?.callerAws;
   let target: UpstreamTarget;
@@ -121,7 +158,21 @@ async function planFallback(deps: GatewayDeps, state: RequestState, proxy: Proxy
   // A caller's own credential never falls back to a stored one, nor a stored one to a caller's the request lacks.
   if (callerRequest && !usesCaller) return { skipped: 'stored_credential' };
   if (!callerRequest && !target.credentialRef && (models as ProxyConfig).byok) return { skipped: 'needs_caller_credential' };
-  return { plan: await planTarget(deps, state, models, target) };
+  return { plan: await planTarget(deps, state, models, target), timeouts: models === proxy ? proxy.routing?.timeouts : (models as ProxyConfig).routing?.timeouts };
+}
+
+type Timeouts = NonNullable<RoutingConfig['timeouts']>;
+
+/** The deps a target's call is made with: its own timeouts over the gateway's. */
+function withTimeouts(deps: GatewayDeps, t: Timeouts | undefined): GatewayDeps {
+  if (!t) return deps;
+  return {
+    ...deps,
+    ...(t.idleMs ? { upstreamIdleTimeoutMs: t.idleMs } : {}),
+    ...(t.totalMs ? { upstreamDeadlineMs: Math.min(t.totalMs, deps.upstreamDeadlineMs) } : {}),
+    ...(t.connectMs ? { upstreamConnectTimeoutMs: t.connectMs } : {}),
+    ...(t.firstByteMs ? { upstreamFirstByteTimeoutMs: t.firstByteMs } : {}),
+  };
 }
 
 function policyKey(plan: UpstreamPlan): string {

@@ -13,7 +13,7 @@ export async function callModel(deps: GatewayDeps, state: RequestState): Promise
   if (route.kind !== 'openai' || !proxy || !state.upstream) throw new Error('callModel reached without a routed request');
   if (route.endpoint === 'models' && proxy.allowedModels?.length) return allowedModelsList(proxy.allowedModels, proxy.modelAliases, proxy.id, route.ingress);
 
-  return callWithRetries(deps, state, () => {
+  return callWithRetries(deps, state, (deps) => {
     const adapter = adapterFor(state.upstream!.provider);
     if (!adapter) throw new Error(`callModel reached for provider '${state.upstream!.provider}' without an adapter`);
     const sentAt = deps.now();

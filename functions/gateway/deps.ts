@@ -38,7 +38,8 @@ export function depsFromEnv(env: NodeJS.ProcessEnv): GatewayDeps {
     identitySigningKey: identityKeyFrom(env, readSecret, logger),
     authCacheTtlMs: numberFrom(env.SLUICE_AUTH_CACHE_TTL_MS, 300_000),
     upstreamIdleTimeoutMs: numberFrom(env.SLUICE_UPSTREAM_IDLE_TIMEOUT_MS, 60_000),
-    upstreamDeadlineMs: numberFrom(env.SLUICE_UPSTREAM_DEADLINE_MS, 600_000),
+    // Inside the function's 300 s timeout, with room to answer and trace.
+    upstreamDeadlineMs: numberFrom(env.SLUICE_UPSTREAM_DEADLINE_MS, 280_000),
     now: preciseNow,
     pricing: pricingFromEnv(env),
     traceBodyBytes: traceBodyBytesFromEnv(env),

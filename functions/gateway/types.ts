@@ -98,6 +98,8 @@ export interface Plugin {
 
 /** Everything the handler needs from the outside world, injected. */
 export interface GatewayDeps {
+  /** Per-target circuit breakers (default: in-process, functions/gateway/attempts.ts). */
+  breakers?: import('../routing/breaker.js').CircuitBreakers;
   store: ControlStore;
   cache: Cache;
   traceSink: TraceSink;

@@ -24,7 +24,12 @@ export const MAX_OBSERVED_JSON = 16 * 1024 * 1024;
  * upstream's status. Redirects are not followed: a 3xx is a 502 `upstream_error`.
  */
 export async function sendPlanned(deps: CallDeps, state: CallState, sentAt: number, plan: UpstreamPlan = state.upstream!): Promise<UpstreamExchange> {
-  const exchange = await sendUpstream(plan, { idleMs: deps.upstreamIdleTimeoutMs, deadlineMs: deps.upstreamDeadlineMs });
+  const exchange = await sendUpstream(plan, {
+    idleMs: deps.upstreamIdleTimeoutMs,
+    deadlineMs: deps.upstreamDeadlineMs,
+    ...(deps.upstreamConnectTimeoutMs ? { connectMs: deps.upstreamConnectTimeoutMs } : {}),
+    ...(deps.upstreamFirstByteTimeoutMs ? { firstByteMs: deps.upstreamFirstByteTimeoutMs } : {}),
+  });
   state.trace.step('llm', { provider: plan.provider, model: plan.modelResolved, status: exchange.status }, sentAt);
   state.trace.set({ status: exchange.status });
   if (exchange.status >= 300 && exchange.status < 400) {

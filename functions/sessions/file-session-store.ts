@@ -28,6 +28,13 @@ export interface FileSessionStoreOptions {
   timings?: SessionTimings;
   /** Compact the journal when it grows past this many bytes. */
   compactBytes?: number;
+  /**
+   * Sessions (and, separately, links) held at most (default 20,000 each). When full, the least
+   * recently used is forgotten: its next request starts a new session. Without a bound every
+   * request without a session header kept a record for the whole retention, which was the
+   * gateway's second memory retainer under sustained load (issue #17, bench/results/soak.md).
+   */
+  maxEntries?: number;
 }
 
 interface SessionsState {
@@ -43,6 +50,21 @@ type JournalLine =
 
 export const SESSIONS_FILE_NAME = 'sessions.jsonl';
 const DEFAULT_COMPACT_BYTES = 8 * 1024 * 1024;
+const DEFAULT_MAX_ENTRIES = 20_000;
+
+/** Sets `key` as the most recently used entry (Map order), then forgets the least recently used beyond `max`. */
+function setBounded<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  trimOldest(map, max);
+}
+
+function trimOldest<V>(map: Map<string, V>, max: number): void {
+  for (const key of map.keys()) {
+    if (map.size <= max) return;
+    map.delete(key);
+  }
+}
 
 export class FileSessionStore implements SessionStore {
   private readonly dataDir: string;
@@ -50,6 +72,7 @@ export class FileSessionStore implements SessionStore {
   private readonly now: () => number;
   private readonly timings: SessionTimings;
   private readonly compactBytes: number;
+  private readonly maxEntries: number;
   private state: SessionsState | undefined;
   private loading: Promise<SessionsState> | undefined;
   private fd: number | undefined;
@@ -64,6 +87,7 @@ export class FileSessionStore implements SessionStore {
     this.now = options.now ?? Date.now;
     this.timings = options.timings ?? DEFAULT_SESSION_TIMINGS;
     this.compactBytes = options.compactBytes ?? DEFAULT_COMPACT_BYTES;
+    this.maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
   }
 
   async getLink(key: string): Promise<string | undefined> {
@@ -75,7 +99,7 @@ export class FileSessionStore implements SessionStore {
     this.reportWriteError();
     const state = await this.load();
     const link = { sessionId, retainUntil: this.now() + this.timings.retentionMs };
-    state.links.set(key, link);
+    setBounded(state.links, key, link, this.maxEntries);
     this.append({ op: 'link', key, ...link });
   }
 
@@ -84,7 +108,7 @@ export class FileSessionStore implements SessionStore {
     const state = await this.load();
     const { record, result } = nextTurn(state.sessions.get(input.sessionId), input, this.now(), this.timings);
     if (record && result.owned) {
-      state.sessions.set(input.sessionId, record);
+      setBounded(state.sessions, input.sessionId, record, this.maxEntries);
       const { proxyId, turn, expiresAt, retainUntil } = record;
       this.append({ op: 'turn', id: input.sessionId, trace: input.traceId, proxyId, turn, expiresAt, retainUntil });
     }
@@ -148,6 +172,8 @@ export class FileSessionStore implements SessionStore {
       applyLine(state, line, this.filePath, i + 1);
     });
     dropExpired(state, this.now());
+    trimOldest(state.sessions, this.maxEntries);
+    trimOldest(state.links, this.maxEntries);
     return state;
   }
 
@@ -224,6 +250,7 @@ function applyLine(state: SessionsState, line: JournalLine, file: string, lineNo
     case 'turn': {
       const prev = state.sessions.get(line.id);
       const turns = line.turn === 1 || !prev ? { [line.trace]: line.turn } : pruneRemembered({ ...prev.turns, [line.trace]: line.turn });
+      state.sessions.delete(line.id); // Map order = recency, as at run time
       state.sessions.set(line.id, { proxyId: line.proxyId, turn: line.turn, expiresAt: line.expiresAt, retainUntil: line.retainUntil, turns });
       return;
     }
@@ -231,6 +258,7 @@ function applyLine(state: SessionsState, line: JournalLine, file: string, lineNo
       state.sessions.set(line.id, line.record);
       return;
     case 'link':
+      state.links.delete(line.key);
       state.links.set(line.key, { sessionId: line.sessionId, retainUntil: line.retainUntil });
       return;
     default:

@@ -83,10 +83,14 @@ export interface ProxyConfig {
 export interface RoutingConfig {
   /** Tried in order after the proxy's own upstream: a named upstream of this proxy, else another proxy's id (one level: its own fallbacks are ignored). */
   fallbacks?: string[];
+  /** Weighted load balancing: target name (this proxy's own id for its own upstream, a named upstream, another proxy) → weight. */
+  balance?: Record<string, number>;
   /** Retries per target (default 2). */
   retries?: number;
   /** Upstream statuses retried (default 429, 500, 502, 503, 504, 529). */
   retryOn?: number[];
+  /** This proxy's upstream timeouts, ms (defaults: the gateway's idle and total timeouts; no separate connect / first-byte limit). */
+  timeouts?: { connectMs?: number; firstByteMs?: number; idleMs?: number; totalMs?: number };
 }
 
 /** `action`: the policy judging `POST /v1/actions/check` (non-model actions), never the request stage's. */

@@ -25,6 +25,10 @@ export interface UpstreamTimeouts {
   idleMs: number;
   /** The whole exchange, body included, may take at most this long. */
   deadlineMs: number;
+  /** A new connection must be established within this long. */
+  connectMs?: number;
+  /** The status line must arrive within this long. */
+  firstByteMs?: number;
 }
 
 export class UpstreamTimeoutError extends Error {
@@ -79,17 +83,31 @@ export function sendUpstream(plan: UpstreamPlan, timeouts: UpstreamTimeouts): Pr
       end(new UpstreamTimeoutError(`Upstream did not complete within ${timeouts.deadlineMs} ms.`));
     }, timeouts.deadlineMs);
     deadline.unref();
+    const firstByte = timeouts.firstByteMs
+      ? setTimeout(() => end(new UpstreamTimeoutError(`Upstream sent no status line within ${timeouts.firstByteMs} ms.`)), timeouts.firstByteMs)
+      : undefined;
+    if (timeouts.connectMs) {
+      const connectMs = timeouts.connectMs;
+      req.once('socket', (socket) => {
+        if (!socket.connecting) return;
+        const t = setTimeout(() => end(new UpstreamTimeoutError(`Upstream connection not established within ${connectMs} ms.`)), connectMs);
+        socket.once('connect', () => clearTimeout(t));
+        socket.once('close', () => clearTimeout(t));
+      });
+    }
     req.setTimeout(timeouts.idleMs, () => {
       end(new UpstreamTimeoutError(`Upstream sent nothing for ${timeouts.idleMs} ms.`));
     });
     req.on('error', (err) => {
       clearTimeout(deadline);
+      clearTimeout(firstByte);
       if (settled) return;
       settled = true;
       reject(err instanceof UpstreamTimeoutError ? gatewayTimeout(err.message) : badGateway(`Upstream connection failed: ${describe(err)}.`));
     });
     req.on('response', (res) => {
       settled = true;
+      clearTimeout(firstByte);
       const clear = () => clearTimeout(deadline);
       res.once('end', clear);
       res.once('close', clear);

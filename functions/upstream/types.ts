@@ -76,6 +76,9 @@ export interface CallDeps {
   upstreamIdleTimeoutMs: number;
   /** Abort the upstream call when the whole exchange takes longer than this. */
   upstreamDeadlineMs: number;
+  /** Per target (`sluice proxies create --timeout-connect / --timeout-first-byte`): the TCP/TLS connect, and the wait for the status line. */
+  upstreamConnectTimeoutMs?: number;
+  upstreamFirstByteTimeoutMs?: number;
   now: () => number;
 }
 

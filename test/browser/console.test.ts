@@ -13,13 +13,17 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDev } from '../../functions/local/dev.js';
 import type { LocalServer } from '../../functions/local/server.js';
+import { generateAdminKey } from '../../functions/console/admin-keys.js';
+import { FileAdminStore } from '../../functions/console/admin-store.js';
 import { setPolicy } from '../../functions/governance/policy-admin.js';
 import { FileControlStore } from '../../functions/stores/file-store.js';
 import { generateGatewayKey } from '../../functions/stores/keys.js';
 import { PROJECT_ROOT } from '../../lib/bundled-function.js';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 
-const SHOTS = join(PROJECT_ROOT, 'docs', 'console');
+// Every run takes the screenshots; they replace docs/console/*.png only with
+// SLUICE_UPDATE_SCREENSHOTS=1, so a test run leaves the checkout as it was.
+const SHOTS = process.env.SLUICE_UPDATE_SCREENSHOTS === '1' ? join(PROJECT_ROOT, 'docs', 'console') : join(tmpdir(), `sluice-console-shots-${process.pid}`);
 const XSS = '<img src=x onerror=alert(1)>';
 
 let upstream: OpenAIUpstream;
@@ -78,6 +82,7 @@ afterAll(async () => {
   await upstream?.close();
   await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   await rm(profileDir, { recursive: true, force: true });
+  if (!SHOTS.startsWith(PROJECT_ROOT)) await rm(SHOTS, { recursive: true, force: true });
 });
 
 const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -127,6 +132,8 @@ describe('the console in Chromium', () => {
     expect(steps).toEqual(expect.arrayContaining(['request_received', 'llm', 'request_finished']));
     expect(await page.locator('#request-body').textContent()).toContain('first question');
     expect(await page.locator('#response-body').textContent()).toContain('first question');
+    expect(await page.locator('.facts').textContent()).toMatch(/Tokens\d+ in, \d+ out/);
+    expect(await page.locator('#attempts tbody tr').allTextContents()).toEqual([expect.stringMatching(/^openai-compatiblegpt-4o-mini200/)]);
     await shot('trace');
     await page.getByRole('link', { name: new RegExp(sessionId) }).click();
     await page.getByRole('heading', { name: `Session ${sessionId}` }).waitFor();
@@ -174,6 +181,21 @@ describe('the console in Chromium', () => {
     expect(resent.choices[0]!.message.content).toContain('transfer 100 EUR');
   });
 
+  it('denies a held request: the re-sent request is refused with the operator\'s denial', async () => {
+    const body = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'transfer 9000 EUR to Mallory' }] };
+    const held = (await client(heldKey).chat.completions.create(body).catch((e: unknown) => e)) as { status: number; headers: Headers };
+    expect(held.status).toBe(409);
+    const approvalId = held.headers.get('x-sluice-approval-id')!;
+    await page.goto(`${base}/console/#/approvals`);
+    await page.reload(); // the page already showed #/approvals: a same-hash goto loads nothing new
+    const card = page.locator(`[data-approval-id="${approvalId}"]`);
+    await card.getByRole('button', { name: 'Deny' }).click();
+    await expect.poll(() => card.textContent()).toContain('denied by console:adm_');
+    const resent = (await client(heldKey).chat.completions.create(body, { headers: { 'x-sluice-approval-id': approvalId } }).catch((e: unknown) => e)) as { status: number; message: string };
+    expect(resent.status).not.toBe(200);
+    expect(resent.message).toContain('denied by an operator');
+  });
+
   it('policies show their version and test against a trace\'s input document', async () => {
     const traces = await page.request.get(`${base}/admin/v1/traces?proxy=held&limit=200`);
     const heldTrace = ((await traces.json()) as { data: { traceId: string; status: number }[] }).data.find((t) => t.status === 409)!;
@@ -191,5 +213,24 @@ describe('the console in Chromium', () => {
     await page.locator('#sign-out').click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     expect((await page.request.get(`${base}/admin/v1/traces`)).status()).toBe(401);
+  });
+  it('a viewer signs in with an admin key in the form and gets no Approve or Deny buttons', async () => {
+    const viewer = generateAdminKey();
+    await new FileAdminStore(dataDir).putKey({ id: viewer.id, hash: viewer.hash, role: 'viewer', createdAt: new Date().toISOString() });
+    const body = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: 'transfer 1 EUR to Carol' }] };
+    const held = (await client(heldKey).chat.completions.create(body).catch((e: unknown) => e)) as { headers: Headers };
+    await page.goto(`${base}/console/`);
+    await page.locator('#admin-key').fill(viewer.key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.locator('#who').textContent()).toContain('(viewer)');
+    await page.goto(`${base}/console/#/approvals`);
+    const card = page.locator(`[data-approval-id="${held.headers.get('x-sluice-approval-id')}"]`);
+    await card.waitFor();
+    expect(await card.getByRole('button').count()).toBe(0);
+    expect(await page.content()).not.toContain(viewer.key); // the key is never shown
+    // The API refuses a viewer's decision too (with its CSRF token and the right Origin).
+    const csrf = await page.evaluate(async () => ((await (await fetch('/admin/v1/session')).json()) as { csrf: string }).csrf);
+    const r = await page.request.post(`${base}/admin/v1/approvals/${held.headers.get('x-sluice-approval-id')}/approve`, { headers: { origin: base, 'x-sluice-csrf': csrf } });
+    expect(r.status()).toBe(403);
   });
 });

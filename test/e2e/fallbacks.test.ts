@@ -130,6 +130,16 @@ describe('failure modes, each served by the fallback', () => {
     expect(r3.headers.get('x-sluice-attempts')).toBe('1');
   });
 
+  it('a per-target first-byte timeout (--timeout-first-byte) fails over a slow status line before the idle timeout', async () => {
+    const slow = await failingProxy('ffirst', { kind: 'slow-headers', delayMs: 2_000 }, { fallbacks: ['test'], retries: 0, timeouts: { firstByteMs: 100, idleMs: 5_000 } });
+    const r = await chat(slow.key);
+    expect(r.status).toBe(200);
+    const trace = await traceIn(traces, r.traceId);
+    const first = (trace!.attributes.attempts as Array<Record<string, unknown>>)[0]!;
+    expect(first).toMatchObject({ target: 'ffirst', status: 504 });
+    expect(first.latencyMs as number).toBeLessThan(1_500);
+  });
+
   it('without a fallback the last failure reaches the client, after the retries', async () => {
     const { upstream, key } = await failingProxy('fnone', { kind: 'status', status: 502 }, { retries: 1 });
     const r = await chat(key);
@@ -137,6 +147,39 @@ describe('failure modes, each served by the fallback', () => {
     expect(upstream!.requests).toBe(2);
     expect(r.headers.get('x-sluice-attempts')).toBe('2');
     expect(r.headers.get('x-sluice-served-by')).toBeNull();
+  });
+});
+
+describe('weighted load balancing', () => {
+  it('70/30 between the own upstream and another proxy holds within ±5 % over 2,000 requests', async () => {
+    await gw.addProxy({ id: 'bal-west' });
+    await gw.addProxy({ id: 'bal', routing: { balance: { bal: 70, 'bal-west': 30 } } });
+    const { key } = await gw.addKey({ proxyId: 'bal' });
+    const served: Record<string, number> = {};
+    for (let batch = 0; batch < 100; batch++) {
+      const results = await Promise.all(Array.from({ length: 20 }, () => chat(key)));
+      for (const r of results) {
+        expect(r.status).toBe(200);
+        const by = r.headers.get('x-sluice-served-by')!;
+        served[by] = (served[by] ?? 0) + 1;
+      }
+    }
+    expect(Object.keys(served).sort()).toEqual(['bal', 'bal-west']);
+    expect(Math.abs(served.bal! / 2000 - 0.7)).toBeLessThanOrEqual(0.05);
+  });
+});
+
+describe('circuit breaker', () => {
+  it('after 5 failures the primary is skipped at no cost: the fallback answers with one attempt', async () => {
+    const { upstream, key } = await failingProxy('brk', { kind: 'status', status: 500 }, { fallbacks: ['test'], retries: 0 });
+    for (let i = 0; i < 5; i++) expect((await chat(key)).headers.get('x-sluice-attempts')).toBe('2');
+    expect(upstream!.requests).toBe(5);
+    const r = await chat(key);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-sluice-attempts')).toBe('1');
+    expect(upstream!.requests).toBe(5);
+    const trace = await traceIn(traces, r.traceId);
+    expect((trace!.attributes.attempts as Array<Record<string, unknown>>)[0]).toEqual({ target: 'brk', skipped: 'breaker_open' });
   });
 });
 

@@ -235,6 +235,28 @@ describe('file store specifics', () => {
     expect(after.map((l) => l.op)).toEqual(['session', 'link', 'turn']);
   });
 
+  it('holds a bounded number of sessions and links: the least recently used is forgotten, in memory and after a restart', async () => {
+    const dir = join(dataDir, 'bounded');
+    const store = new FileSessionStore({ dataDir: dir, maxEntries: 3 });
+    const [a, b, c, d] = [id(), id(), id(), id()];
+    for (const s of [a, b, c]) await store.advanceTurn({ sessionId: s, proxyId: 'p1', traceId: id() });
+    // a is used again, so b is now the least recently used; d pushes it out.
+    expect(await store.advanceTurn({ sessionId: a, proxyId: 'p1', traceId: id() })).toEqual({ owned: true, turn: 2 });
+    await store.advanceTurn({ sessionId: d, proxyId: 'p1', traceId: id() });
+    expect(await store.advanceTurn({ sessionId: b, proxyId: 'p1', traceId: id() })).toEqual({ owned: true, turn: 1 });
+    for (const k of ['k1', 'k2', 'k3', 'k4']) await store.putLink(k, a);
+    expect(await store.getLink('k1')).toBeUndefined();
+    expect(await store.getLink('k4')).toBe(a);
+    await store.close();
+    // The journal holds more than the bound; a restart keeps the most recent ones only.
+    const again = new FileSessionStore({ dataDir: dir, maxEntries: 3 });
+    expect(await again.getLink('k1')).toBeUndefined();
+    expect(await again.getLink('k2')).toBe(a);
+    expect(await again.advanceTurn({ sessionId: a, proxyId: 'p1', traceId: id() })).toEqual({ owned: true, turn: 3 });
+    expect(await again.advanceTurn({ sessionId: c, proxyId: 'p1', traceId: id() })).toEqual({ owned: true, turn: 1 });
+    await again.close();
+  });
+
   it('compacts when the journal grows, and replays the compacted journal exactly', async () => {
     const dir = join(dataDir, 'compact');
     const clock = { now: T0 };

@@ -39,6 +39,26 @@ describe('sluice proxies create --fallback / --retries / --retry-on', () => {
     expect(await refused('create', 'c1', '--provider', 'openai', '--fallback', 'c2', '--replace')).toContain("falls back to 'c1': cycles are refused");
   });
 
+  it('--balance: the own upstream takes the rest of 100, or its own weight; members are checked like fallbacks', async () => {
+    await run('create', 'west', '--provider', 'openai');
+    expect((await run('create', 'east', '--provider', 'openai', '--balance', 'west=30')).code).toBe(0);
+    expect((await cli.reader.getProxy('east'))?.routing).toEqual({ balance: { west: 30, east: 70 } });
+    expect((await run('show', 'east')).out).toMatch(/balance: +west=30, east=70/);
+    expect((await run('create', 'east2', '--provider', 'openai', '--balance', 'west=300', '--balance', 'east2=100')).code).toBe(0);
+    expect((await run('create', 'x', '--provider', 'openai', '--balance', 'west=100')).err).toContain('give this proxy\'s own upstream a weight with --balance x=W');
+    expect((await run('create', 'x', '--provider', 'openai', '--balance', 'west=0')).err).toContain('must look like target=weight');
+    expect((await run('create', 'x', '--provider', 'openai', '--balance', 'nowhere=10')).err).toContain("'nowhere' is neither");
+    const del = await run('delete', 'west');
+    expect(del.err).toContain("proxy 'west' is a fallback of east, east2");
+  });
+
+  it('--timeout-*: stored in ms, shown, bad values refused', async () => {
+    expect((await run('create', 't1', '--provider', 'openai', '--timeout-connect', '1000', '--timeout-first-byte', '5000', '--timeout-idle', '20000', '--timeout-total', '120000')).code).toBe(0);
+    expect((await cli.reader.getProxy('t1'))?.routing?.timeouts).toEqual({ connectMs: 1000, firstByteMs: 5000, idleMs: 20000, totalMs: 120000 });
+    expect((await run('show', 't1')).out).toMatch(/timeouts: +connect 1000 ms, firstByte 5000 ms, idle 20000 ms, total 120000 ms/);
+    expect((await run('create', 't2', '--provider', 'openai', '--timeout-idle', 'soon')).err).toContain('--timeout-idle takes milliseconds');
+  });
+
   it('refuses to delete a proxy another proxy falls back to', async () => {
     await run('create', 'd1', '--provider', 'openai');
     await run('create', 'd2', '--provider', 'openai', '--fallback', 'd1');
