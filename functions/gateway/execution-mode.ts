@@ -31,6 +31,8 @@ interface ResponseStreamGlobal {
 
 const STRING_CHUNK = 16_384;
 
+const ignore = (): void => {};
+
 /** Resolves when `dst` finished after `src` ended; rejects (destroying both) on an error or an early close. */
 export function pipeBody(src: Readable, dst: Writable): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -43,6 +45,10 @@ export function pipeBody(src: Readable, dst: Writable): Promise<void> {
       dst.off('finish', onFinish);
       dst.off('close', onClose);
       if (error) {
+        // Destroying with an error emits 'error' again (later, on the next tick): a listener must
+        // stay, or that second emission is an uncaught exception that ends the process.
+        src.on('error', ignore);
+        dst.on('error', ignore);
         src.destroy();
         if (!dst.destroyed) dst.destroy(error);
         reject(error);
