@@ -14,11 +14,12 @@
  * Knobs: BENCH_SOAK_REQUESTS, BENCH_SOAK_CONCURRENCY, BENCH_SOAK_SNAPSHOT=1 (heap snapshots at
  * each probe, kept in the work dir, which is then not deleted), BENCH_OUT.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, openSync, readSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { traceLineCounter } from './lib/cpu.js';
 import { chatBody, chatRequest, type Target } from './lib/http-load.js';
 import { newUpstreamKey, startSluice, startUpstream, SLUICE_PROXY_ID, type BenchEnv, type Started } from './lib/targets.js';
 
@@ -92,38 +93,6 @@ async function probeHeap(pid: number, file: string): Promise<HeapProbe> {
   throw new Error('heap probe did not answer');
 }
 
-/** Counts trace lines in the JSONL day files, reading only what was appended since the last call. */
-function traceCounter(dir: string): () => number {
-  const offsets = new Map<string, number>();
-  let lines = 0;
-  const buf = Buffer.alloc(4 * MiB);
-  return () => {
-    let names: string[] = [];
-    try {
-      names = readdirSync(dir).filter((f) => f.endsWith('.jsonl'));
-    } catch {
-      return lines;
-    }
-    for (const name of names) {
-      const path = join(dir, name);
-      let offset = offsets.get(name) ?? 0;
-      const fd = openSync(path, 'r');
-      try {
-        for (;;) {
-          const n = readSync(fd, buf, 0, buf.length, offset);
-          if (n <= 0) break;
-          for (let i = 0; i < n; i++) if (buf[i] === 10) lines++;
-          offset += n;
-        }
-      } finally {
-        closeSync(fd);
-      }
-      offsets.set(name, offset);
-    }
-    return lines;
-  };
-}
-
 function spoolFiles(dir: string): number {
   let n = 0;
   try {
@@ -188,7 +157,7 @@ export async function runSoak(): Promise<void> {
     });
     running.push(sluice);
     const pid = sluice.child.process.pid!;
-    const traces = traceCounter(join(sluice.dataDir, 'traces'));
+    const traces = traceLineCounter(join(sluice.dataDir, 'traces'));
     const t0 = Date.now();
     const sampler = setInterval(() => samples.push({ t: (Date.now() - t0) / 1000, rss: rssOf(pid), done: sent }), 1000);
 
