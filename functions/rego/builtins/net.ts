@@ -2,6 +2,7 @@
 import { RObject, RSet, num, type Value } from '../value.js';
 import { builtinError, def, str, typeError } from './operands.js';
 import type { BuiltinContext, BuiltinDef } from './types.js';
+import { ipString } from './ip-string.js';
 
 /** 4 bytes for IPv4, 16 for IPv6 (Go's net.IP), undefined if not an address. */
 export function parseIP(s: string): Uint8Array | undefined {
@@ -145,32 +146,6 @@ function cidrContains(name: string, cidr: string, other: string): boolean {
   const sub = parseCIDR(other);
   if (!sub) throw builtinError(name, `not a valid textual representation of an IP address or CIDR: ${other}`);
   return contains(network, sub.ip) && contains(network, lastIP(sub));
-}
-
-/** Go's net.IP.String(): dotted IPv4 (v4-mapped included), RFC 5952 IPv6. */
-export function ipString(ip: Uint8Array): string {
-  const v4 = to4(ip);
-  if (v4) return [...v4].join('.');
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((ip[i]! << 8) | ip[i + 1]!);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (g: number[]): string => g.map((x) => x.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
 }
 
 function toBig(ip: Uint8Array): bigint {

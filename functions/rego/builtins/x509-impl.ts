@@ -11,6 +11,7 @@
  */
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { asString, bitString, children, integer, oidArcs, oidString, parseOne, readElement, TAG, time, X509Error, type Element } from './x509-der.ts';
+import { ipString } from './ip-string.ts';
 
 export { X509Error } from './x509-der.ts';
 
@@ -148,33 +149,6 @@ function publicKey(spki: Element): [number, Json] {
 }
 
 // ---- general names, IPs, URLs ----
-
-/** Go's net.IP.String(). */
-function ipString(b: Buffer): string {
-  if (b.length === 4) return [...b].join('.');
-  if (b.length !== 16) return `?${b.toString('hex')}`;
-  if (b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff) return [...b.subarray(12)].join('.');
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(b.readUInt16BE(i));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
 
 /** Go's *url.URL as json.Marshal shows it (url.Parse of a SAN URI). */
 function urlObject(s: string): Obj {
