@@ -77,6 +77,15 @@ export interface ProxyConfig {
   governance?: GovernanceConfig;
   /** Retries and fallback targets (docs/providers.md, "Retries and fallbacks"). */
   routing?: RoutingConfig;
+  /** Response cache (docs/cache.md); absent: off. Validated by functions/cache/config.ts. */
+  cache?: ProxyCacheConfig;
+}
+
+/** A proxy's response cache: exact-match answers kept `ttlSeconds` (1 s to 7 days). */
+export interface ProxyCacheConfig {
+  ttlSeconds: number;
+  /** `proxy` (default): every key of the proxy shares entries; `key`: each gateway key has its own. */
+  scope?: 'proxy' | 'key';
 }
 
 /** How a proxy's model calls survive a failing upstream. */
