@@ -22,6 +22,7 @@ export const EXPOSED_HEADERS = [
   'X-Sluice-Overhead-Ms',
   'X-Sluice-Attempts',
   'X-Sluice-Served-By',
+  'X-Sluice-Cache',
 ] as const;
 
 export interface GatewayFunctionProps {

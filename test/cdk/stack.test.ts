@@ -54,7 +54,7 @@ describe('SluiceStack, cache off (default)', () => {
       AuthType: 'NONE',
       InvokeMode: 'RESPONSE_STREAM',
       Cors: Match.objectLike({
-        ExposeHeaders: ['X-Sluice-Session-Id', 'X-Sluice-Trace-Id', 'X-Sluice-Approval-Id', 'X-Sluice-Overhead-Ms', 'X-Sluice-Attempts', 'X-Sluice-Served-By'],
+        ExposeHeaders: ['X-Sluice-Session-Id', 'X-Sluice-Trace-Id', 'X-Sluice-Approval-Id', 'X-Sluice-Overhead-Ms', 'X-Sluice-Attempts', 'X-Sluice-Served-By', 'X-Sluice-Cache'],
       }),
     });
   });
