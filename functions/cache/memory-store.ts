@@ -1,88 +1,74 @@
-import { keyString } from './key.js';
 import { MAX_ENTRY_BYTES, type CacheKey, type CachedAnswer, type ResponseCacheStore } from './store.js';
+import { CacheEntryTooLargeError, assertDigest, assertKey, scopeSegment } from './scope-key.js';
 
-export interface MemoryStoreOptions {
-  /** Total payload bytes held (default 64 MiB). */
+/**
+ * The embedded response cache (local runtime, tests): in-process, bounded by total payload
+ * bytes; when full, the least recently used entries are evicted. Dead entries are misses.
+ */
+export interface MemoryResponseCacheStoreOptions {
+  /** @default 64 MiB */
   maxBytes?: number;
-  /** Entries held (default 10,000). */
-  maxEntries?: number;
-  /** Epoch ms (injected, for TTL tests). */
   now?: () => number;
 }
 
-interface Held {
-  key: CacheKey;
-  entry: CachedAnswer;
-}
-
-/**
- * The embedded response store (local runtime, one process): bounded in payload bytes and
- * in entries. When full, the least recently used entries are evicted to make room; a dead
- * entry is dropped when read. Reads and writes never fail.
- */
-export class MemoryResponseStore implements ResponseCacheStore {
-  private readonly map = new Map<string, Held>();
+export class MemoryResponseCacheStore implements ResponseCacheStore {
+  private readonly entries = new Map<string, CachedAnswer>();
   private bytes = 0;
-  readonly maxBytes: number;
-  readonly maxEntries: number;
+  private readonly maxBytes: number;
   private readonly now: () => number;
 
-  constructor(opts: MemoryStoreOptions = {}) {
-    this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
-    this.maxEntries = opts.maxEntries ?? 10_000;
-    this.now = opts.now ?? Date.now;
-  }
-
-  get size(): number {
-    return this.map.size;
-  }
-
-  get heldBytes(): number {
-    return this.bytes;
+  constructor(options: MemoryResponseCacheStoreOptions = {}) {
+    this.maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+    this.now = options.now ?? Date.now;
   }
 
   async get(key: CacheKey): Promise<CachedAnswer | undefined> {
-    const id = keyString(key);
-    const held = this.map.get(id);
-    if (!held) return undefined;
-    this.map.delete(id);
-    if (held.entry.expiresAt <= this.now()) {
-      this.bytes -= held.entry.payload.byteLength;
+    assertKey(key);
+    const id = idOf(key);
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    if (!(entry.expiresAt > this.now())) {
+      this.remove(id);
       return undefined;
     }
-    // Re-inserted: the Map's order is the recency order.
-    this.map.set(id, held);
-    return held.entry;
+    this.entries.delete(id); // most recently used last
+    this.entries.set(id, entry);
+    return entry;
   }
 
   async set(key: CacheKey, entry: CachedAnswer): Promise<void> {
-    const size = entry.payload.byteLength;
-    if (size > MAX_ENTRY_BYTES) throw new Error(`cache entry of ${size} bytes is over the ${MAX_ENTRY_BYTES}-byte limit`);
-    if (size > this.maxBytes) return;
-    const id = keyString(key);
-    this.drop(id);
-    while (this.map.size > 0 && (this.map.size >= this.maxEntries || this.bytes + size > this.maxBytes)) {
-      this.drop(this.map.keys().next().value!);
+    assertKey(key);
+    const limit = Math.min(MAX_ENTRY_BYTES, this.maxBytes);
+    if (entry.payload.byteLength > limit) throw new CacheEntryTooLargeError(entry.payload.byteLength, limit);
+    const id = idOf(key);
+    this.remove(id);
+    if (!(entry.expiresAt > this.now())) return;
+    this.entries.set(id, entry);
+    this.bytes += entry.payload.byteLength;
+    for (const oldest of this.entries.keys()) {
+      if (this.bytes <= this.maxBytes) break;
+      this.remove(oldest);
     }
-    this.map.set(id, { key, entry });
-    this.bytes += size;
   }
 
   async purge(scope: { orgId: string; proxyId: string; digest?: string }): Promise<number> {
-    let n = 0;
-    for (const [id, held] of this.map) {
-      if (held.key.orgId !== scope.orgId || held.key.proxyId !== scope.proxyId) continue;
-      if (scope.digest !== undefined && held.key.digest !== scope.digest) continue;
-      this.drop(id);
-      n++;
+    if (scope.digest !== undefined) {
+      assertDigest(scope.digest);
+      return this.remove(idOf({ ...scope, digest: scope.digest })) ? 1 : 0;
     }
+    const prefix = `${scopeSegment(scope)}/`;
+    let n = 0;
+    for (const id of [...this.entries.keys()]) if (id.startsWith(prefix) && this.remove(id)) n++;
     return n;
   }
 
-  private drop(id: string): void {
-    const held = this.map.get(id);
-    if (!held) return;
-    this.map.delete(id);
-    this.bytes -= held.entry.payload.byteLength;
+  private remove(id: string): boolean {
+    const old = this.entries.get(id);
+    if (!old) return false;
+    this.entries.delete(id);
+    this.bytes -= old.payload.byteLength;
+    return true;
   }
 }
+
+const idOf = (key: CacheKey) => `${scopeSegment(key)}/${key.digest}`;

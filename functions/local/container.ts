@@ -7,6 +7,7 @@
  */
 import './awslambda.js';
 import { startLocalServer } from './server.js';
+import { batchWrites } from './batched-stdout.js';
 import { exitOnStopSignals } from './shutdown.js';
 
 const port = Number(process.env.PORT ?? 8080);
@@ -15,6 +16,8 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   process.stderr.write(`Sluice: PORT must be an integer 0-65535, not "${process.env.PORT}"\n`);
   process.exit(2);
 }
+// Log lines written in one event-loop turn go out in one write (flushed on exit).
+batchWrites(process.stdout);
 const { handler, flushTraces } = await import('../gateway/handler.js');
 const server = await startLocalServer({ handler, port, host, production: true });
 exitOnStopSignals(server, { flush: () => flushTraces() });

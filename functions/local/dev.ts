@@ -6,6 +6,7 @@ import { generateAdminKey } from '../console/admin-keys.js';
 import { FileAdminStore } from '../console/admin-store.js';
 import { issueNonce } from '../console/session-auth.js';
 import { startLocalServer, type LocalServer } from './server.js';
+import { batchWrites } from './batched-stdout.js';
 import { exitOnStopSignals, type StopSignalOptions } from './shutdown.js';
 
 export interface DevOptions {
@@ -19,6 +20,8 @@ export interface DevOptions {
    * printed, so a signal sent as soon as the URL shows is already handled.
    */
   stopOnSignals?: StopSignalOptions;
+  /** Coalesce stdout writes per event-loop turn (functions/local/batched-stdout.ts): the CLI's own process only. */
+  batchStdout?: boolean;
 }
 
 /**
@@ -28,6 +31,7 @@ export interface DevOptions {
  */
 export async function runDev(opts: DevOptions): Promise<LocalServer> {
   const print = opts.print ?? ((text: string) => process.stdout.write(`${text}\n`));
+  if (opts.batchStdout) batchWrites(process.stdout);
   const dataDir = resolve(opts.dataDir);
   process.env.SLUICE_DATA_DIR = dataDir;
   process.env.SLUICE_STORE ??= 'file';

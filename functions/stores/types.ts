@@ -77,14 +77,18 @@ export interface ProxyConfig {
   governance?: GovernanceConfig;
   /** Retries and fallback targets (docs/providers.md, "Retries and fallbacks"). */
   routing?: RoutingConfig;
-  /** Response cache (docs/cache.md); absent: off. Validated by functions/cache/config.ts. */
-  cache?: ProxyCacheConfig;
+  /** Response cache (docs/cache.md): absent = off (opt-in per proxy). */
+  cache?: ResponseCacheConfig;
 }
 
-/** A proxy's response cache: exact-match answers kept `ttlSeconds` (1 s to 7 days). */
-export interface ProxyCacheConfig {
+/** A proxy's response cache: how long answers live, and whether keys share them. */
+/** The same shape, under the name functions/cache uses. */
+export type ProxyCacheConfig = ResponseCacheConfig;
+
+export interface ResponseCacheConfig {
+  /** 1 to 604,800 (7 days). */
   ttlSeconds: number;
-  /** `proxy` (default): every key of the proxy shares entries; `key`: each gateway key has its own. */
+  /** `proxy` (default): every key of the proxy shares entries; `key`: each API key has its own. */
   scope?: 'proxy' | 'key';
 }
 

@@ -12,7 +12,7 @@ let runtime: Promise<Runtime> | undefined;
 const loadRuntime = () => (runtime ??= import('../../cache/runtime.js'));
 
 export type CacheDeps = Pick<GatewayDeps, 'now' | 'upstreamDeadlineMs'> & Partial<Pick<GatewayDeps, 'responseCache' | 'pricing'>> & {
-  /** How long a store read may take before it counts as a miss (default 50 ms). */
+  /** How long a store read may take before it counts as a miss (default 250 ms: a backstop behind the store's own bounded wait). */
   lookupTimeoutMs?: number;
   /** How long an identical concurrent miss waits for the first one's answer (default: the upstream deadline). */
   flightWaitMs?: number;
@@ -41,7 +41,7 @@ const pendings = new WeakMap<RequestState, Pending>();
 export function cachePlugin(deps: CacheDeps): Plugin {
   const store = deps.responseCache;
   const flights = new SingleFlight<StoredAnswer>();
-  const lookupTimeoutMs = deps.lookupTimeoutMs ?? 50;
+  const lookupTimeoutMs = deps.lookupTimeoutMs ?? 250;
 
   const hit = (state: RequestState, rt: Runtime, answer: StoredAnswer, attributes: Record<string, unknown>, started: number) => {
     const saved = deps.pricing && answer.usage ? deps.pricing.cost(answer.provider, answer.model, answer.usage, state.proxy?.id) : undefined;
