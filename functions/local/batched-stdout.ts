@@ -6,8 +6,9 @@
  * one write at setImmediate: every line is kept, in order, at most one turn later.
  *
  * Bound: at most `maxBytes` (default 64 KiB) are held; a write that reaches it flushes at
- * once (synchronously, as before). Writes with a callback flush what is held first and are
- * passed through, so ordering holds. Held lines are flushed on process 'exit' (process.exit,
+ * once (synchronously, as before). A write's callback (node:console passes one with every
+ * line) is called with the result of the write that carries its chunk; writes with an
+ * encoding argument flush what is held first and are passed through, so ordering holds. Held lines are flushed on process 'exit' (process.exit,
  * the stop-signal drain, an uncaught exception); only a SIGKILL can lose a turn's lines.
  * Not used in Lambda, where the runtime may freeze the process right after the response.
  */
@@ -40,6 +41,7 @@ export function batchWrites(stream: WritableLike, opts: BatchOptions = {}): Batc
   const proc = opts.proc === undefined ? process : opts.proc;
   const original = stream.write;
   let held: (string | Uint8Array)[] = [];
+  let callbacks: ((err?: Error | null) => void)[] = [];
   let heldBytes = 0;
   let scheduled = false;
 
@@ -47,19 +49,25 @@ export function batchWrites(stream: WritableLike, opts: BatchOptions = {}): Batc
     scheduled = false;
     if (held.length === 0) return;
     const chunks = held;
+    const done = callbacks;
     held = [];
+    callbacks = [];
     heldBytes = 0;
     const allText = chunks.every((c) => typeof c === 'string');
-    original.call(stream, allText ? chunks.join('') : Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c))));
+    const data = allText ? chunks.join('') : Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
+    if (done.length === 0) original.call(stream, data);
+    else original.call(stream, data, (err?: Error | null) => done.forEach((cb) => cb(err)));
   };
 
   const batched = function (this: unknown, chunk: string | Uint8Array, ...rest: unknown[]): boolean {
-    // An encoding or callback: keep the caller's contract exactly (after what is held).
-    if (rest.length > 0 || (typeof chunk !== 'string' && !(chunk instanceof Uint8Array))) {
+    const callback = rest.length === 1 && typeof rest[0] === 'function' ? (rest[0] as (err?: Error | null) => void) : undefined;
+    // An encoding argument (or anything but a chunk and an optional callback): passed through after what is held.
+    if ((rest.length > 0 && !callback) || (typeof chunk !== 'string' && !(chunk instanceof Uint8Array))) {
       flush();
       return original.call(stream, chunk, ...rest);
     }
     held.push(chunk);
+    if (callback) callbacks.push(callback);
     heldBytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
     if (heldBytes >= maxBytes) flush();
     else if (!scheduled) {

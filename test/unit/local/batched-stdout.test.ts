@@ -48,14 +48,48 @@ describe('batchWrites', () => {
     expect(writes).toEqual([['12345678']]);
   });
 
-  it('passes writes with an encoding or callback through, after what is held', () => {
+  it('passes writes with an encoding through, after what is held', () => {
     const { stream, writes } = sink();
     const turn = manual();
     batchWrites(stream, { schedule: turn.schedule, proc: null });
-    const done = () => {};
     stream.write('held\n');
-    stream.write('now\n', done);
-    expect(writes).toEqual([['held\n'], ['now\n', done]]);
+    stream.write('now\n', 'utf8');
+    expect(writes).toEqual([['held\n'], ['now\n', 'utf8']]);
+  });
+
+  it('batches writes with a callback (node:console passes one per line) and calls each with the write result', () => {
+    const calls: unknown[] = [];
+    const writes: unknown[] = [];
+    const stream: WritableLike = {
+      write(chunk: string | Uint8Array, ...rest: unknown[]) {
+        writes.push(chunk);
+        (rest[0] as (err?: Error | null) => void)?.(new Error('EPIPE'));
+        return true;
+      },
+    };
+    const turn = manual();
+    batchWrites(stream, { schedule: turn.schedule, proc: null });
+    stream.write('a\n', (err?: Error | null) => calls.push(['a', err?.message]));
+    stream.write('b\n', (err?: Error | null) => calls.push(['b', err?.message]));
+    expect(writes).toEqual([]);
+    turn.run();
+    expect(writes).toEqual(['a\nb\n']);
+    expect(calls).toEqual([['a', 'EPIPE'], ['b', 'EPIPE']]);
+  });
+
+  it('batches what node:console writes', async () => {
+    const { Console } = await import('node:console');
+    const { stream, writes } = sink();
+    const turn = manual();
+    batchWrites(stream, { schedule: turn.schedule, proc: null });
+    const out = stream as unknown as NodeJS.WritableStream;
+    Object.assign(out, { once: () => out, removeListener: () => out, on: () => out, off: () => out, listenerCount: () => 0 });
+    const console = new Console({ stdout: out, stderr: out });
+    console.info('one');
+    console.info('two');
+    expect(writes).toEqual([]);
+    turn.run();
+    expect(writes.map((w) => w[0])).toEqual(['one\ntwo\n']);
   });
 
   it('flushes on exit and restore puts the original write back', () => {
@@ -78,7 +112,7 @@ describe('batchWrites', () => {
     const script = `
       import { batchWrites } from './functions/local/batched-stdout.ts';
       batchWrites(process.stdout);
-      for (let i = 0; i < 5000; i++) process.stdout.write('line ' + i + '\\n');
+      for (let i = 0; i < 5000; i++) i % 2 ? console.log('line ' + i) : process.stdout.write('line ' + i + '\\n');
       process.exit(0);
     `;
     const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', cwd: process.cwd() });
