@@ -8,6 +8,7 @@ import { issueNonce } from '../console/session-auth.js';
 import { startLocalServer, type LocalServer } from './server.js';
 import { batchWrites } from './batched-stdout.js';
 import { exitOnStopSignals, type StopSignalOptions } from './shutdown.js';
+import { warmLocalTraceIndex } from '../traces/warm-index.js';
 
 export interface DevOptions {
   port: number;
@@ -40,6 +41,8 @@ export async function runDev(opts: DevOptions): Promise<LocalServer> {
   const { handler } = await import('../gateway/handler.js');
   const coalesce = Number(process.env.SLUICE_LOCAL_COALESCE_BYTES ?? 0);
   const server = await startLocalServer({ handler, port: opts.port, host: opts.host, coalesceBytes: Number.isFinite(coalesce) ? coalesce : 0 });
+  // The console's trace index is built in the background from now on, not on its first page.
+  warmLocalTraceIndex(process.env);
   // Traces are queued, not awaited, after a request's last byte: a stop drains requests, then the queues.
   const { flushTraces } = await import('../gateway/handler.js');
   if (opts.stopOnSignals) {
