@@ -12,6 +12,7 @@ import { GatewayMonitoring } from './gateway-monitoring.js';
 import { TraceLossAlarm } from './trace-loss-alarm.js';
 import { Governance, type GovernanceProps } from './governance.js';
 import { SpendAlarms } from './spend-alarms.js';
+import { emfRequestMetrics, logFilterRequestMetrics, type RequestMetricSource } from './request-metrics.js';
 import { OPTIONAL_STACK_OUTPUTS, STACK_OUTPUTS } from './stack-outputs.js';
 import { TraceIngestFunction } from './trace-ingest-function.js';
 import { TracePipeline } from './trace-pipeline.js';
@@ -185,16 +186,19 @@ export class SluiceStack extends Stack {
     this.tables.grantStateReadWrite(fn);
     this.identitySigningKey.grantRead(fn);
 
+    let metrics: RequestMetricSource;
     if (this.fargate) {
       this.monitoring = new FargateMonitoring(this, 'Monitoring', { runtime: this.fargate });
-      this.spendAlarms = new SpendAlarms(this, 'SpendAlarms', { logGroup, requests: this.fargate.metricRequests(), monitoring: this.monitoring });
+      metrics = logFilterRequestMetrics(this, logGroup);
+      this.spendAlarms = new SpendAlarms(this, 'SpendAlarms', { metrics, requests: this.fargate.metricRequests(), monitoring: this.monitoring });
     } else {
       const gateway = this.gateway!;
       const monitoring = new GatewayMonitoring(this, 'Monitoring', { function: gateway.function, timeout: props.timeout ?? gateway.timeout });
       this.monitoring = monitoring;
+      metrics = emfRequestMetrics();
       this.spendAlarms = new SpendAlarms(this, 'SpendAlarms', {
-        logGroup,
-        requests: gateway.function.metricInvocations({ period: Duration.minutes(5), statistic: 'Sum' }),
+        metrics,
+        requests: metrics.sum('Requests', Duration.minutes(5)),
         monitoring,
       });
     }
@@ -202,7 +206,7 @@ export class SluiceStack extends Stack {
     if (props.governance) {
       this.governance = new Governance(this, 'Governance', {
         gateway: fn,
-        gatewayLogGroup: logGroup,
+        metrics,
         controlTable: this.tables.controlTable,
         monitoring: this.monitoring,
         ...(props.governance === true ? {} : props.governance),

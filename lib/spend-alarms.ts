@@ -1,14 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, GraphWidget, MathExpression, TreatMissingData, type IMetric, type Metric } from 'aws-cdk-lib/aws-cloudwatch';
-import { FilterPattern, MetricFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
+import { Alarm, ComparisonOperator, GraphWidget, MathExpression, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import type { GatewayMonitoring } from './gateway-monitoring.js';
-
-export const SPEND_METRIC_NAMESPACE = 'Sluice/Spend';
+import type { RequestMetricSource } from './request-metrics.js';
 
 export interface SpendAlarmsProps {
-  /** The gateway's log group: the spend plugin logs every 429 it answers ("spend refused"). */
-  readonly logGroup: ILogGroup;
+  /** The gateway's request metrics: `Errors_budget_exceeded` and `Errors_rate_limit_exceeded` (lib/request-metrics.ts). */
+  readonly metrics: RequestMetricSource;
   /** The gateway's requests per 5 minutes (Lambda Invocations, or the load balancer's RequestCount). */
   readonly requests: IMetric;
   readonly monitoring: GatewayMonitoring;
@@ -25,30 +23,21 @@ export interface SpendAlarmsProps {
 }
 
 /**
- * Budget and rate-limit 429s as metrics (a metric filter per reason on the gateway's
- * structured logs) and an alarm on their share of invocations. Budgets and rate
+ * Budget and rate-limit 429s (the gateway's `Errors_budget_exceeded` and
+ * `Errors_rate_limit_exceeded` request metrics) and an alarm on their share of requests. Budgets and rate
  * counters live in the state table (and Redis when the cache is on), which the
  * gateway already reads and writes.
  */
 export class SpendAlarms extends Construct {
-  readonly budgetRefusals: Metric;
-  readonly rateLimitRefusals: Metric;
+  readonly budgetRefusals: IMetric;
+  readonly rateLimitRefusals: IMetric;
   readonly refusalRate: Alarm;
 
   constructor(scope: Construct, id: string, props: SpendAlarmsProps) {
     super(scope, id);
     const period = Duration.minutes(5);
-    const filter = (name: string, reason: string) =>
-      new MetricFilter(this, `${name}Filter`, {
-        logGroup: props.logGroup,
-        filterPattern: FilterPattern.all(FilterPattern.stringValue('$.message', '=', 'spend refused'), FilterPattern.stringValue('$.reason', '=', reason)),
-        metricNamespace: SPEND_METRIC_NAMESPACE,
-        metricName: name,
-        metricValue: '1',
-        defaultValue: 0,
-      }).metric({ period, statistic: 'Sum' });
-    this.budgetRefusals = filter('BudgetRefusals', 'budget');
-    this.rateLimitRefusals = filter('RateLimitRefusals', 'rate_limit');
+    this.budgetRefusals = props.metrics.sum('Errors_budget_exceeded', period);
+    this.rateLimitRefusals = props.metrics.sum('Errors_rate_limit_exceeded', period);
 
     const percent = new MathExpression({
       label: '429 share (%)',
