@@ -17,7 +17,7 @@ describe('SluiceStack: budgets and rate limits', () => {
     expect(names).toEqual(['TraceRowsLost']);
   });
 
-  it('alarms when more than 10% of invocations are refused with 429, over two 5-minute periods', () => {
+  it('alarms when more than 10% of requests are refused with 429, over two 5-minute periods', () => {
     s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmDescription: Match.stringLikeRegexp('budgets or rate limits'),
       Threshold: 10,
@@ -26,9 +26,10 @@ describe('SluiceStack: budgets and rate limits', () => {
       ComparisonOperator: 'GreaterThanThreshold',
       TreatMissingData: 'notBreaching',
       Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: Match.stringLikeRegexp('100 \\* \\(b \\+ r\\) / inv') }),
+        Match.objectLike({ Expression: Match.stringLikeRegexp('100 \\* \\(b \\+ r \\+ t\\) / inv') }),
         Match.objectLike({ Id: 'b', MetricStat: Match.objectLike({ Metric: { MetricName: 'Errors_budget_exceeded', Namespace: 'Sluice', Dimensions: [{ Name: 'service', Value: 'sluice-gateway' }] } }) }),
         Match.objectLike({ Id: 'r', MetricStat: Match.objectLike({ Metric: { MetricName: 'Errors_rate_limit_exceeded', Namespace: 'Sluice', Dimensions: [{ Name: 'service', Value: 'sluice-gateway' }] } }) }),
+        Match.objectLike({ Id: 't', MetricStat: Match.objectLike({ Metric: { MetricName: 'Errors_request_too_large', Namespace: 'Sluice', Dimensions: [{ Name: 'service', Value: 'sluice-gateway' }] } }) }),
         Match.objectLike({ Id: 'inv', MetricStat: Match.objectLike({ Metric: { MetricName: 'Requests', Namespace: 'Sluice', Dimensions: [{ Name: 'service', Value: 'sluice-gateway' }] } }) }),
       ]),
     });
