@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CircuitBreakers } from '../routing/breaker.js';
 import { weightedOrder } from '../routing/balance.js';
-import { DEFAULT_RETRIES, DEFAULT_RETRY_ON, nextStep } from '../routing/retry-policy.js';
+import { keyBenchOf } from '../routing/key-bench.js';
+import { DEFAULT_RETRIES, DEFAULT_RETRY_ON, nextStep, retryAfterMs } from '../routing/retry-policy.js';
 import type { ProxyConfig, RoutingConfig } from '../stores/types.js';
 import { GatewayError } from '../upstream/errors.js';
 import { proxyTarget, type UpstreamTarget } from '../upstream/target.js';
@@ -23,6 +24,9 @@ export function breakersOf(deps: GatewayDeps): CircuitBreakers {
 /** No retry or next target starts with less than this left of the upstream deadline. */
 const RESERVE_MS = 2_000;
 
+/** At most this many keys of one target are tried for one request. */
+const MAX_ROTATIONS = 8;
+
 /** One upstream attempt as the trace records it (`attempts[]`): never a credential. */
 export interface AttemptRecord {
   target: string;
@@ -30,6 +34,8 @@ export interface AttemptRecord {
   status?: number;
   latencyMs?: number;
   error?: string;
+  /** The rotated provider key used: the 8-char SHA-256 prefix, never the key. */
+  key?: string;
   /** Not tried: why (`policy_denied`, `stored_credential`, `unavailable`, …). */
   skipped?: string;
 }
@@ -78,6 +84,8 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
       continue;
     }
     let callDeps = withTimeouts(deps, routing.timeouts);
+    // What a re-plan with another key of the target's rotation needs.
+    let replan: { models: Pick<ProxyConfig, 'modelAliases' | 'allowedModels'>; target: UpstreamTarget } | undefined = state.target ? { models: proxy, target: state.target } : undefined;
     if (primary) state.upstream = primaryPlan;
     else {
       const planned = await planFallback(deps, state, proxy, name, callerRequest).catch((err: unknown) => {
@@ -90,6 +98,7 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
         continue;
       }
       state.upstream = planned.plan;
+      replan = { models: planned.models, target: planned.target };
       callDeps = withTimeouts(deps, planned.timeouts);
       const key = policyKey(planned.plan);
       if (!evaluated.has(key)) {
@@ -105,13 +114,16 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
         }
       }
     }
+    let rotated = 0;
     for (let retried = 0; ; retried++) {
       const started = deps.now();
       // The model call sets the upstream's own status here once its status line arrives.
       delete state.trace.record.attributes.status;
       try {
         const response = await call(callDeps);
-        attempts.push({ target: name, provider: state.upstream!.provider, status: response.statusCode, latencyMs: round(deps.now() - started) });
+        const key = state.upstream!.key;
+        attempts.push({ target: name, provider: state.upstream!.provider, status: response.statusCode, latencyMs: round(deps.now() - started), ...(key ? { key: key.id } : {}) });
+        if (key) keyBenchOf(deps).served(key.hash);
         state.servedBy = name;
         breakers.record(breaker, true);
         finish();
@@ -121,8 +133,28 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
         // The upstream's status (500, 529, 307 …) decides, not the client status it maps to; refused connections and timeouts have the gateway's 502 / 504.
         const told = state.trace.record.attributes.status;
         const status = typeof told === 'number' ? told : err.status;
-        attempts.push({ target: name, provider: state.upstream!.provider, status, latencyMs: round(deps.now() - started), error: err.code ?? err.type });
+        const key = state.upstream!.key;
+        attempts.push({ target: name, provider: state.upstream!.provider, status, latencyMs: round(deps.now() - started), error: err.code ?? err.type, ...(key ? { key: key.id } : {}) });
         lastError = err;
+        // A key answered 401 or 429 is benched, and the same target is tried at once with another live key of its rotation.
+        if (key && replan && (status === 401 || status === 429)) {
+          if (status === 401) keyBenchOf(deps).refused(key.hash);
+          else keyBenchOf(deps).limited(key.hash, retryAfterMs(err.headers, deps.now()));
+          if (++rotated < MAX_ROTATIONS) {
+            const next = await planTarget(deps, state, replan.models, replan.target).catch((e: unknown) => {
+              if (e instanceof GatewayError) return e;
+              throw e;
+            });
+            if (!(next instanceof GatewayError)) {
+              state.upstream = next;
+              retried--;
+              continue;
+            }
+            // Every key benched: the next target, or this answer when none is left.
+            lastError = next;
+            break;
+          }
+        }
         const step = nextStep({ status, code: err.code, type: err.type, headers: err.headers }, { retried, retries, retryOn, waitedMs });
         // Only the upstream failing counts against it: never a 4xx (a 429 is the key's limit, not the target's health).
         if (status >= 500) breakers.record(breaker, false);
@@ -141,7 +173,7 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
 }
 
 /** A fallback target planned for this request, or why it is skipped. */
-async function planFallback(deps: GatewayDeps, state: RequestState, proxy: ProxyConfig, name: string, callerRequest: boolean): Promise<{ plan: UpstreamPlan; timeouts: Timeouts | undefined } | { skipped: string }> {
+async function planFallback(deps: GatewayDeps, state: RequestState, proxy: ProxyConfig, name: string, callerRequest: boolean): Promise<{ plan: UpstreamPlan; timeouts: Timeouts | undefined; target: UpstreamTarget; models: Pick<ProxyConfig, 'modelAliases' | 'allowedModels'> } | { skipped: string }> {
   const callerKey = state.target?.callerCredential;
   const callerAws = state.target?.callerAws;
   let target: UpstreamTarget;
@@ -158,7 +190,7 @@ async function planFallback(deps: GatewayDeps, state: RequestState, proxy: Proxy
   // A caller's own credential never falls back to a stored one, nor a stored one to a caller's the request lacks.
   if (callerRequest && !usesCaller) return { skipped: 'stored_credential' };
   if (!callerRequest && !target.credentialRef && (models as ProxyConfig).byok) return { skipped: 'needs_caller_credential' };
-  return { plan: await planTarget(deps, state, models, target), timeouts: models === proxy ? proxy.routing?.timeouts : (models as ProxyConfig).routing?.timeouts };
+  return { target, models, plan: await planTarget(deps, state, models, target), timeouts: models === proxy ? proxy.routing?.timeouts : (models as ProxyConfig).routing?.timeouts };
 }
 
 type Timeouts = NonNullable<RoutingConfig['timeouts']>;
