@@ -28,6 +28,9 @@ export const CONTEXT_KEYS = {
   otlpProtocol: 'sluice:otlpProtocol',
   otlpHeadersSecret: 'sluice:otlpHeadersSecret',
   otlpCaptureContent: 'sluice:otlpCaptureContent',
+  runtime: 'sluice:runtime',
+  certificateArn: 'sluice:certificateArn',
+  allowHttp: 'sluice:allowHttp',
   account: 'sluice:account',
   region: 'sluice:region',
 } as const;
@@ -157,6 +160,38 @@ function readOtlp(get: ContextReader): SluiceStackProps['otlp'] | undefined {
   return { endpoint, ...(protocol ? { protocol: protocol as 'http/protobuf' | 'http/json' } : {}), ...(secret ? { headersSecretArn: secret } : {}), ...(capture ? { captureContent: true } : {}) };
 }
 
+/** `sluice:runtime` values. */
+export const RUNTIMES = ['lambda', 'fargate'] as const;
+
+const ACM_CERTIFICATE_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]+$/;
+
+/** `sluice:runtime` (+ `sluice:certificateArn`, `sluice:allowHttp` for Fargate). */
+function readRuntime(get: ContextReader, env: { account: string; region: string } | undefined): Pick<SluiceStackProps, 'runtime' | 'fargate'> {
+  const runtime = readChoice(get, CONTEXT_KEYS.runtime, RUNTIMES, 'lambda');
+  const certificateArn = readString(get, CONTEXT_KEYS.certificateArn);
+  const allowHttp = readBoolean(get, CONTEXT_KEYS.allowHttp, false);
+  if (runtime === 'lambda') {
+    if (certificateArn !== undefined || allowHttp) throw new Error(`context ${CONTEXT_KEYS.certificateArn} and ${CONTEXT_KEYS.allowHttp} are only used with ${CONTEXT_KEYS.runtime}=fargate (a Function URL always serves HTTPS)`);
+    return {};
+  }
+  if (certificateArn !== undefined && !ACM_CERTIFICATE_ARN.test(certificateArn)) {
+    throw new Error(`context ${CONTEXT_KEYS.certificateArn} must be an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID), got ${JSON.stringify(certificateArn)}`);
+  }
+  if (certificateArn === undefined && !allowHttp) {
+    throw new Error(
+      `context ${CONTEXT_KEYS.runtime}=fargate needs ${CONTEXT_KEYS.certificateArn}=<ACM certificate ARN> for the HTTPS listener: without TLS, gateway keys cross the internet in clear text. For a throwaway test stack, ${CONTEXT_KEYS.allowHttp}=true deploys a plain HTTP listener instead.`,
+    );
+  }
+  // The load balancer's access logs are delivered by the Region's ELB account, which CDK
+  // only knows for a literal Region; the certificate is Regional too.
+  if (env === undefined) throw new Error(`context ${CONTEXT_KEYS.runtime}=fargate needs ${CONTEXT_KEYS.account} and ${CONTEXT_KEYS.region} (the load balancer's access-log delivery and the certificate are per Region)`);
+  if (certificateArn !== undefined && certificateArn.split(':')[3] !== env.region) {
+    throw new Error(`context ${CONTEXT_KEYS.certificateArn} is in ${certificateArn.split(':')[3]}, the stack in ${env.region}: a load balancer takes certificates of its own Region only`);
+  }
+  if (certificateArn !== undefined && allowHttp) throw new Error(`context ${CONTEXT_KEYS.allowHttp} and ${CONTEXT_KEYS.certificateArn} exclude each other`);
+  return { runtime, fargate: certificateArn !== undefined ? { certificateArn } : { allowHttp: true } };
+}
+
 /** `sluice:account` + `sluice:region` pin the stack's env; neither leaves it environment-agnostic. */
 function readEnv(get: ContextReader): { account: string; region: string } | undefined {
   const account = readString(get, CONTEXT_KEYS.account);
@@ -188,6 +223,18 @@ export function configFromContext(get: ContextReader): SluiceAppConfig {
   const traces = readTraces(get);
   const env = readEnv(get);
   const otlp = readOtlp(get);
+  const runtime = readRuntime(get, env);
+
+  if (runtime.runtime === 'fargate') {
+    // Lambda-only settings would be ignored silently on Fargate: refuse them instead.
+    // (sluice:memorySize stays allowed: cdk.json sets it, and it sizes only the Lambda.)
+    const lambdaOnly = [
+      reservedConcurrency !== undefined ? `${CONTEXT_KEYS.reservedConcurrency} (Fargate caps tasks instead)` : undefined,
+      allowedOrigins !== undefined ? `${CONTEXT_KEYS.allowedOrigins} (the Function URL does CORS; the container server does not)` : undefined,
+      readBoolean(get, CONTEXT_KEYS.xrayTracing, false) ? `${CONTEXT_KEYS.xrayTracing}=true (no X-Ray daemon in the task)` : undefined,
+    ].filter(Boolean);
+    if (lambdaOnly.length > 0) throw new Error(`context ${CONTEXT_KEYS.runtime}=fargate does not support ${lambdaOnly.join(', ')}`);
+  }
 
   const stackProps: SluiceStackProps = {
     cache: readBoolean(get, CONTEXT_KEYS.cache, false),
@@ -204,6 +251,7 @@ export function configFromContext(get: ContextReader): SluiceAppConfig {
     ...(traces ? { traces } : {}),
     ...(otlp ? { otlp } : {}),
     ...(env ? { env } : {}),
+    ...runtime,
   };
   return {
     stackName: typeof stackName === 'string' && stackName !== '' ? stackName : DEFAULT_STACK_NAME,

@@ -22,6 +22,7 @@ export const EXPOSED_HEADERS = [
   'X-Sluice-Overhead-Ms',
   'X-Sluice-Attempts',
   'X-Sluice-Served-By',
+  'X-Sluice-Cache',
 ] as const;
 
 export interface GatewayFunctionProps {
@@ -135,12 +136,7 @@ export class GatewayFunction extends Construct {
       vpc: props.vpc,
       vpcSubnets: props.vpc ? props.vpcSubnets : undefined,
       securityGroups: props.vpc ? props.securityGroups : undefined,
-      environment: {
-        POWERTOOLS_SERVICE_NAME: 'sluice-gateway',
-        POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'Sluice',
-        SLUICE_LOG_LEVEL: props.logLevel ?? 'INFO',
-        ...props.environment,
-      },
+      environment: { ...gatewayBaseEnvironment(props), ...props.environment },
     });
 
     this.functionUrl = this.function.addFunctionUrl({
@@ -155,37 +151,52 @@ export class GatewayFunction extends Construct {
       },
     });
 
-    const modelArns = bedrockInvokeResourceArns(props.bedrock ?? {}, {
-      partition: stack.partition,
-      region: stack.region,
-      account: stack.account,
-    });
-    if (modelArns.length > 0) {
-      this.function.addToRolePolicy(
-        new PolicyStatement({
-          sid: 'InvokeConfiguredBedrockModels',
-          effect: Effect.ALLOW,
-          actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
-          resources: modelArns,
-        }),
-      );
-    }
-
     const prefix = props.providerSecretPrefix ?? DEFAULT_PROVIDER_SECRET_PREFIX;
     this.providerSecretPrefix = prefix;
-    this.function.addToRolePolicy(
-      new PolicyStatement({
-        sid: 'ReadProviderSecrets',
-        effect: Effect.ALLOW,
-        actions: ['secretsmanager:GetSecretValue'],
-        // Secrets Manager appends a random 6-character suffix to every secret ARN.
-        resources: [`arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${prefix}*`],
-      }),
-    );
+    for (const statement of gatewayRoleStatements(stack, props.bedrock, prefix)) this.function.addToRolePolicy(statement);
   }
 
   /** The Function URL, the customers' `base_url` host. */
   get url(): string {
     return this.functionUrl.url;
   }
+}
+
+/**
+ * The gateway's own grants beyond tables and stack secrets, the same in every runtime
+ * (Lambda role, Fargate task role): the configured Bedrock models, read access to the
+ * provider-key secrets under `prefix`.
+ */
+export function gatewayRoleStatements(stack: Stack, bedrock: BedrockModelAccess | undefined, prefix: string): PolicyStatement[] {
+  const statements: PolicyStatement[] = [];
+  const modelArns = bedrockInvokeResourceArns(bedrock ?? {}, { partition: stack.partition, region: stack.region, account: stack.account });
+  if (modelArns.length > 0) {
+    statements.push(
+      new PolicyStatement({
+        sid: 'InvokeConfiguredBedrockModels',
+        effect: Effect.ALLOW,
+        actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
+        resources: modelArns,
+      }),
+    );
+  }
+  statements.push(
+    new PolicyStatement({
+      sid: 'ReadProviderSecrets',
+      effect: Effect.ALLOW,
+      actions: ['secretsmanager:GetSecretValue'],
+      // Secrets Manager appends a random 6-character suffix to every secret ARN.
+      resources: [`arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${prefix}*`],
+    }),
+  );
+  return statements;
+}
+
+/** The environment every gateway runtime starts with (the stack adds tables, sinks, secrets). */
+export function gatewayBaseEnvironment(props: Pick<GatewayFunctionProps, 'logLevel' | 'metricsNamespace'>): Record<string, string> {
+  return {
+    POWERTOOLS_SERVICE_NAME: 'sluice-gateway',
+    POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'Sluice',
+    SLUICE_LOG_LEVEL: props.logLevel ?? 'INFO',
+  };
 }

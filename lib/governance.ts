@@ -1,9 +1,9 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, GraphWidget, TreatMissingData, type Metric } from 'aws-cdk-lib/aws-cloudwatch';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Effect, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Alias } from 'aws-cdk-lib/aws-kms';
-import { FunctionUrlAuthType, InvokeMode, type FunctionUrl, type IFunction } from 'aws-cdk-lib/aws-lambda';
+import { FunctionUrlAuthType, InvokeMode, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, LogGroup, MetricFilter, RetentionDays, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -18,8 +18,8 @@ export const GUARDRAIL_ENTRY = 'functions/guardrail/handler.ts';
 export const DEFAULT_JUDGE_MODEL_ID = 'anthropic.claude-3-5-haiku-20241022-v1:0';
 
 export interface GovernanceProps {
-  /** The gateway function: publishes notices, writes approvals, calls the scorer. */
-  readonly gateway: IFunction;
+  /** The gateway (Lambda function or Fargate task role): publishes notices, writes approvals, calls the scorer. */
+  readonly gateway: IGrantable & { addToRolePolicy(statement: PolicyStatement): void };
   /** The gateway's log group: policy errors and holds are counted from its `governance_event` lines. */
   readonly gatewayLogGroup: ILogGroup;
   readonly controlTable: ITable;

@@ -1,10 +1,12 @@
-import { CfnOutput, Stack, Token, Validations, type Duration, type RemovalPolicy, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Stack, Token, Validations, type RemovalPolicy, type StackProps } from 'aws-cdk-lib';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ILogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IGrantable, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { BedrockModelAccess } from './bedrock-arns.js';
 import { Cache, type CacheProps } from './cache.js';
 import { ControlTables } from './control-tables.js';
+import { FargateMonitoring, FargateRuntime, type FargateRuntimeProps } from './fargate-runtime.js';
 import { GatewayFunction } from './gateway-function.js';
 import { GatewayMonitoring } from './gateway-monitoring.js';
 import { TraceLossAlarm } from './trace-loss-alarm.js';
@@ -57,7 +59,18 @@ export interface SluiceStackProps extends StackProps {
    * @default - no OTLP export
    */
   readonly otlp?: OtlpExportProps;
+  /**
+   * Where the gateway runs: a Lambda behind a streaming Function URL, or the container
+   * server on ECS Fargate behind an Application Load Balancer (lib/fargate-runtime.ts).
+   * @default 'lambda'
+   */
+  readonly runtime?: 'lambda' | 'fargate';
+  /** Settings of the Fargate runtime (with `runtime: 'fargate'`). @default - HTTPS needs `certificateArn` */
+  readonly fargate?: Pick<FargateRuntimeProps, 'certificateArn' | 'allowHttp' | 'cpu' | 'memoryLimitMiB' | 'minTasks' | 'maxTasks' | 'cpuTargetPercent' | 'requestsPerTaskPerMinute'>;
 }
+
+/** What the stack grants to and configures on the gateway, whichever runtime carries it. */
+type GatewayTarget = IGrantable & { addToRolePolicy(statement: PolicyStatement): void; addEnvironment(name: string, value: string): unknown };
 
 export interface OtlpExportProps {
   /** OTEL_EXPORTER_OTLP_ENDPOINT: the base URL (`/v1/traces` is appended). */
@@ -79,8 +92,12 @@ export { STACK_OUTPUTS };
  */
 export class SluiceStack extends Stack {
   readonly tables: ControlTables;
-  readonly gateway: GatewayFunction;
-  readonly monitoring: GatewayMonitoring;
+  /** The gateway Lambda (runtime 'lambda', the default). */
+  readonly gateway?: GatewayFunction;
+  /** The gateway on ECS Fargate behind a load balancer (runtime 'fargate'). */
+  readonly fargate?: FargateRuntime;
+  /** Dashboard and alarms: Lambda metrics, or load balancer and task metrics on Fargate. */
+  readonly monitoring: GatewayMonitoring | FargateMonitoring;
   /** Metrics and the alarm on budget and rate-limit refusals (429). */
   readonly spendAlarms: SpendAlarms;
   /** `trace_rows_lost` from the gateway's logs: a metric and an alarm on any. */
@@ -116,35 +133,50 @@ export class SluiceStack extends Stack {
       this.cache = new Cache(this, 'Cache', props.cache === true ? {} : props.cache);
     }
 
-    this.gateway = new GatewayFunction(this, 'Gateway', {
-      ...(props.timeout ? { timeout: props.timeout } : {}),
-      ...(props.memorySize ? { memorySize: props.memorySize } : {}),
-      ...(props.reservedConcurrency !== undefined ? { reservedConcurrency: props.reservedConcurrency } : {}),
-      ...(props.xrayTracing ? { xrayTracing: true } : {}),
-      ...(props.allowedOrigins ? { allowedOrigins: props.allowedOrigins } : {}),
-      ...(props.bedrock ? { bedrock: props.bedrock } : {}),
-      ...(props.logLevel ? { logLevel: props.logLevel } : {}),
-      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
-      ...(this.cache
-        ? {
-            vpc: this.cache.vpc,
-            vpcSubnets: this.cache.clientSubnets,
-            securityGroups: [this.cache.clientSecurityGroup],
-          }
-        : {}),
-      environment: {
-        SLUICE_STORE: 'dynamodb',
-        SLUICE_CONTROL_TABLE: this.tables.controlTable.tableName,
-        SLUICE_STATE_TABLE: this.tables.stateTable.tableName,
-        SLUICE_IDENTITY_SIGNING_KEY_SECRET_ARN: this.identitySigningKey.secretArn,
-        ...(this.cache ? { REDIS_URL: this.cache.redisUrl } : {}),
-      },
-    });
-    const fn = this.gateway.function;
+    const environment = {
+      SLUICE_STORE: 'dynamodb',
+      SLUICE_CONTROL_TABLE: this.tables.controlTable.tableName,
+      SLUICE_STATE_TABLE: this.tables.stateTable.tableName,
+      SLUICE_IDENTITY_SIGNING_KEY_SECRET_ARN: this.identitySigningKey.secretArn,
+      ...(this.cache ? { REDIS_URL: this.cache.redisUrl } : {}),
+    };
+    const network = this.cache
+      ? { vpc: this.cache.vpc, vpcSubnets: this.cache.clientSubnets, securityGroups: [this.cache.clientSecurityGroup] }
+      : {};
+    let fn: GatewayTarget;
+    let logGroup: ILogGroup;
+    if (props.runtime === 'fargate') {
+      this.fargate = new FargateRuntime(this, 'Fargate', {
+        ...props.fargate,
+        ...(props.timeout ? { requestTimeout: props.timeout } : {}),
+        ...(props.bedrock ? { bedrock: props.bedrock } : {}),
+        ...(props.logLevel ? { logLevel: props.logLevel } : {}),
+        ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+        ...network,
+        environment,
+      });
+      fn = this.fargate;
+      logGroup = this.fargate.logGroup;
+    } else {
+      this.gateway = new GatewayFunction(this, 'Gateway', {
+        ...(props.timeout ? { timeout: props.timeout } : {}),
+        ...(props.memorySize ? { memorySize: props.memorySize } : {}),
+        ...(props.reservedConcurrency !== undefined ? { reservedConcurrency: props.reservedConcurrency } : {}),
+        ...(props.xrayTracing ? { xrayTracing: true } : {}),
+        ...(props.allowedOrigins ? { allowedOrigins: props.allowedOrigins } : {}),
+        ...(props.bedrock ? { bedrock: props.bedrock } : {}),
+        ...(props.logLevel ? { logLevel: props.logLevel } : {}),
+        ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+        ...network,
+        environment,
+      });
+      fn = this.gateway.function;
+      logGroup = this.gateway.logGroup;
+    }
     if (props.traces) {
       ({ pipeline: this.traces, ingest: this.traceIngest } = this.wireTraces(props.traces, fn));
     } else {
-      // No pipeline: trace rows go to the function's log stream (the default JSONL file
+      // No pipeline: trace rows go to the gateway's log stream (the default JSONL file
       // store needs a writable data directory, which Lambda does not have).
       fn.addEnvironment('SLUICE_TRACE_SINK', 'stdout');
     }
@@ -153,16 +185,24 @@ export class SluiceStack extends Stack {
     this.tables.grantStateReadWrite(fn);
     this.identitySigningKey.grantRead(fn);
 
-    this.monitoring = new GatewayMonitoring(this, 'Monitoring', {
-      function: fn,
-      timeout: props.timeout ?? this.gateway.timeout,
-    });
-    this.spendAlarms = new SpendAlarms(this, 'SpendAlarms', { logGroup: this.gateway.logGroup, function: fn, monitoring: this.monitoring });
-    this.traceLoss = new TraceLossAlarm(this, 'TraceLoss', { logGroup: this.gateway.logGroup, monitoring: this.monitoring });
+    if (this.fargate) {
+      this.monitoring = new FargateMonitoring(this, 'Monitoring', { runtime: this.fargate });
+      this.spendAlarms = new SpendAlarms(this, 'SpendAlarms', { logGroup, requests: this.fargate.metricRequests(), monitoring: this.monitoring });
+    } else {
+      const gateway = this.gateway!;
+      const monitoring = new GatewayMonitoring(this, 'Monitoring', { function: gateway.function, timeout: props.timeout ?? gateway.timeout });
+      this.monitoring = monitoring;
+      this.spendAlarms = new SpendAlarms(this, 'SpendAlarms', {
+        logGroup,
+        requests: gateway.function.metricInvocations({ period: Duration.minutes(5), statistic: 'Sum' }),
+        monitoring,
+      });
+    }
+    this.traceLoss = new TraceLossAlarm(this, 'TraceLoss', { logGroup, monitoring: this.monitoring });
     if (props.governance) {
       this.governance = new Governance(this, 'Governance', {
         gateway: fn,
-        gatewayLogGroup: this.gateway.logGroup,
+        gatewayLogGroup: logGroup,
         controlTable: this.tables.controlTable,
         monitoring: this.monitoring,
         ...(props.governance === true ? {} : props.governance),
@@ -179,12 +219,13 @@ export class SluiceStack extends Stack {
       description: 'State table (sessions, counters)',
     });
     new CfnOutput(this, STACK_OUTPUTS.functionUrl, {
-      value: this.gateway.url,
-      description: 'Gateway base URL (OpenAI SDK base_url: <url>v1)',
+      // The same output name in both runtimes: the CLI and `npm run smoke` read it.
+      value: this.fargate ? this.fargate.url : this.gateway!.url,
+      description: this.fargate ? 'Gateway base URL, the load balancer (OpenAI SDK base_url: <url>v1)' : 'Gateway base URL (OpenAI SDK base_url: <url>v1)',
     });
 
     new CfnOutput(this, OPTIONAL_STACK_OUTPUTS.providerSecretPrefix, {
-      value: this.gateway.providerSecretPrefix,
+      value: (this.fargate ?? this.gateway!).providerSecretPrefix,
       description: 'Provider keys are read from secrets named <prefix><name> (--credential secret:<prefix><name>)',
     });
 
@@ -199,7 +240,7 @@ export class SluiceStack extends Stack {
   }
 
   /** Firehose (and trace-ingest when ClickHouse is configured); the gateway writes to the stream. */
-  private wireTraces(traces: NonNullable<SluiceStackProps['traces']>, fn: GatewayFunction['function']): { pipeline: TracePipeline; ingest?: TraceIngestFunction } {
+  private wireTraces(traces: NonNullable<SluiceStackProps['traces']>, fn: GatewayTarget): { pipeline: TracePipeline; ingest?: TraceIngestFunction } {
     const buffering = {
       ...(traces.bufferSizeMiB !== undefined ? { bufferSizeMiB: traces.bufferSizeMiB } : {}),
       ...(traces.bufferInterval ? { bufferInterval: traces.bufferInterval } : {}),
@@ -229,7 +270,7 @@ export class SluiceStack extends Stack {
    * OTLP from the gateway itself (its exporter is loaded on first use, after the client's
    * last byte): it works with every trace mode and adds no Firehose buffering delay.
    */
-  private wireOtlp(otlp: OtlpExportProps, fn: GatewayFunction['function'], base: string): void {
+  private wireOtlp(otlp: OtlpExportProps, fn: GatewayTarget, base: string): void {
     fn.addEnvironment('SLUICE_TRACE_SINK', `${base},otlp`);
     fn.addEnvironment('OTEL_EXPORTER_OTLP_ENDPOINT', otlp.endpoint);
     fn.addEnvironment('OTEL_EXPORTER_OTLP_PROTOCOL', otlp.protocol ?? 'http/protobuf');
@@ -242,7 +283,7 @@ export class SluiceStack extends Stack {
     }
   }
 
-  private useTraceStream(pipeline: TracePipeline, fn: GatewayFunction['function']): void {
+  private useTraceStream(pipeline: TracePipeline, fn: GatewayTarget): void {
     fn.addEnvironment('SLUICE_TRACE_SINK', 'firehose');
     fn.addEnvironment('SLUICE_TRACE_STREAM', pipeline.deliveryStream.ref);
     pipeline.grantPutRecords(fn);
@@ -250,17 +291,17 @@ export class SluiceStack extends Stack {
 
   /** cdk-nag findings that are deliberate, each with its reason. */
   private acknowledgeNagFindings(): void {
-    this.gateway.function.acknowledgeBasicExecutionPolicy();
-    const role = this.gateway.function.role;
+    const role = this.fargate ? this.fargate.taskDefinition.taskRole : this.gateway!.function.role;
+    this.gateway?.function.acknowledgeBasicExecutionPolicy();
     if (!role) return;
     const v = Validations.of(role);
-    if (this.cache) {
+    if (this.cache && this.gateway) {
       v.acknowledge({
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
         reason: 'AWS-managed VPC access policy: the ENI actions the function needs to run in the cache VPC, nothing more.',
       });
     }
-    if (this.xrayTracing) {
+    if (this.xrayTracing && this.gateway) {
       v.acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
         reason: 'X-Ray PutTraceSegments/PutTelemetryRecords do not support resource-level permissions (added by active tracing only).',

@@ -1,6 +1,5 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, GraphWidget, MathExpression, TreatMissingData, type Metric } from 'aws-cdk-lib/aws-cloudwatch';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Alarm, ComparisonOperator, GraphWidget, MathExpression, TreatMissingData, type IMetric, type Metric } from 'aws-cdk-lib/aws-cloudwatch';
 import { FilterPattern, MetricFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { GatewayMonitoring } from './gateway-monitoring.js';
@@ -10,7 +9,8 @@ export const SPEND_METRIC_NAMESPACE = 'Sluice/Spend';
 export interface SpendAlarmsProps {
   /** The gateway's log group: the spend plugin logs every 429 it answers ("spend refused"). */
   readonly logGroup: ILogGroup;
-  readonly function: IFunction;
+  /** The gateway's requests per 5 minutes (Lambda Invocations, or the load balancer's RequestCount). */
+  readonly requests: IMetric;
   readonly monitoring: GatewayMonitoring;
   /**
    * Share of invocations refused by budgets or rate limits (percent, per 5 minutes) that alarms.
@@ -56,7 +56,7 @@ export class SpendAlarms extends Construct {
       usingMetrics: {
         b: this.budgetRefusals,
         r: this.rateLimitRefusals,
-        inv: props.function.metricInvocations({ period, statistic: 'Sum' }),
+        inv: props.requests,
       },
       period,
     });

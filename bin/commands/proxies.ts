@@ -1,5 +1,5 @@
 import { isCredentialRef, isProviderName, isValidProxyId, PROVIDER_NAMES } from '../../functions/stores/validation.js';
-import type { ApiKeyRecord, NamedUpstream, ProviderName, ProxyConfig, RoutingConfig } from '../../functions/stores/types.js';
+import type { ApiKeyRecord, NamedUpstream, ProviderName, ProxyConfig, ResponseCacheConfig, RoutingConfig } from '../../functions/stores/types.js';
 import { DEFAULT_RETRIES, DEFAULT_RETRY_ON, MAX_RETRIES } from '../../functions/routing/retry-policy.js';
 import { AZURE_API_VERSION, AZURE_DEFAULT_API_VERSION, AZURE_RESOURCE, azureBaseUrl } from '../../functions/providers/azure-openai/api.js';
 import { UPSTREAM_ALIASES } from '../../functions/gateway/upstream-selection.js';
@@ -64,6 +64,9 @@ Options for create:
   --retries <n>               retries per target on a retryable failure (default 2, at most 5)
   --retry-on <list>           statuses retried (default 429,500,502,503,504,529; refused
                               connections count as 502, timeouts as 504)
+  --cache-ttl <seconds>       answer repeated requests from the response cache for this long
+                              (1 to ${7 * 24 * 3600}, 7 days; docs/cache.md); without it the cache is off
+  --cache-scope proxy|key     share entries between all keys of the proxy (default) or per key
   --credential <ref>          env:NAME (environment variable) or secret:NAME (Secrets Manager);
                               a reference, never the key itself; vertex also takes
                               gcp-wif:<pool provider audience>[,service-account=<email>]
@@ -139,6 +142,8 @@ async function createProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, no
     'timeout-total': { type: 'string' },
     retries: { type: 'string' },
     'retry-on': { type: 'string' },
+    'cache-ttl': { type: 'string' },
+    'cache-scope': { type: 'string' },
     credential: { type: 'string', multiple: true },
     'allowed-models': { type: 'string', multiple: true },
     alias: { type: 'string', multiple: true },
@@ -283,7 +288,28 @@ export function buildProxy(id: string, values: Record<string, unknown>, createdA
   if (upstreams) proxy.upstreams = upstreams;
   if (routing) proxy.routing = routing;
   if (credentialRefs.length > 1) proxy.routing = { ...proxy.routing, credentials: credentialRefs };
+  const cache = cacheOptions(v);
+  if (cache) proxy.cache = cache;
   return proxy;
+}
+
+/** Seven days: the longest an answer may be served from the response cache. */
+export const MAX_CACHE_TTL_SECONDS = 7 * 24 * 3600;
+
+/** --cache-ttl / --cache-scope (docs/cache.md). Without --cache-ttl the cache is off. */
+function cacheOptions(v: Parameters<typeof stringOption>[0]): ResponseCacheConfig | undefined {
+  const ttlText = stringOption(v, 'cache-ttl');
+  const scope = stringOption(v, 'cache-scope');
+  if (scope !== undefined && scope !== 'proxy' && scope !== 'key') throw new UsageError(`--cache-scope must be proxy or key, not '${scope}'`);
+  if (ttlText === undefined) {
+    if (scope !== undefined) throw new UsageError('--cache-scope needs --cache-ttl (the cache is off without a TTL)');
+    return undefined;
+  }
+  const ttlSeconds = /^\d+$/.test(ttlText) ? Number(ttlText) : NaN;
+  if (!(ttlSeconds >= 1 && ttlSeconds <= MAX_CACHE_TTL_SECONDS)) {
+    throw new UsageError(`--cache-ttl takes whole seconds from 1 to ${MAX_CACHE_TTL_SECONDS} (7 days), not '${ttlText}'`);
+  }
+  return scope ? { ttlSeconds, scope } : { ttlSeconds };
 }
 
 /** --fallback / --retries / --retry-on, syntax only (checkFallbacks looks the targets up). */
@@ -541,6 +567,7 @@ async function showProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, now:
     ...(proxy.routing?.balance ? [['balance', Object.entries(proxy.routing.balance).map(([n, w]) => `${n}=${w}`).join(', ')] as [string, string]] : []),
     ...(proxy.routing?.timeouts ? [['timeouts', Object.entries(proxy.routing.timeouts).map(([k, ms]) => `${k.replace(/Ms$/, '')} ${ms} ms`).join(', ')] as [string, string]] : []),
     ['retries', `${proxy.routing?.retries ?? DEFAULT_RETRIES} on ${(proxy.routing?.retryOn ?? DEFAULT_RETRY_ON).join(',')}`],
+    ['response cache', proxy.cache ? `ttl ${proxy.cache.ttlSeconds} s, shared per ${proxy.cache.scope ?? 'proxy'}` : 'off'],
     ['keys', `${active} active, ${keys.length - active} revoked or expired`],
     ['created', proxy.createdAt],
   ];

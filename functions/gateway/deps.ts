@@ -7,6 +7,7 @@ import { spendFromEnv } from '../spend/from-env.js';
 import { cacheFromEnv } from '../stores/cache-from-env.js';
 import { pricingFromEnv, traceBodyBytesFromEnv, traceSinkFromEnv } from '../traces/sink-from-env.js';
 import { createCredentialResolver } from './credentials.js';
+import { metricsEmitterFromEnv } from '../observability/metrics-emitter.js';
 import { governanceFromEnv } from '../governance/governance-deps.js';
 import type { GatewayDeps } from './types.js';
 
@@ -42,12 +43,15 @@ export function depsFromEnv(env: NodeJS.ProcessEnv): GatewayDeps {
     upstreamDeadlineMs: numberFrom(env.SLUICE_UPSTREAM_DEADLINE_MS, 280_000),
     now: preciseNow,
     pricing: pricingFromEnv(env),
+    ...optional('metrics', metricsEmitterFromEnv(env, (message) => logger.warn('metrics', { error: message }))),
     traceBodyBytes: traceBodyBytesFromEnv(env),
     sessions: createSessionStore(env),
     spend: spendFromEnv(env),
     governance: governanceFromEnv(env),
   };
 }
+
+const optional = <K extends string, V>(key: K, value: V | undefined) => (value === undefined ? {} : ({ [key]: value } as Record<K, V>));
 
 /**
  * The key that signs cached identities: SLUICE_IDENTITY_SIGNING_KEY, or in AWS the

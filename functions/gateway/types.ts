@@ -124,6 +124,8 @@ export interface GatewayDeps {
   googleTokens?: GoogleTokenSource;
   /** Prices for trace cost (functions/pricing); absent: every cost is recorded as unknown. */
   pricing?: PriceBook;
+  /** Request metrics (EMF, functions/observability/metrics-emitter.ts), one line per finished trace; absent (locally): none. */
+  metrics?: import('../observability/metrics-emitter.js').MetricsEmitter;
   /** Bytes of request and response body kept on a trace (default 32 KiB each; 0: none). */
   traceBodyBytes?: number;
   /** Policy cache, approvals, notifier and intent scorer; absent: governance is never enforced (steps say skipped). */

@@ -242,6 +242,7 @@ function proxyToItem(p: ProxyConfig): Item {
   if (p.upstreamSelection !== undefined) item.upstreamSelection = { BOOL: p.upstreamSelection };
   if (p.upstreams !== undefined) item.upstreams = s(JSON.stringify(p.upstreams));
   if (p.routing !== undefined) item.routing = s(JSON.stringify(p.routing));
+  if (p.cache !== undefined) item.cache = s(JSON.stringify(p.cache));
   return item;
 }
 
@@ -273,6 +274,7 @@ function proxyFromItem(item: Item): ProxyConfig {
   if (item.upstreamSelection?.BOOL !== undefined) proxy.upstreamSelection = item.upstreamSelection.BOOL;
   if (item.upstreams?.S !== undefined) proxy.upstreams = JSON.parse(item.upstreams.S) as ProxyConfig['upstreams'];
   if (item.routing?.S !== undefined) proxy.routing = JSON.parse(item.routing.S) as ProxyConfig['routing'];
+  if (item.cache?.S !== undefined) proxy.cache = JSON.parse(item.cache.S) as ProxyConfig['cache'];
   return proxy;
 }
 

@@ -77,6 +77,16 @@ export interface ProxyConfig {
   governance?: GovernanceConfig;
   /** Retries and fallback targets (docs/providers.md, "Retries and fallbacks"). */
   routing?: RoutingConfig;
+  /** Response cache (docs/cache.md): absent = off (opt-in per proxy). */
+  cache?: ResponseCacheConfig;
+}
+
+/** A proxy's response cache: how long answers live, and whether keys share them. */
+export interface ResponseCacheConfig {
+  /** 1 to 604,800 (7 days). */
+  ttlSeconds: number;
+  /** `proxy` (default): every key of the proxy shares entries; `key`: each API key has its own. */
+  scope?: 'proxy' | 'key';
 }
 
 /** How a proxy's model calls survive a failing upstream. */

@@ -8,23 +8,24 @@ import { renderCfn, resourcesOfType, synthesizeApp } from './helpers.js';
  */
 const ACCOUNT = '111111111111';
 const REGION = 'eu-west-1';
+const CERTIFICATE_ARN = `arn:aws:acm:${REGION}:${ACCOUNT}:certificate/0a1b2c3d-1111-2222-3333-444455556666`;
 const CLICKHOUSE_SECRET = `arn:aws:secretsmanager:${REGION}:${ACCOUNT}:secret:sluice/clickhouse-url-AbCdEf`;
 
 const FACTORS = {
   traces: ['logs', 's3', 'clickhouse'],
   cache: [false, true],
   governance: [false, true],
-  runtime: ['lambda'],
+  runtime: ['lambda', 'fargate'],
 } as const;
 
 type Row = { traces: (typeof FACTORS.traces)[number]; cache: boolean; governance: boolean; runtime: (typeof FACTORS.runtime)[number] };
 
 const ROWS: Row[] = [
   { traces: 'logs', cache: false, governance: false, runtime: 'lambda' },
-  { traces: 'logs', cache: true, governance: true, runtime: 'lambda' },
-  { traces: 's3', cache: false, governance: true, runtime: 'lambda' },
+  { traces: 'logs', cache: true, governance: true, runtime: 'fargate' },
+  { traces: 's3', cache: false, governance: true, runtime: 'fargate' },
   { traces: 's3', cache: true, governance: false, runtime: 'lambda' },
-  { traces: 'clickhouse', cache: false, governance: false, runtime: 'lambda' },
+  { traces: 'clickhouse', cache: false, governance: false, runtime: 'fargate' },
   { traces: 'clickhouse', cache: true, governance: true, runtime: 'lambda' },
 ];
 
@@ -37,6 +38,7 @@ function contextOf(row: Row): Record<string, unknown> {
     ...(row.traces === 'clickhouse' ? { 'sluice:clickhouseUrlSecret': CLICKHOUSE_SECRET } : {}),
     'sluice:cache': String(row.cache),
     'sluice:governance': String(row.governance),
+    ...(row.runtime === 'fargate' ? { 'sluice:runtime': 'fargate', 'sluice:certificateArn': CERTIFICATE_ARN } : {}),
   };
 }
 
@@ -66,6 +68,8 @@ describe('context combinations under a pinned env (111111111111 / eu-west-1)', (
       expect(s.stack.traceIngest !== undefined).toBe(row.traces === 'clickhouse');
       expect(s.stack.cache !== undefined).toBe(row.cache);
       expect(s.stack.governance !== undefined).toBe(row.governance);
+      expect(resourcesOfType(s.template, 'AWS::ECS::Service')).toHaveLength(row.runtime === 'fargate' ? 1 : 0);
+      expect(s.stack.gateway !== undefined).toBe(row.runtime === 'lambda');
       // The provider-secret grant names the pinned Region and account, not pseudo parameters.
       const statements = JSON.stringify(resourcesOfType(s.template, 'AWS::IAM::Policy').map(([, p]) => renderCfn(p)));
       expect(statements).toContain(`:secretsmanager:${REGION}:${ACCOUNT}:secret:sluice/providers/*`);

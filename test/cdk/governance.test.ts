@@ -26,17 +26,17 @@ describe('SluiceStack: governance', () => {
     const topicId = s.stack.getLogicalId(gov().topic.node.defaultChild as never);
     const topicPolicies = resourcesOfType(s.template, 'AWS::SNS::TopicPolicy').map(([, p]) => JSON.stringify(renderCfn(p)));
     expect(topicPolicies.some((p) => p.includes('aws:SecureTransport') && p.includes(topicId))).toBe(true);
-    const gateway = resourcesOfType(s.template, 'AWS::Lambda::Function').find(([lid]) => lid === id(s.stack.gateway.function))![1];
+    const gateway = resourcesOfType(s.template, 'AWS::Lambda::Function').find(([lid]) => lid === id(s.stack.gateway!.function))![1];
     const env = renderCfn((gateway.Environment as { Variables: Record<string, unknown> }).Variables) as Record<string, string>;
     expect(env.SLUICE_NOTIFY_TOPIC_ARN).toBe(`\${${topicId}}`);
     expect(env.GUARDRAIL_URL).toContain(id(gov().scorerUrl as never));
     expect(env.GUARDRAIL_SECRET_ARN).toBe(`\${${id(gov().scorerSecret)}}`);
-    const gatewayPolicies = policiesOf(id(s.stack.gateway.function.role as never));
+    const gatewayPolicies = policiesOf(id(s.stack.gateway!.function.role as never));
     expect(gatewayPolicies.some((st) => [st.Action].flat().includes('sns:Publish') && JSON.stringify(st.Resource).includes(topicId))).toBe(true);
   });
 
   it('the gateway writes only approval items of the control table', () => {
-    const statements = policiesOf(id(s.stack.gateway.function.role as never));
+    const statements = policiesOf(id(s.stack.gateway!.function.role as never));
     const approvals = statements.find((st) => [st.Action].flat().includes('dynamodb:PutItem') && JSON.stringify(st.Resource).includes(id(s.stack.tables.controlTable)));
     expect(approvals).toBeDefined();
     expect(approvals!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['APPROVAL#*', 'HOLD#*'] } });

@@ -23,7 +23,7 @@ describe('SluiceStack: budgets and rate limits', () => {
       expect(f!.FilterPattern).toContain(`$.reason = "${reason}"`);
       expect(f!.MetricTransformations[0]).toMatchObject({ MetricNamespace: 'Sluice/Spend', MetricValue: '1', DefaultValue: 0 });
       // On the gateway's own log group.
-      const logGroupId = s.stack.getLogicalId(s.stack.gateway.logGroup.node.defaultChild as never);
+      const logGroupId = s.stack.getLogicalId(s.stack.gateway!.logGroup.node.defaultChild as never);
       expect(JSON.stringify(f!.LogGroupName)).toContain(logGroupId);
     }
   });
@@ -46,7 +46,7 @@ describe('SluiceStack: budgets and rate limits', () => {
   });
 
   it('lets the gateway keep counters in the state table and read definitions from the control table', () => {
-    const roleId = s.stack.getLogicalId(s.stack.gateway.function.role!.node.defaultChild as never);
+    const roleId = s.stack.getLogicalId(s.stack.gateway!.function.role!.node.defaultChild as never);
     const policies = resourcesOfType(s.template, 'AWS::IAM::Policy').filter(([, p]) => (p.Roles as { Ref: string }[]).some((r) => r.Ref === roleId));
     const statements = (renderCfn(policies[0]![1].PolicyDocument) as { Statement: Array<{ Action: string | string[]; Resource: unknown }> }).Statement;
     const stateId = s.stack.getLogicalId(s.stack.tables.stateTable.node.defaultChild as never);

@@ -67,7 +67,7 @@ describe('SluiceStack: lost trace rows', () => {
     expect(f).toBeDefined();
     expect(f!.FilterPattern).toContain(`$.message = "${TRACE_ROWS_LOST}"`);
     expect(f!.MetricTransformations[0]).toMatchObject({ MetricNamespace: 'Sluice/Traces', MetricValue: `$.${TRACE_ROWS_LOST}`, DefaultValue: 0 });
-    const logGroupId = s.stack.getLogicalId(s.stack.gateway.logGroup.node.defaultChild as never);
+    const logGroupId = s.stack.getLogicalId(s.stack.gateway!.logGroup.node.defaultChild as never);
     expect(JSON.stringify(f!.LogGroupName)).toContain(logGroupId);
     s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmDescription: Match.stringLikeRegexp('trace rows lost'),

@@ -4,7 +4,7 @@ import { renderCfn, resourcesOfType, synthesizeApp, type Synthesized } from './h
 
 /** Statements of the gateway role's policy, rendered to strings. */
 function gatewayStatements(s: Synthesized): Record<string, unknown>[] {
-  const roleId = s.stack.getLogicalId(s.stack.gateway.function.role!.node.defaultChild as never);
+  const roleId = s.stack.getLogicalId(s.stack.gateway!.function.role!.node.defaultChild as never);
   const policies = resourcesOfType(s.template, 'AWS::IAM::Policy').filter(([, p]) =>
     (p.Roles as { Ref: string }[]).some((r) => r.Ref === roleId),
   );
@@ -54,7 +54,7 @@ describe('SluiceStack, cache off (default)', () => {
       AuthType: 'NONE',
       InvokeMode: 'RESPONSE_STREAM',
       Cors: Match.objectLike({
-        ExposeHeaders: ['X-Sluice-Session-Id', 'X-Sluice-Trace-Id', 'X-Sluice-Approval-Id', 'X-Sluice-Overhead-Ms', 'X-Sluice-Attempts', 'X-Sluice-Served-By'],
+        ExposeHeaders: ['X-Sluice-Session-Id', 'X-Sluice-Trace-Id', 'X-Sluice-Approval-Id', 'X-Sluice-Overhead-Ms', 'X-Sluice-Attempts', 'X-Sluice-Served-By', 'X-Sluice-Cache'],
       }),
     });
   });

@@ -85,6 +85,16 @@ describe('cdk synth of bin/app.ts (real bundling)', () => {
     expect(Object.values(exporter).some((v) => typeof v === 'function')).toBe(true);
   });
 
+  it('Powertools Metrics (the EMF emitter) is in a lazily loaded chunk (imported on the first request metric), not evaluated at init', async () => {
+    const init = initCode(assetDir);
+    const initText = (await Promise.all(init.initFiles.map((f) => readFile(join(assetDir, f), 'utf8')))).join('\n');
+    // Powertools' own warning text: only its Metrics class carries it.
+    const marker = 'Namespace should be defined, default used';
+    expect(initText).not.toContain(marker);
+    const lazyTexts = await Promise.all(init.lazy.map(async (c) => ({ file: c.file, text: await readFile(join(assetDir, c.file), 'utf8') })));
+    expect(lazyTexts.some((c) => c.text.includes(marker)), 'a lazy chunk holds Powertools Metrics').toBe(true);
+  });
+
   it('the deployed artifact is the handler the local runtime serves: the bundle answers /healthz through it', async () => {
     process.env.SLUICE_STORE = 'file';
     process.env.SLUICE_DATA_DIR = dataDir;

@@ -61,14 +61,14 @@ describe('key rotation', () => {
     expect(r.status).toBe(200);
     expect(r.body.choices[0].message.content).toBe('served');
     expect(r.headers.get('x-sluice-attempts')).toBe('2');
-    const keysOf = async (traceId: string) => ((await traceIn(traces, traceId)).attributes.attempts as { key?: string; status?: number }[]).map((a) => [a.key, a.status]);
+    const keysOf = async (traceId: string) => ((await traceIn(traces, traceId))!.attributes.attempts as { key?: string; status?: number }[]).map((a) => [a.key, a.status]);
     expect(await keysOf(r.traceId)).toEqual([[id8(KEYS.A), 401], [id8(KEYS.C), 200]]);
     // Request 2: B's turn (429 with Retry-After 30 s: benched), served by C.
     const r2 = await chat(key);
     expect(r2.status).toBe(200);
     expect(await keysOf(r2.traceId)).toEqual([[id8(KEYS.B), 429], [id8(KEYS.C), 200]]);
     expect([upstream.hits[KEYS.A], upstream.hits[KEYS.B], upstream.hits[KEYS.C]]).toEqual([1, 1, 2]);
-    for (const t of [r.traceId, r2.traceId]) expect(secretsIn(JSON.stringify(await traceIn(traces, t)))).toEqual([]);
+    for (const t of [r.traceId, r2.traceId]) expect(secretsIn(JSON.stringify((await traceIn(traces, t))!))).toEqual([]);
 
     // Benched keys are not sent again: the next requests all use C.
     for (let i = 0; i < 3; i++) expect((await chat(key)).status).toBe(200);

@@ -33,6 +33,15 @@ controlStoreContract('DynamoControlStore on dynalite, consistent reads (as the C
 });
 
 describe('DynamoControlStore item layout', () => {
+  it('round-trips a proxy\'s response-cache settings (one JSON attribute)', async () => {
+    const { store } = await freshStore();
+    const base = { orgId: 'o', name: 'c', provider: 'openai' as const, baseUrl: 'https://api.openai.com/v1', byok: false, allowPrivateNetwork: false, createdAt: '2026-01-01T00:00:00.000Z' };
+    await store.putProxy({ ...base, id: 'cached', cache: { ttlSeconds: 600, scope: 'key' } });
+    await store.putProxy({ ...base, id: 'uncached' });
+    expect((await store.getProxy('cached'))?.cache).toEqual({ ttlSeconds: 600, scope: 'key' });
+    expect((await store.getProxy('uncached'))?.cache).toBeUndefined();
+  });
+
   it('keeps a key at pk KEY#<hash> (one GetItem on the auth path) and never the raw key', async () => {
     const { store, table } = await freshStore();
     const generated = generateGatewayKey();

@@ -1,4 +1,5 @@
 import { ResponseCapture, toolResultsIn, truncateBody } from '../../traces/body-capture.js';
+import { metricsFromTrace } from '../../observability/metrics.js';
 import { stepRows, type TraceStepRow } from '../../traces/rows.js';
 import type { TraceBatch } from '../../traces/sink.js';
 import { GatewayError } from '../../upstream/errors.js';
@@ -6,7 +7,7 @@ import type { GatewayDeps, Plugin, RequestState } from '../types.js';
 
 export const DEFAULT_TRACE_BODY_BYTES = 32 * 1024;
 
-export type TraceDeps = Pick<GatewayDeps, 'traceSink' | 'logger' | 'now'> & Partial<Pick<GatewayDeps, 'pricing' | 'traceBodyBytes'>>;
+export type TraceDeps = Pick<GatewayDeps, 'traceSink' | 'logger' | 'now'> & Partial<Pick<GatewayDeps, 'pricing' | 'traceBodyBytes' | 'metrics'>>;
 
 /** What the session plugin leaves on the state (read structurally: the session plugin owns the field). */
 interface SessionAware {
@@ -119,6 +120,8 @@ export function completeTrace(deps: TraceDeps, state: RequestState, attributes: 
     ...(a.error ? { error: a.error } : {}),
   });
   persist(deps, state);
+  // One EMF line per request, from the finished trace (awaited with the trace write at the invocation's end).
+  if (deps.metrics) state.pending.push(deps.metrics.emit(metricsFromTrace(trace.record, state.proxy?.allowedModels)));
 }
 
 /** Writes the steps not yet written. Never throws, never rejects: the writer absorbs sink failures. */
