@@ -3,8 +3,8 @@ import { adapterFor } from '../../providers/registry.js';
 import type { UpstreamPlan, UpstreamWire } from '../../upstream/types.js';
 import type { UpstreamTarget } from '../../upstream/target.js';
 import type { ProxyConfig } from '../../stores/types.js';
-import { badGateway, badRequest, forbidden } from '../../upstream/errors.js';
-import { chooseKey } from '../key-rotation.js';
+import { badGateway, badRequest, forbidden, GatewayError } from '../../upstream/errors.js';
+import { resolveCredential } from '../../upstream/adapter.js';
 import { parseRequestBody } from '../request-body.js';
 import { traceparentOf } from '../../traces/otlp/trace-context.js';
 import type { Endpoint } from '../routes.js';
@@ -77,8 +77,8 @@ export async function planTarget(deps: GatewayDeps, state: RequestState, models:
   }
   // The target's address first (a 400 for a target missing what its provider needs), then its credential.
   const baseUrl = adapter.baseUrl?.(deps, given) ?? given.baseUrl;
-  // Several keys in rotation: one live key for this attempt (a 503 when all are benched).
-  const { target, key } = answeredHere ? { target: given, key: undefined } : await chooseKey(deps, given);
+  // Several keys in rotation: one live key for this attempt (a 503 when all are benched); loaded only for such targets.
+  const { target, key } = answeredHere || !given.credentialRefs ? { target: given, key: undefined } : await (await import('../key-rotation.js')).chooseKey({ resolveCredential, GatewayError }, deps, given);
   const credential = answeredHere ? undefined : await adapter.credential(deps, target);
   let checked;
   try {
