@@ -264,7 +264,20 @@ async function tracePage(id: string): Promise<void> {
     h('h2', {}, 'Attempts'),
     (t.attempts as Json[]).length ? h('div', { id: 'attempts' }, table(['Provider', 'Model', 'Status', 'Error'], (t.attempts as Json[]).map((a) => [String(a.provider ?? ''), String(a.model ?? ''), String(a.status ?? ''), String(a.error ?? a.errorType ?? '')]))) : h('p', { class: 'note' }, 'No upstream attempt.'),
     h('h2', {}, 'Policy decision'),
-    policy.length ? table(['Stage', 'Mode', 'Decision', 'Reasons', 'Version'], policy.map((p) => [String(p.stage ?? ''), String(p.mode ?? ''), String(p.decision ?? p.reason ?? ''), Array.isArray(p.reasons) ? p.reasons.join('; ') : '', String(p.policyVersion ?? '')])) : h('p', { class: 'note' }, 'No policy step.'),
+    policy.length
+      ? table(
+          ['Stage', 'Mode', 'Decision', 'Reasons', 'Version', 'Input'],
+          policy.map((p) => [
+            String(p.stage ?? ''),
+            String(p.mode ?? ''),
+            String(p.decision ?? p.reason ?? ''),
+            Array.isArray(p.reasons) ? p.reasons.join('; ') : '',
+            String(p.policyVersion ?? ''),
+            // The input document the step kept (masked as the bodies are), as text.
+            typeof p.input === 'string' ? h('details', {}, h('summary', {}, 'input document'), h('pre', { class: 'body' }, p.input)) : '',
+          ]),
+        )
+      : h('p', { class: 'note' }, 'No policy step.'),
     h('h2', {}, 'Intent'),
     intent.length ? table(['Mode', 'Score', 'Verdict'], intent.map((i) => [String(i.mode ?? ''), String(i.score ?? ''), String(i.verdict ?? i.decision ?? i.reason ?? '')])) : h('p', { class: 'note' }, 'Not scored.'),
     h('h2', {}, 'Tool calls'),

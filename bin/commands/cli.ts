@@ -160,7 +160,8 @@ async function runDevCommand(argv: string[], io: CliIo, global: GlobalOptions, e
   const { runDev } = await import('../../functions/local/dev.js');
   // The server keeps the process alive. SIGTERM / SIGINT: stop accepting, finish in-flight
   // requests (<= 10 s) and their trace writes, exit 0.
-  await runDev({ port, host, dataDir, stopOnSignals: { log: (line) => writeLine(io.stderr, line) } });
+  // Log lines written in one event-loop turn go out in one write (functions/local/batched-stdout.ts).
+  await runDev({ port, host, dataDir, stopOnSignals: { log: (line) => writeLine(io.stderr, line) }, batchStdout: true });
   return EXIT_OK;
 }
 

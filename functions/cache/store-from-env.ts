@@ -1,4 +1,4 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Logger } from '../observability/logger.js';
 import { assertRedisUrl } from '../stores/redis-url.js';
 import { BoundedResponseCacheStore } from './bounded-store.js';
@@ -32,7 +32,7 @@ export function responseCacheFromEnv(env: NodeJS.ProcessEnv, logger: Pick<Logger
   if (!tableName) throw new Error('the response cache on DynamoDB needs SLUICE_STATE_TABLE');
   const region = env.AWS_REGION?.trim();
   const store = new DeferredStore(async () => {
-    const client = dynamoClient ?? new (await import('@aws-sdk/client-dynamodb')).DynamoDBClient(region ? { region } : {});
+    const client = dynamoClient ?? new DynamoDBClient(region ? { region } : {});
     return new (await import('./dynamodb-store.js')).DynamoResponseCacheStore({ client, tableName });
   });
   return new BoundedResponseCacheStore(store, { name: 'dynamodb', timeoutMs, logger });

@@ -62,6 +62,13 @@ export function tracedArguments(args: Record<string, unknown>, redact: RedactRul
   return { text: truncateBody(text, limit), masked };
 }
 
+/** The action's policy input document as its policy step keeps it: masked, and only when whole within the body limit. */
+export function keptInput(input: Record<string, unknown>, redact: RedactRule[], limit: number): string | undefined {
+  const patterns = redact.flatMap((r) => (r.pattern ? [r.pattern] : []));
+  const { text } = maskPatterns(JSON.stringify(input), patterns);
+  return text.length <= limit ? text : undefined;
+}
+
 export type ActionDeps = Pick<GatewayDeps, 'governance' | 'now' | 'traceSink' | 'logger'> & Partial<Pick<GatewayDeps, 'traceBodyBytes'>>;
 
 /**
@@ -108,10 +115,12 @@ export async function actionCheck(deps: ActionDeps, state: RequestState): Promis
   const failMode = gov!.failModes?.action ?? 'closed';
   const g = deps.governance;
   let decision: Decision;
+  let input: Record<string, unknown> | undefined;
   try {
     if (!g) throw new Error('governance is not available in this runtime');
     const entry = await g.policies.get(state.proxy.id, stored);
-    decision = evaluateDecision(entry.policy, actionInput(state, request), { budgetMs: gov!.evalBudgetMs ?? DEFAULT_EVAL_BUDGET_MS, now: new Date() });
+    input = actionInput(state, request);
+    decision = evaluateDecision(entry.policy, input, { budgetMs: gov!.evalBudgetMs ?? DEFAULT_EVAL_BUDGET_MS, now: new Date() });
   } catch (err) {
     const kind = failureKind(err);
     if (g) count(g, `policy_error.${kind}`);
@@ -125,7 +134,10 @@ export async function actionCheck(deps: ActionDeps, state: RequestState): Promis
     return answer({ decision: 'allow', policy: 'error', fail_mode: 'open' });
   }
 
-  const audit = { stage: 'action', mode: 'evaluated', package: decision.package, ...versionOf(stored) };
+  // The input document, kept on the policy step as the request stage keeps its own (console: test a
+  // policy against it), masked by the policy's redact patterns as the tool step's arguments are.
+  const kept = input !== undefined ? keptInput(input, decision.redact, limit) : undefined;
+  const audit = { stage: 'action', mode: 'evaluated', package: decision.package, ...versionOf(stored), ...(kept !== undefined ? { input: kept } : {}) };
   if (decision.denyReasons.length > 0) {
     state.trace.step('policy', { ...audit, decision: 'deny', reasons: decision.denyReasons }, started);
     toolStep('deny', decision.redact, { reasons: decision.denyReasons });

@@ -5,6 +5,7 @@ import { createControlStore } from '../stores/factory.js';
 import { createSessionStore } from '../sessions/factory.js';
 import { spendFromEnv } from '../spend/from-env.js';
 import { cacheFromEnv } from '../stores/cache-from-env.js';
+import { responseCacheFromEnv } from '../cache/store-from-env.js';
 import { pricingFromEnv, traceBodyBytesFromEnv, traceSinkFromEnv } from '../traces/sink-from-env.js';
 import { createCredentialResolver } from './credentials.js';
 import { metricsEmitterFromEnv } from '../observability/metrics-emitter.js';
@@ -47,6 +48,7 @@ export function depsFromEnv(env: NodeJS.ProcessEnv): GatewayDeps {
     traceBodyBytes: traceBodyBytesFromEnv(env),
     sessions: createSessionStore(env),
     spend: spendFromEnv(env),
+    responseCache: responseCacheFromEnv(env, logger),
     governance: governanceFromEnv(env),
   };
 }

@@ -135,6 +135,7 @@ function stamp(state: RequestState, response: GatewayResponse): GatewayResponse 
   if (state.overheadMs !== undefined) headers['x-sluice-overhead-ms'] = state.overheadMs.toFixed(3);
   if (state.attempts !== undefined) headers['x-sluice-attempts'] = String(state.attempts);
   if (state.servedBy !== undefined) headers['x-sluice-served-by'] = state.servedBy;
+  if (state.cache !== undefined) headers['x-sluice-cache'] = state.cache.result;
   return { ...response, headers };
 }
 

@@ -11,17 +11,20 @@ import { policyPlugin } from './plugins/policy.js';
 import { routingPlugin } from './plugins/routing.js';
 import { sessionPlugin } from './plugins/session.js';
 import { tracePlugin } from './plugins/trace.js';
-import { spendPlugin } from './plugins/spend.js';
+import { spendPlugins } from './plugins/spend.js';
+import { cachePlugin } from './plugins/cache.js';
 import type { FunctionUrlEvent, GatewayDeps, GatewayResponse, LambdaContext, Plugin } from './types.js';
 
 /**
  * The one place that lists the plugin chain. Order matters:
  *   envelope (trace id, header checks, headers on every response)
  *   → console (/console and /admin, answered here: never traced, see console-route.ts)
- *   → auth → routing → session → trace → policy → intent → spend (budgets and rate
- *   limits, last before the upstream so a denied request reserves nothing) → the model call.
+ *   → auth → routing → session → trace → policy → intent → rate-limit → cache (a hit is
+ *   replayed instead of the model call) → budget (last before the upstream so a denied
+ *   request or a cache hit reserves nothing) → the model call.
  */
 export function createGatewayHandler(deps: GatewayDeps) {
+  const spend = spendPlugins(deps);
   const plugins: Plugin[] = [
     authPlugin(deps),
     routingPlugin(deps),
@@ -29,7 +32,9 @@ export function createGatewayHandler(deps: GatewayDeps) {
     tracePlugin(deps),
     policyPlugin(deps),
     intentPlugin(deps),
-    spendPlugin(deps),
+    spend.rateLimit,
+    cachePlugin(deps),
+    spend.budget,
   ];
   return middy<FunctionUrlEvent, GatewayResponse, Error, LambdaContext>({
     // middy's streaming mode with the body piped without pipeline()'s per-request AbortController (execution-mode.ts).
@@ -49,6 +54,8 @@ export function createGatewayHandler(deps: GatewayDeps) {
       if (state.route.kind === 'approval') return approvalStatus(deps, state);
       // Loaded on the first check: a lazy chunk in the deployed bundle, never evaluated at init.
       if (state.route.kind === 'action') return import('./action-check.js').then((m) => m.actionCheck(deps, state));
+      // A response cache hit: replayed, no upstream attempt (plugins/cache.ts).
+      if (state.cache?.replay) return state.cache.replay();
       return callModel(deps, state);
     });
 }

@@ -79,6 +79,11 @@ export interface RequestState {
   /** performance.now() when the first body byte of the upstream response arrived. */
   firstByteAt?: number;
   readonly observers: BodyObserver[];
+  /**
+   * Set by the cache plugin on a proxy with a response cache: the X-Sluice-Cache outcome;
+   * on a hit, `replay` answers instead of the model call (functions/gateway/plugins/cache.ts).
+   */
+  cache?: { result: 'hit' | 'miss' | 'bypass'; replay?: () => GatewayResponse };
   /** Trace persistence started for this request; awaited before the invocation resolves. */
   readonly pending: Promise<unknown>[];
 }
@@ -128,6 +133,8 @@ export interface GatewayDeps {
   traceBodyBytes?: number;
   /** Policy cache, approvals, notifier and intent scorer; absent: governance is never enforced (steps say skipped). */
   governance?: GovernanceDeps;
+  /** The response cache's store (functions/cache); absent: no proxy's cache is used. */
+  responseCache?: import('../cache/store.js').ResponseCacheStore;
   /** Budgets and rate limits (functions/spend); absent: none are enforced. */
   spend?: SpendServices;
   /** The environment the deps came from: the console builds its own stores from it on its first request. */

@@ -7,7 +7,9 @@
  */
 import './awslambda.js';
 import { startLocalServer } from './server.js';
+import { batchWrites } from './batched-stdout.js';
 import { exitOnStopSignals } from './shutdown.js';
+import { warmLocalTraceIndex } from '../traces/warm-index.js';
 
 const port = Number(process.env.PORT ?? 8080);
 const host = process.env.HOST?.trim() || '0.0.0.0';
@@ -15,7 +17,11 @@ if (!Number.isInteger(port) || port < 0 || port > 65_535) {
   process.stderr.write(`Sluice: PORT must be an integer 0-65535, not "${process.env.PORT}"\n`);
   process.exit(2);
 }
+// Log lines written in one event-loop turn go out in one write (flushed on exit).
+batchWrites(process.stdout);
 const { handler, flushTraces } = await import('../gateway/handler.js');
 const server = await startLocalServer({ handler, port, host, production: true });
+// The console's trace index (local JSONL store only) is built in the background, not on its first page.
+warmLocalTraceIndex(process.env);
 exitOnStopSignals(server, { flush: () => flushTraces() });
 process.stdout.write(`${JSON.stringify({ level: 'INFO', message: 'Sluice container server listening', url: server.url })}\n`);

@@ -6,7 +6,9 @@ import { generateAdminKey } from '../console/admin-keys.js';
 import { FileAdminStore } from '../console/admin-store.js';
 import { issueNonce } from '../console/session-auth.js';
 import { startLocalServer, type LocalServer } from './server.js';
+import { batchWrites } from './batched-stdout.js';
 import { exitOnStopSignals, type StopSignalOptions } from './shutdown.js';
+import { warmLocalTraceIndex } from '../traces/warm-index.js';
 
 export interface DevOptions {
   port: number;
@@ -19,6 +21,8 @@ export interface DevOptions {
    * printed, so a signal sent as soon as the URL shows is already handled.
    */
   stopOnSignals?: StopSignalOptions;
+  /** Coalesce stdout writes per event-loop turn (functions/local/batched-stdout.ts): the CLI's own process only. */
+  batchStdout?: boolean;
 }
 
 /**
@@ -28,6 +32,7 @@ export interface DevOptions {
  */
 export async function runDev(opts: DevOptions): Promise<LocalServer> {
   const print = opts.print ?? ((text: string) => process.stdout.write(`${text}\n`));
+  if (opts.batchStdout) batchWrites(process.stdout);
   const dataDir = resolve(opts.dataDir);
   process.env.SLUICE_DATA_DIR = dataDir;
   process.env.SLUICE_STORE ??= 'file';
@@ -36,6 +41,8 @@ export async function runDev(opts: DevOptions): Promise<LocalServer> {
   const { handler } = await import('../gateway/handler.js');
   const coalesce = Number(process.env.SLUICE_LOCAL_COALESCE_BYTES ?? 0);
   const server = await startLocalServer({ handler, port: opts.port, host: opts.host, coalesceBytes: Number.isFinite(coalesce) ? coalesce : 0 });
+  // The console's trace index is built in the background from now on, not on its first page.
+  warmLocalTraceIndex(process.env);
   // Traces are queued, not awaited, after a request's last byte: a stop drains requests, then the queues.
   const { flushTraces } = await import('../gateway/handler.js');
   if (opts.stopOnSignals) {

@@ -82,6 +82,9 @@ export interface ProxyConfig {
 }
 
 /** A proxy's response cache: how long answers live, and whether keys share them. */
+/** The same shape, under the name functions/cache uses. */
+export type ProxyCacheConfig = ResponseCacheConfig;
+
 export interface ResponseCacheConfig {
   /** 1 to 604,800 (7 days). */
   ttlSeconds: number;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { OtelContext } from './otlp/trace-context.js';
 
-export type StepName = 'request_received' | 'policy' | 'intent' | 'escalation' | 'llm' | 'tool' | 'request_finished';
+export type StepName = 'request_received' | 'policy' | 'intent' | 'escalation' | 'cache' | 'llm' | 'tool' | 'request_finished';
 
 export interface TraceStep {
   stepId: string;

@@ -209,6 +209,16 @@ describe('the console in Chromium', () => {
     await shot('policies');
   });
 
+  it('a trace shows the input document its policy step kept, as text', async () => {
+    const traces = await page.request.get(`${base}/admin/v1/traces?proxy=held&limit=200`);
+    const heldTrace = ((await traces.json()) as { data: { traceId: string; status: number }[] }).data.find((t) => t.status === 409)!;
+    await page.goto(`${base}/console/#/trace/${heldTrace.traceId}`);
+    const input = page.locator('details:has(summary:text("input document")) pre');
+    await input.first().waitFor({ state: 'attached' });
+    const doc = JSON.parse((await input.first().textContent())!) as { stage?: string; messages?: { text?: string }[] };
+    expect(JSON.stringify(doc.messages)).toContain('transfer');
+  });
+
   it('signs out: the API then answers 401', async () => {
     await page.locator('#sign-out').click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();

@@ -152,6 +152,14 @@ describe('HTTPS by default', () => {
     expect(() => configFromContext((k) => ({ 'sluice:certificateArn': CERTIFICATE_ARN }) [k as never])).toThrow(/only used with sluice:runtime=fargate/);
   });
 
+  it('Lambda-only settings are refused on Fargate rather than ignored', () => {
+    const withFargate = (extra: Record<string, unknown>) => () => configFromContext((k) => ({ ...FARGATE, ...extra }) [k as never]);
+    expect(withFargate({ 'sluice:reservedConcurrency': '50' })).toThrow(/does not support sluice:reservedConcurrency/);
+    expect(withFargate({ 'sluice:allowedOrigins': 'https://a.example' })).toThrow(/does not support sluice:allowedOrigins/);
+    expect(withFargate({ 'sluice:xrayTracing': 'true' })).toThrow(/does not support sluice:xrayTracing=true/);
+    expect(withFargate({ 'sluice:xrayTracing': 'false', 'sluice:memorySize': '2048' })).not.toThrow();
+  });
+
   it('sluice:allowHttp=true: one plain HTTP listener forwarding to the tasks', () => {
     const s = synthesizeApp({ ...PIN, 'sluice:runtime': 'fargate', 'sluice:allowHttp': 'true' });
     expect(s.validationError).toBeUndefined();

@@ -193,6 +193,9 @@ describe('trace', () => {
     const tool = steps.find((s) => s.name === 'tool')!;
     expect(tool.attributes).toEqual({ direction: 'action', name: 'charge_card', content: JSON.stringify({ card: '█'.repeat(16), amount: 12 }), masked: 1, decision: 'allow' });
     expect(steps.find((s) => s.name === 'request_received')!.attributes).not.toHaveProperty('requestBody');
+    // The policy step keeps its input document (console: test a policy against it), masked the same way.
+    const input = JSON.parse(steps.find((s) => s.name === 'policy')!.attributes.input as string) as Record<string, unknown>;
+    expect(input).toMatchObject({ action: 'charge_card', arguments: { card: '█'.repeat(16), amount: 12 } });
     expect(JSON.stringify(sink.batches.filter((b) => b.record.traceId === traceId))).not.toContain('tok_abcdef123456');
     const record = sink.batches.find((b) => b.record.traceId === traceId)!.record;
     expect(record).toMatchObject({ sessionId: session, parentTraceId: parent });

@@ -1,6 +1,6 @@
 /** The action check's pure parts: its routes, its body, the arguments kept on the trace, its input document. */
 import { describe, expect, it } from 'vitest';
-import { MAX_ACTION_NAME_LENGTH, parseActionRequest, tracedArguments } from '../../../functions/gateway/action-check.js';
+import { keptInput, MAX_ACTION_NAME_LENGTH, parseActionRequest, tracedArguments } from '../../../functions/gateway/action-check.js';
 import { matchRoute } from '../../../functions/gateway/routes.js';
 import { buildActionInputDocument } from '../../../functions/governance/action-input.js';
 import { GatewayError } from '../../../functions/upstream/errors.js';
@@ -67,6 +67,15 @@ describe('tracedArguments', () => {
     expect(tracedArguments(args, [], 0)).toEqual({ masked: 0 });
     // Spans are for output text; they do not apply to arguments.
     expect(tracedArguments(args, [{ span: { start: 0, end: 4 } }], 1024).masked).toBe(0);
+  });
+
+  it('keeps the input document on the policy step masked the same way, and only whole (over the limit: none)', () => {
+    const input = { stage: 'action', action: 'db.query', arguments: { token: 'sk-abcdefghijklmnopqrstuvwxyz' } };
+    const kept = keptInput(input, [{ pattern: 'sk-[a-z]{20,}' }], 1024)!;
+    expect(kept).not.toContain('sk-abc');
+    expect(JSON.parse(kept)).toEqual({ ...input, arguments: { token: '█'.repeat(29) } });
+    expect(keptInput(input, [], 1024)).toBe(JSON.stringify(input));
+    expect(keptInput(input, [], 20)).toBeUndefined();
   });
 });
 
