@@ -93,6 +93,37 @@ describe('sluice cache purge', () => {
     expect((await sluice(baseEnv, 'cache', 'purge', '--help')).stdout).toContain('purge --proxy <id> [--key <digest>]');
   }, 60_000);
 
+  it('locally with SLUICE_RESPONSE_CACHE_STORE=dynamodb: purges the state table SLUICE_STATE_TABLE names', async () => {
+    const env = {
+      ...baseEnv,
+      SLUICE_RESPONSE_CACHE_STORE: 'dynamodb',
+      SLUICE_STATE_TABLE: tables.stateTable,
+      AWS_REGION: 'eu-west-1',
+      AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint,
+      AWS_ACCESS_KEY_ID: 'AKIATESTSTANDIN00000',
+      AWS_SECRET_ACCESS_KEY: 'test-secret-for-the-stand-in',
+      AWS_CONFIG_FILE: '/nonexistent/aws-config',
+      AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials',
+      AWS_EC2_METADATA_DISABLED: 'true',
+    };
+    expect((await sluice(env, '--data-dir', dataDir, 'proxies', 'create', 'local-ddb', '--provider', 'openai', '--org', 'acme', '--cache-ttl', '60')).code).toBe(0);
+    const client = localDynamoClient(ddb.endpoint);
+    try {
+      const store = new DynamoResponseCacheStore({ client, tableName: tables.stateTable });
+      for (const q of ['a', 'b', 'c']) await store.set({ orgId: 'acme', proxyId: 'local-ddb', digest: digest(q) }, entry());
+      const one = await sluice(env, '--data-dir', dataDir, 'cache', 'purge', '--proxy', 'local-ddb', '--key', digest('c'));
+      expect(one).toMatchObject({ code: 0, stderr: '' });
+      expect(one.stdout).toContain('Purged 1 response-cache entry of proxy local-ddb');
+      const again = await sluice(env, '--data-dir', dataDir, 'cache', 'purge', '--proxy', 'local-ddb', '--key', digest('c'));
+      expect(again.stdout).toContain('Purged 0 response-cache entries of proxy local-ddb');
+      const all = await sluice(env, '--data-dir', dataDir, 'cache', 'purge', '--proxy', 'local-ddb');
+      expect(all.stdout).toContain('Purged 2 response-cache entries of proxy local-ddb.');
+      expect(await store.get({ orgId: 'acme', proxyId: 'local-ddb', digest: digest('a') })).toBeUndefined();
+    } finally {
+      client.destroy();
+    }
+  }, 60_000);
+
   it('--aws: purges the DynamoDB store found through the stack outputs; a Valkey stack is refused by name', async () => {
     const env = {
       ...baseEnv,
