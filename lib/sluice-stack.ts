@@ -140,6 +140,8 @@ export class SluiceStack extends Stack {
       SLUICE_STATE_TABLE: this.tables.stateTable.tableName,
       SLUICE_IDENTITY_SIGNING_KEY_SECRET_ARN: this.identitySigningKey.secretArn,
       ...(this.cache ? { REDIS_URL: this.cache.redisUrl } : {}),
+      // The response cache (docs/cache.md): Valkey when the cache context is on, else the state table.
+      SLUICE_RESPONSE_CACHE_STORE: this.cache ? 'redis' : 'dynamodb',
     };
     const network = this.cache
       ? { vpc: this.cache.vpc, vpcSubnets: this.cache.clientSubnets, securityGroups: [this.cache.clientSecurityGroup] }
@@ -222,6 +224,11 @@ export class SluiceStack extends Stack {
     new CfnOutput(this, OPTIONAL_STACK_OUTPUTS.providerSecretPrefix, {
       value: (this.fargate ?? this.gateway!).providerSecretPrefix,
       description: 'Provider keys are read from secrets named <prefix><name> (--credential secret:<prefix><name>)',
+    });
+
+    new CfnOutput(this, OPTIONAL_STACK_OUTPUTS.responseCacheStore, {
+      value: this.cache ? 'redis' : 'dynamodb',
+      description: 'Where the response cache keeps answers (sluice cache purge --aws purges the dynamodb store)',
     });
 
     if (props.traces?.clickhouseUrlSecretArn) {
