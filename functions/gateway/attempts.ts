@@ -3,9 +3,11 @@ import { CircuitBreakers } from '../routing/breaker.js';
 import { weightedOrder } from '../routing/balance.js';
 import { DEFAULT_RETRIES, DEFAULT_RETRY_ON, nextStep } from '../routing/retry-policy.js';
 import type { ProxyConfig, RoutingConfig } from '../stores/types.js';
-import { GatewayError } from '../upstream/errors.js';
+import { toUpstreamError } from '../upstream/client.js';
+import { GatewayError, gatewayTimeout } from '../upstream/errors.js';
 import { proxyTarget, type UpstreamTarget } from '../upstream/target.js';
-import type { UpstreamPlan } from '../upstream/types.js';
+import type { CallDeps, UpstreamPlan } from '../upstream/types.js';
+import { firstChunk, ObserverGate } from './first-chunk.js';
 import { requestStage } from './plugins/policy.js';
 import { planTarget } from './plugins/routing.js';
 import type { GatewayDeps, GatewayResponse, RequestState } from './types.js';
@@ -43,7 +45,7 @@ export interface AttemptRecord {
  * stays on `state.upstream`, so spend settles for it. A request that picked its upstream
  * with X-Sluice-Upstream is never re-routed.
  */
-export async function callWithRetries(deps: GatewayDeps, state: RequestState, call: (deps: GatewayDeps) => Promise<GatewayResponse>): Promise<GatewayResponse> {
+export async function callWithRetries(deps: GatewayDeps, state: RequestState, call: (deps: GatewayDeps, elsewhereMs: number) => Promise<GatewayResponse>): Promise<GatewayResponse> {
   const proxy = state.proxy!;
   const routing = proxy.routing ?? {};
   const retries = routing.retries ?? DEFAULT_RETRIES;
@@ -59,6 +61,8 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
   const breakers = breakersOf(deps);
   const deadline = state.startedAt + deps.upstreamDeadlineMs - RESERVE_MS;
   let waitedMs = 0;
+  /** Time of earlier attempts spent upstream or waiting to retry: not the gateway's overhead (X-Sluice-Overhead-Ms). */
+  let elsewhereMs = 0;
   let lastError: GatewayError | undefined;
   let denied: GatewayError | undefined;
   const finish = () => {
@@ -109,8 +113,16 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
       const started = deps.now();
       // The model call sets the upstream's own status here once its status line arrives.
       delete state.trace.record.attributes.status;
+      // The plugins' observers see this attempt only once it is committed (first-chunk.ts).
+      const observers = state.observers.splice(0);
+      const gate = new ObserverGate(observers);
+      state.observers.push(gate);
+      delete state.usage;
+      delete state.firstByteAt;
       try {
-        const response = await call(callDeps);
+        const response = await call(callDeps, elsewhereMs);
+        await heldUntilFirstChunk(state, response, gate, (callDeps as CallDeps).upstreamFirstByteTimeoutMs, started, deps.now);
+        gate.openOn(typeof response.body === 'string' ? undefined : response.body);
         attempts.push({ target: name, provider: state.upstream!.provider, status: response.statusCode, latencyMs: round(deps.now() - started) });
         state.servedBy = name;
         breakers.record(breaker, true);
@@ -118,6 +130,7 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
         return response;
       } catch (err) {
         if (!(err instanceof GatewayError)) throw err;
+        elsewhereMs += deps.now() - started;
         // The upstream's status (500, 529, 307 …) decides, not the client status it maps to; refused connections and timeouts have the gateway's 502 / 504.
         const told = state.trace.record.attributes.status;
         const status = typeof told === 'number' ? told : err.status;
@@ -132,12 +145,34 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
         }
         if (step.action === 'next' || deps.now() + step.waitMs > deadline) break;
         waitedMs += step.waitMs;
+        elsewhereMs += step.waitMs;
         await sleep(step.waitMs);
+      } finally {
+        state.observers.splice(0, state.observers.length, ...observers);
       }
     }
   }
   finish();
   throw lastError ?? denied ?? new GatewayError(502, 'No target of this proxy could be tried.', 'api_error', 'upstream_error');
+}
+
+/**
+ * Waits for the body's first chunk before the status line is committed: a body that
+ * fails (stalls past the idle timeout, is cut, or ends without its terminal event) or
+ * sends nothing within the target's first-byte timeout (counted from sending) is thrown
+ * as the attempt's error, so it fails over like a failed status line. The upstream's 200
+ * is then not the attempt's status: the error's 502 / 504 is.
+ */
+async function heldUntilFirstChunk(state: RequestState, response: GatewayResponse, gate: ObserverGate, firstByteMs: number | undefined, started: number, now: () => number): Promise<void> {
+  if (typeof response.body === 'string') return;
+  const body = response.body;
+  const outcome = await firstChunk(body, gate, firstByteMs ? started + firstByteMs - now() : undefined);
+  if (outcome === 'data') return;
+  body.on('error', () => undefined);
+  body.destroy();
+  delete state.trace.record.attributes.status;
+  if (outcome === 'timeout') throw gatewayTimeout(`Upstream sent no body within ${firstByteMs} ms.`);
+  throw toUpstreamError(gate.endedEarly?.error ?? new Error('upstream body failed before its first byte'));
 }
 
 /** A fallback target planned for this request, or why it is skipped. */
