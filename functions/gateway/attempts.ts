@@ -113,16 +113,18 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
       const started = deps.now();
       // The model call sets the upstream's own status here once its status line arrives.
       delete state.trace.record.attributes.status;
-      // The plugins' observers see this attempt only once it is committed (first-chunk.ts).
-      const observers = state.observers.splice(0);
-      const gate = new ObserverGate(observers);
-      state.observers.push(gate);
+      // While a later target remains, the status line waits for the body's first chunk, and
+      // the plugins' observers see this attempt only once it is committed (first-chunk.ts).
+      const gate = index < order.length - 1 ? new ObserverGate(state.observers.slice()) : undefined;
+      const observers = gate ? state.observers.splice(0, state.observers.length, gate) : undefined;
       delete state.usage;
       delete state.firstByteAt;
       try {
         const response = await call(callDeps, elsewhereMs);
-        await heldUntilFirstChunk(state, response, gate, (callDeps as CallDeps).upstreamFirstByteTimeoutMs, started, deps.now);
-        gate.openOn(typeof response.body === 'string' ? undefined : response.body);
+        if (gate) {
+          await heldUntilFirstChunk(state, response, gate, (callDeps as CallDeps).upstreamFirstByteTimeoutMs, started, deps.now);
+          gate.openOn(typeof response.body === 'string' ? undefined : response.body);
+        }
         attempts.push({ target: name, provider: state.upstream!.provider, status: response.statusCode, latencyMs: round(deps.now() - started) });
         state.servedBy = name;
         breakers.record(breaker, true);
@@ -148,7 +150,7 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
         elsewhereMs += step.waitMs;
         await sleep(step.waitMs);
       } finally {
-        state.observers.splice(0, state.observers.length, ...observers);
+        if (observers) state.observers.splice(0, state.observers.length, ...observers);
       }
     }
   }
