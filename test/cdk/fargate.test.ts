@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { addSluiceStack } from '../../lib/app.js';
 import { configFromContext } from '../../lib/config.js';
@@ -103,6 +104,37 @@ describe('cdk synth -c sluice:runtime=fargate -c sluice:certificateArn=<ARN> (pi
     const toTasks = ingress.filter((i) => i.FromPort === 8080);
     expect(toTasks).toHaveLength(1);
     expect(String(toTasks[0]!.SourceSecurityGroupId)).toMatch(/^\$\{FargateLoadBalancerSg[0-9A-F]+\.GroupId\}$/);
+  });
+});
+
+describe('monitoring on Fargate reads the gateway EMF metrics (as the Lambda does)', () => {
+  const s = synthesizeApp({ ...FARGATE, 'sluice:governance': 'true' });
+  const EMF = { Namespace: 'Sluice', Dimensions: [{ Name: 'service', Value: 'sluice-gateway' }] };
+
+  it('the tasks emit EMF (POWERTOOLS_METRICS_NAMESPACE set); the only log metric filter left is TraceRowsLost', () => {
+    const task = one(s.template, 'AWS::ECS::TaskDefinition') as { ContainerDefinitions: Array<{ Environment: Array<{ Name: string; Value: string }> }> };
+    const env = Object.fromEntries(task.ContainerDefinitions[0]!.Environment.map((e) => [e.Name, e.Value]));
+    expect(env).toMatchObject({ POWERTOOLS_METRICS_NAMESPACE: 'Sluice', POWERTOOLS_SERVICE_NAME: 'sluice-gateway' });
+    expect(resourcesOfType(s.template, 'AWS::Logs::MetricFilter').map(([, f]) => (renderCfn(f) as any).MetricTransformations[0].MetricName)).toEqual(['TraceRowsLost']);
+  });
+
+  it('refusal, policy-error and hold alarms on the EMF namespace and [service] dimension; runtime alarms on the load balancer', () => {
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmDescription: Match.stringLikeRegexp('budgets or rate limits'),
+      Metrics: Match.arrayWith([Match.objectLike({ Id: 'inv', MetricStat: Match.objectLike({ Metric: { MetricName: 'Requests', ...EMF } }) })]),
+    });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'PolicyErrors', ...EMF });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Policy_hold', ...EMF });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'HTTPCode_ELB_5XX_Count', Namespace: 'AWS/ApplicationELB' });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'UnHealthyHostCount' });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'TargetResponseTime', ExtendedStatistic: 'p99', Threshold: 240 });
+  });
+
+  it('the dashboard graphs the request metrics', () => {
+    const body = String((one(s.template, 'AWS::CloudWatch::Dashboard') as { DashboardBody: unknown }).DashboardBody);
+    for (const name of ['Requests', 'Errors', 'LatencyMs', 'TtftMs', 'InputTokens', 'OutputTokens', 'CostUsd']) {
+      expect(body).toContain(`"Sluice","${name}","service","sluice-gateway"`);
+    }
   });
 });
 
