@@ -1,11 +1,9 @@
 import type { ProxyConfig, RoutingConfig } from '../stores/types.js';
 import type { GatewayError } from '../upstream/errors.js';
-import type { proxyTarget, UpstreamTarget } from '../upstream/target.js';
+import type { UpstreamTarget } from '../upstream/target.js';
 import type { UpstreamPlan } from '../upstream/types.js';
-import type { requestStage } from './plugins/policy.js';
-import type { planTarget } from './plugins/routing.js';
+import type { AttemptKit } from './attempts.js';
 import type { GatewayDeps, RequestState } from './types.js';
-import type { namedTarget } from './upstream-selection.js';
 
 /*
  * A fallback (or balanced) target of the proxy planned for this request — loaded by
@@ -16,13 +14,7 @@ import type { namedTarget } from './upstream-selection.js';
  */
 
 /** The gateway functions planning a fallback needs (attempts.ts passes its own imports). */
-export interface FallbackKit {
-  planTarget: typeof planTarget;
-  requestStage: typeof requestStage;
-  namedTarget: typeof namedTarget;
-  proxyTarget: typeof proxyTarget;
-  GatewayError: typeof GatewayError;
-}
+type FallbackKit = Pick<AttemptKit, 'planTarget' | 'requestStage' | 'namedTarget' | 'proxyTarget' | 'GatewayError'>;
 
 export type FallbackPlan =
   | { plan: UpstreamPlan; timeouts: RoutingConfig['timeouts']; target: UpstreamTarget; models: Pick<ProxyConfig, 'modelAliases' | 'allowedModels'> }
