@@ -158,7 +158,8 @@ export class FargateRuntime extends Construct implements IGrantable {
       user: 'node',
       readonlyRootFilesystem: true,
       portMappings: [{ containerPort: CONTAINER_PORT }],
-      environment: { ...gatewayBaseEnvironment(props), ...props.environment },
+      // The container server stops a request at this limit, as Lambda does at its timeout.
+      environment: { ...gatewayBaseEnvironment(props), ...props.environment, SLUICE_REQUEST_TIMEOUT_SECONDS: String(timeoutSeconds) },
       logging: LogDrivers.awsLogs({
         logGroup: this.logGroup,
         streamPrefix: 'gateway',

@@ -43,12 +43,14 @@ describe('cdk synth -c sluice:runtime=fargate -c sluice:certificateArn=<ARN> (pi
     expect(attrs['routing.http.drop_invalid_header_fields.enabled']).toBe('true');
   });
 
-  it('the idle timeout and deregistration delay follow sluice:timeoutSeconds', () => {
+  it('the idle timeout, deregistration delay and the container server\'s request limit follow sluice:timeoutSeconds', () => {
     const long = synthesizeApp({ ...FARGATE, 'sluice:timeoutSeconds': '900' });
     const attrs = attributes(one(long.template, 'AWS::ElasticLoadBalancingV2::LoadBalancer'), 'LoadBalancerAttributes');
     expect(Number(attrs['idle_timeout.timeout_seconds'])).toBe(905);
     const tg = attributes(one(long.template, 'AWS::ElasticLoadBalancingV2::TargetGroup'), 'TargetGroupAttributes');
     expect(Number(tg['deregistration_delay.timeout_seconds'])).toBe(900);
+    const [container] = one(long.template, 'AWS::ECS::TaskDefinition').ContainerDefinitions as { Environment: { Name: string; Value: string }[] }[];
+    expect(container!.Environment).toContainEqual({ Name: 'SLUICE_REQUEST_TIMEOUT_SECONDS', Value: '900' });
   });
 
   it('listeners: HTTPS 443 with the certificate and a TLS 1.2+ policy, HTTP 80 only redirects', () => {
@@ -152,8 +154,11 @@ describe('the Fargate task carries the same environment and grants as the Lambda
     // container runs the sources themselves (tsx), so it has no bundle to map.
     const { NODE_OPTIONS, ...lambdaOwn } = lambdaEnv;
     expect(NODE_OPTIONS).toBe('--enable-source-maps');
+    // The Lambda's limit is its function timeout; the container server enforces the same one itself.
+    const { SLUICE_REQUEST_TIMEOUT_SECONDS, ...taskOwn } = taskEnv;
+    expect(SLUICE_REQUEST_TIMEOUT_SECONDS).toBe('300');
     const sorted = (env: Record<string, string>) => JSON.stringify(Object.keys(env).sort().map((k) => [k, env[k]]));
-    expect(sorted(taskEnv)).toBe(sorted(lambdaOwn));
+    expect(sorted(taskOwn)).toBe(sorted(lambdaOwn));
     expect(taskEnv.SLUICE_TRACE_SINK).toBe('firehose,otlp');
   });
 

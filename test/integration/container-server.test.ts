@@ -30,11 +30,11 @@ interface Started {
   output: () => string;
 }
 
-async function startContainerServer(dataDir: string): Promise<Started> {
+async function startContainerServer(dataDir: string, extraEnv: Record<string, string> = {}): Promise<Started> {
   const [cmd, ...args] = await dockerCmd();
   const child = spawn(cmd === 'node' ? process.execPath : cmd!, args, {
     cwd: repo,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SLUICE_DATA_DIR: dataDir, SLUICE_STORE: 'file', NODE_ENV: 'production', SLUICE_LOG_LEVEL: 'SILENT' },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SLUICE_DATA_DIR: dataDir, SLUICE_STORE: 'file', NODE_ENV: 'production', SLUICE_LOG_LEVEL: 'SILENT', ...extraEnv },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
@@ -159,5 +159,52 @@ describe('container server (Dockerfile CMD)', () => {
     expect(body.trimEnd().endsWith('data: [DONE]')).toBe(true);
     expect(await server.exited).toBe(0);
     expect(server.output()).toContain('SIGTERM received');
+  }, 30_000);
+});
+
+describe('container server: SLUICE_REQUEST_TIMEOUT_SECONDS (the Fargate stack sets it from sluice:timeoutSeconds)', () => {
+  let upstream: OpenAIUpstream;
+  let dataDir: string;
+  let key: string;
+  let server: Started;
+
+  beforeAll(async () => {
+    upstream = await startOpenAIUpstream();
+    dataDir = await mkdtemp(join(tmpdir(), 'sluice-container-deadline-'));
+    const store = new FileControlStore({ dataDir });
+    await store.putProxy({
+      id: 'up', orgId: 'default', name: 'up', provider: 'openai-compatible', baseUrl: upstream.url,
+      byok: false, allowPrivateNetwork: true, createdAt: new Date().toISOString(),
+    });
+    const generated = generateGatewayKey();
+    await store.putKey({ id: generated.id, hash: generated.hash, proxyId: 'up', orgId: 'default', name: 'container', createdAt: new Date().toISOString() });
+    key = generated.key;
+    server = await startContainerServer(dataDir, { SLUICE_REQUEST_TIMEOUT_SECONDS: '1' });
+  }, 90_000);
+  afterAll(async () => {
+    if (server?.child.exitCode === null) server.child.kill('SIGKILL');
+    await upstream?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('a stream still running at the limit ends with an error chunk and [DONE], not a silent cut; the server keeps serving', async () => {
+    const res = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-slow@first=0,gap=5000', stream: true, messages: [{ role: 'user', content: 'count slowly to twelve please' }] }),
+    });
+    expect(res.status).toBe(200);
+    const events = (await res.text()).trimEnd().split('\n\n');
+    expect(events.at(-1)).toBe('data: [DONE]');
+    const error = JSON.parse(events.at(-2)!.slice('data: '.length)) as { error: { type: string; code: string; message: string } };
+    expect(error.error).toMatchObject({ type: 'timeout_error', code: 'request_timeout', message: "The request ran past the gateway's 1 s time limit and was stopped." });
+    // Everything before the error is the model's own chunks, none of them a finish.
+    for (const e of events.slice(0, -2)) expect(JSON.parse(e.slice('data: '.length)).choices[0].finish_reason).toBeNull();
+    // The gateway still answers (the stopped invocation took nothing down).
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  }, 30_000);
+
+  it('a value that is not 1-3600 whole seconds: the server refuses to start (exit 2)', async () => {
+    await expect(startContainerServer(dataDir, { SLUICE_REQUEST_TIMEOUT_SECONDS: '1.5' })).rejects.toThrow(/exited 2 before listening: .*SLUICE_REQUEST_TIMEOUT_SECONDS must be an integer 1-3600/s);
   }, 30_000);
 });
