@@ -151,7 +151,8 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
             break;
           }
         }
-        const step = nextStep({ status, code: err.code, type: err.type, headers: err.headers }, { retried, retries, retryOn, waitedMs });
+        // A Retry-After the gateway only hints to the client (Bedrock's) is not waited for: the backoff is.
+        const step = nextStep({ status, code: err.code, type: err.type, headers: err.retryAfterHint ? {} : err.headers }, { retried, retries, retryOn, waitedMs });
         // Only the upstream failing counts against it: never a 4xx (a 429 is the key's limit, not the target's health).
         if (status >= 500) breakers.record(breaker, false);
         if (step.action === 'fail') {
