@@ -187,8 +187,10 @@ async function tracesPage(): Promise<void> {
     return p;
   };
   let rows: Json[] = [];
-  const render = (next?: string) => {
+  const render = (next?: string, partial?: boolean) => {
     results.replaceChildren(
+      // The local index was still being built at start: this page is from the newest trace files' end only.
+      partial ? h('p', { class: 'note', id: 'partial-note' }, 'Partial list: the trace index is still being built, so this shows only the newest traces. Apply again in a moment for the full list.') : '',
       rows.length ? table(TRACE_HEADERS, rows.map(traceRow), (i) => (location.hash = `#/trace/${rows[i]!.traceId}`)) : h('p', { class: 'note' }, 'No traces in this range.'),
       next ? h('button', { type: 'button', onclick: () => void load(next) }, 'Older') : '',
     );
@@ -198,7 +200,7 @@ async function tracesPage(): Promise<void> {
     if (after) p.set('after', after);
     const page = await api(`traces?${p}`);
     rows = after ? [...rows, ...(page.data as Json[])] : (page.data as Json[]);
-    render(page.next as string | undefined);
+    render(page.next as string | undefined, page.partial === true);
   };
   const form = h(
     'form',

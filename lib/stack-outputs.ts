@@ -19,6 +19,8 @@ export const OPTIONAL_STACK_OUTPUTS = {
    * refuses `secret:` names outside it. Stacks deployed before it existed grant the default.
    */
   providerSecretPrefix: 'ProviderSecretPrefix',
+  /** `redis` (ElastiCache, inside the stack's VPC) or `dynamodb` (the state table): the response cache's store. */
+  responseCacheStore: 'ResponseCacheStore',
 } as const;
 
 /** The provider-secret prefix the gateway role is granted when nothing else is configured. */

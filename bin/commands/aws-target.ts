@@ -10,6 +10,8 @@ export interface AwsTarget {
   clickhouseUrlSecretArn?: string;
   /** The provider-secret name prefix the gateway may read (the output, else the default older stacks grant). */
   providerSecretPrefix: string;
+  /** The response cache's store (output ResponseCacheStore); absent on stacks deployed before it. */
+  responseCacheStore?: 'redis' | 'dynamodb';
 }
 
 export interface AwsTargetOptions {
@@ -81,5 +83,13 @@ function outputsOf(stack: Stack, stackName: string, region: string): Omit<AwsTar
   }
   const clickhouseUrlSecretArn = read(OPTIONAL_STACK_OUTPUTS.clickhouseUrlSecretArn);
   const providerSecretPrefix = read(OPTIONAL_STACK_OUTPUTS.providerSecretPrefix) ?? DEFAULT_PROVIDER_SECRET_PREFIX;
-  return { controlTable, stateTable, functionUrl, providerSecretPrefix, ...(clickhouseUrlSecretArn ? { clickhouseUrlSecretArn } : {}) };
+  const responseCacheStore = read(OPTIONAL_STACK_OUTPUTS.responseCacheStore);
+  return {
+    controlTable,
+    stateTable,
+    functionUrl,
+    providerSecretPrefix,
+    ...(clickhouseUrlSecretArn ? { clickhouseUrlSecretArn } : {}),
+    ...(responseCacheStore === 'redis' || responseCacheStore === 'dynamodb' ? { responseCacheStore } : {}),
+  };
 }

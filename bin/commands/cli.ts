@@ -36,6 +36,7 @@ Groups:
   spend      cost and tokens by key, proxy, model or day
   budgets    set, show, list and delete budgets (with current spend and reservations)
   limits     set, show, list and delete requests and tokens per minute
+  cache      purge a proxy's response-cache entries
   dev        run the gateway locally (what npm start runs)
 
 Global options:
@@ -110,6 +111,10 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
       if (group === 'budgets') return runBudgetsCommand(groupArgs, io, spendDeps);
       return (await import('./limits.js')).runLimitsCommand(groupArgs, io, spendDeps);
     }
+    case 'cache': {
+      const { runCacheCommand, openResponseCacheForCli } = await import('./cache.js');
+      return runCacheCommand(groupArgs, io, { openStore: deps.openStore, openResponseCache: () => openResponseCacheForCli(env, awsTarget) });
+    }
     case 'approvals': {
       const { runApprovalsCommand } = await import('./approvals.js');
       return runApprovalsCommand(groupArgs, io, { openApprovals: () => openApprovals(global, env), env });
@@ -119,7 +124,7 @@ export async function runCli(argv: string[], io: CliIo, env: NodeJS.ProcessEnv =
     case 'spend':
       return runTraceCommand(group, groupArgs, io, global, env);
     default:
-      writeLine(io.stderr, redactSecrets(`sluice: unknown command group '${group}' (expected proxies, keys, admin-keys, policies, approvals, traces, sessions, spend, budgets, limits or dev)`));
+      writeLine(io.stderr, redactSecrets(`sluice: unknown command group '${group}' (expected proxies, keys, admin-keys, policies, approvals, traces, sessions, spend, budgets, limits, cache or dev)`));
       writeLine(io.stderr, "Run 'sluice --help' for usage.");
       return EXIT_USAGE;
   }

@@ -144,7 +144,7 @@ async function createProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, no
     'retry-on': { type: 'string' },
     'cache-ttl': { type: 'string' },
     'cache-scope': { type: 'string' },
-    credential: { type: 'string' },
+    credential: { type: 'string', multiple: true },
     'allowed-models': { type: 'string', multiple: true },
     alias: { type: 'string', multiple: true },
     byok: { type: 'boolean' },
@@ -161,7 +161,7 @@ async function createProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, no
   const target = deps.awsTarget ? await deps.awsTarget() : undefined;
   if (target) {
     // The deployed role reads only <ProviderSecretPrefix>*: refuse a name it could never read.
-    const refs = [draft.credentialRef, ...Object.values(draft.upstreams ?? {}).map((u) => u.credentialRef)];
+    const refs = [draft.credentialRef, ...(draft.routing?.credentials ?? []), ...Object.values(draft.upstreams ?? {}).map((u) => u.credentialRef)];
     const problem = refs.map((ref) => (ref ? secretRefProblem(ref, target) : undefined)).find(Boolean);
     if (problem) throw new UsageError(problem);
   }
@@ -240,7 +240,14 @@ export function buildProxy(id: string, values: Record<string, unknown>, createdA
   if (upstreams && !upstreamSelection && !routing?.fallbacks) throw new UsageError('--upstream needs --upstream-selection (requests pick a named upstream with X-Sluice-Upstream) or --fallback naming it');
 
   const byok = flag(v, 'byok');
-  const credentialRef = stringOption(v, 'credential');
+  const credentialRefs = listOption(v, 'credential');
+  const credentialRef = credentialRefs[0];
+  if (credentialRefs.length > 1) {
+    // Keys in rotation: each an env: or secret: reference, none twice (values never echoed: a key may be pasted by mistake).
+    if (credentialRefs.some((ref) => !/^(env|secret):/.test(ref) || !isCredentialRef(ref))) throw new UsageError('a repeated --credential must each be env:NAME or secret:NAME (a reference to a key, never the key itself)');
+    if (new Set(credentialRefs).size !== credentialRefs.length) throw new UsageError('--credential: the same reference is given twice');
+    if (credentialRefs.length > 16) throw new UsageError('--credential: at most 16 keys in rotation');
+  }
   if (credentialRef !== undefined && !isCredentialRef(credentialRef)) {
     // The value is not echoed: it may be a key pasted by mistake.
     throw new UsageError(
@@ -280,6 +287,7 @@ export function buildProxy(id: string, values: Record<string, unknown>, createdA
   if (upstreamSelection) proxy.upstreamSelection = true;
   if (upstreams) proxy.upstreams = upstreams;
   if (routing) proxy.routing = routing;
+  if (credentialRefs.length > 1) proxy.routing = { ...proxy.routing, credentials: credentialRefs };
   const cache = cacheOptions(v);
   if (cache) proxy.cache = cache;
   return proxy;
@@ -547,7 +555,7 @@ async function showProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, now:
     ['org', proxy.orgId],
     ['provider', proxy.provider],
     ['base url', proxy.baseUrl],
-    ['credential', proxy.byok ? (proxy.provider === 'bedrock' ? "byok (caller signs with its own AWS credentials)" : 'byok (caller sends its provider key)') : (proxy.credentialRef ?? 'none')],
+    ['credential', proxy.byok ? (proxy.provider === 'bedrock' ? "byok (caller signs with its own AWS credentials)" : 'byok (caller sends its provider key)') : proxy.routing?.credentials ? `${proxy.routing.credentials.length} keys in rotation: ${proxy.routing.credentials.join(', ')}` : (proxy.credentialRef ?? 'none')],
     ['private network', proxy.allowPrivateNetwork ? 'allowed' : 'refused'],
     ['allowed models', proxy.allowedModels?.join(', ') ?? 'any'],
     ['aliases', aliases.length ? aliases.join(', ') : 'none'],

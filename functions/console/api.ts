@@ -127,7 +127,7 @@ function listQuery(q: URLSearchParams, caller: Caller, now: number): Omit<TraceL
 async function listTraces(deps: ApiDeps, req: ConsoleRequest, caller: Caller): Promise<ConsoleResponse> {
   const q = listQuery(req.query, caller, deps.now());
   const page = await (await deps.traces()).list(q);
-  return json(200, { object: 'list', data: page.traces, ...(page.next ? { next: page.next } : {}), from_ms: q.fromMs, to_ms: q.toMs, source: deps.traceSource });
+  return json(200, { object: 'list', data: page.traces, ...(page.next ? { next: page.next } : {}), ...(page.partial ? { partial: true } : {}), from_ms: q.fromMs, to_ms: q.toMs, source: deps.traceSource });
 }
 
 async function showTrace(deps: ApiDeps, _req: ConsoleRequest, caller: Caller, [traceId]: string[]): Promise<ConsoleResponse> {

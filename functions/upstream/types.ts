@@ -47,6 +47,8 @@ export interface UpstreamPlan extends UpstreamWire {
   method: 'GET' | 'POST';
   modelRequested?: string;
   modelResolved?: string;
+  /** The rotated key this attempt uses (targets with several `--credential`s): its bench identity and public 8-char id; never the key. */
+  key?: { hash: string; id: string };
 }
 
 /** Token usage normalized to OpenAI's fields. */

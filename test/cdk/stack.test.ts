@@ -39,6 +39,7 @@ describe('SluiceStack, cache off (default)', () => {
           SLUICE_CONTROL_TABLE: Match.anyValue(),
           SLUICE_STATE_TABLE: Match.anyValue(),
           SLUICE_IDENTITY_SIGNING_KEY_SECRET_ARN: Match.anyValue(),
+          SLUICE_RESPONSE_CACHE_STORE: 'dynamodb',
         }),
       },
     });
@@ -170,10 +171,20 @@ describe('SluiceStack, cache off (default)', () => {
     s.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
+  it('the dashboard graphs the gateway EMF request metrics (namespace Sluice, dimension service)', () => {
+    const [[, dashboard]] = resourcesOfType(s.template, 'AWS::CloudWatch::Dashboard') as [[string, { DashboardBody: unknown }]];
+    const body = String(renderCfn(dashboard.DashboardBody));
+    for (const name of ['Requests', 'Errors', 'LatencyMs', 'TtftMs', 'InputTokens', 'OutputTokens', 'CostUsd', 'Attempts', 'Fallbacks']) {
+      expect(body).toContain(`"Sluice","${name}","service","sluice-gateway"`);
+    }
+    expect(body).toContain('"stat":"p99"');
+  });
+
   it('outputs the names the CLI reads', () => {
     const outputs = s.template.toJSON().Outputs as Record<string, { Value: unknown }>;
-    expect(Object.keys(outputs).sort()).toEqual(['ControlTableName', 'FunctionUrl', 'ProviderSecretPrefix', 'StateTableName']);
+    expect(Object.keys(outputs).sort()).toEqual(['ControlTableName', 'FunctionUrl', 'ProviderSecretPrefix', 'ResponseCacheStore', 'StateTableName']);
     expect(outputs.ProviderSecretPrefix!.Value).toBe('sluice/providers/');
+    expect(outputs.ResponseCacheStore!.Value).toBe('dynamodb');
     expect(renderCfn(outputs.FunctionUrl!.Value)).toMatch(/^\$\{GatewayFunctionFunctionUrl[0-9A-F]+\.FunctionUrl\}$/);
   });
 });
@@ -209,6 +220,9 @@ describe('SluiceStack, cache on (with X-Ray and sizing from context)', () => {
     const [[, fn]] = resourcesOfType(s.template, 'AWS::Lambda::Function') as [[string, Record<string, unknown>]];
     const env = renderCfn((fn.Environment as { Variables: Record<string, unknown> }).Variables) as Record<string, string>;
     expect(env.REDIS_URL).toMatch(/^rediss:\/\/\$\{CacheValkey[0-9A-F]+\.Endpoint\.Address\}:\$\{CacheValkey[0-9A-F]+\.Endpoint\.Port\}$/);
+    // The response cache goes to Valkey too; ElastiCache Serverless encrypts at rest and in transit, always.
+    expect(env.SLUICE_RESPONSE_CACHE_STORE).toBe('redis');
+    s.template.hasOutput('ResponseCacheStore', { Value: 'redis' });
     expect(fn).toHaveProperty('VpcConfig');
     expect(fn).toHaveProperty('TracingConfig', { Mode: 'Active' });
   });
