@@ -67,6 +67,13 @@ export interface FargateRuntimeProps {
   /** Accept a listener without TLS (a throwaway test stack). @default false */
   readonly allowHttp?: boolean;
   /**
+   * CORS origins browsers may call the gateway from: the container server answers
+   * preflights and exposes the X-Sluice-* headers as the Lambda's Function URL does
+   * (functions/local/cors.ts, `SLUICE_CORS_ALLOWED_ORIGINS`).
+   * @default ['*'] (the gateway authenticates every call itself)
+   */
+  readonly allowedOrigins?: string[];
+  /**
    * The longest request the gateway serves (streams included): the load balancer's idle
    * timeout and the targets' deregistration delay are set from it.
    * @default Duration.minutes(5) (as the Lambda timeout)
@@ -158,8 +165,14 @@ export class FargateRuntime extends Construct implements IGrantable {
       user: 'node',
       readonlyRootFilesystem: true,
       portMappings: [{ containerPort: CONTAINER_PORT }],
-      // The container server stops a request at this limit, as Lambda does at its timeout.
-      environment: { ...gatewayBaseEnvironment(props), ...props.environment, SLUICE_REQUEST_TIMEOUT_SECONDS: String(timeoutSeconds) },
+      environment: {
+        ...gatewayBaseEnvironment(props),
+        ...props.environment,
+        // What the Lambda gets from its runtime and Function URL, the container server does itself:
+        // the request time limit, and CORS.
+        SLUICE_REQUEST_TIMEOUT_SECONDS: String(timeoutSeconds),
+        SLUICE_CORS_ALLOWED_ORIGINS: (props.allowedOrigins ?? ['*']).join(','),
+      },
       logging: LogDrivers.awsLogs({
         logGroup: this.logGroup,
         streamPrefix: 'gateway',

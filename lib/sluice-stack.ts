@@ -152,6 +152,7 @@ export class SluiceStack extends Stack {
       this.fargate = new FargateRuntime(this, 'Fargate', {
         ...props.fargate,
         ...(props.timeout ? { requestTimeout: props.timeout } : {}),
+        ...(props.allowedOrigins ? { allowedOrigins: props.allowedOrigins } : {}),
         ...(props.bedrock ? { bedrock: props.bedrock } : {}),
         ...(props.logLevel ? { logLevel: props.logLevel } : {}),
         ...(props.logRetention ? { logRetention: props.logRetention } : {}),

@@ -6,10 +6,12 @@
  * Binds HOST (default 0.0.0.0) and PORT (default 8080); drains on SIGTERM. A request
  * running past SLUICE_REQUEST_TIMEOUT_SECONDS (default 300, as the Lambda's timeout; the
  * Fargate stack sets it from `sluice:timeoutSeconds`) is stopped as Lambda stops it, and
- * the client is told (functions/local/deadline.ts).
+ * the client is told (functions/local/deadline.ts). CORS as the Function URL's, origins
+ * from SLUICE_CORS_ALLOWED_ORIGINS (default `*`; functions/local/cors.ts).
  */
 import './awslambda.js';
 import { startLocalServer } from './server.js';
+import { corsPolicyFromEnv } from './cors.js';
 import { batchWrites } from './batched-stdout.js';
 import { exitOnStopSignals } from './shutdown.js';
 import { warmLocalTraceIndex } from '../traces/warm-index.js';
@@ -28,7 +30,7 @@ if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 
 // Log lines written in one event-loop turn go out in one write (flushed on exit).
 batchWrites(process.stdout);
 const { handler, flushTraces } = await import('../gateway/handler.js');
-const server = await startLocalServer({ handler, port, host, production: true, timeoutMs: timeoutSeconds * 1000 });
+const server = await startLocalServer({ handler, port, host, production: true, timeoutMs: timeoutSeconds * 1000, cors: corsPolicyFromEnv(process.env) });
 // The console's trace index (local JSONL store only) is built in the background, not on its first page.
 warmLocalTraceIndex(process.env);
 exitOnStopSignals(server, { flush: () => flushTraces() });

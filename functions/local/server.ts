@@ -6,6 +6,7 @@ import { MAX_BODY_BYTES } from '../gateway/request-body.js';
 import { LambdaResponseStream, PRELUDE_CONTENT_TYPE, PRELUDE_DELIMITER } from './awslambda.js';
 import { toFunctionUrlEvent } from './function-url-event.js';
 import { answerHealthz, hardenForProduction } from './production.js';
+import { applyCors, type CorsPolicy } from './cors.js';
 import { deadlineError, deadlineResponse, deadlineStreamEnd, routeOf } from './deadline.js';
 import { drainHttpServer, type Drainable } from './shutdown.js';
 
@@ -27,6 +28,8 @@ export interface LocalServerOptions {
   timeoutMs?: number;
   /** The container server: production timeouts, JSON answers for refused requests, `/healthz`. */
   production?: boolean;
+  /** CORS as the Function URL does it (functions/local/cors.ts); none when omitted. */
+  cors?: CorsPolicy;
 }
 
 export interface LocalServer extends Drainable {
@@ -50,6 +53,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   // close() waits for them, as Lambda waits for the handler to resolve.
   const inflight = new Set<Promise<void>>();
   const server = http.createServer((req, res) => {
+    if (opts.cors && applyCors(opts.cors, req, res)) return;
     if (opts.production && answerHealthz(req, res)) return;
     // Nothing that goes wrong with one request may take the server down (Node exits on an
     // unhandled rejection): an unexpected failure is a 502, or a cut connection once begun.

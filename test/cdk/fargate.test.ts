@@ -6,6 +6,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { addSluiceStack } from '../../lib/app.js';
 import { configFromContext } from '../../lib/config.js';
+import { CORS_MAX_AGE_SECONDS, corsPolicyFromEnv, EXPOSED_HEADERS } from '../../functions/local/cors.js';
 import { CDK_JSON_CONTEXT, renderCfn, resourcesOfType, synthesizeApp } from './helpers.js';
 
 const ACCOUNT = '111111111111';
@@ -140,6 +141,22 @@ describe('monitoring on Fargate reads the gateway EMF metrics (as the Lambda doe
   });
 });
 
+describe('CORS on Fargate is the Function URL\'s (one definition, functions/local/cors.ts)', () => {
+  it('the Lambda Function URL is configured from the values the container server answers with', () => {
+    const url = one(synthesizeApp(PIN).template, 'AWS::Lambda::Url') as { Cors: Record<string, unknown> };
+    expect(url.Cors).toEqual({ AllowHeaders: ['*'], AllowMethods: ['*'], AllowOrigins: ['*'], ExposeHeaders: [...EXPOSED_HEADERS], MaxAge: CORS_MAX_AGE_SECONDS });
+  });
+
+  it('sluice:allowedOrigins reaches the tasks as SLUICE_CORS_ALLOWED_ORIGINS (default *)', () => {
+    const envOf = (ctx: Record<string, unknown>) => {
+      const [container] = one(synthesizeApp(ctx).template, 'AWS::ECS::TaskDefinition').ContainerDefinitions as { Environment: { Name: string; Value: string }[] }[];
+      return Object.fromEntries(container!.Environment.map((e) => [e.Name, e.Value]));
+    };
+    expect(envOf({ ...FARGATE, 'sluice:allowedOrigins': 'https://a.example, https://b.example' }).SLUICE_CORS_ALLOWED_ORIGINS).toBe('https://a.example,https://b.example');
+    expect(corsPolicyFromEnv({ SLUICE_CORS_ALLOWED_ORIGINS: 'https://a.example,https://b.example' })).toEqual({ allowedOrigins: ['https://a.example', 'https://b.example'] });
+  });
+});
+
 describe('the Fargate task carries the same environment and grants as the Lambda', () => {
   const context = { ...PIN, 'sluice:traces': 's3', 'sluice:governance': 'true', 'sluice:bedrock': BEDROCK, 'sluice:otlpEndpoint': 'https://api.honeycomb.io' };
   const lambda = synthesizeApp(context);
@@ -155,8 +172,10 @@ describe('the Fargate task carries the same environment and grants as the Lambda
     const { NODE_OPTIONS, ...lambdaOwn } = lambdaEnv;
     expect(NODE_OPTIONS).toBe('--enable-source-maps');
     // The Lambda's limit is its function timeout; the container server enforces the same one itself.
-    const { SLUICE_REQUEST_TIMEOUT_SECONDS, ...taskOwn } = taskEnv;
+    const { SLUICE_REQUEST_TIMEOUT_SECONDS, SLUICE_CORS_ALLOWED_ORIGINS, ...taskOwn } = taskEnv;
     expect(SLUICE_REQUEST_TIMEOUT_SECONDS).toBe('300');
+    // The Lambda's CORS is its Function URL's; the container server does the same itself.
+    expect(SLUICE_CORS_ALLOWED_ORIGINS).toBe('*');
     const sorted = (env: Record<string, string>) => JSON.stringify(Object.keys(env).sort().map((k) => [k, env[k]]));
     expect(sorted(taskOwn)).toBe(sorted(lambdaOwn));
     expect(taskEnv.SLUICE_TRACE_SINK).toBe('firehose,otlp');
@@ -192,7 +211,6 @@ describe('HTTPS by default', () => {
   it('Lambda-only settings are refused on Fargate rather than ignored', () => {
     const withFargate = (extra: Record<string, unknown>) => () => configFromContext((k) => ({ ...FARGATE, ...extra }) [k as never]);
     expect(withFargate({ 'sluice:reservedConcurrency': '50' })).toThrow(/does not support sluice:reservedConcurrency/);
-    expect(withFargate({ 'sluice:allowedOrigins': 'https://a.example' })).toThrow(/does not support sluice:allowedOrigins/);
     expect(withFargate({ 'sluice:xrayTracing': 'true' })).toThrow(/does not support sluice:xrayTracing=true/);
     expect(withFargate({ 'sluice:xrayTracing': 'false', 'sluice:memorySize': '2048' })).not.toThrow();
   });

@@ -128,6 +128,29 @@ describe('container server (Dockerfile CMD)', () => {
     expect((await res.text()).trimEnd().endsWith('data: [DONE]')).toBe(true);
   });
 
+  it('CORS as the Function URL: a preflight is answered without a credential; answers (a 401 too) let the browser read them and the X-Sluice-* headers', async () => {
+    const origin = 'https://app.example';
+    const pre = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    expect(pre.headers.get('access-control-allow-headers')).toBe('authorization,content-type');
+    expect(pre.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(pre.headers.get('access-control-max-age')).toBe('3600');
+    const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] });
+    const refused = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('access-control-allow-origin')).toBe('*');
+    const ok = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { origin, authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('access-control-allow-origin')).toBe('*');
+    expect(ok.headers.get('access-control-expose-headers')?.split(',')).toContain('X-Sluice-Trace-Id');
+    expect(ok.headers.get('x-sluice-trace-id')).toMatch(/^[0-9a-f-]{36}$/);
+    await ok.text();
+  });
+
   it('oversized headers: 431 with a JSON body (Node answers an empty body by default)', async () => {
     const answer = parseRaw(await raw(server.port, `GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(40_000)}\r\n\r\n`));
     expect(answer.status).toBe(431);
