@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { bedrockInvokeResourceArns, type BedrockModelAccess } from './bedrock-arns.js';
 import { BundledFunction, PROJECT_ROOT } from './bundled-function.js';
 import { DEFAULT_PROVIDER_SECRET_PREFIX } from './stack-outputs.js';
+import { CORS_MAX_AGE_SECONDS, EXPOSED_HEADERS } from '../functions/local/cors.js';
 
 export { PROJECT_ROOT };
 /** The module Lambda runs, relative to the project root; the local runtime serves the same one. */
@@ -14,16 +15,8 @@ export const GATEWAY_HANDLER_ENTRY = 'functions/gateway/handler.ts';
 /** The export of that module Lambda invokes. */
 export const GATEWAY_HANDLER_EXPORT = 'handler';
 
-/** Response headers browsers may read (the gateway's `X-Sluice-*` contract). */
-export const EXPOSED_HEADERS = [
-  'X-Sluice-Session-Id',
-  'X-Sluice-Trace-Id',
-  'X-Sluice-Approval-Id',
-  'X-Sluice-Overhead-Ms',
-  'X-Sluice-Attempts',
-  'X-Sluice-Served-By',
-  'X-Sluice-Cache',
-] as const;
+/** Response headers browsers may read: one list for the Function URL and the container server's CORS. */
+export { EXPOSED_HEADERS };
 
 export interface GatewayFunctionProps {
   /**
@@ -147,7 +140,7 @@ export class GatewayFunction extends Construct {
         allowedMethods: [HttpMethod.ALL],
         allowedHeaders: ['*'],
         exposedHeaders: [...EXPOSED_HEADERS],
-        maxAge: Duration.hours(1),
+        maxAge: Duration.seconds(CORS_MAX_AGE_SECONDS),
       },
     });
 

@@ -2,8 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CircuitBreakers } from '../routing/breaker.js';
 import { DEFAULT_RETRIES, DEFAULT_RETRY_ON, nextStep, retryAfterMs } from '../routing/retry-policy.js';
 import type { ProxyConfig, RoutingConfig } from '../stores/types.js';
-import { GatewayError } from '../upstream/errors.js';
+import { toUpstreamError } from '../upstream/client.js';
+import { GatewayError, gatewayTimeout } from '../upstream/errors.js';
 import { proxyTarget, type UpstreamTarget } from '../upstream/target.js';
+import type { CallDeps } from '../upstream/types.js';
 import { requestStage } from './plugins/policy.js';
 import { planTarget } from './plugins/routing.js';
 import type { GatewayDeps, GatewayResponse, RequestState } from './types.js';
@@ -21,8 +23,14 @@ export function breakersOf(deps: GatewayDeps): CircuitBreakers {
 /** No retry or next target starts with less than this left of the upstream deadline. */
 const RESERVE_MS = 2_000;
 
-/** At most this many keys of one target's rotation are tried for one request. */
-const MAX_ROTATIONS = 8;
+/**
+ * What the lazily loaded parts (fallback-target.ts, key-rotation.ts, first-chunk.ts) use of
+ * the gateway, passed in rather than imported there: a static import from a lazy module
+ * makes esbuild split a shared chunk, whose glue costs Lambda init bytes.
+ */
+const kit = { planTarget, requestStage, namedTarget, proxyTarget, GatewayError, toUpstreamError, gatewayTimeout, retryAfterMs };
+export type AttemptKit = typeof kit;
+const rotation = () => import('./key-rotation.js');
 
 /** One upstream attempt as the trace records it (`attempts[]`): never a credential. */
 export interface AttemptRecord {
@@ -50,7 +58,7 @@ export interface AttemptRecord {
  * weighted order (balance.ts), planning a later target (fallback-target.ts), key rotation
  * (key-rotation.ts).
  */
-export async function callWithRetries(deps: GatewayDeps, state: RequestState, call: (deps: GatewayDeps) => Promise<GatewayResponse>): Promise<GatewayResponse> {
+export async function callWithRetries(deps: GatewayDeps, state: RequestState, call: (deps: GatewayDeps, elsewhereMs: number) => Promise<GatewayResponse>): Promise<GatewayResponse> {
   const proxy = state.proxy!;
   const routing = proxy.routing ?? {};
   const retries = routing.retries ?? DEFAULT_RETRIES;
@@ -61,11 +69,13 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
   const balanced = rerouted && routing.balance ? (await import('../routing/balance.js')).weightedOrder(routing.balance) : [primaryName];
   const order = [...balanced, ...(rerouted ? (routing.fallbacks ?? []) : []).filter((n) => !balanced.includes(n))];
   const attempts: AttemptRecord[] = [];
-  // The (provider, resolved model) pairs whose request-stage policy ran: the policy plugin's, for the primary plan.
-  const evaluated = new Set<string>([`${primaryPlan.provider}\u0000${primaryPlan.modelResolved ?? ''}`]);
+  // The (provider, resolved model) pairs whose request-stage policy ran (fallback-target.ts adds the policy plugin's, for the primary plan).
+  const evaluated = new Set<string>();
   const breakers = breakersOf(deps);
   const deadline = state.startedAt + deps.upstreamDeadlineMs - RESERVE_MS;
   let waitedMs = 0;
+  /** Time of earlier attempts spent upstream or waiting to retry: not the gateway's overhead (X-Sluice-Overhead-Ms). */
+  let elsewhereMs = 0;
   let lastError: GatewayError | undefined;
   let denied: GatewayError | undefined;
   const finish = () => {
@@ -79,9 +89,12 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
     const named = primary ? state.target?.via === 'named' : !!proxy.upstreams && Object.hasOwn(proxy.upstreams, name);
     const breaker = named ? `${proxy.id}/${name}` : name;
     if (index > 0 && deps.now() > deadline) break;
-    // An open breaker skips its target at no cost while another target remains; the last one is tried regardless.
-    if (index < order.length - 1 && !breakers.allow(breaker)) {
-      attempts.push({ target: name, skipped: 'breaker_open' });
+    // The own upstream with every key benched is skipped (key-rotation.ts); an open breaker skips its target at no
+    // cost while another target remains, the last one is tried regardless.
+    const skipped = primary && primaryPlan.benched ? 'upstream_keys_benched' : index < order.length - 1 && !breakers.allow(breaker) ? 'breaker_open' : '';
+    if (skipped) {
+      lastError ??= primaryPlan.benched;
+      attempts.push({ target: name, skipped });
       continue;
     }
     let callDeps = withTimeouts(deps, routing.timeouts);
@@ -89,7 +102,7 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
     let replan: { models: Pick<ProxyConfig, 'modelAliases' | 'allowedModels'>; target: UpstreamTarget } | undefined = state.target ? { models: proxy, target: state.target } : undefined;
     if (primary) state.upstream = primaryPlan;
     else {
-      const planned = await (await import('./fallback-target.js')).planFallback({ planTarget, requestStage, namedTarget, proxyTarget, GatewayError }, deps, state, proxy, name, evaluated);
+      const planned = await (await import('./fallback-target.js')).planFallback(kit, deps, state, proxy, name, evaluated, primaryPlan);
       if ('skipped' in planned) {
         if (planned.denied) denied = planned.denied;
         breakers.release(breaker);
@@ -105,39 +118,44 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
       const started = deps.now();
       // The model call sets the upstream's own status here once its status line arrives.
       delete state.trace.record.attributes.status;
+      // While a later target remains, the status line waits for the body's first chunk, and
+      // the plugins' observers see this attempt only once it is committed (first-chunk.ts, loaded only then).
+      const held = index < order.length - 1 ? (await import('./first-chunk.js')).holdAttempt(kit, state, deps.now) : undefined;
       try {
-        const response = await call(callDeps);
+        const response = await call(callDeps, elsewhereMs);
+        await held?.commit(response, (callDeps as CallDeps).upstreamFirstByteTimeoutMs, started);
         const key = state.upstream!.key;
-        attempts.push({ target: name, provider: state.upstream!.provider, status: response.statusCode, latencyMs: round(deps.now() - started), ...(key ? { key: key.id } : {}) });
-        if (key) (await import('./key-rotation.js')).keyServed(deps, key);
+        attempts.push({ target: name, provider: state.upstream!.provider, status: response.statusCode, latencyMs: round(deps.now() - started), key: key?.id });
+        if (key) (await rotation()).keyServed(deps, key);
         state.servedBy = name;
         breakers.record(breaker, true);
         finish();
         return response;
       } catch (err) {
         if (!(err instanceof GatewayError)) throw err;
+        elsewhereMs += deps.now() - started;
         // The upstream's status (500, 529, 307 …) decides, not the client status it maps to; refused connections and timeouts have the gateway's 502 / 504.
         const told = state.trace.record.attributes.status;
         const status = typeof told === 'number' ? told : err.status;
         const key = state.upstream!.key;
-        attempts.push({ target: name, provider: state.upstream!.provider, status, latencyMs: round(deps.now() - started), error: err.code ?? err.type, ...(key ? { key: key.id } : {}) });
+        attempts.push({ target: name, provider: state.upstream!.provider, status, latencyMs: round(deps.now() - started), error: err.code ?? err.type, key: key?.id });
         lastError = err;
         // A key answered 401 or 429 is benched, and the same target is tried at once with another live key of its rotation.
         if (key && replan && (status === 401 || status === 429)) {
-          (await import('./key-rotation.js')).benchKey(deps, key, status, retryAfterMs(err.headers, deps.now()));
-          if (++rotated < MAX_ROTATIONS) {
-            const next = await planTarget(deps, state, replan.models, replan.target).catch((e: unknown) => (e instanceof GatewayError ? e : Promise.reject(e)));
-            if (!(next instanceof GatewayError)) {
-              state.upstream = next;
-              retried--;
-              continue;
-            }
-            // Every key benched: the next target, or this answer when none is left.
+          const next = await (await rotation()).nextKey(kit, deps, state, key, err, status, replan, ++rotated);
+          if (next && !(next instanceof GatewayError)) {
+            state.upstream = next;
+            retried--;
+            continue;
+          }
+          // Every key benched: the next target, or this answer when none is left.
+          if (next) {
             lastError = next;
             break;
           }
         }
-        const step = nextStep({ status, code: err.code, type: err.type, headers: err.headers }, { retried, retries, retryOn, waitedMs });
+        // A Retry-After the gateway only hints to the client (Bedrock's) is not waited for: the backoff is.
+        const step = nextStep({ status, code: err.code, type: err.type, headers: err.retryAfterHint ? {} : err.headers }, { retried, retries, retryOn, waitedMs });
         // Only the upstream failing counts against it: never a 4xx (a 429 is the key's limit, not the target's health).
         if (status >= 500) breakers.record(breaker, false);
         if (step.action === 'fail') {
@@ -146,7 +164,10 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
         }
         if (step.action === 'next' || deps.now() + step.waitMs > deadline) break;
         waitedMs += step.waitMs;
+        elsewhereMs += step.waitMs;
         await sleep(step.waitMs);
+      } finally {
+        held?.release();
       }
     }
   }

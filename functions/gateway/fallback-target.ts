@@ -1,11 +1,9 @@
 import type { ProxyConfig, RoutingConfig } from '../stores/types.js';
 import type { GatewayError } from '../upstream/errors.js';
-import type { proxyTarget, UpstreamTarget } from '../upstream/target.js';
+import type { UpstreamTarget } from '../upstream/target.js';
 import type { UpstreamPlan } from '../upstream/types.js';
-import type { requestStage } from './plugins/policy.js';
-import type { planTarget } from './plugins/routing.js';
+import type { AttemptKit } from './attempts.js';
 import type { GatewayDeps, RequestState } from './types.js';
-import type { namedTarget } from './upstream-selection.js';
 
 /*
  * A fallback (or balanced) target of the proxy planned for this request — loaded by
@@ -16,13 +14,7 @@ import type { namedTarget } from './upstream-selection.js';
  */
 
 /** The gateway functions planning a fallback needs (attempts.ts passes its own imports). */
-export interface FallbackKit {
-  planTarget: typeof planTarget;
-  requestStage: typeof requestStage;
-  namedTarget: typeof namedTarget;
-  proxyTarget: typeof proxyTarget;
-  GatewayError: typeof GatewayError;
-}
+type FallbackKit = Pick<AttemptKit, 'planTarget' | 'requestStage' | 'namedTarget' | 'proxyTarget' | 'GatewayError'>;
 
 export type FallbackPlan =
   | { plan: UpstreamPlan; timeouts: RoutingConfig['timeouts']; target: UpstreamTarget; models: Pick<ProxyConfig, 'modelAliases' | 'allowedModels'> }
@@ -30,11 +22,13 @@ export type FallbackPlan =
 
 /**
  * Plans target `name` of the proxy for the request and, the first time this (provider,
- * resolved model) is met (`evaluated`), runs the request-stage policy on it: a deny or
+ * resolved model) is met (`evaluated`; `judged`: the plan the policy plugin ran on), runs the request-stage policy on it: a deny or
  * hold skips the target. Not planned (unknown, another org, BYOK rules, a planning 4xx):
  * skipped with the reason.
  */
-export async function planFallback(kit: FallbackKit, deps: GatewayDeps, state: RequestState, proxy: ProxyConfig, name: string, evaluated: Set<string>): Promise<FallbackPlan> {
+export async function planFallback(kit: FallbackKit, deps: GatewayDeps, state: RequestState, proxy: ProxyConfig, name: string, evaluated: Set<string>, judged: UpstreamPlan): Promise<FallbackPlan> {
+  // The policy plugin judged the proxy's own plan.
+  if (!evaluated.size) evaluated.add(policyKey(judged));
   let planned: FallbackPlan;
   try {
     planned = await plan(kit, deps, state, proxy, name);

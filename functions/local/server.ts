@@ -6,6 +6,8 @@ import { MAX_BODY_BYTES } from '../gateway/request-body.js';
 import { LambdaResponseStream, PRELUDE_CONTENT_TYPE, PRELUDE_DELIMITER } from './awslambda.js';
 import { toFunctionUrlEvent } from './function-url-event.js';
 import { answerHealthz, hardenForProduction } from './production.js';
+import { applyCors, type CorsPolicy } from './cors.js';
+import { deadlineError, deadlineResponse, deadlineStreamEnd, routeOf } from './deadline.js';
 import { drainHttpServer, type Drainable } from './shutdown.js';
 
 type StreamingHandler = (event: unknown, responseStream: LambdaResponseStream, context: unknown) => Promise<unknown>;
@@ -17,10 +19,17 @@ export interface LocalServerOptions {
   host?: string;
   /** Hold response writes until this many bytes accumulate (reproduces Function URL coalescing). */
   coalesceBytes?: number;
-  /** Per-invocation time limit, as the function's timeout (default 15 minutes). */
+  /**
+   * Per-invocation time limit, as the function's timeout (default 15 minutes, Lambda's
+   * maximum). An invocation still running then is stopped (its stream destroyed, which
+   * aborts the upstream call) and the client gets a 504, or a closing error event when the
+   * stream has begun (functions/local/deadline.ts).
+   */
   timeoutMs?: number;
   /** The container server: production timeouts, JSON answers for refused requests, `/healthz`. */
   production?: boolean;
+  /** CORS as the Function URL does it (functions/local/cors.ts); none when omitted. */
+  cors?: CorsPolicy;
 }
 
 export interface LocalServer extends Drainable {
@@ -44,6 +53,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   // close() waits for them, as Lambda waits for the handler to resolve.
   const inflight = new Set<Promise<void>>();
   const server = http.createServer((req, res) => {
+    if (opts.cors && applyCors(opts.cors, req, res)) return;
     if (opts.production && answerHealthz(req, res)) return;
     // Nothing that goes wrong with one request may take the server down (Node exits on an
     // unhandled rejection): an unexpected failure is a 502, or a cut connection once begun.
@@ -105,6 +115,27 @@ async function serve(handler: StreamingHandler, req: IncomingMessage, res: Serve
     if (!res.writableFinished && !stream.writableFinished) stream.destroy(new Error('client disconnected'));
   });
   const deadline = Date.now() + timeoutMs;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    if (res.writableEnded || res.destroyed) return;
+    timedOut = true;
+    const held = writer.stop();
+    const error = deadlineError(timeoutMs);
+    const route = routeOf(event.requestContext.http.method, event.rawPath, lowerCased(req.headers));
+    if (!res.headersSent) {
+      const answer = deadlineResponse(route, error);
+      res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body), 'x-sluice-trace-id': randomUUID(), 'x-sluice-session-id': randomUUID() });
+      res.end(answer.body);
+    } else {
+      const end = deadlineStreamEnd(route, writer.contentType, error);
+      if (end) res.end(held.length ? Buffer.concat([held, end]) : end);
+      else res.destroy(error);
+    }
+    // As Lambda stops the invocation: the handler's stream goes, and with it the upstream call
+    // (an error nobody else listens to must not take the server down).
+    stream.once('error', () => {});
+    stream.destroy(error);
+  }, timeoutMs);
   const context = {
     awsRequestId: event.requestContext.requestId,
     functionName: 'sluice-local',
@@ -118,8 +149,9 @@ async function serve(handler: StreamingHandler, req: IncomingMessage, res: Serve
   };
   try {
     await handler(event, stream, context);
-    if (!stream.writableEnded) stream.end();
+    if (!stream.writableEnded && !timedOut) stream.end();
   } catch (err) {
+    if (timedOut) return; // answered at the deadline
     // As a Function URL does when the function fails before its prelude: 502.
     if (!res.headersSent && !writer.started) {
       res.writeHead(502, { 'content-type': 'application/json' });
@@ -127,7 +159,15 @@ async function serve(handler: StreamingHandler, req: IncomingMessage, res: Serve
     } else {
       res.destroy(err as Error);
     }
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+function lowerCased(headers: IncomingMessage['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (typeof value === 'string') out[name.toLowerCase()] = value;
+  return out;
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
@@ -159,6 +199,9 @@ function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
  */
 class ResponseWriter {
   started = false;
+  /** The content type the prelude gave the response (writeHead's headers are not readable back). */
+  contentType = '';
+  private stopped = false;
   private head: Buffer[] = [];
   private held: Buffer[] = [];
   private heldBytes = 0;
@@ -168,7 +211,17 @@ class ResponseWriter {
     private readonly coalesceBytes: number,
   ) {}
 
+  /** Stops forwarding (the invocation ran out of time); returns the bytes held for coalescing. */
+  stop(): Buffer {
+    this.stopped = true;
+    const held = Buffer.concat(this.held);
+    this.held = [];
+    this.heldBytes = 0;
+    return held;
+  }
+
   write(chunk: Buffer, done: (err?: Error | null) => void): void {
+    if (this.stopped) return done();
     this.started = true;
     this.corkUntilImmediate();
     if (!this.res.headersSent && this.head !== undefined) {
@@ -179,6 +232,7 @@ class ResponseWriter {
       const prelude = JSON.parse(joined.subarray(0, at).toString('utf8')) as { statusCode?: number; headers?: Record<string, string>; cookies?: string[] };
       const headers: Record<string, string | string[]> = { ...(prelude.headers ?? {}) };
       if (prelude.cookies?.length) headers['set-cookie'] = prelude.cookies;
+      for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() === 'content-type') this.contentType = String(value);
       this.res.writeHead(prelude.statusCode ?? 200, headers);
       this.res.flushHeaders();
       const rest = joined.subarray(at + PRELUDE_DELIMITER.length);
@@ -222,6 +276,7 @@ class ResponseWriter {
   }
 
   end(): void {
+    if (this.stopped) return;
     if (!this.res.headersSent) {
       // No prelude: a handler that streamed raw bytes. Lambda answers 200 with the stream's content type.
       const raw = Buffer.concat(this.head);

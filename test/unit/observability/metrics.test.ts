@@ -183,10 +183,12 @@ describe('policy decisions', () => {
   });
 });
 
-describe('only in Lambda', () => {
-  it('no emitter outside Lambda (local runtime, container); one when AWS_LAMBDA_FUNCTION_NAME is set', () => {
+describe('only where the deploy set a namespace', () => {
+  it('no emitter without POWERTOOLS_METRICS_NAMESPACE (npm start, a bare container, even in Lambda); one with it (the CDK sets it in both runtimes)', () => {
     expect(metricsEmitterFromEnv({})).toBeUndefined();
     expect(depsFromEnv({}).metrics).toBeUndefined();
-    expect(metricsEmitterFromEnv({ AWS_LAMBDA_FUNCTION_NAME: 'sluice-gateway' })).toBeDefined();
+    expect(metricsEmitterFromEnv({ AWS_LAMBDA_FUNCTION_NAME: 'sluice-gateway' })).toBeUndefined();
+    expect(metricsEmitterFromEnv({ POWERTOOLS_METRICS_NAMESPACE: 'Sluice' })).toBeDefined();
+    expect(depsFromEnv({ POWERTOOLS_METRICS_NAMESPACE: 'Sluice' }).metrics).toBeDefined();
   });
 });
