@@ -69,8 +69,8 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
   const balanced = rerouted && routing.balance ? (await import('../routing/balance.js')).weightedOrder(routing.balance) : [primaryName];
   const order = [...balanced, ...(rerouted ? (routing.fallbacks ?? []) : []).filter((n) => !balanced.includes(n))];
   const attempts: AttemptRecord[] = [];
-  // The (provider, resolved model) pairs whose request-stage policy ran: the policy plugin's, for the primary plan.
-  const evaluated = new Set<string>([`${primaryPlan.provider}\u0000${primaryPlan.modelResolved ?? ''}`]);
+  // The (provider, resolved model) pairs whose request-stage policy ran (fallback-target.ts adds the policy plugin's, for the primary plan).
+  const evaluated = new Set<string>();
   const breakers = breakersOf(deps);
   const deadline = state.startedAt + deps.upstreamDeadlineMs - RESERVE_MS;
   let waitedMs = 0;
@@ -89,9 +89,12 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
     const named = primary ? state.target?.via === 'named' : !!proxy.upstreams && Object.hasOwn(proxy.upstreams, name);
     const breaker = named ? `${proxy.id}/${name}` : name;
     if (index > 0 && deps.now() > deadline) break;
-    // An open breaker skips its target at no cost while another target remains; the last one is tried regardless.
-    if (index < order.length - 1 && !breakers.allow(breaker)) {
-      attempts.push({ target: name, skipped: 'breaker_open' });
+    // The own upstream with every key benched is skipped (key-rotation.ts); an open breaker skips its target at no
+    // cost while another target remains, the last one is tried regardless.
+    const skipped = primary && primaryPlan.benched ? 'upstream_keys_benched' : index < order.length - 1 && !breakers.allow(breaker) ? 'breaker_open' : '';
+    if (skipped) {
+      lastError ??= primaryPlan.benched;
+      attempts.push({ target: name, skipped });
       continue;
     }
     let callDeps = withTimeouts(deps, routing.timeouts);
@@ -99,7 +102,7 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
     let replan: { models: Pick<ProxyConfig, 'modelAliases' | 'allowedModels'>; target: UpstreamTarget } | undefined = state.target ? { models: proxy, target: state.target } : undefined;
     if (primary) state.upstream = primaryPlan;
     else {
-      const planned = await (await import('./fallback-target.js')).planFallback(kit, deps, state, proxy, name, evaluated);
+      const planned = await (await import('./fallback-target.js')).planFallback(kit, deps, state, proxy, name, evaluated, primaryPlan);
       if ('skipped' in planned) {
         if (planned.denied) denied = planned.denied;
         breakers.release(breaker);

@@ -22,11 +22,13 @@ export type FallbackPlan =
 
 /**
  * Plans target `name` of the proxy for the request and, the first time this (provider,
- * resolved model) is met (`evaluated`), runs the request-stage policy on it: a deny or
+ * resolved model) is met (`evaluated`; `judged`: the plan the policy plugin ran on), runs the request-stage policy on it: a deny or
  * hold skips the target. Not planned (unknown, another org, BYOK rules, a planning 4xx):
  * skipped with the reason.
  */
-export async function planFallback(kit: FallbackKit, deps: GatewayDeps, state: RequestState, proxy: ProxyConfig, name: string, evaluated: Set<string>): Promise<FallbackPlan> {
+export async function planFallback(kit: FallbackKit, deps: GatewayDeps, state: RequestState, proxy: ProxyConfig, name: string, evaluated: Set<string>, judged: UpstreamPlan): Promise<FallbackPlan> {
+  // The policy plugin judged the proxy's own plan.
+  if (!evaluated.size) evaluated.add(policyKey(judged));
   let planned: FallbackPlan;
   try {
     planned = await plan(kit, deps, state, proxy, name);

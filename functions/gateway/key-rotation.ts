@@ -38,9 +38,12 @@ export function keysBenched(kit: RotationKit, retryAfterMs: number): GatewayErro
  * The target with one live key of its rotation chosen (`credentialRef` set), and that
  * key's bench identity; a target without a rotation is returned as it is. Keys are
  * resolved to hash them (the resolver caches); a key no one can read is left out.
- * All benched (or unreadable): a 503 `upstream_keys_benched` with Retry-After.
+ * All benched (or unreadable): a 503 `upstream_keys_benched` with Retry-After — thrown,
+ * except for the proxy's own upstream on a request that has later targets (`state`):
+ * there it comes back as `benched`, so the plan exists (the policy plugin judges it) and
+ * attempts.ts skips it for the next target.
  */
-export async function chooseKey(kit: RotationKit, deps: GatewayDeps, target: UpstreamTarget): Promise<{ target: UpstreamTarget; key?: { hash: string; id: string } }> {
+export async function chooseKey(kit: RotationKit, deps: GatewayDeps, target: UpstreamTarget, state: RequestState): Promise<{ target: UpstreamTarget; key?: { hash: string; id: string }; benched?: GatewayError }> {
   const refs = target.credentialRefs;
   if (!refs || refs.length < 2 || target.callerCredential) return { target };
   const bench = keyBenchOf(deps);
@@ -51,7 +54,10 @@ export async function chooseKey(kit: RotationKit, deps: GatewayDeps, target: Ups
   if (chosen === undefined) {
     if (secrets.every((s) => s === undefined)) return { target: { ...target, credentialRef: refs[0]! } };
     const soonest = Math.min(...hashes.filter((h) => h !== '').map((h) => bench.benchedUntil(h)).filter((u) => u > 0));
-    throw keysBenched(kit, Number.isFinite(soonest) ? soonest - deps.now() : 1000);
+    const benched = keysBenched(kit, Number.isFinite(soonest) ? soonest - deps.now() : 1000);
+    const routing = state.proxy?.routing;
+    if (target === state.target && target.via === 'proxy' && (routing?.fallbacks?.length || routing?.balance)) return { target: { ...target, credentialRef: refs[0]! }, benched };
+    throw benched;
   }
   return { target: { ...target, credentialRef: refs[chosen]! }, key: { hash: hashes[chosen]!, id: keyId(secrets[chosen]!) } };
 }
@@ -85,7 +91,8 @@ export async function nextKey(
   else keyBenchOf(deps).limited(key.hash, kit.retryAfterMs(failed.headers, deps.now()));
   if (rotated >= MAX_ROTATIONS) return undefined;
   try {
-    return await kit.planTarget(deps, state, replan.models, replan.target);
+    const plan = await kit.planTarget(deps, state, replan.models, replan.target);
+    return plan.benched ?? plan;
   } catch (err) {
     if (err instanceof kit.GatewayError) return err;
     throw err;

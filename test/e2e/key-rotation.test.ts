@@ -14,7 +14,7 @@ import { startKeyedUpstream, type KeyedUpstream } from '../support/keyed-upstrea
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { traceIn } from '../support/traces.js';
 
-const KEYS = { A: 'sk-rot-aaaaaaaaaaaa-revoked', B: 'sk-rot-bbbbbbbbbbbb-limited', C: 'sk-rot-cccccccccccc-good', D: 'sk-rot-dddddddddddd-good', E: 'sk-rot-eeeeeeeeeeee-revoked', F: 'sk-rot-ffffffffffff-limited' };
+const KEYS = { A: 'sk-rot-aaaaaaaaaaaa-revoked', B: 'sk-rot-bbbbbbbbbbbb-limited', C: 'sk-rot-cccccccccccc-good', D: 'sk-rot-dddddddddddd-good', E: 'sk-rot-eeeeeeeeeeee-revoked', F: 'sk-rot-ffffffffffff-limited', G: 'sk-rot-gggggggggggg-revoked', H: 'sk-rot-hhhhhhhhhhhh-limited' };
 const id8 = (k: string) => createHash('sha256').update(k).digest('hex').slice(0, 8);
 const traces: TraceRecord[] = [];
 let clock = 1_000_000;
@@ -22,7 +22,7 @@ let upstream: KeyedUpstream;
 let gw: TestGateway;
 
 beforeAll(async () => {
-  upstream = await startKeyedUpstream({ [KEYS.A]: 'revoked', [KEYS.B]: { rateLimited: true, retryAfterSeconds: 30 }, [KEYS.C]: 'ok', [KEYS.D]: 'ok', [KEYS.E]: 'revoked', [KEYS.F]: { rateLimited: true } });
+  upstream = await startKeyedUpstream({ [KEYS.A]: 'revoked', [KEYS.B]: { rateLimited: true, retryAfterSeconds: 30 }, [KEYS.C]: 'ok', [KEYS.D]: 'ok', [KEYS.E]: 'revoked', [KEYS.F]: { rateLimited: true }, [KEYS.G]: 'revoked', [KEYS.H]: { rateLimited: true, retryAfterSeconds: 30 } });
   gw = await startTestGateway({
     upstreamUrl: upstream.url,
     env: Object.fromEntries(Object.entries(KEYS).map(([n, k]) => [`ROT_KEY_${n}`, k])),
@@ -34,9 +34,9 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-async function rotating(id: string, names: (keyof typeof KEYS)[]) {
+async function rotating(id: string, names: (keyof typeof KEYS)[], fallbacks?: string[]) {
   const refs = names.map((n) => `env:ROT_KEY_${n}`);
-  await gw.addProxy({ id, provider: 'openai', baseUrl: upstream.url, allowPrivateNetwork: true, credentialRef: refs[0]!, routing: { credentials: refs } });
+  await gw.addProxy({ id, provider: 'openai', baseUrl: upstream.url, allowPrivateNetwork: true, credentialRef: refs[0]!, routing: { credentials: refs, ...(fallbacks ? { fallbacks } : {}) } });
   return (await gw.addKey({ proxyId: id })).key;
 }
 
@@ -109,5 +109,25 @@ describe('key rotation', () => {
     upstream.set(KEYS.F, 'ok');
     expect((await chat(key)).status).toBe(200);
     expect(upstream.hits[KEYS.E]).toBe(1);
+  });
+
+  it('every key of the own upstream benched, with a fallback: the fallback serves, and the benched keys are not called', async () => {
+    await rotating('rot-ok', ['C']);
+    const key = await rotating('rot4', ['G', 'H'], ['rot-ok']);
+    // G answers 401, H 429 (Retry-After 30 s): both benched within the request, then the fallback.
+    const first = await chat(key);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('x-sluice-served-by')).toBe('rot-ok');
+    const hits = [upstream.hits[KEYS.G], upstream.hits[KEYS.H]];
+    expect(hits).toEqual([1, 1]);
+    // Later requests skip the own upstream at once (no call with a benched key) instead of answering 503.
+    const again = await chat(key);
+    expect(again.status).toBe(200);
+    expect(again.headers.get('x-sluice-served-by')).toBe('rot-ok');
+    expect(again.headers.get('x-sluice-attempts')).toBe('1');
+    expect([upstream.hits[KEYS.G], upstream.hits[KEYS.H]]).toEqual(hits);
+    const attempts = (await traceIn(traces, again.traceId))!.attributes.attempts as Record<string, unknown>[];
+    expect(attempts[0]).toEqual({ target: 'rot4', skipped: 'upstream_keys_benched' });
+    expect(attempts[1]).toMatchObject({ target: 'rot-ok', status: 200 });
   });
 });

@@ -78,7 +78,7 @@ export async function planTarget(deps: GatewayDeps, state: RequestState, models:
   // The target's address first (a 400 for a target missing what its provider needs), then its credential.
   const baseUrl = adapter.baseUrl?.(deps, given) ?? given.baseUrl;
   // Several keys in rotation: one live key for this attempt (a 503 when all are benched); loaded only for such targets.
-  const { target, key } = answeredHere || !given.credentialRefs ? { target: given, key: undefined } : await (await import('../key-rotation.js')).chooseKey({ resolveCredential, GatewayError }, deps, given);
+  const { target, key, benched } = answeredHere || !given.credentialRefs ? { target: given } : await (await import('../key-rotation.js')).chooseKey({ resolveCredential, GatewayError }, deps, given, state);
   const credential = answeredHere ? undefined : await adapter.credential(deps, target);
   let checked;
   try {
@@ -100,7 +100,8 @@ export async function planTarget(deps: GatewayDeps, state: RequestState, models:
     ...wire,
     ...(modelRequested !== undefined ? { modelRequested } : {}),
     ...(modelResolved !== undefined ? { modelResolved } : {}),
-    ...(key ? { key } : {}),
+    key,
+    benched,
   };
 }
 
