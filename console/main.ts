@@ -281,9 +281,11 @@ async function tracePage(id: string): Promise<void> {
         )
       : h('p', { class: 'note' }, 'No policy step.'),
     h('h2', {}, 'Intent'),
-    intent.length ? table(['Mode', 'Score', 'Verdict'], intent.map((i) => [String(i.mode ?? ''), String(i.score ?? ''), String(i.verdict ?? i.decision ?? i.reason ?? '')])) : h('p', { class: 'note' }, 'Not scored.'),
+    // The intent step (plugins/intent.ts): mode scored|skipped|error, the scorer's action, score and reason.
+    intent.length ? h('div', { id: 'intent' }, table(['Mode', 'Action', 'Score', 'Reason'], intent.map((i) => [String(i.mode ?? ''), String(i.action ?? (i.mode === 'error' ? `fail ${i.failMode ?? ''}` : '')), i.score === undefined ? '' : String(i.score), String(i.reason ?? i.error ?? '')]))) : h('p', { class: 'note' }, 'Not scored.'),
     h('h2', {}, 'Tool calls'),
-    tools.length ? table(['Name', 'Id', 'Arguments'], tools.map((c) => [String(c.name ?? ''), String(c.id ?? c.toolCallId ?? ''), String(c.arguments ?? '')])) : h('p', { class: 'note' }, 'None.'),
+    // Tool steps (traces/body-capture.ts ToolActivity; action checks add decision): calls the model made, results the client sent.
+    tools.length ? h('div', { id: 'tool-calls' }, table(['Direction', 'Name', 'Call id', 'Arguments / output', 'Decision'], tools.map((c) => [String(c.direction ?? ''), String(c.name ?? ''), String(c.toolCallId ?? ''), h('pre', { class: 'body' }, String(c.content ?? '')), String(c.decision ?? '')]))) : h('p', { class: 'note' }, 'None.'),
     h('h2', {}, 'Request body'),
     h('pre', { class: 'body', id: 'request-body' }, String(t.request_body) || '(not kept)'),
     h('h2', {}, 'Response body'),

@@ -222,9 +222,11 @@ async function budgets(deps: ApiDeps, _req: ConsoleRequest, caller: Caller): Pro
   const now = deps.now();
   const visible = await visibleProxies(deps, caller);
   const all = await spendServices.config.listBudgets();
+  // An org-scoped caller sees its org's budgets, its proxies' and its keys' (a key is its proxy's).
+  const keyProxy = caller.orgId === undefined || !all.some((b) => b.scope === 'key') ? new Map<string, string>() : new Map((await deps.gateway.store.listKeys()).map((k) => [k.id, k.proxyId]));
   const rows = await Promise.all(
     all
-      .filter((b) => caller.orgId === undefined || (b.scope === 'org' ? b.scopeId === caller.orgId : b.scope === 'proxy' ? visible.has(b.scopeId) : true))
+      .filter((b) => caller.orgId === undefined || (b.scope === 'org' ? b.scopeId === caller.orgId : b.scope === 'proxy' ? visible.has(b.scopeId) : visible.has(keyProxy.get(b.scopeId) ?? '')))
       .map(async (b) => {
         const usage = await spendServices.ledger.usage(b, now);
         return { scope: b.scope, scope_id: b.scopeId, limit_usd: b.limitUsd, period: b.period, period_id: usage.slot.id, spent_usd: toUsd(usage.spentNano), reserved_usd: toUsd(usage.reservedNano) };
