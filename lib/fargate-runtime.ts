@@ -1,4 +1,4 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
 import { ComparisonOperator, GraphWidget, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import {
   FlowLogDestination,
@@ -41,11 +41,9 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DRAIN_GRACE_MS } from '../functions/local/shutdown.js';
-import type { BedrockModelAccess } from './bedrock-arns.js';
 import { PROJECT_ROOT } from './bundled-function.js';
-import { gatewayBaseEnvironment, gatewayRoleStatements } from './gateway-function.js';
+import { gatewayRuntimeBase, type GatewayRuntimeProps } from './gateway-runtime.js';
 import type { RuntimeHealth } from './gateway-monitoring.js';
-import { DEFAULT_PROVIDER_SECRET_PREFIX } from './stack-outputs.js';
 
 /** The port the container server listens on (Dockerfile `ENV PORT`, `EXPOSE`). */
 export const CONTAINER_PORT = 8080;
@@ -57,7 +55,7 @@ export const CONTAINER_PORT = 8080;
  */
 export const IMAGE_CONTEXT_EXCLUDES = ['*', '!Dockerfile', '!package.json', '!package-lock.json', '!tsconfig.json', '!functions', '!console', '**/node_modules', '**/*.test.ts'];
 
-export interface FargateRuntimeProps {
+export interface FargateRuntimeProps extends GatewayRuntimeProps {
   /**
    * HTTPS listener certificate (ACM, same Region). Without one the load balancer listens
    * on plain HTTP only, which carries gateway keys in clear text: only `allowHttp` allows it.
@@ -67,28 +65,11 @@ export interface FargateRuntimeProps {
   /** Accept a listener without TLS (a throwaway test stack). @default false */
   readonly allowHttp?: boolean;
   /**
-   * CORS origins browsers may call the gateway from: the container server answers
-   * preflights and exposes the X-Sluice-* headers as the Lambda's Function URL does
-   * (functions/local/cors.ts, `SLUICE_CORS_ALLOWED_ORIGINS`).
-   * @default ['*'] (the gateway authenticates every call itself)
-   */
-  readonly allowedOrigins?: string[];
-  /**
    * The longest request the gateway serves (streams included): the load balancer's idle
    * timeout and the targets' deregistration delay are set from it.
    * @default Duration.minutes(5) (as the Lambda timeout)
    */
   readonly requestTimeout?: Duration;
-  /** Environment beside the base one (tables, secrets, sinks), set by the stack. @default {} */
-  readonly environment?: Record<string, string>;
-  /** Bedrock models the task may invoke. @default - none */
-  readonly bedrock?: BedrockModelAccess;
-  /** @default 'sluice/providers/' */
-  readonly providerSecretPrefix?: string;
-  /** @default 'INFO' */
-  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
-  /** @default RetentionDays.ONE_MONTH */
-  readonly logRetention?: RetentionDays;
   /**
    * The VPC to run in (the cache's, when the cache is on). Tasks go in its private subnets
    * with egress (a NAT reaches the providers).
@@ -137,7 +118,6 @@ export class FargateRuntime extends Construct implements IGrantable {
 
   constructor(scope: Construct, id: string, props: FargateRuntimeProps = {}) {
     super(scope, id);
-    const stack = Stack.of(this);
     if (!props.certificateArn && !props.allowHttp) {
       throw new Error('FargateRuntime: a certificateArn is required (gateway keys would cross the internet in clear text); set allowHttp for a throwaway test stack');
     }
@@ -150,7 +130,10 @@ export class FargateRuntime extends Construct implements IGrantable {
 
     this.cluster = new Cluster(this, 'Cluster', { vpc: this.vpc, containerInsightsV2: ContainerInsights.ENABLED });
 
-    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH });
+    // The log group, environment and grants the Lambda gets too (lib/gateway-runtime.ts).
+    const base = gatewayRuntimeBase(this, props);
+    this.logGroup = base.logGroup;
+    this.providerSecretPrefix = base.providerSecretPrefix;
     this.taskDefinition = new FargateTaskDefinition(this, 'Task', {
       cpu: props.cpu ?? 1024,
       memoryLimitMiB: props.memoryLimitMiB ?? 2048,
@@ -166,8 +149,7 @@ export class FargateRuntime extends Construct implements IGrantable {
       readonlyRootFilesystem: true,
       portMappings: [{ containerPort: CONTAINER_PORT }],
       environment: {
-        ...gatewayBaseEnvironment(props),
-        ...props.environment,
+        ...base.environment,
         // What the Lambda gets from its runtime and Function URL, the container server does itself:
         // the request time limit, and CORS.
         SLUICE_REQUEST_TIMEOUT_SECONDS: String(timeoutSeconds),
@@ -185,8 +167,7 @@ export class FargateRuntime extends Construct implements IGrantable {
     });
     this.container.addMountPoints({ containerPath: '/tmp', sourceVolume: 'tmp', readOnly: false });
 
-    this.providerSecretPrefix = props.providerSecretPrefix ?? DEFAULT_PROVIDER_SECRET_PREFIX;
-    for (const statement of gatewayRoleStatements(stack, props.bedrock, this.providerSecretPrefix)) this.addToRolePolicy(statement);
+    for (const statement of base.statements) this.addToRolePolicy(statement);
 
     const albSg = new SecurityGroup(this, 'LoadBalancerSg', { vpc: this.vpc, description: 'Sluice gateway load balancer', allowAllOutbound: false });
     const https = props.certificateArn !== undefined;

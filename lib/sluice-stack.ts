@@ -9,6 +9,7 @@ import { ControlTables } from './control-tables.js';
 import { fargateHealth, FargateRuntime, type FargateRuntimeProps } from './fargate-runtime.js';
 import { GatewayFunction } from './gateway-function.js';
 import { GatewayMonitoring, lambdaHealth } from './gateway-monitoring.js';
+import type { GatewayRuntimeProps } from './gateway-runtime.js';
 import { TraceLossAlarm } from './trace-loss-alarm.js';
 import { Governance, type GovernanceProps } from './governance.js';
 import { SpendAlarms } from './spend-alarms.js';
@@ -148,16 +149,20 @@ export class SluiceStack extends Stack {
       : {};
     let fn: GatewayTarget;
     let logGroup: ILogGroup;
+    // What both runtimes take the same way (lib/gateway-runtime.ts), then each its own.
+    const shared: GatewayRuntimeProps & typeof network = {
+      ...(props.allowedOrigins ? { allowedOrigins: props.allowedOrigins } : {}),
+      ...(props.bedrock ? { bedrock: props.bedrock } : {}),
+      ...(props.logLevel ? { logLevel: props.logLevel } : {}),
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      ...network,
+      environment,
+    };
     if (props.runtime === 'fargate') {
       this.fargate = new FargateRuntime(this, 'Fargate', {
         ...props.fargate,
         ...(props.timeout ? { requestTimeout: props.timeout } : {}),
-        ...(props.allowedOrigins ? { allowedOrigins: props.allowedOrigins } : {}),
-        ...(props.bedrock ? { bedrock: props.bedrock } : {}),
-        ...(props.logLevel ? { logLevel: props.logLevel } : {}),
-        ...(props.logRetention ? { logRetention: props.logRetention } : {}),
-        ...network,
-        environment,
+        ...shared,
       });
       fn = this.fargate;
       logGroup = this.fargate.logGroup;
@@ -167,12 +172,7 @@ export class SluiceStack extends Stack {
         ...(props.memorySize ? { memorySize: props.memorySize } : {}),
         ...(props.reservedConcurrency !== undefined ? { reservedConcurrency: props.reservedConcurrency } : {}),
         ...(props.xrayTracing ? { xrayTracing: true } : {}),
-        ...(props.allowedOrigins ? { allowedOrigins: props.allowedOrigins } : {}),
-        ...(props.bedrock ? { bedrock: props.bedrock } : {}),
-        ...(props.logLevel ? { logLevel: props.logLevel } : {}),
-        ...(props.logRetention ? { logRetention: props.logRetention } : {}),
-        ...network,
-        environment,
+        ...shared,
       });
       fn = this.gateway.function;
       logGroup = this.gateway.logGroup;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CircuitBreakers } from '../routing/breaker.js';
 import { DEFAULT_RETRIES, DEFAULT_RETRY_ON, nextStep, retryAfterMs } from '../routing/retry-policy.js';
-import type { ProxyConfig, RoutingConfig } from '../stores/types.js';
+import type { ProxyConfig } from '../stores/types.js';
 import { toUpstreamError } from '../upstream/client.js';
 import { GatewayError, gatewayTimeout } from '../upstream/errors.js';
 import { proxyTarget, type UpstreamTarget } from '../upstream/target.js';
@@ -97,7 +97,8 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
       attempts.push({ target: name, skipped });
       continue;
     }
-    let callDeps = withTimeouts(deps, routing.timeouts);
+    // A proxy's own timeouts (--timeout-*) over the gateway's: target-timeouts.ts, loaded only for such proxies.
+    let callDeps = routing.timeouts ? (await import('./target-timeouts.js')).withTimeouts(deps, routing.timeouts) : deps;
     // What a re-plan with another key of the target's rotation needs.
     let replan: { models: Pick<ProxyConfig, 'modelAliases' | 'allowedModels'>; target: UpstreamTarget } | undefined = state.target ? { models: proxy, target: state.target } : undefined;
     if (primary) state.upstream = primaryPlan;
@@ -111,7 +112,7 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
       }
       state.upstream = planned.plan;
       replan = { models: planned.models, target: planned.target };
-      callDeps = withTimeouts(deps, planned.timeouts);
+      callDeps = planned.callDeps;
     }
     let rotated = 0;
     for (let retried = 0; ; retried++) {
@@ -175,19 +176,6 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
   throw lastError ?? denied ?? new GatewayError(502, 'No target of this proxy could be tried.', 'api_error', 'upstream_error');
 }
 
-type Timeouts = NonNullable<RoutingConfig['timeouts']>;
-
-/** The deps a target's call is made with: its own timeouts over the gateway's. */
-function withTimeouts(deps: GatewayDeps, t: Timeouts | undefined): GatewayDeps {
-  if (!t) return deps;
-  return {
-    ...deps,
-    ...(t.idleMs ? { upstreamIdleTimeoutMs: t.idleMs } : {}),
-    ...(t.totalMs ? { upstreamDeadlineMs: Math.min(t.totalMs, deps.upstreamDeadlineMs) } : {}),
-    ...(t.connectMs ? { upstreamConnectTimeoutMs: t.connectMs } : {}),
-    ...(t.firstByteMs ? { upstreamFirstByteTimeoutMs: t.firstByteMs } : {}),
-  };
-}
 
 function round(ms: number): number {
   return Math.round(ms * 1000) / 1000;

@@ -1,8 +1,9 @@
-import type { ProxyConfig, RoutingConfig } from '../stores/types.js';
+import type { ProxyConfig } from '../stores/types.js';
 import type { GatewayError } from '../upstream/errors.js';
 import type { UpstreamTarget } from '../upstream/target.js';
 import type { UpstreamPlan } from '../upstream/types.js';
 import type { AttemptKit } from './attempts.js';
+import { withTimeouts } from './target-timeouts.js';
 import type { GatewayDeps, RequestState } from './types.js';
 
 /*
@@ -17,7 +18,7 @@ import type { GatewayDeps, RequestState } from './types.js';
 type FallbackKit = Pick<AttemptKit, 'planTarget' | 'requestStage' | 'namedTarget' | 'proxyTarget' | 'GatewayError'>;
 
 export type FallbackPlan =
-  | { plan: UpstreamPlan; timeouts: RoutingConfig['timeouts']; target: UpstreamTarget; models: Pick<ProxyConfig, 'modelAliases' | 'allowedModels'> }
+  | { plan: UpstreamPlan; callDeps: GatewayDeps; target: UpstreamTarget; models: Pick<ProxyConfig, 'modelAliases' | 'allowedModels'> }
   | { skipped: string; provider?: string; denied?: GatewayError };
 
 /**
@@ -76,5 +77,6 @@ async function plan(kit: FallbackKit, deps: GatewayDeps, state: RequestState, pr
   // A caller's own credential never falls back to a stored one, nor a stored one to a caller's the request lacks.
   if (callerRequest && !usesCaller) return { skipped: 'stored_credential' };
   if (!callerRequest && !target.credentialRef && (models as ProxyConfig).byok) return { skipped: 'needs_caller_credential' };
-  return { target, models, plan: await kit.planTarget(deps, state, models, target), timeouts: models === proxy ? proxy.routing?.timeouts : (models as ProxyConfig).routing?.timeouts };
+  // The target's own timeouts: a named upstream's are the proxy's, another proxy's its own.
+  return { target, models, plan: await kit.planTarget(deps, state, models, target), callDeps: withTimeouts(deps, (models as ProxyConfig).routing?.timeouts) };
 }

@@ -35,6 +35,8 @@ export interface NamedUpstream {
   provider: ProviderName;
   baseUrl: string;
   credentialRef?: string;
+  /** Two or more keys in rotation (several credential references in `--upstream`), the first also in `credentialRef` (docs/providers.md "Key rotation"). */
+  credentialRefs?: string[];
   azure?: AzureSettings;
   gcp?: GcpSettings;
   allowPrivateNetwork?: boolean;

@@ -291,4 +291,23 @@ describe('outage', () => {
     expect(new Set(results.map((r) => r.headers.get('x-sluice-served-by')))).toEqual(new Set(['test']));
     expect(await settled(many)).toBe(200 * perRequest);
   });
+
+  it('streamed requests whose primary body is cut before its first byte: spend settled once each, as for a request served directly', async () => {
+    const direct = await gw.addKey({ proxyId: 'test' });
+    const directBudget = await budgetFor(direct.record.id);
+    expect((await streamed(direct.key)).status).toBe(200);
+    const perRequest = await settled(directBudget);
+    expect(perRequest).toBeGreaterThan(0);
+
+    const { key, record } = await failingProxy('cut-spend', { kind: 'stream-fault', fault: 'cut' }, { fallbacks: ['test'], retries: 0 });
+    const budget = await budgetFor(record.id);
+    for (let i = 0; i < 5; i++) {
+      const r = await streamed(key);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('x-sluice-served-by')).toBe('test');
+      expect(r.text).toContain('data: [DONE]');
+    }
+    // The discarded attempts settled nothing: five requests cost five direct ones.
+    expect(await settled(budget)).toBe(5 * perRequest);
+  });
 });

@@ -10,11 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { KeyBench } from '../../functions/routing/key-bench.js';
 import type { TraceRecord } from '../../functions/traces/recorder.js';
+import { refusedUrl } from '../support/faulty-upstream.js';
 import { startKeyedUpstream, type KeyedUpstream } from '../support/keyed-upstream.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { traceIn } from '../support/traces.js';
 
-const KEYS = { A: 'sk-rot-aaaaaaaaaaaa-revoked', B: 'sk-rot-bbbbbbbbbbbb-limited', C: 'sk-rot-cccccccccccc-good', D: 'sk-rot-dddddddddddd-good', E: 'sk-rot-eeeeeeeeeeee-revoked', F: 'sk-rot-ffffffffffff-limited', G: 'sk-rot-gggggggggggg-revoked', H: 'sk-rot-hhhhhhhhhhhh-limited' };
+const KEYS = { A: 'sk-rot-aaaaaaaaaaaa-revoked', B: 'sk-rot-bbbbbbbbbbbb-limited', C: 'sk-rot-cccccccccccc-good', D: 'sk-rot-dddddddddddd-good', E: 'sk-rot-eeeeeeeeeeee-revoked', F: 'sk-rot-ffffffffffff-limited', G: 'sk-rot-gggggggggggg-revoked', H: 'sk-rot-hhhhhhhhhhhh-limited', J: 'sk-rot-jjjjjjjjjjjj-revoked', K: 'sk-rot-kkkkkkkkkkkk-good' };
 const id8 = (k: string) => createHash('sha256').update(k).digest('hex').slice(0, 8);
 const traces: TraceRecord[] = [];
 let clock = 1_000_000;
@@ -22,7 +23,7 @@ let upstream: KeyedUpstream;
 let gw: TestGateway;
 
 beforeAll(async () => {
-  upstream = await startKeyedUpstream({ [KEYS.A]: 'revoked', [KEYS.B]: { rateLimited: true, retryAfterSeconds: 30 }, [KEYS.C]: 'ok', [KEYS.D]: 'ok', [KEYS.E]: 'revoked', [KEYS.F]: { rateLimited: true }, [KEYS.G]: 'revoked', [KEYS.H]: { rateLimited: true, retryAfterSeconds: 30 } });
+  upstream = await startKeyedUpstream({ [KEYS.A]: 'revoked', [KEYS.B]: { rateLimited: true, retryAfterSeconds: 30 }, [KEYS.C]: 'ok', [KEYS.D]: 'ok', [KEYS.E]: 'revoked', [KEYS.F]: { rateLimited: true }, [KEYS.G]: 'revoked', [KEYS.H]: { rateLimited: true, retryAfterSeconds: 30 }, [KEYS.J]: 'revoked', [KEYS.K]: 'ok' });
   gw = await startTestGateway({
     upstreamUrl: upstream.url,
     env: Object.fromEntries(Object.entries(KEYS).map(([n, k]) => [`ROT_KEY_${n}`, k])),
@@ -129,5 +130,29 @@ describe('key rotation', () => {
     const attempts = (await traceIn(traces, again.traceId))!.attributes.attempts as Record<string, unknown>[];
     expect(attempts[0]).toEqual({ target: 'rot4', skipped: 'upstream_keys_benched' });
     expect(attempts[1]).toMatchObject({ target: 'rot-ok', status: 200 });
+  });
+
+  it('a named --upstream with several keys rotates too, also as a fallback target', async () => {
+    const refs = ['env:ROT_KEY_J', 'env:ROT_KEY_K'];
+    await gw.addProxy({
+      id: 'rot5',
+      provider: 'openai',
+      baseUrl: await refusedUrl(),
+      credentialRef: 'env:ROT_KEY_C',
+      upstreams: { pool: { provider: 'openai', baseUrl: upstream.url, allowPrivateNetwork: true, credentialRef: refs[0]!, credentialRefs: refs } },
+      routing: { fallbacks: ['pool'], retries: 0 },
+    });
+    const key = (await gw.addKey({ proxyId: 'rot5' })).key;
+    // The own upstream refuses the connection; the fallback 'pool' starts with J (401: benched), then K serves at once.
+    const r = await chat(key);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-sluice-served-by')).toBe('pool');
+    const attempts = (await traceIn(traces, r.traceId))!.attributes.attempts as { target: string; key?: string; status?: number }[];
+    expect(attempts.map((a) => [a.target, a.key, a.status])).toEqual([['rot5', undefined, 502], ['pool', id8(KEYS.J), 401], ['pool', id8(KEYS.K), 200]]);
+    // J stays benched: the next request goes to K directly.
+    const r2 = await chat(key);
+    expect(r2.status).toBe(200);
+    expect([upstream.hits[KEYS.J], upstream.hits[KEYS.K]]).toEqual([1, 2]);
+    expect(secretsIn(JSON.stringify((await traceIn(traces, r2.traceId))!))).toEqual([]);
   });
 });

@@ -27,4 +27,17 @@ describe('sluice proxies create --credential (repeated: keys in rotation)', () =
     const byok = await run('create', 'x', '--provider', 'openai', '--byok', '--credential', 'env:K', '--credential', 'env:L');
     expect(byok.code).not.toBe(0);
   });
+
+  it('a named --upstream with several credential references holds them in rotation; a repeated one is refused', async () => {
+    const r = await run('create', 'pooled', '--provider', 'openai', '--credential', 'env:K', '--upstream', 'eu=openai,https://eu.example.com/v1,env:EU_A,secret:sluice/eu-b', '--fallback', 'eu');
+    expect(r).toMatchObject({ code: 0, err: '' });
+    expect((await cli.reader.getProxy('pooled'))?.upstreams?.eu).toMatchObject({ credentialRef: 'env:EU_A', credentialRefs: ['env:EU_A', 'secret:sluice/eu-b'] });
+    expect((await run('show', 'pooled')).out).toMatch(/eu: +openai → https:\/\/eu\.example\.com\/v1 \(2 keys in rotation: env:EU_A, secret:sluice\/eu-b\)/);
+    const one = await run('create', 'single', '--provider', 'openai', '--credential', 'env:K', '--upstream', 'eu=openai,https://eu.example.com/v1,env:EU_A', '--fallback', 'eu');
+    expect(one.code).toBe(0);
+    expect((await cli.reader.getProxy('single'))?.upstreams?.eu?.credentialRefs).toBeUndefined();
+    const dup = await run('create', 'x', '--provider', 'openai', '--credential', 'env:K', '--upstream', 'eu=openai,https://eu.example.com/v1,env:EU_A,env:EU_A', '--fallback', 'eu');
+    expect(dup.code).not.toBe(0);
+    expect(dup.err).toContain('given twice');
+  });
 });
