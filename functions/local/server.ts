@@ -122,8 +122,12 @@ async function serve(handler: StreamingHandler, req: IncomingMessage, res: Serve
   // A client that goes away aborts the invocation's stream, and with it the upstream call.
   // Once the handler has finished the stream there is nothing left to abort (and an error
   // on a stream nobody listens to any more would take the whole server down).
+  // Not every handler path listens for errors on the stream (the console's answers do not):
+  // the no-op listener keeps such a disconnect from being an uncaught exception.
   res.on('close', () => {
-    if (!res.writableFinished && !stream.writableFinished) stream.destroy(new Error('client disconnected'));
+    if (res.writableFinished || stream.writableFinished) return;
+    stream.once('error', () => {});
+    stream.destroy(new Error('client disconnected'));
   });
   const deadline = Date.now() + timeoutMs;
   let timedOut = false;
