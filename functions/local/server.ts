@@ -101,8 +101,9 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
 async function serve(handler: StreamingHandler, req: IncomingMessage, res: ServerResponse, coalesceBytes: number, timeoutMs: number, onDeadline?: (stopped: StoppedInvocation) => void) {
   const body = await readBody(req);
   if (body === 'too-large') {
-    res.writeHead(413, { 'content-type': 'application/json', 'x-sluice-trace-id': randomUUID(), 'x-sluice-session-id': randomUUID(), connection: 'close' });
-    res.end(JSON.stringify({ error: { message: `Request body exceeds the ${MAX_BODY_BYTES} byte limit.`, type: 'invalid_request_error', code: 'payload_too_large', param: null } }));
+    const refusal = JSON.stringify({ error: { message: `Request body exceeds the ${MAX_BODY_BYTES} byte limit.`, type: 'invalid_request_error', code: 'payload_too_large', param: null } });
+    res.writeHead(413, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(refusal), 'x-sluice-trace-id': randomUUID(), 'x-sluice-session-id': randomUUID(), connection: 'close' });
+    res.end(refusal);
     return;
   }
   let event;

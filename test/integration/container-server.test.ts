@@ -161,6 +161,28 @@ describe('container server (Dockerfile CMD)', () => {
     expect(answer.body).toMatchObject({ error: { code: 'headers_too_large' } });
   });
 
+  it('body over the limit by Content-Length: 413 in the OpenAI error shape at once, before the body is sent', async () => {
+    const before = upstream.requests.length;
+    const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: ${7 * 1024 * 1024}\r\n\r\n`;
+    const text = await raw(server.port, `${head}{"model":"gpt-4o-mini"`);
+    const answer = parseRaw(text);
+    expect(answer.status).toBe(413);
+    expect(answer.headers).toContain('content-type: application/json');
+    expect(answer.body).toMatchObject({ error: { type: 'invalid_request_error', code: 'payload_too_large', param: null } });
+    expect(upstream.requests.length).toBe(before);
+  });
+
+  it('chunked body that grows past the limit: 413 in the OpenAI error shape, nothing reaches the upstream', async () => {
+    const before = upstream.requests.length;
+    const chunk = 'a'.repeat(1024 * 1024);
+    const chunks = Array.from({ length: 7 }, () => `${chunk.length.toString(16)}\r\n${chunk}\r\n`).join('');
+    const head = `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`;
+    const answer = parseRaw(await raw(server.port, `${head}${chunks}0\r\n\r\n`));
+    expect(answer.status).toBe(413);
+    expect(answer.body).toMatchObject({ error: { code: 'payload_too_large' } });
+    expect(upstream.requests.length).toBe(before);
+  });
+
   it('malformed HTTP: 400 with a JSON body', async () => {
     const answer = parseRaw(await raw(server.port, 'THIS IS NOT HTTP\r\n\r\n'));
     expect(answer.status).toBe(400);
