@@ -251,7 +251,15 @@ async function listApprovals(deps: ApiDeps, req: ConsoleRequest, caller: Caller)
   if (!STATUSES.includes(status as ApprovalStatus)) throw badInput(`'status' must be one of ${STATUSES.join(', ')}.`, 'invalid_status');
   const now = Date.now();
   const visible = await visibleProxies(deps, caller);
-  const records = (await g.approvals.list({ status: status as ApprovalStatus }, now)).filter((r) => visible.has(r.proxyId)).slice(-MAX_PAGE_ROWS).reverse();
+  // Listed per proxy: DynamoDB keeps holds under their proxy (GSI), with no scan of every hold.
+  const records: ApprovalRecord[] = [];
+  const ids = [...visible];
+  for (let i = 0; i < ids.length; i += 10) {
+    const lists = await Promise.all(ids.slice(i, i + 10).map((proxyId) => g.approvals.list({ proxyId, status: status as ApprovalStatus }, now)));
+    records.push(...lists.flat());
+  }
+  records.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+  records.splice(MAX_PAGE_ROWS);
   const traces = await deps.traces();
   // The held request as its trace keeps it (bounded, after the trace's redaction).
   const data = await Promise.all(records.map(async (r) => ({ ...approvalView(r, now), request: await heldRequest(traces, r.traceId, caller) })));

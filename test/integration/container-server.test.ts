@@ -225,6 +225,10 @@ describe('container server: SLUICE_REQUEST_TIMEOUT_SECONDS (the Fargate stack se
     for (const e of events.slice(0, -2)) expect(JSON.parse(e.slice('data: '.length)).choices[0].finish_reason).toBeNull();
     // The gateway still answers (the stopped invocation took nothing down).
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    // The trace says the stream was cut ("client disconnected", as the gateway sees it); the
+    // server's log line says why, under the same trace id.
+    const line = server.output().split('\n').find((l) => l.includes('request stopped at the time limit'));
+    expect(JSON.parse(line!)).toMatchObject({ level: 'WARN', traceId: res.headers.get('x-sluice-trace-id'), timeoutMs: 1000, path: '/v1/chat/completions', responseBegun: true });
   }, 30_000);
 
   it('a value that is not 1-3600 whole seconds: the server refuses to start (exit 2)', async () => {
