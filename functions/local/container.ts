@@ -30,7 +30,16 @@ if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 
 // Log lines written in one event-loop turn go out in one write (flushed on exit).
 batchWrites(process.stdout);
 const { handler, flushTraces } = await import('../gateway/handler.js');
-const server = await startLocalServer({ handler, port, host, production: true, timeoutMs: timeoutSeconds * 1000, cors: corsPolicyFromEnv(process.env) });
+const server = await startLocalServer({
+  handler,
+  port,
+  host,
+  production: true,
+  timeoutMs: timeoutSeconds * 1000,
+  cors: corsPolicyFromEnv(process.env),
+  // The gateway's trace records a stopped stream as cut; this line says why, under its trace id.
+  onDeadline: (stopped) => process.stdout.write(`${JSON.stringify({ level: 'WARN', message: 'request stopped at the time limit', ...stopped })}\n`),
+});
 // The console's trace index (local JSONL store only) is built in the background, not on its first page.
 warmLocalTraceIndex(process.env);
 exitOnStopSignals(server, { flush: () => flushTraces() });

@@ -30,6 +30,17 @@ export interface LocalServerOptions {
   production?: boolean;
   /** CORS as the Function URL does it (functions/local/cors.ts); none when omitted. */
   cors?: CorsPolicy;
+  /** Told of every invocation stopped at `timeoutMs` (the container server logs it). */
+  onDeadline?: (stopped: StoppedInvocation) => void;
+}
+
+export interface StoppedInvocation {
+  method: string;
+  path: string;
+  timeoutMs: number;
+  /** The gateway's trace id, when its response had begun (the trace records the cut, not why). */
+  traceId?: string;
+  responseBegun: boolean;
 }
 
 export interface LocalServer extends Drainable {
@@ -57,7 +68,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     if (opts.production && answerHealthz(req, res)) return;
     // Nothing that goes wrong with one request may take the server down (Node exits on an
     // unhandled rejection): an unexpected failure is a 502, or a cut connection once begun.
-    const invocation = serve(handler, req, res, opts.coalesceBytes ?? 0, timeoutMs).catch((err: unknown) => {
+    const invocation = serve(handler, req, res, opts.coalesceBytes ?? 0, timeoutMs, opts.onDeadline).catch((err: unknown) => {
       if (!res.headersSent) {
         res.writeHead(502, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ message: 'Internal Server Error' }));
@@ -87,7 +98,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   };
 }
 
-async function serve(handler: StreamingHandler, req: IncomingMessage, res: ServerResponse, coalesceBytes: number, timeoutMs: number) {
+async function serve(handler: StreamingHandler, req: IncomingMessage, res: ServerResponse, coalesceBytes: number, timeoutMs: number, onDeadline?: (stopped: StoppedInvocation) => void) {
   const body = await readBody(req);
   if (body === 'too-large') {
     res.writeHead(413, { 'content-type': 'application/json', 'x-sluice-trace-id': randomUUID(), 'x-sluice-session-id': randomUUID(), connection: 'close' });
@@ -123,6 +134,8 @@ async function serve(handler: StreamingHandler, req: IncomingMessage, res: Serve
   const timer = setTimeout(() => {
     if (res.writableEnded || res.destroyed) return;
     timedOut = true;
+    const responseBegun = res.headersSent;
+    onDeadline?.({ method: event.requestContext.http.method, path: event.rawPath, timeoutMs, responseBegun, ...(writer.traceId ? { traceId: writer.traceId } : {}) });
     const held = writer.stop();
     const error = deadlineError(timeoutMs);
     const route = routeOf(event.requestContext.http.method, event.rawPath, lowerCased(req.headers));
@@ -205,6 +218,8 @@ class ResponseWriter {
   started = false;
   /** The content type the prelude gave the response (writeHead's headers are not readable back). */
   contentType = '';
+  /** The gateway's X-Sluice-Trace-Id from the prelude. */
+  traceId: string | undefined;
   private stopped = false;
   private head: Buffer[] = [];
   private held: Buffer[] = [];
@@ -236,7 +251,10 @@ class ResponseWriter {
       const prelude = JSON.parse(joined.subarray(0, at).toString('utf8')) as { statusCode?: number; headers?: Record<string, string>; cookies?: string[] };
       const headers: Record<string, string | string[]> = { ...(prelude.headers ?? {}) };
       if (prelude.cookies?.length) headers['set-cookie'] = prelude.cookies;
-      for (const [name, value] of Object.entries(headers)) if (name.toLowerCase() === 'content-type') this.contentType = String(value);
+      for (const [name, value] of Object.entries(headers)) {
+        if (name.toLowerCase() === 'content-type') this.contentType = String(value);
+        if (name.toLowerCase() === 'x-sluice-trace-id') this.traceId = String(value);
+      }
       this.res.writeHead(prelude.statusCode ?? 200, headers);
       this.res.flushHeaders();
       const rest = joined.subarray(at + PRELUDE_DELIMITER.length);

@@ -7,16 +7,19 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FileSpendConfigStore } from '../../functions/spend/file-config-store.js';
+import type { TraceRecord } from '../../functions/traces/recorder.js';
+import { traceIn } from '../support/traces.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { replyTo, startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 
 let upstream: OpenAIUpstream;
 let gw: TestGateway;
 let client: OpenAI;
+const traces: TraceRecord[] = [];
 
 beforeAll(async () => {
   upstream = await startOpenAIUpstream();
-  gw = await startTestGateway({ upstreamUrl: upstream.url, proxy: { cache: { ttlSeconds: 60 } }, deps: { traceSink: { write: async () => undefined } } });
+  gw = await startTestGateway({ upstreamUrl: upstream.url, proxy: { cache: { ttlSeconds: 60 } }, deps: { traceSink: { write: async ({ record }: { record: TraceRecord }) => void traces.push(record) } } });
   client = new OpenAI({ baseURL: `${gw.url}/a/test/openai/v1`, apiKey: gw.key, maxRetries: 0 });
 });
 afterAll(async () => {
@@ -74,5 +77,50 @@ describe('edges', () => {
     const third = await limited.chat.completions.create({ model: 'gpt-4o-mini', messages }).catch((e: unknown) => e);
     expect(third).toBeInstanceOf(OpenAI.RateLimitError);
     expect(chatCalls()).toBe(1);
+  });
+
+  it('sessions count hit turns as live ones: the same strategy and turn numbers as the same conversation on a proxy without a cache', async () => {
+    await gw.addProxy({ id: 'nocache' });
+    const live = new OpenAI({ baseURL: `${gw.url}/a/nocache/openai/v1`, apiKey: (await gw.addKey({ proxyId: 'nocache' })).key, maxRetries: 0 });
+    const first = fresh('Plan a trip to Tromsø');
+    const second = fresh('And what should I pack');
+    const conversation = async (c: OpenAI) => {
+      const out: Array<{ cache: string | null; session: string | null; turn: unknown; strategy: unknown }> = [];
+      const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [{ role: 'user', content: first }];
+      for (const next of [second, undefined]) {
+        const { data, response } = await c.chat.completions.create({ model: 'gpt-4o-mini', messages }).withResponse();
+        const trace = await traceIn(traces, response.headers.get('x-sluice-trace-id')!);
+        out.push({ cache: response.headers.get('x-sluice-cache'), session: response.headers.get('x-sluice-session-id'), turn: trace?.attributes.sessionTurn, strategy: trace?.attributes.sessionStrategy });
+        messages.push(data.choices[0]!.message);
+        if (next) messages.push({ role: 'user', content: next });
+      }
+      return out;
+    };
+    const uncached = [...(await conversation(live)), ...(await conversation(live))];
+    const cached = [...(await conversation(client)), ...(await conversation(client))];
+    expect(cached.map((t) => t.cache)).toEqual(['miss', 'miss', 'hit', 'hit']);
+    expect(uncached.map((t) => t.cache)).toEqual([null, null, null, null]);
+    expect(cached.map((t) => [t.turn, t.strategy])).toEqual(uncached.map((t) => [t.turn, t.strategy]));
+    // Session grouping is the same too: which turns share an id.
+    const shape = (ts: typeof cached) => ts.map((t) => ts.findIndex((u) => u.session === t.session));
+    expect(shape(cached)).toEqual(shape(uncached));
+    expect(cached.every((t) => t.session)).toBe(true);
+    expect(uncached.every((t) => typeof t.turn === 'number' && typeof t.strategy === 'string')).toBe(true);
+  });
+
+  it('an answer over 1 MiB after gzip is served but not stored, and the trace says too_large', async () => {
+    // 100 × 3072 float32 as base64 (the SDK's default encoding): ~1.6 MB on the wire, ~1.2 MB gzipped (random bits barely
+    // compress), under the 8 MiB capture bound: it is the entry limit that refuses it.
+    const input = Array.from({ length: 100 }, (_, i) => fresh(`large ${i}`));
+    const ask = () => client.embeddings.create({ model: 'text-embedding-3-large', input, dimensions: 3072 }).withResponse();
+    const first = await ask();
+    expect(first.data.data).toHaveLength(100);
+    expect(first.data.data[0]!.embedding).toHaveLength(3072);
+    expect(first.response.headers.get('x-sluice-cache')).toBe('miss');
+    const trace = await traceIn(traces, (r) => r.traceId === first.response.headers.get('x-sluice-trace-id') && r.steps.some((s) => s.name === 'cache' && s.attributes.result === 'too_large' && Number(s.attributes.bytes) > 1024 * 1024));
+    expect(trace).toBeTruthy();
+    const second = await ask();
+    expect(second.response.headers.get('x-sluice-cache')).toBe('miss');
+    expect(upstream.requests.filter((r) => r.path === '/v1/embeddings')).toHaveLength(2);
   });
 });
