@@ -9,7 +9,11 @@
  *   fallback to the healthy proxy, breakers that never open: every request pays the
  *   refused connect, then is served by the fallback;
  * - open breaker: the same proxy with default breakers, opened by the first failures:
- *   the primary is skipped.
+ *   the primary is skipped;
+ * - fallback configured: a healthy proxy with one fallback that never fires — its status
+ *   line waits for the body's first chunk (functions/gateway/first-chunk.ts), the cost of
+ *   being able to fail over until then. Also measured streamed (time to first token),
+ *   against the healthy single-target proxy streamed.
  * Then the "done when" check: 1,000 requests with the primary down through a proxy with
  * one fallback (default breakers): how many answered 200.
  *
@@ -50,6 +54,7 @@ async function gateway(upstreamUrl: string, down: string, breakers: CircuitBreak
   const proxies: ProxyConfig[] = [
     { ...base, id: 'healthy', name: 'healthy', baseUrl: upstreamUrl },
     { ...base, id: 'down', name: 'down', baseUrl: down, routing: { fallbacks: ['healthy'], retries: 0 } },
+    { ...base, id: 'guarded', name: 'guarded', baseUrl: upstreamUrl, routing: { fallbacks: ['healthy'] } },
   ];
   const keys: Record<string, string> = {};
   for (const p of proxies) {
@@ -66,14 +71,16 @@ async function gateway(upstreamUrl: string, down: string, breakers: CircuitBreak
 
 const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 const body = chatBody('bench-model', 'one two three four', false);
+const streamedBody = chatBody('bench-model', 'one two three four', true);
 
-async function samples(target: Target, n: number): Promise<{ ms: number[]; ok: number }> {
+/** `n` sequential requests: total ms (plain), or time to first token (streamed). */
+async function samples(target: Target, n: number, stream = false): Promise<{ ms: number[]; ok: number }> {
   const ms: number[] = [];
   let ok = 0;
   for (let i = 0; i < n; i++) {
-    const s = await chatRequest(agent, target, body, false);
+    const s = await chatRequest(agent, target, stream ? streamedBody : body, stream);
     if (s.status === 200) ok++;
-    ms.push(s.totalMs);
+    ms.push(stream ? (s.ttftMs ?? s.totalMs) : s.totalMs);
   }
   return { ms, ok };
 }
@@ -88,15 +95,27 @@ const openGw = await gateway(upstream.url, down, undefined);
 await samples(openGw.target('healthy'), 50);
 const warm = await samples(openGw.target('down'), 50);
 await samples(closedGw.target('down'), 50);
+await samples(openGw.target('guarded'), 50);
+await samples(openGw.target('guarded'), 50, true);
 
-const variants = { healthy: openGw.target('healthy'), 'closed breaker': closedGw.target('down'), 'open breaker': openGw.target('down') } as const;
+const variants = {
+  healthy: { target: openGw.target('healthy'), stream: false },
+  'closed breaker': { target: closedGw.target('down'), stream: false },
+  'open breaker': { target: openGw.target('down'), stream: false },
+  'fallback configured, not firing': { target: openGw.target('guarded'), stream: false },
+  'healthy, streamed (TTFT)': { target: openGw.target('healthy'), stream: true },
+  'fallback configured, not firing, streamed (TTFT)': { target: openGw.target('guarded'), stream: true },
+} as const;
 type Name = keyof typeof variants;
-const perRound: Record<Name, Array<{ p50: number; p99: number }>> = { healthy: [], 'closed breaker': [], 'open breaker': [] };
-const all: Record<Name, number[]> = { healthy: [], 'closed breaker': [], 'open breaker': [] };
+const names = Object.keys(variants) as Name[];
+const perRound = Object.fromEntries(names.map((n) => [n, []])) as unknown as Record<Name, Array<{ p50: number; p99: number }>>;
+const all = Object.fromEntries(names.map((n) => [n, []])) as unknown as Record<Name, number[]>;
+/** What each variant is compared with: the healthy single-target proxy, plain or streamed. */
+const baseline = (name: Name): Name => (variants[name].stream ? 'healthy, streamed (TTFT)' : 'healthy');
 let failures = 0;
 for (let r = 0; r < ROUNDS; r++) {
-  for (const name of Object.keys(variants) as Name[]) {
-    const { ms, ok } = await samples(variants[name], REQUESTS);
+  for (const name of names) {
+    const { ms, ok } = await samples(variants[name].target, REQUESTS, variants[name].stream);
     failures += REQUESTS - ok;
     perRound[name].push({ p50: percentile(ms, 50), p99: percentile(ms, 99) });
     all[name].push(...ms);
@@ -115,13 +134,13 @@ const lines = [
   '',
   `Run ${new Date().toISOString()}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'}), load ${loadavg().map((l) => l.toFixed(2)).join(' ')}. `
     + `Local runtime, real handler, OpenAI-wire test upstream on loopback; the primary is a loopback port that refuses connections. `
-    + `${ROUNDS} rounds × ${REQUESTS} sequential plain chat requests per variant, interleaved; \`npx tsx bench/failover.ts\`.`,
+    + `${ROUNDS} rounds × ${REQUESTS} sequential chat requests per variant, interleaved — plain (total time), or streamed where marked (time to first token); \`npx tsx bench/failover.ts\`.`,
   '',
-  '| variant | p50 ms | p99 ms | p50 per round | added p50 vs healthy |',
+  '| variant | p50 ms | p99 ms | p50 per round | added p50 vs healthy (same mode) |',
   '|---|---|---|---|---|',
-  ...(Object.keys(variants) as Name[]).map((name) => `| ${name} | ${f(percentile(all[name], 50))} | ${f(percentile(all[name], 99))} | ${spread(perRound[name].map((x) => x.p50))} | ${name === 'healthy' ? '—' : f(percentile(all[name], 50) - healthyP50)} |`),
+  ...names.map((name) => `| ${name} | ${f(percentile(all[name], 50))} | ${f(percentile(all[name], 99))} | ${spread(perRound[name].map((x) => x.p50))} | ${baseline(name) === name ? '—' : f(percentile(all[name], 50) - percentile(all[baseline(name)], 50))} |`),
   '',
-  `Non-200 answers during the variants: ${failures} of ${ROUNDS * REQUESTS * 3}; warm-up through the failing proxy: ${warm.ok}/50 × 200.`,
+  `Non-200 answers during the variants: ${failures} of ${ROUNDS * REQUESTS * names.length}; warm-up through the failing proxy: ${warm.ok}/50 × 200.`,
   '',
   `**Done when**: 1,000 sequential requests with the primary down through a proxy with one fallback (fresh gateway, default breakers): ${thousand.ok} × 200 (goal ≥ 999). `
     + `Open-breaker added p50: ${f(percentile(all['open breaker'], 50) - healthyP50)} ms (goal: within 1 ms of the healthy single-target proxy).`,

@@ -187,8 +187,10 @@ async function tracesPage(): Promise<void> {
     return p;
   };
   let rows: Json[] = [];
-  const render = (next?: string) => {
+  const render = (next?: string, partial?: boolean) => {
     results.replaceChildren(
+      // The local index was still being built at start: this page is from the newest trace files' end only.
+      partial ? h('p', { class: 'note', id: 'partial-note' }, 'Partial list: the trace index is still being built, so this shows only the newest traces. Apply again in a moment for the full list.') : '',
       rows.length ? table(TRACE_HEADERS, rows.map(traceRow), (i) => (location.hash = `#/trace/${rows[i]!.traceId}`)) : h('p', { class: 'note' }, 'No traces in this range.'),
       next ? h('button', { type: 'button', onclick: () => void load(next) }, 'Older') : '',
     );
@@ -198,7 +200,7 @@ async function tracesPage(): Promise<void> {
     if (after) p.set('after', after);
     const page = await api(`traces?${p}`);
     rows = after ? [...rows, ...(page.data as Json[])] : (page.data as Json[]);
-    render(page.next as string | undefined);
+    render(page.next as string | undefined, page.partial === true);
   };
   const form = h(
     'form',
@@ -279,9 +281,11 @@ async function tracePage(id: string): Promise<void> {
         )
       : h('p', { class: 'note' }, 'No policy step.'),
     h('h2', {}, 'Intent'),
-    intent.length ? table(['Mode', 'Score', 'Verdict'], intent.map((i) => [String(i.mode ?? ''), String(i.score ?? ''), String(i.verdict ?? i.decision ?? i.reason ?? '')])) : h('p', { class: 'note' }, 'Not scored.'),
+    // The intent step (plugins/intent.ts): mode scored|skipped|error, the scorer's action, score and reason.
+    intent.length ? h('div', { id: 'intent' }, table(['Mode', 'Action', 'Score', 'Reason'], intent.map((i) => [String(i.mode ?? ''), String(i.action ?? (i.mode === 'error' ? `fail ${i.failMode ?? ''}` : '')), i.score === undefined ? '' : String(i.score), String(i.reason ?? i.error ?? '')]))) : h('p', { class: 'note' }, 'Not scored.'),
     h('h2', {}, 'Tool calls'),
-    tools.length ? table(['Name', 'Id', 'Arguments'], tools.map((c) => [String(c.name ?? ''), String(c.id ?? c.toolCallId ?? ''), String(c.arguments ?? '')])) : h('p', { class: 'note' }, 'None.'),
+    // Tool steps (traces/body-capture.ts ToolActivity; action checks add decision): calls the model made, results the client sent.
+    tools.length ? h('div', { id: 'tool-calls' }, table(['Direction', 'Name', 'Call id', 'Arguments / output', 'Decision'], tools.map((c) => [String(c.direction ?? ''), String(c.name ?? ''), String(c.toolCallId ?? ''), h('pre', { class: 'body' }, String(c.content ?? '')), String(c.decision ?? '')]))) : h('p', { class: 'note' }, 'None.'),
     h('h2', {}, 'Request body'),
     h('pre', { class: 'body', id: 'request-body' }, String(t.request_body) || '(not kept)'),
     h('h2', {}, 'Response body'),

@@ -230,7 +230,6 @@ export function configFromContext(get: ContextReader): SluiceAppConfig {
     // (sluice:memorySize stays allowed: cdk.json sets it, and it sizes only the Lambda.)
     const lambdaOnly = [
       reservedConcurrency !== undefined ? `${CONTEXT_KEYS.reservedConcurrency} (Fargate caps tasks instead)` : undefined,
-      allowedOrigins !== undefined ? `${CONTEXT_KEYS.allowedOrigins} (the Function URL does CORS; the container server does not)` : undefined,
       readBoolean(get, CONTEXT_KEYS.xrayTracing, false) ? `${CONTEXT_KEYS.xrayTracing}=true (no X-Ray daemon in the task)` : undefined,
     ].filter(Boolean);
     if (lambdaOnly.length > 0) throw new Error(`context ${CONTEXT_KEYS.runtime}=fargate does not support ${lambdaOnly.join(', ')}`);

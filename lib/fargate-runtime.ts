@@ -1,14 +1,5 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import {
-  Alarm,
-  AlarmWidget,
-  ComparisonOperator,
-  Dashboard,
-  GraphWidget,
-  TreatMissingData,
-  type IMetric,
-  type IWidget,
-} from 'aws-cdk-lib/aws-cloudwatch';
+import { Duration, Validations } from 'aws-cdk-lib';
+import { ComparisonOperator, GraphWidget, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import {
   FlowLogDestination,
   GatewayVpcEndpointAwsService,
@@ -50,10 +41,9 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { DRAIN_GRACE_MS } from '../functions/local/shutdown.js';
-import type { BedrockModelAccess } from './bedrock-arns.js';
 import { PROJECT_ROOT } from './bundled-function.js';
-import { gatewayBaseEnvironment, gatewayRoleStatements } from './gateway-function.js';
-import { DEFAULT_PROVIDER_SECRET_PREFIX } from './stack-outputs.js';
+import { gatewayRuntimeBase, type GatewayRuntimeProps } from './gateway-runtime.js';
+import type { RuntimeHealth } from './gateway-monitoring.js';
 
 /** The port the container server listens on (Dockerfile `ENV PORT`, `EXPOSE`). */
 export const CONTAINER_PORT = 8080;
@@ -65,7 +55,7 @@ export const CONTAINER_PORT = 8080;
  */
 export const IMAGE_CONTEXT_EXCLUDES = ['*', '!Dockerfile', '!package.json', '!package-lock.json', '!tsconfig.json', '!functions', '!console', '**/node_modules', '**/*.test.ts'];
 
-export interface FargateRuntimeProps {
+export interface FargateRuntimeProps extends GatewayRuntimeProps {
   /**
    * HTTPS listener certificate (ACM, same Region). Without one the load balancer listens
    * on plain HTTP only, which carries gateway keys in clear text: only `allowHttp` allows it.
@@ -80,16 +70,6 @@ export interface FargateRuntimeProps {
    * @default Duration.minutes(5) (as the Lambda timeout)
    */
   readonly requestTimeout?: Duration;
-  /** Environment beside the base one (tables, secrets, sinks), set by the stack. @default {} */
-  readonly environment?: Record<string, string>;
-  /** Bedrock models the task may invoke. @default - none */
-  readonly bedrock?: BedrockModelAccess;
-  /** @default 'sluice/providers/' */
-  readonly providerSecretPrefix?: string;
-  /** @default 'INFO' */
-  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
-  /** @default RetentionDays.ONE_MONTH */
-  readonly logRetention?: RetentionDays;
   /**
    * The VPC to run in (the cache's, when the cache is on). Tasks go in its private subnets
    * with egress (a NAT reaches the providers).
@@ -138,7 +118,6 @@ export class FargateRuntime extends Construct implements IGrantable {
 
   constructor(scope: Construct, id: string, props: FargateRuntimeProps = {}) {
     super(scope, id);
-    const stack = Stack.of(this);
     if (!props.certificateArn && !props.allowHttp) {
       throw new Error('FargateRuntime: a certificateArn is required (gateway keys would cross the internet in clear text); set allowHttp for a throwaway test stack');
     }
@@ -151,7 +130,10 @@ export class FargateRuntime extends Construct implements IGrantable {
 
     this.cluster = new Cluster(this, 'Cluster', { vpc: this.vpc, containerInsightsV2: ContainerInsights.ENABLED });
 
-    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH });
+    // The log group, environment and grants the Lambda gets too (lib/gateway-runtime.ts).
+    const base = gatewayRuntimeBase(this, props);
+    this.logGroup = base.logGroup;
+    this.providerSecretPrefix = base.providerSecretPrefix;
     this.taskDefinition = new FargateTaskDefinition(this, 'Task', {
       cpu: props.cpu ?? 1024,
       memoryLimitMiB: props.memoryLimitMiB ?? 2048,
@@ -166,7 +148,13 @@ export class FargateRuntime extends Construct implements IGrantable {
       user: 'node',
       readonlyRootFilesystem: true,
       portMappings: [{ containerPort: CONTAINER_PORT }],
-      environment: { ...gatewayBaseEnvironment(props), ...props.environment },
+      environment: {
+        ...base.environment,
+        // What the Lambda gets from its runtime and Function URL, the container server does itself:
+        // the request time limit, and CORS.
+        SLUICE_REQUEST_TIMEOUT_SECONDS: String(timeoutSeconds),
+        SLUICE_CORS_ALLOWED_ORIGINS: (props.allowedOrigins ?? ['*']).join(','),
+      },
       logging: LogDrivers.awsLogs({
         logGroup: this.logGroup,
         streamPrefix: 'gateway',
@@ -179,8 +167,7 @@ export class FargateRuntime extends Construct implements IGrantable {
     });
     this.container.addMountPoints({ containerPath: '/tmp', sourceVolume: 'tmp', readOnly: false });
 
-    this.providerSecretPrefix = props.providerSecretPrefix ?? DEFAULT_PROVIDER_SECRET_PREFIX;
-    for (const statement of gatewayRoleStatements(stack, props.bedrock, this.providerSecretPrefix)) this.addToRolePolicy(statement);
+    for (const statement of base.statements) this.addToRolePolicy(statement);
 
     const albSg = new SecurityGroup(this, 'LoadBalancerSg', { vpc: this.vpc, description: 'Sluice gateway load balancer', allowAllOutbound: false });
     const https = props.certificateArn !== undefined;
@@ -331,65 +318,53 @@ export class FargateRuntime extends Construct implements IGrantable {
   }
 }
 
-export interface FargateMonitoringProps {
-  readonly runtime: FargateRuntime;
-  /** @default - generated */
-  readonly dashboardName?: string;
-}
-
 /**
- * Alarms (5xx answers the gateway did not mean, unhealthy tasks, response time near the
- * request timeout) and the dashboard, for the Fargate runtime. Same shape as
- * GatewayMonitoring, so the spend, trace-loss and governance alarms register here too.
+ * The Fargate runtime's health for GatewayMonitoring (lib/gateway-monitoring.ts): 5xx the
+ * load balancer answered itself, unhealthy tasks, response time near the request timeout,
+ * task CPU and memory.
  */
-export class FargateMonitoring extends Construct {
-  readonly dashboard: Dashboard;
-  readonly alarms: Alarm[] = [];
-
-  constructor(scope: Construct, id: string, props: FargateMonitoringProps) {
-    super(scope, id);
-    const period = Duration.minutes(5);
-    const lb = props.runtime.loadBalancer.metrics;
-    const tg = props.runtime.targetGroup.metrics;
-    const elb5xx = lb.httpCodeElb(HttpCodeElb.ELB_5XX_COUNT, { period, statistic: 'Sum' });
-    const unhealthy = tg.unhealthyHostCount({ period, statistic: 'Maximum' });
-    const p99 = tg.targetResponseTime({ period, statistic: 'p99' });
-    this.dashboard = new Dashboard(this, 'Dashboard', {
-      ...(props.dashboardName ? { dashboardName: props.dashboardName } : {}),
-      widgets: [
-        [
-          new GraphWidget({ title: 'Requests and load balancer 5xx', left: [props.runtime.metricRequests(), elb5xx], width: 12 }),
-          new GraphWidget({ title: 'Target response time (s)', left: [tg.targetResponseTime({ period, statistic: 'p50' }), p99], width: 12 }),
-        ],
-        [
-          new GraphWidget({ title: 'Healthy and unhealthy tasks', left: [tg.healthyHostCount({ period, statistic: 'Minimum' }), unhealthy], width: 12 }),
-          new GraphWidget({ title: 'Task CPU and memory (%)', left: [props.runtime.service.metricCpuUtilization({ period }), props.runtime.service.metricMemoryUtilization({ period })], width: 12 }),
-        ],
+export function fargateHealth(runtime: FargateRuntime): RuntimeHealth {
+  const period = Duration.minutes(5);
+  const lb = runtime.loadBalancer.metrics;
+  const tg = runtime.targetGroup.metrics;
+  const elb5xx = lb.httpCodeElb(HttpCodeElb.ELB_5XX_COUNT, { period, statistic: 'Sum' });
+  const unhealthy = tg.unhealthyHostCount({ period, statistic: 'Maximum' });
+  const p99 = tg.targetResponseTime({ period, statistic: 'p99' });
+  return {
+    widgets: [
+      [
+        new GraphWidget({ title: 'Requests and load balancer 5xx', left: [runtime.metricRequests(), elb5xx], width: 12 }),
+        new GraphWidget({ title: 'Target response time (s)', left: [tg.targetResponseTime({ period, statistic: 'p50' }), p99], width: 12 }),
       ],
-    });
-    const alarm = (name: string, description: string, metric: IMetric, threshold: number, op: ComparisonOperator, periods = 1) =>
-      this.addAlarm(
-        new Alarm(this, name, {
-          alarmDescription: description,
-          metric,
-          threshold,
-          evaluationPeriods: periods,
-          comparisonOperator: op,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
-      );
-    alarm('LoadBalancer5xx', 'Sluice gateway: 5xx from the load balancer itself (no healthy task, task crashed or timed out), not answers of the gateway', elb5xx, 1, ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
-    alarm('UnhealthyTasks', 'Sluice gateway: a task fails its /healthz check', unhealthy, 1, ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, 2);
-    alarm('P99ResponseTime', 'Sluice gateway: p99 response time near the request timeout', p99, Math.round(props.runtime.requestTimeout.toSeconds() * 0.8), ComparisonOperator.GREATER_THAN_THRESHOLD, 3);
-  }
-
-  /** Registers an alarm and shows its state on the dashboard. */
-  addAlarm(alarm: Alarm): void {
-    this.alarms.push(alarm);
-    this.dashboard.addWidgets(new AlarmWidget({ alarm, title: alarm.node.id, width: 8 }));
-  }
-
-  addWidgets(...widgets: IWidget[]): void {
-    this.dashboard.addWidgets(...widgets);
-  }
+      [
+        new GraphWidget({ title: 'Healthy and unhealthy tasks', left: [tg.healthyHostCount({ period, statistic: 'Minimum' }), unhealthy], width: 12 }),
+        new GraphWidget({ title: 'Task CPU and memory (%)', left: [runtime.service.metricCpuUtilization({ period }), runtime.service.metricMemoryUtilization({ period })], width: 12 }),
+      ],
+    ],
+    alarms: [
+      {
+        id: 'LoadBalancer5xx',
+        description: 'Sluice gateway: 5xx from the load balancer itself (no healthy task, task crashed or timed out), not answers of the gateway',
+        metric: elb5xx,
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      },
+      {
+        id: 'UnhealthyTasks',
+        description: 'Sluice gateway: a task fails its /healthz check',
+        metric: unhealthy,
+        threshold: 1,
+        evaluationPeriods: 2,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      },
+      {
+        id: 'P99ResponseTime',
+        description: 'Sluice gateway: p99 response time near the request timeout',
+        metric: p99,
+        threshold: Math.round(runtime.requestTimeout.toSeconds() * 0.8),
+        evaluationPeriods: 3,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      },
+    ],
+  };
 }

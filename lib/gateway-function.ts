@@ -1,12 +1,11 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type { ISecurityGroup, IVpc, SubnetSelection } from 'aws-cdk-lib/aws-ec2';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { FunctionUrlAuthType, HttpMethod, InvokeMode, Tracing, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { bedrockInvokeResourceArns, type BedrockModelAccess } from './bedrock-arns.js';
 import { BundledFunction, PROJECT_ROOT } from './bundled-function.js';
-import { DEFAULT_PROVIDER_SECRET_PREFIX } from './stack-outputs.js';
+import { gatewayRuntimeBase, type GatewayRuntimeProps } from './gateway-runtime.js';
+import { CORS_MAX_AGE_SECONDS, EXPOSED_HEADERS } from '../functions/local/cors.js';
 
 export { PROJECT_ROOT };
 /** The module Lambda runs, relative to the project root; the local runtime serves the same one. */
@@ -14,18 +13,10 @@ export const GATEWAY_HANDLER_ENTRY = 'functions/gateway/handler.ts';
 /** The export of that module Lambda invokes. */
 export const GATEWAY_HANDLER_EXPORT = 'handler';
 
-/** Response headers browsers may read (the gateway's `X-Sluice-*` contract). */
-export const EXPOSED_HEADERS = [
-  'X-Sluice-Session-Id',
-  'X-Sluice-Trace-Id',
-  'X-Sluice-Approval-Id',
-  'X-Sluice-Overhead-Ms',
-  'X-Sluice-Attempts',
-  'X-Sluice-Served-By',
-  'X-Sluice-Cache',
-] as const;
+/** Response headers browsers may read: one list for the Function URL and the container server's CORS. */
+export { EXPOSED_HEADERS };
 
-export interface GatewayFunctionProps {
+export interface GatewayFunctionProps extends GatewayRuntimeProps {
   /**
    * The handler module: relative to the project root, or absolute.
    * @default 'functions/gateway/handler.ts'
@@ -54,26 +45,6 @@ export interface GatewayFunctionProps {
    */
   readonly xrayTracing?: boolean;
   /**
-   * CORS origins allowed to call the Function URL from a browser.
-   * @default ['*'] (the gateway authenticates every call itself)
-   */
-  readonly allowedOrigins?: string[];
-  /**
-   * Bedrock models the gateway may invoke; nothing is granted when omitted.
-   * @default - no Bedrock permission
-   */
-  readonly bedrock?: BedrockModelAccess;
-  /**
-   * Name prefix of the Secrets Manager secrets holding provider keys (`secret:` credential refs).
-   * @default 'sluice/providers/'
-   */
-  readonly providerSecretPrefix?: string;
-  /**
-   * Extra environment (table names, secret ARNs, REDIS_URL…), set by the stack.
-   * @default {}
-   */
-  readonly environment?: Record<string, string>;
-  /**
    * VPC to join; only set when the cache is on (a VPC needs a NAT to reach providers).
    * @default - no VPC
    */
@@ -82,21 +53,6 @@ export interface GatewayFunctionProps {
   readonly vpcSubnets?: SubnetSelection;
   /** Security groups in `vpc`. @default - a new one */
   readonly securityGroups?: ISecurityGroup[];
-  /**
-   * Log level of the gateway's Powertools logger (`SLUICE_LOG_LEVEL`).
-   * @default 'INFO'
-   */
-  readonly logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
-  /**
-   * Retention of the function's log group.
-   * @default RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: RetentionDays;
-  /**
-   * CloudWatch metrics namespace of the Powertools metrics.
-   * @default 'Sluice'
-   */
-  readonly metricsNamespace?: string;
 }
 
 /**
@@ -113,9 +69,10 @@ export class GatewayFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: GatewayFunctionProps = {}) {
     super(scope, id);
-    const stack = Stack.of(this);
     this.timeout = props.timeout ?? Duration.minutes(5);
-    this.logGroup = new LogGroup(this, 'Logs', { retention: props.logRetention ?? RetentionDays.ONE_MONTH });
+    const base = gatewayRuntimeBase(this, props);
+    this.logGroup = base.logGroup;
+    this.providerSecretPrefix = base.providerSecretPrefix;
 
     this.function = new BundledFunction(this, 'Function', {
       entry: props.entry ?? GATEWAY_HANDLER_ENTRY,
@@ -136,7 +93,7 @@ export class GatewayFunction extends Construct {
       vpc: props.vpc,
       vpcSubnets: props.vpc ? props.vpcSubnets : undefined,
       securityGroups: props.vpc ? props.securityGroups : undefined,
-      environment: { ...gatewayBaseEnvironment(props), ...props.environment },
+      environment: base.environment,
     });
 
     this.functionUrl = this.function.addFunctionUrl({
@@ -147,56 +104,15 @@ export class GatewayFunction extends Construct {
         allowedMethods: [HttpMethod.ALL],
         allowedHeaders: ['*'],
         exposedHeaders: [...EXPOSED_HEADERS],
-        maxAge: Duration.hours(1),
+        maxAge: Duration.seconds(CORS_MAX_AGE_SECONDS),
       },
     });
 
-    const prefix = props.providerSecretPrefix ?? DEFAULT_PROVIDER_SECRET_PREFIX;
-    this.providerSecretPrefix = prefix;
-    for (const statement of gatewayRoleStatements(stack, props.bedrock, prefix)) this.function.addToRolePolicy(statement);
+    for (const statement of base.statements) this.function.addToRolePolicy(statement);
   }
 
   /** The Function URL, the customers' `base_url` host. */
   get url(): string {
     return this.functionUrl.url;
   }
-}
-
-/**
- * The gateway's own grants beyond tables and stack secrets, the same in every runtime
- * (Lambda role, Fargate task role): the configured Bedrock models, read access to the
- * provider-key secrets under `prefix`.
- */
-export function gatewayRoleStatements(stack: Stack, bedrock: BedrockModelAccess | undefined, prefix: string): PolicyStatement[] {
-  const statements: PolicyStatement[] = [];
-  const modelArns = bedrockInvokeResourceArns(bedrock ?? {}, { partition: stack.partition, region: stack.region, account: stack.account });
-  if (modelArns.length > 0) {
-    statements.push(
-      new PolicyStatement({
-        sid: 'InvokeConfiguredBedrockModels',
-        effect: Effect.ALLOW,
-        actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
-        resources: modelArns,
-      }),
-    );
-  }
-  statements.push(
-    new PolicyStatement({
-      sid: 'ReadProviderSecrets',
-      effect: Effect.ALLOW,
-      actions: ['secretsmanager:GetSecretValue'],
-      // Secrets Manager appends a random 6-character suffix to every secret ARN.
-      resources: [`arn:${stack.partition}:secretsmanager:${stack.region}:${stack.account}:secret:${prefix}*`],
-    }),
-  );
-  return statements;
-}
-
-/** The environment every gateway runtime starts with (the stack adds tables, sinks, secrets). */
-export function gatewayBaseEnvironment(props: Pick<GatewayFunctionProps, 'logLevel' | 'metricsNamespace'>): Record<string, string> {
-  return {
-    POWERTOOLS_SERVICE_NAME: 'sluice-gateway',
-    POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'Sluice',
-    SLUICE_LOG_LEVEL: props.logLevel ?? 'INFO',
-  };
 }

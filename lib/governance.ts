@@ -1,18 +1,18 @@
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, GraphWidget, TreatMissingData, type Metric } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, GraphWidget, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { Effect, PolicyStatement, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Alias } from 'aws-cdk-lib/aws-kms';
 import { FunctionUrlAuthType, InvokeMode, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
-import { FilterPattern, LogGroup, MetricFilter, RetentionDays, type ILogGroup } from 'aws-cdk-lib/aws-logs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { bedrockInvokeResourceArns, type BedrockModelAccess } from './bedrock-arns.js';
 import { BundledFunction } from './bundled-function.js';
 import type { GatewayMonitoring } from './gateway-monitoring.js';
+import type { RequestMetricSource } from './request-metrics.js';
 
-export const GOVERNANCE_METRIC_NAMESPACE = 'Sluice/Governance';
 /** The module Lambda runs for the reference intent scorer, relative to the project root. */
 export const GUARDRAIL_ENTRY = 'functions/guardrail/handler.ts';
 export const DEFAULT_JUDGE_MODEL_ID = 'anthropic.claude-3-5-haiku-20241022-v1:0';
@@ -20,8 +20,8 @@ export const DEFAULT_JUDGE_MODEL_ID = 'anthropic.claude-3-5-haiku-20241022-v1:0'
 export interface GovernanceProps {
   /** The gateway (Lambda function or Fargate task role): publishes notices, writes approvals, calls the scorer. */
   readonly gateway: IGrantable & { addToRolePolicy(statement: PolicyStatement): void };
-  /** The gateway's log group: policy errors and holds are counted from its `governance_event` lines. */
-  readonly gatewayLogGroup: ILogGroup;
+  /** The gateway's request metrics: `PolicyErrors` and `Policy_hold` (lib/request-metrics.ts). */
+  readonly metrics: RequestMetricSource;
   readonly controlTable: ITable;
   readonly monitoring: GatewayMonitoring;
   /**
@@ -46,8 +46,8 @@ export class Governance extends Construct {
   readonly scorer: BundledFunction;
   readonly scorerUrl: FunctionUrl;
   readonly scorerSecret: Secret;
-  readonly policyErrors: Metric;
-  readonly holds: Metric;
+  readonly policyErrors: IMetric;
+  readonly holds: IMetric;
   readonly policyErrorAlarm: Alarm;
   readonly holdAlarm: Alarm;
 
@@ -104,17 +104,8 @@ export class Governance extends Construct {
     );
 
     const period = Duration.minutes(5);
-    const filter = (name: string, event: string) =>
-      new MetricFilter(this, `${name}Filter`, {
-        logGroup: props.gatewayLogGroup,
-        filterPattern: FilterPattern.all(FilterPattern.stringValue('$.message', '=', 'governance_event'), FilterPattern.stringValue('$.event', '=', event)),
-        metricNamespace: GOVERNANCE_METRIC_NAMESPACE,
-        metricName: name,
-        metricValue: '1',
-        defaultValue: 0,
-      }).metric({ period, statistic: 'Sum' });
-    this.policyErrors = filter('PolicyErrors', 'policy_error');
-    this.holds = filter('Holds', 'hold');
+    this.policyErrors = props.metrics.sum('PolicyErrors', period);
+    this.holds = props.metrics.sum('Policy_hold', period);
     this.policyErrorAlarm = new Alarm(this, 'PolicyErrorAlarm', {
       alarmDescription: 'Sluice gateway: policies failed to compile or evaluate (requests passed unchecked in fail-open, or got 503 in fail-closed)',
       metric: this.policyErrors,

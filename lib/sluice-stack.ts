@@ -6,12 +6,14 @@ import { Construct } from 'constructs';
 import type { BedrockModelAccess } from './bedrock-arns.js';
 import { Cache, type CacheProps } from './cache.js';
 import { ControlTables } from './control-tables.js';
-import { FargateMonitoring, FargateRuntime, type FargateRuntimeProps } from './fargate-runtime.js';
+import { fargateHealth, FargateRuntime, type FargateRuntimeProps } from './fargate-runtime.js';
 import { GatewayFunction } from './gateway-function.js';
-import { GatewayMonitoring } from './gateway-monitoring.js';
+import { GatewayMonitoring, lambdaHealth } from './gateway-monitoring.js';
+import type { GatewayRuntimeProps } from './gateway-runtime.js';
 import { TraceLossAlarm } from './trace-loss-alarm.js';
 import { Governance, type GovernanceProps } from './governance.js';
 import { SpendAlarms } from './spend-alarms.js';
+import { emfRequestMetrics } from './request-metrics.js';
 import { OPTIONAL_STACK_OUTPUTS, STACK_OUTPUTS } from './stack-outputs.js';
 import { TraceIngestFunction } from './trace-ingest-function.js';
 import { TracePipeline } from './trace-pipeline.js';
@@ -96,8 +98,8 @@ export class SluiceStack extends Stack {
   readonly gateway?: GatewayFunction;
   /** The gateway on ECS Fargate behind a load balancer (runtime 'fargate'). */
   readonly fargate?: FargateRuntime;
-  /** Dashboard and alarms: Lambda metrics, or load balancer and task metrics on Fargate. */
-  readonly monitoring: GatewayMonitoring | FargateMonitoring;
+  /** Dashboard and alarms: the runtime's health (Lambda, or load balancer and tasks on Fargate) and the gateway's EMF request metrics. */
+  readonly monitoring: GatewayMonitoring;
   /** Metrics and the alarm on budget and rate-limit refusals (429). */
   readonly spendAlarms: SpendAlarms;
   /** `trace_rows_lost` from the gateway's logs: a metric and an alarm on any. */
@@ -147,15 +149,20 @@ export class SluiceStack extends Stack {
       : {};
     let fn: GatewayTarget;
     let logGroup: ILogGroup;
+    // What both runtimes take the same way (lib/gateway-runtime.ts), then each its own.
+    const shared: GatewayRuntimeProps & typeof network = {
+      ...(props.allowedOrigins ? { allowedOrigins: props.allowedOrigins } : {}),
+      ...(props.bedrock ? { bedrock: props.bedrock } : {}),
+      ...(props.logLevel ? { logLevel: props.logLevel } : {}),
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      ...network,
+      environment,
+    };
     if (props.runtime === 'fargate') {
       this.fargate = new FargateRuntime(this, 'Fargate', {
         ...props.fargate,
         ...(props.timeout ? { requestTimeout: props.timeout } : {}),
-        ...(props.bedrock ? { bedrock: props.bedrock } : {}),
-        ...(props.logLevel ? { logLevel: props.logLevel } : {}),
-        ...(props.logRetention ? { logRetention: props.logRetention } : {}),
-        ...network,
-        environment,
+        ...shared,
       });
       fn = this.fargate;
       logGroup = this.fargate.logGroup;
@@ -165,12 +172,7 @@ export class SluiceStack extends Stack {
         ...(props.memorySize ? { memorySize: props.memorySize } : {}),
         ...(props.reservedConcurrency !== undefined ? { reservedConcurrency: props.reservedConcurrency } : {}),
         ...(props.xrayTracing ? { xrayTracing: true } : {}),
-        ...(props.allowedOrigins ? { allowedOrigins: props.allowedOrigins } : {}),
-        ...(props.bedrock ? { bedrock: props.bedrock } : {}),
-        ...(props.logLevel ? { logLevel: props.logLevel } : {}),
-        ...(props.logRetention ? { logRetention: props.logRetention } : {}),
-        ...network,
-        environment,
+        ...shared,
       });
       fn = this.gateway.function;
       logGroup = this.gateway.logGroup;
@@ -187,24 +189,18 @@ export class SluiceStack extends Stack {
     this.tables.grantStateReadWrite(fn);
     this.identitySigningKey.grantRead(fn);
 
-    if (this.fargate) {
-      this.monitoring = new FargateMonitoring(this, 'Monitoring', { runtime: this.fargate });
-      this.spendAlarms = new SpendAlarms(this, 'SpendAlarms', { logGroup, requests: this.fargate.metricRequests(), monitoring: this.monitoring });
-    } else {
-      const gateway = this.gateway!;
-      const monitoring = new GatewayMonitoring(this, 'Monitoring', { function: gateway.function, timeout: props.timeout ?? gateway.timeout });
-      this.monitoring = monitoring;
-      this.spendAlarms = new SpendAlarms(this, 'SpendAlarms', {
-        logGroup,
-        requests: gateway.function.metricInvocations({ period: Duration.minutes(5), statistic: 'Sum' }),
-        monitoring,
-      });
-    }
+    // The gateway's EMF metrics, in both runtimes (docs/deploy.md "Request metrics").
+    const metrics = emfRequestMetrics();
+    const health = this.fargate
+      ? fargateHealth(this.fargate)
+      : lambdaHealth({ function: this.gateway!.function, timeout: props.timeout ?? this.gateway!.timeout });
+    this.monitoring = new GatewayMonitoring(this, 'Monitoring', { health, metrics });
+    this.spendAlarms = new SpendAlarms(this, 'SpendAlarms', { metrics, monitoring: this.monitoring });
     this.traceLoss = new TraceLossAlarm(this, 'TraceLoss', { logGroup, monitoring: this.monitoring });
     if (props.governance) {
       this.governance = new Governance(this, 'Governance', {
         gateway: fn,
-        gatewayLogGroup: logGroup,
+        metrics,
         controlTable: this.tables.controlTable,
         monitoring: this.monitoring,
         ...(props.governance === true ? {} : props.governance),

@@ -1,19 +1,15 @@
 import { Duration } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, GraphWidget, MathExpression, TreatMissingData, type IMetric, type Metric } from 'aws-cdk-lib/aws-cloudwatch';
-import { FilterPattern, MetricFilter, type ILogGroup } from 'aws-cdk-lib/aws-logs';
+import { Alarm, ComparisonOperator, GraphWidget, MathExpression, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import type { GatewayMonitoring } from './gateway-monitoring.js';
-
-export const SPEND_METRIC_NAMESPACE = 'Sluice/Spend';
+import type { RequestMetricSource } from './request-metrics.js';
 
 export interface SpendAlarmsProps {
-  /** The gateway's log group: the spend plugin logs every 429 it answers ("spend refused"). */
-  readonly logGroup: ILogGroup;
-  /** The gateway's requests per 5 minutes (Lambda Invocations, or the load balancer's RequestCount). */
-  readonly requests: IMetric;
+  /** The gateway's request metrics: `Errors_budget_exceeded`, `Errors_rate_limit_exceeded` over `Requests` (lib/request-metrics.ts). */
+  readonly metrics: RequestMetricSource;
   readonly monitoring: GatewayMonitoring;
   /**
-   * Share of invocations refused by budgets or rate limits (percent, per 5 minutes) that alarms.
+   * Share of requests refused by budgets or rate limits (percent, per 5 minutes) that alarms.
    * @default 10
    */
   readonly refusalPercentThreshold?: number;
@@ -25,38 +21,34 @@ export interface SpendAlarmsProps {
 }
 
 /**
- * Budget and rate-limit 429s as metrics (a metric filter per reason on the gateway's
- * structured logs) and an alarm on their share of invocations. Budgets and rate
+ * Budget and rate-limit refusals (the gateway's `Errors_budget_exceeded`,
+ * `Errors_rate_limit_exceeded` and `Errors_request_too_large` request metrics; a provider's
+ * own 429 maps to `rate_limit_exceeded` too) and an alarm on their share of requests. Budgets and rate
  * counters live in the state table (and Redis when the cache is on), which the
  * gateway already reads and writes.
  */
 export class SpendAlarms extends Construct {
-  readonly budgetRefusals: Metric;
-  readonly rateLimitRefusals: Metric;
+  readonly budgetRefusals: IMetric;
+  readonly rateLimitRefusals: IMetric;
+  readonly tooLargeRefusals: IMetric;
   readonly refusalRate: Alarm;
 
   constructor(scope: Construct, id: string, props: SpendAlarmsProps) {
     super(scope, id);
     const period = Duration.minutes(5);
-    const filter = (name: string, reason: string) =>
-      new MetricFilter(this, `${name}Filter`, {
-        logGroup: props.logGroup,
-        filterPattern: FilterPattern.all(FilterPattern.stringValue('$.message', '=', 'spend refused'), FilterPattern.stringValue('$.reason', '=', reason)),
-        metricNamespace: SPEND_METRIC_NAMESPACE,
-        metricName: name,
-        metricValue: '1',
-        defaultValue: 0,
-      }).metric({ period, statistic: 'Sum' });
-    this.budgetRefusals = filter('BudgetRefusals', 'budget');
-    this.rateLimitRefusals = filter('RateLimitRefusals', 'rate_limit');
+    this.budgetRefusals = props.metrics.sum('Errors_budget_exceeded', period);
+    this.rateLimitRefusals = props.metrics.sum('Errors_rate_limit_exceeded', period);
+    // A request larger than a whole token rate limit is refused with 429 request_too_large.
+    this.tooLargeRefusals = props.metrics.sum('Errors_request_too_large', period);
 
     const percent = new MathExpression({
       label: '429 share (%)',
-      expression: `IF(inv > 0 AND (b + r) >= ${props.minimumRefusals ?? 20}, 100 * (b + r) / inv, 0)`,
+      expression: `IF(inv > 0 AND (b + r + t) >= ${props.minimumRefusals ?? 20}, 100 * (b + r + t) / inv, 0)`,
       usingMetrics: {
         b: this.budgetRefusals,
         r: this.rateLimitRefusals,
-        inv: props.requests,
+        t: this.tooLargeRefusals,
+        inv: props.metrics.sum('Requests', period),
       },
       period,
     });
@@ -70,6 +62,6 @@ export class SpendAlarms extends Construct {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
     props.monitoring.addAlarm(this.refusalRate);
-    props.monitoring.addWidgets(new GraphWidget({ title: 'Budget and rate-limit refusals (429)', left: [this.budgetRefusals, this.rateLimitRefusals], width: 12 }));
+    props.monitoring.addWidgets(new GraphWidget({ title: 'Budget and rate-limit refusals (429)', left: [this.budgetRefusals, this.rateLimitRefusals, this.tooLargeRefusals], width: 12 }));
   }
 }

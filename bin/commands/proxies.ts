@@ -48,8 +48,9 @@ Options for create:
                               (docs/providers.md); otherwise those headers are refused (403)
   --upstream <spec>           a named upstream requests may pick (repeatable; needs
                               --upstream-selection):
-                              name=provider,baseUrl[,env:NAME|secret:NAME][,api-version=V]
-                              [,project=P,location=L][,private-network]
+                              name=provider,baseUrl[,env:NAME|secret:NAME…][,api-version=V]
+                              [,project=P,location=L][,private-network]; several credential
+                              references are keys in rotation
   --fallback <target>         try this target when the proxy's own upstream fails (repeatable,
                               in order): a named --upstream of this proxy, or another proxy's
                               id (same org; its own fallbacks are not followed)
@@ -144,7 +145,7 @@ async function createProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, no
     'retry-on': { type: 'string' },
     'cache-ttl': { type: 'string' },
     'cache-scope': { type: 'string' },
-    credential: { type: 'string' },
+    credential: { type: 'string', multiple: true },
     'allowed-models': { type: 'string', multiple: true },
     alias: { type: 'string', multiple: true },
     byok: { type: 'boolean' },
@@ -161,7 +162,7 @@ async function createProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, no
   const target = deps.awsTarget ? await deps.awsTarget() : undefined;
   if (target) {
     // The deployed role reads only <ProviderSecretPrefix>*: refuse a name it could never read.
-    const refs = [draft.credentialRef, ...Object.values(draft.upstreams ?? {}).map((u) => u.credentialRef)];
+    const refs = [draft.credentialRef, ...(draft.routing?.credentials ?? []), ...Object.values(draft.upstreams ?? {}).flatMap((u) => u.credentialRefs ?? [u.credentialRef])];
     const problem = refs.map((ref) => (ref ? secretRefProblem(ref, target) : undefined)).find(Boolean);
     if (problem) throw new UsageError(problem);
   }
@@ -240,7 +241,14 @@ export function buildProxy(id: string, values: Record<string, unknown>, createdA
   if (upstreams && !upstreamSelection && !routing?.fallbacks) throw new UsageError('--upstream needs --upstream-selection (requests pick a named upstream with X-Sluice-Upstream) or --fallback naming it');
 
   const byok = flag(v, 'byok');
-  const credentialRef = stringOption(v, 'credential');
+  const credentialRefs = listOption(v, 'credential');
+  const credentialRef = credentialRefs[0];
+  if (credentialRefs.length > 1) {
+    // Keys in rotation: each an env: or secret: reference, none twice (values never echoed: a key may be pasted by mistake).
+    if (credentialRefs.some((ref) => !/^(env|secret):/.test(ref) || !isCredentialRef(ref))) throw new UsageError('a repeated --credential must each be env:NAME or secret:NAME (a reference to a key, never the key itself)');
+    if (new Set(credentialRefs).size !== credentialRefs.length) throw new UsageError('--credential: the same reference is given twice');
+    if (credentialRefs.length > 16) throw new UsageError('--credential: at most 16 keys in rotation');
+  }
   if (credentialRef !== undefined && !isCredentialRef(credentialRef)) {
     // The value is not echoed: it may be a key pasted by mistake.
     throw new UsageError(
@@ -280,6 +288,7 @@ export function buildProxy(id: string, values: Record<string, unknown>, createdA
   if (upstreamSelection) proxy.upstreamSelection = true;
   if (upstreams) proxy.upstreams = upstreams;
   if (routing) proxy.routing = routing;
+  if (credentialRefs.length > 1) proxy.routing = { ...proxy.routing, credentials: credentialRefs };
   const cache = cacheOptions(v);
   if (cache) proxy.cache = cache;
   return proxy;
@@ -397,8 +406,8 @@ function gcpOptions(v: Parameters<typeof stringOption>[0], provider: ProviderNam
 }
 
 /**
- * `--upstream name=provider,baseUrl[,env:NAME|secret:NAME][,api-version=V][,project=P,location=L][,private-network]`.
- * Names shadow the built-in aliases (azure, openrouter, vertex) on this proxy.
+ * `--upstream name=provider,baseUrl[,env:NAME|secret:NAME…][,api-version=V][,project=P,location=L][,private-network]`
+ * (several credential references: keys in rotation). Names shadow the built-in aliases (azure, openrouter, vertex) on this proxy.
  */
 export function parseUpstreams(options: string[]): Record<string, NamedUpstream> | undefined {
   if (options.length === 0) return undefined;
@@ -419,7 +428,12 @@ export function parseUpstreams(options: string[]): Record<string, NamedUpstream>
       else if (extra.startsWith('env:') || extra.startsWith('secret:')) {
         // The value is not echoed: it may be a key pasted by mistake.
         if (!isCredentialRef(extra)) throw new UsageError(`--upstream '${name}': the credential must be env:NAME or secret:NAME`);
-        upstream.credentialRef = extra;
+        // Several references: keys in rotation, like a repeated --credential.
+        const refs = [...(upstream.credentialRefs ?? (upstream.credentialRef ? [upstream.credentialRef] : [])), extra];
+        if (new Set(refs).size < refs.length) throw new UsageError(`--upstream '${name}': ${extra} is given twice`);
+        if (refs.length > 16) throw new UsageError(`--upstream '${name}': at most 16 keys in rotation`);
+        upstream.credentialRef = refs[0]!;
+        if (refs.length > 1) upstream.credentialRefs = refs;
       } else if (extra.startsWith('api-version=')) {
         const apiVersion = extra.slice('api-version='.length);
         if (provider !== 'azure-openai' || !AZURE_API_VERSION.test(apiVersion)) throw new UsageError(`--upstream '${name}': api-version= takes YYYY-MM-DD[-preview] and is for azure-openai`);
@@ -547,14 +561,14 @@ async function showProxy(argv: string[], io: CliIo, deps: StoreCommandDeps, now:
     ['org', proxy.orgId],
     ['provider', proxy.provider],
     ['base url', proxy.baseUrl],
-    ['credential', proxy.byok ? (proxy.provider === 'bedrock' ? "byok (caller signs with its own AWS credentials)" : 'byok (caller sends its provider key)') : (proxy.credentialRef ?? 'none')],
+    ['credential', proxy.byok ? (proxy.provider === 'bedrock' ? "byok (caller signs with its own AWS credentials)" : 'byok (caller sends its provider key)') : proxy.routing?.credentials ? `${proxy.routing.credentials.length} keys in rotation: ${proxy.routing.credentials.join(', ')}` : (proxy.credentialRef ?? 'none')],
     ['private network', proxy.allowPrivateNetwork ? 'allowed' : 'refused'],
     ['allowed models', proxy.allowedModels?.join(', ') ?? 'any'],
     ['aliases', aliases.length ? aliases.join(', ') : 'none'],
     ...(proxy.azure?.apiVersion ? [['azure api', proxy.azure.apiVersion] as [string, string]] : []),
     ...(proxy.gcp ? [['gcp', `${proxy.gcp.project} (${proxy.gcp.location})`] as [string, string]] : []),
     ['selection', proxy.upstreamSelection ? `X-Sluice-Upstream allowed (${[...Object.keys(proxy.upstreams ?? {}), ...UPSTREAM_ALIASES.filter((a) => !Object.hasOwn(proxy.upstreams ?? {}, a))].join(', ')}, https URLs)` : 'refused'],
-    ...Object.entries(proxy.upstreams ?? {}).map(([n, u]) => [`  ${n}`, `${u.provider} → ${u.baseUrl}${u.credentialRef ? ` (${u.credentialRef})` : ' (caller credential)'}`] as [string, string]),
+    ...Object.entries(proxy.upstreams ?? {}).map(([n, u]) => [`  ${n}`, `${u.provider} → ${u.baseUrl}${u.credentialRefs ? ` (${u.credentialRefs.length} keys in rotation: ${u.credentialRefs.join(', ')})` : u.credentialRef ? ` (${u.credentialRef})` : ' (caller credential)'}`] as [string, string]),
     ['targets', [proxy.id, ...(proxy.routing?.fallbacks ?? [])].join(' → ')],
     ...(proxy.routing?.balance ? [['balance', Object.entries(proxy.routing.balance).map(([n, w]) => `${n}=${w}`).join(', ')] as [string, string]] : []),
     ...(proxy.routing?.timeouts ? [['timeouts', Object.entries(proxy.routing.timeouts).map(([k, ms]) => `${k.replace(/Ms$/, '')} ${ms} ms`).join(', ')] as [string, string]] : []),

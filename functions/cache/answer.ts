@@ -42,3 +42,23 @@ export function decodeAnswer(payload: Uint8Array): StoredAnswer | undefined {
     return undefined;
   }
 }
+
+/**
+ * A chat.completion or text_completion folded from a stream the client asked no usage
+ * chunk for (the gateway asked the upstream for it and hid it, or a translator left it
+ * out) lacks the `usage` every plain answer has: it is filled from the usage the call was
+ * metered with, in the shape the gateway's chat translators give (functions/providers/chat.ts).
+ */
+export function withWireUsage(endpoint: string, body: Record<string, unknown>, usage: Usage | undefined): Record<string, unknown> {
+  if (body.usage || !usage || (endpoint !== 'chat.completions' && endpoint !== 'completions')) return body;
+  return {
+    ...body,
+    usage: {
+      prompt_tokens: usage.promptTokens,
+      completion_tokens: usage.completionTokens,
+      total_tokens: usage.totalTokens,
+      prompt_tokens_details: { cached_tokens: usage.cachedTokens ?? 0 },
+      completion_tokens_details: { reasoning_tokens: usage.reasoningTokens ?? 0 },
+    },
+  };
+}

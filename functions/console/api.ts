@@ -127,7 +127,7 @@ function listQuery(q: URLSearchParams, caller: Caller, now: number): Omit<TraceL
 async function listTraces(deps: ApiDeps, req: ConsoleRequest, caller: Caller): Promise<ConsoleResponse> {
   const q = listQuery(req.query, caller, deps.now());
   const page = await (await deps.traces()).list(q);
-  return json(200, { object: 'list', data: page.traces, ...(page.next ? { next: page.next } : {}), from_ms: q.fromMs, to_ms: q.toMs, source: deps.traceSource });
+  return json(200, { object: 'list', data: page.traces, ...(page.next ? { next: page.next } : {}), ...(page.partial ? { partial: true } : {}), from_ms: q.fromMs, to_ms: q.toMs, source: deps.traceSource });
 }
 
 async function showTrace(deps: ApiDeps, _req: ConsoleRequest, caller: Caller, [traceId]: string[]): Promise<ConsoleResponse> {
@@ -222,9 +222,11 @@ async function budgets(deps: ApiDeps, _req: ConsoleRequest, caller: Caller): Pro
   const now = deps.now();
   const visible = await visibleProxies(deps, caller);
   const all = await spendServices.config.listBudgets();
+  // An org-scoped caller sees its org's budgets, its proxies' and its keys' (a key is its proxy's).
+  const keyProxy = caller.orgId === undefined || !all.some((b) => b.scope === 'key') ? new Map<string, string>() : new Map((await deps.gateway.store.listKeys()).map((k) => [k.id, k.proxyId]));
   const rows = await Promise.all(
     all
-      .filter((b) => caller.orgId === undefined || (b.scope === 'org' ? b.scopeId === caller.orgId : b.scope === 'proxy' ? visible.has(b.scopeId) : true))
+      .filter((b) => caller.orgId === undefined || (b.scope === 'org' ? b.scopeId === caller.orgId : b.scope === 'proxy' ? visible.has(b.scopeId) : visible.has(keyProxy.get(b.scopeId) ?? '')))
       .map(async (b) => {
         const usage = await spendServices.ledger.usage(b, now);
         return { scope: b.scope, scope_id: b.scopeId, limit_usd: b.limitUsd, period: b.period, period_id: usage.slot.id, spent_usd: toUsd(usage.spentNano), reserved_usd: toUsd(usage.reservedNano) };
@@ -249,7 +251,15 @@ async function listApprovals(deps: ApiDeps, req: ConsoleRequest, caller: Caller)
   if (!STATUSES.includes(status as ApprovalStatus)) throw badInput(`'status' must be one of ${STATUSES.join(', ')}.`, 'invalid_status');
   const now = Date.now();
   const visible = await visibleProxies(deps, caller);
-  const records = (await g.approvals.list({ status: status as ApprovalStatus }, now)).filter((r) => visible.has(r.proxyId)).slice(-MAX_PAGE_ROWS).reverse();
+  // Listed per proxy: DynamoDB keeps holds under their proxy (GSI), with no scan of every hold.
+  const records: ApprovalRecord[] = [];
+  const ids = [...visible];
+  for (let i = 0; i < ids.length; i += 10) {
+    const lists = await Promise.all(ids.slice(i, i + 10).map((proxyId) => g.approvals.list({ proxyId, status: status as ApprovalStatus }, now)));
+    records.push(...lists.flat());
+  }
+  records.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+  records.splice(MAX_PAGE_ROWS);
   const traces = await deps.traces();
   // The held request as its trace keeps it (bounded, after the trace's redaction).
   const data = await Promise.all(records.map(async (r) => ({ ...approvalView(r, now), request: await heldRequest(traces, r.traceId, caller) })));

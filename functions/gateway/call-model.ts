@@ -13,11 +13,12 @@ export async function callModel(deps: GatewayDeps, state: RequestState): Promise
   if (route.kind !== 'openai' || !proxy || !state.upstream) throw new Error('callModel reached without a routed request');
   if (route.endpoint === 'models' && proxy.allowedModels?.length) return allowedModelsList(proxy.allowedModels, proxy.modelAliases, proxy.id, route.ingress);
 
-  return callWithRetries(deps, state, (deps) => {
+  return callWithRetries(deps, state, (deps, elsewhereMs) => {
     const adapter = adapterFor(state.upstream!.provider);
     if (!adapter) throw new Error(`callModel reached for provider '${state.upstream!.provider}' without an adapter`);
     const sentAt = deps.now();
-    state.overheadMs = sentAt - state.startedAt;
+    // The gateway's own time, earlier attempts' included, without their upstream time and retry waits.
+    state.overheadMs = sentAt - state.startedAt - elsewhereMs;
     return adapter.call(deps, state, sentAt);
   });
 }

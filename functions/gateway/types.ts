@@ -103,6 +103,8 @@ export interface Plugin {
 
 /** Everything the handler needs from the outside world, injected. */
 export interface GatewayDeps {
+  /** Benched provider keys (default: in-process, functions/routing/key-bench.ts). */
+  keyBench?: import('../routing/key-bench.js').KeyBench;
   /** Per-target circuit breakers (default: in-process, functions/gateway/attempts.ts). */
   breakers?: import('../routing/breaker.js').CircuitBreakers;
   store: ControlStore;

@@ -96,6 +96,7 @@ export function namedTarget(named: NamedUpstream, name: string, callerCredential
     provider: named.provider,
     baseUrl: named.baseUrl,
     ...(named.credentialRef ? { credentialRef: named.credentialRef } : callerCredential ? { callerCredential } : {}),
+    credentialRefs: named.credentialRefs,
     ...(named.provider === 'bedrock' && callerAws ? { callerAws } : {}),
     allowPrivateNetwork: named.allowPrivateNetwork ?? false,
     ...(named.azure ? { azure: { ...named.azure } } : {}),

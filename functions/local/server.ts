@@ -6,6 +6,8 @@ import { MAX_BODY_BYTES } from '../gateway/request-body.js';
 import { LambdaResponseStream, PRELUDE_CONTENT_TYPE, PRELUDE_DELIMITER } from './awslambda.js';
 import { toFunctionUrlEvent } from './function-url-event.js';
 import { answerHealthz, hardenForProduction } from './production.js';
+import { applyCors, type CorsPolicy } from './cors.js';
+import { deadlineError, deadlineResponse, deadlineStreamEnd, routeOf } from './deadline.js';
 import { drainHttpServer, type Drainable } from './shutdown.js';
 
 type StreamingHandler = (event: unknown, responseStream: LambdaResponseStream, context: unknown) => Promise<unknown>;
@@ -17,10 +19,28 @@ export interface LocalServerOptions {
   host?: string;
   /** Hold response writes until this many bytes accumulate (reproduces Function URL coalescing). */
   coalesceBytes?: number;
-  /** Per-invocation time limit, as the function's timeout (default 15 minutes). */
+  /**
+   * Per-invocation time limit, as the function's timeout (default 15 minutes, Lambda's
+   * maximum). An invocation still running then is stopped (its stream destroyed, which
+   * aborts the upstream call) and the client gets a 504, or a closing error event when the
+   * stream has begun (functions/local/deadline.ts).
+   */
   timeoutMs?: number;
   /** The container server: production timeouts, JSON answers for refused requests, `/healthz`. */
   production?: boolean;
+  /** CORS as the Function URL does it (functions/local/cors.ts); none when omitted. */
+  cors?: CorsPolicy;
+  /** Told of every invocation stopped at `timeoutMs` (the container server logs it). */
+  onDeadline?: (stopped: StoppedInvocation) => void;
+}
+
+export interface StoppedInvocation {
+  method: string;
+  path: string;
+  timeoutMs: number;
+  /** The gateway's trace id, when its response had begun (the trace records the cut, not why). */
+  traceId?: string;
+  responseBegun: boolean;
 }
 
 export interface LocalServer extends Drainable {
@@ -44,10 +64,11 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   // close() waits for them, as Lambda waits for the handler to resolve.
   const inflight = new Set<Promise<void>>();
   const server = http.createServer((req, res) => {
+    if (opts.cors && applyCors(opts.cors, req, res)) return;
     if (opts.production && answerHealthz(req, res)) return;
     // Nothing that goes wrong with one request may take the server down (Node exits on an
     // unhandled rejection): an unexpected failure is a 502, or a cut connection once begun.
-    const invocation = serve(handler, req, res, opts.coalesceBytes ?? 0, timeoutMs).catch((err: unknown) => {
+    const invocation = serve(handler, req, res, opts.coalesceBytes ?? 0, timeoutMs, opts.onDeadline).catch((err: unknown) => {
       if (!res.headersSent) {
         res.writeHead(502, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ message: 'Internal Server Error' }));
@@ -77,7 +98,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   };
 }
 
-async function serve(handler: StreamingHandler, req: IncomingMessage, res: ServerResponse, coalesceBytes: number, timeoutMs: number) {
+async function serve(handler: StreamingHandler, req: IncomingMessage, res: ServerResponse, coalesceBytes: number, timeoutMs: number, onDeadline?: (stopped: StoppedInvocation) => void) {
   const body = await readBody(req);
   if (body === 'too-large') {
     res.writeHead(413, { 'content-type': 'application/json', 'x-sluice-trace-id': randomUUID(), 'x-sluice-session-id': randomUUID(), connection: 'close' });
@@ -101,10 +122,37 @@ async function serve(handler: StreamingHandler, req: IncomingMessage, res: Serve
   // A client that goes away aborts the invocation's stream, and with it the upstream call.
   // Once the handler has finished the stream there is nothing left to abort (and an error
   // on a stream nobody listens to any more would take the whole server down).
+  // Not every handler path listens for errors on the stream (the console's answers do not):
+  // the no-op listener keeps such a disconnect from being an uncaught exception.
   res.on('close', () => {
-    if (!res.writableFinished && !stream.writableFinished) stream.destroy(new Error('client disconnected'));
+    if (res.writableFinished || stream.writableFinished) return;
+    stream.once('error', () => {});
+    stream.destroy(new Error('client disconnected'));
   });
   const deadline = Date.now() + timeoutMs;
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    if (res.writableEnded || res.destroyed) return;
+    timedOut = true;
+    const responseBegun = res.headersSent;
+    onDeadline?.({ method: event.requestContext.http.method, path: event.rawPath, timeoutMs, responseBegun, ...(writer.traceId ? { traceId: writer.traceId } : {}) });
+    const held = writer.stop();
+    const error = deadlineError(timeoutMs);
+    const route = routeOf(event.requestContext.http.method, event.rawPath, lowerCased(req.headers));
+    if (!res.headersSent) {
+      const answer = deadlineResponse(route, error);
+      res.writeHead(answer.status, { ...answer.headers, 'content-length': Buffer.byteLength(answer.body), 'x-sluice-trace-id': randomUUID(), 'x-sluice-session-id': randomUUID() });
+      res.end(answer.body);
+    } else {
+      const end = deadlineStreamEnd(route, writer.contentType, error);
+      if (end) res.end(held.length ? Buffer.concat([held, end]) : end);
+      else res.destroy(error);
+    }
+    // As Lambda stops the invocation: the handler's stream goes, and with it the upstream call
+    // (an error nobody else listens to must not take the server down).
+    stream.once('error', () => {});
+    stream.destroy(error);
+  }, timeoutMs);
   const context = {
     awsRequestId: event.requestContext.requestId,
     functionName: 'sluice-local',
@@ -118,8 +166,9 @@ async function serve(handler: StreamingHandler, req: IncomingMessage, res: Serve
   };
   try {
     await handler(event, stream, context);
-    if (!stream.writableEnded) stream.end();
+    if (!stream.writableEnded && !timedOut) stream.end();
   } catch (err) {
+    if (timedOut) return; // answered at the deadline
     // As a Function URL does when the function fails before its prelude: 502.
     if (!res.headersSent && !writer.started) {
       res.writeHead(502, { 'content-type': 'application/json' });
@@ -127,7 +176,15 @@ async function serve(handler: StreamingHandler, req: IncomingMessage, res: Serve
     } else {
       res.destroy(err as Error);
     }
+  } finally {
+    clearTimeout(timer);
   }
+}
+
+function lowerCased(headers: IncomingMessage['headers']): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (typeof value === 'string') out[name.toLowerCase()] = value;
+  return out;
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
@@ -159,6 +216,11 @@ function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
  */
 class ResponseWriter {
   started = false;
+  /** The content type the prelude gave the response (writeHead's headers are not readable back). */
+  contentType = '';
+  /** The gateway's X-Sluice-Trace-Id from the prelude. */
+  traceId: string | undefined;
+  private stopped = false;
   private head: Buffer[] = [];
   private held: Buffer[] = [];
   private heldBytes = 0;
@@ -168,7 +230,17 @@ class ResponseWriter {
     private readonly coalesceBytes: number,
   ) {}
 
+  /** Stops forwarding (the invocation ran out of time); returns the bytes held for coalescing. */
+  stop(): Buffer {
+    this.stopped = true;
+    const held = Buffer.concat(this.held);
+    this.held = [];
+    this.heldBytes = 0;
+    return held;
+  }
+
   write(chunk: Buffer, done: (err?: Error | null) => void): void {
+    if (this.stopped) return done();
     this.started = true;
     this.corkUntilImmediate();
     if (!this.res.headersSent && this.head !== undefined) {
@@ -179,6 +251,10 @@ class ResponseWriter {
       const prelude = JSON.parse(joined.subarray(0, at).toString('utf8')) as { statusCode?: number; headers?: Record<string, string>; cookies?: string[] };
       const headers: Record<string, string | string[]> = { ...(prelude.headers ?? {}) };
       if (prelude.cookies?.length) headers['set-cookie'] = prelude.cookies;
+      for (const [name, value] of Object.entries(headers)) {
+        if (name.toLowerCase() === 'content-type') this.contentType = String(value);
+        if (name.toLowerCase() === 'x-sluice-trace-id') this.traceId = String(value);
+      }
       this.res.writeHead(prelude.statusCode ?? 200, headers);
       this.res.flushHeaders();
       const rest = joined.subarray(at + PRELUDE_DELIMITER.length);
@@ -222,6 +298,7 @@ class ResponseWriter {
   }
 
   end(): void {
+    if (this.stopped) return;
     if (!this.res.headersSent) {
       // No prelude: a handler that streamed raw bytes. Lambda answers 200 with the stream's content type.
       const raw = Buffer.concat(this.head);

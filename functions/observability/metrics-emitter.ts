@@ -60,15 +60,17 @@ export function powertoolsEmitter(opts: EmitterOptions): MetricsEmitter {
 }
 
 /**
- * The gateway's emitter: only in Lambda (AWS_LAMBDA_FUNCTION_NAME set), where the
- * function's log stream turns EMF lines into CloudWatch metrics; elsewhere none (the
- * local runtime and the container emit nothing). Lines go straight to stdout, past
+ * The gateway's emitter: only where the deploy set a metrics namespace
+ * (POWERTOOLS_METRICS_NAMESPACE: the CDK sets it on the Lambda and on the Fargate tasks),
+ * whose log streams reach CloudWatch Logs, which turns EMF lines into metrics; elsewhere
+ * none (`npm start` and a bare container emit nothing). Lines go straight to stdout, past
  * Lambda's console wrapper, as Powertools' own publishing does.
  */
 export function metricsEmitterFromEnv(env: NodeJS.ProcessEnv, warn?: (message: string) => void): MetricsEmitter | undefined {
-  if (!env.AWS_LAMBDA_FUNCTION_NAME) return undefined;
+  const namespace = env.POWERTOOLS_METRICS_NAMESPACE;
+  if (!namespace) return undefined;
   return powertoolsEmitter({
-    namespace: env.POWERTOOLS_METRICS_NAMESPACE || 'Sluice',
+    namespace,
     service: env.POWERTOOLS_SERVICE_NAME || 'sluice-gateway',
     sink: (line) => void process.stdout.write(`${line}\n`),
     ...(warn ? { warn } : {}),

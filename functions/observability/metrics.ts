@@ -41,6 +41,9 @@ export const METRIC = {
   attempts: 'Attempts',
   fallbacks: 'Fallbacks',
   policyErrors: 'PolicyErrors',
+  cacheHits: 'CacheHits',
+  cacheMisses: 'CacheMisses',
+  cacheSaved: 'CacheSavedUsd',
 } as const;
 
 export const errorMetric = (code: string) => `Errors_${code}`;
@@ -103,6 +106,11 @@ export function metricsFromTrace(record: TraceRecord, allowedModels: readonly st
   }
   for (const [d, n] of decisions) add(policyMetric(d), 'Count', n);
   if (policyErrors > 0) add(METRIC.policyErrors, 'Count', policyErrors);
+
+  // The response cache (#20): a hit or a miss on a proxy with a cache (a bypass is neither), and what a hit saved.
+  if (a.cache === 'hit') add(METRIC.cacheHits, 'Count', 1);
+  if (a.cache === 'miss') add(METRIC.cacheMisses, 'Count', 1);
+  add(METRIC.cacheSaved, 'None', record.steps.find((s) => s.name === 'cache' && s.attributes.result === 'hit')?.attributes.savedUsd);
 
   return { traceId: record.traceId, proxy, model, metrics: out };
 }

@@ -35,6 +35,8 @@ export interface NamedUpstream {
   provider: ProviderName;
   baseUrl: string;
   credentialRef?: string;
+  /** Two or more keys in rotation (several credential references in `--upstream`), the first also in `credentialRef` (docs/providers.md "Key rotation"). */
+  credentialRefs?: string[];
   azure?: AzureSettings;
   gcp?: GcpSettings;
   allowPrivateNetwork?: boolean;
@@ -102,6 +104,11 @@ export interface RoutingConfig {
   retries?: number;
   /** Upstream statuses retried (default 429, 500, 502, 503, 504, 529). */
   retryOn?: number[];
+  /**
+   * Provider keys used in rotation (`--credential` repeated, docs/providers.md "Key rotation"): references
+   * (`env:`, `secret:`), the first also in `credentialRef`. A key answered 401 or 429 is benched.
+   */
+  credentials?: string[];
   /** This proxy's upstream timeouts, ms (defaults: the gateway's idle and total timeouts; no separate connect / first-byte limit). */
   timeouts?: { connectMs?: number; firstByteMs?: number; idleMs?: number; totalMs?: number };
 }

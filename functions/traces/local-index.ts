@@ -44,6 +44,7 @@ export class LocalTraceIndex {
   private sorted: TraceListItem[] = [];
   private dirty = false;
   private refreshing: Promise<void> | undefined;
+  private built = false;
   /** Traces that started before this were dropped (full index); -Infinity while nothing was. */
   coveredFromMs = -Infinity;
 
@@ -54,10 +55,19 @@ export class LocalTraceIndex {
 
   /** Brings the index up to date with the files; concurrent callers share one refresh. */
   refresh(): Promise<void> {
-    this.refreshing ??= this.readNewBytes().finally(() => {
-      this.refreshing = undefined;
-    });
+    this.refreshing ??= this.readNewBytes()
+      .then(() => {
+        this.built = true;
+      })
+      .finally(() => {
+        this.refreshing = undefined;
+      });
     return this.refreshing;
+  }
+
+  /** True while the first read of every file runs (later refreshes read only appended bytes). */
+  get firstBuildRunning(): boolean {
+    return !this.built && this.refreshing !== undefined;
   }
 
   /** Every indexed trace, oldest first (do not modify). */

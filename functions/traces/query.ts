@@ -4,8 +4,15 @@ import { sqlString, type ClickHouseClient } from '../clickhouse/client.js';
 import { TRACE_STEPS_TABLE } from './clickhouse-sink.js';
 import { sharedLocalIndex } from './local-index.js';
 import type { TraceRecord } from './recorder.js';
+import { readTraceTail } from './tail-read.js';
 import { decodeRow, stepRows, type TraceStepRow } from './rows.js';
 import { compareNewestFirst, isAfter, listItemOf, matchesList, pageOf, type TraceListItem, type TraceListQuery, type TracePage } from './trace-list.js';
+
+/**
+ * How much of the newest trace files a list reads while the index is first built
+ * (about 3,000 traces of the bench's size): bounded, so the first page costs tens of ms.
+ */
+const TAIL_BYTES = 8 * 1024 * 1024;
 
 /** Filters shared by `traces list`, `sessions show` and `spend`. */
 export interface StepFilter {
@@ -67,9 +74,16 @@ function matches(row: TraceStepRow, f: StepFilter): boolean {
  * before `sinceMs` are skipped without reading. A step seen twice (a record written
  * again after a retry) counts once.
  */
-export function localTraceQuery(dataDir: string): TraceQuery {
+export function localTraceQuery(dataDir: string, tailBytes = TAIL_BYTES): TraceQuery {
   const dir = join(dataDir, 'traces');
   const index = sharedLocalIndex(dir);
+  /** A list asked for while the first build runs (the warm-up at start): from the end of the files. */
+  const tailPage = async (q: TraceListQuery): Promise<TracePage> => {
+    const tail = await readTraceTail(dir, tailBytes);
+    const found = tail.items.filter((t) => matchesList(t, q) && (!q.after || isAfter(t, q.after)));
+    const page = pageOf(found.sort(compareNewestFirst), q.limit);
+    return tail.complete ? page : { ...page, partial: true };
+  };
   /** The traces of a range, newest first: from the index, or a file scan for what a full index dropped. */
   const inRange = async (q: TraceRange, self: TraceQuery): Promise<TraceListItem[]> => {
     await index.refresh();
@@ -86,6 +100,7 @@ export function localTraceQuery(dataDir: string): TraceQuery {
   };
   return {
     async list(q) {
+      if (index.firstBuildRunning) return tailPage(q);
       await index.refresh();
       if (q.fromMs < index.coveredFromMs) {
         const all = await inRange(q, this);

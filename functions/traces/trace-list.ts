@@ -62,6 +62,11 @@ export interface TracePage {
   traces: TraceListItem[];
   /** Present when more rows may follow: pass it as `after` for the next page. */
   next?: string;
+  /**
+   * Present while the local index is still being built: the page came from the end of
+   * the trace files only (tail-read.ts) and may miss traces; reload once it is done.
+   */
+  partial?: true;
 }
 
 /**

@@ -32,6 +32,12 @@ export class GatewayError extends Error {
     this.name = 'GatewayError';
   }
 
+  /**
+   * Set when `retry-after` is the gateway's hint to the client, not a wait the upstream
+   * asked for (Bedrock sends none): the gateway's own retries then back off as usual.
+   */
+  declare retryAfterHint?: true;
+
   toBody(): OpenAIErrorBody {
     return { error: { message: this.message, type: this.type, code: this.code, param: this.param } };
   }

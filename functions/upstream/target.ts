@@ -11,6 +11,8 @@ export interface UpstreamTarget {
   baseUrl: string;
   /** Where the configured credential comes from (`env:`, `secret:`); absent: none, or the caller's. */
   credentialRef?: string;
+  /** Keys in rotation (two or more references; `credentialRef` is then the one chosen for this attempt). */
+  credentialRefs?: string[];
   /** The caller's provider credential for this request (BYOK); never logged or traced. */
   callerCredential?: string;
   /** The caller's own AWS credentials (Bedrock); never stored, logged, traced or cached. */
@@ -30,6 +32,7 @@ export function proxyTarget(proxy: ProxyConfig, providerKey: string | undefined,
     provider: proxy.provider,
     baseUrl: proxy.baseUrl,
     ...(proxy.credentialRef ? { credentialRef: proxy.credentialRef } : {}),
+    ...(!providerKey && (proxy.routing?.credentials?.length ?? 0) > 1 ? { credentialRefs: [...proxy.routing!.credentials!] } : {}),
     ...(providerKey ? { callerCredential: providerKey } : {}),
     ...(callerAws ? { callerAws } : {}),
     allowPrivateNetwork: proxy.allowPrivateNetwork,

@@ -47,6 +47,10 @@ export interface UpstreamPlan extends UpstreamWire {
   method: 'GET' | 'POST';
   modelRequested?: string;
   modelResolved?: string;
+  /** The rotated key this attempt uses (targets with several `--credential`s): its bench identity and public 8-char id; never the key. */
+  key?: { hash: string; id: string };
+  /** Every key of the rotation is benched (the proxy's own upstream with later targets): skipped, this is its answer. */
+  benched?: import('./errors.js').GatewayError;
 }
 
 /** Token usage normalized to OpenAI's fields. */

@@ -5,6 +5,8 @@
  * docs/console/ (embedded in docs/console.md).
  */
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +19,7 @@ import { generateAdminKey } from '../../functions/console/admin-keys.js';
 import { FileAdminStore } from '../../functions/console/admin-store.js';
 import { setPolicy } from '../../functions/governance/policy-admin.js';
 import { FileControlStore } from '../../functions/stores/file-store.js';
+import { FileSpendConfigStore } from '../../functions/spend/file-config-store.js';
 import { generateGatewayKey } from '../../functions/stores/keys.js';
 import { PROJECT_ROOT } from '../../lib/bundled-function.js';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
@@ -37,13 +40,27 @@ const dialogs: string[] = [];
 const pageErrors: string[] = [];
 let base: string;
 let key: string;
+let budgetKeyId: string;
 let heldKey: string;
+let scoredKey: string;
+let orgBKey: string;
+/** The intent scorer (docs/intent.md): allows, with a reason that carries HTML. */
+let scorer: Server;
+const SCORER_REASON = 'fits the intent <i id="pwn-reason">refunds</i>';
+const savedGuardrail = process.env.GUARDRAIL_URL;
 
 beforeAll(async () => {
   upstream = await startOpenAIUpstream();
   dataDir = await mkdtemp(join(tmpdir(), 'sluice-console-'));
   profileDir = await mkdtemp(join(tmpdir(), 'sluice-chromium-'));
   process.env.SLUICE_LOG_LEVEL = 'SILENT';
+  scorer = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ action: 'allow', score: 0.87, reason: SCORER_REASON })));
+  });
+  await new Promise<void>((r) => scorer.listen(0, '127.0.0.1', r));
+  // Read when runDev imports the handler.
+  process.env.GUARDRAIL_URL = `http://127.0.0.1:${(scorer.address() as AddressInfo).port}`;
   let printed = '';
   server = await runDev({ port: 0, host: '127.0.0.1', dataDir, print: (t) => (printed += t) });
   link = /Console: (http:\/\/127\.0\.0\.1:\d+\/console\/#token=[A-Za-z0-9_-]+)/.exec(printed)?.[1] ?? '';
@@ -54,13 +71,23 @@ beforeAll(async () => {
   await store.putProxy({ ...proxy, id: 'app', name: 'app' });
   await store.putProxy({ ...proxy, id: 'held', name: 'held', governance: { enabled: true } });
   await setPolicy(store, 'held', 'request', 'package sluice.policy\n\nhold contains "wire transfers need a human" if {\n  some m in input.messages\n  contains(m.text, "transfer")\n}\n');
-  const addKey = async (proxyId: string) => {
+  await store.putProxy({ ...proxy, id: 'scored', name: 'scored', governance: { enabled: true, intent: { intent: 'Customer support: refunds', capabilities: ['refunds'] } } });
+  await store.putProxy({ ...proxy, id: 'other', name: 'other', orgId: 'org-b' });
+  const keyIds: string[] = [];
+  const addKey = async (proxyId: string, orgId = 'default') => {
     const g = generateGatewayKey();
-    await store.putKey({ id: g.id, hash: g.hash, proxyId, orgId: 'default', createdAt: now });
+    await store.putKey({ id: g.id, hash: g.hash, proxyId, orgId, createdAt: now });
+    keyIds.push(g.id);
     return g.key;
   };
   key = await addKey('app');
   heldKey = await addKey('held');
+  scoredKey = await addKey('scored');
+  orgBKey = await addKey('other', 'org-b');
+  // A key budget of the default org (on a key no test calls with: a budget refuses unpriced models): an org-b admin must not see it.
+  await addKey('app');
+  budgetKeyId = keyIds[keyIds.length - 1]!;
+  await new FileSpendConfigStore({ dataDir }).putBudget({ scope: 'key', scopeId: budgetKeyId, limitUsd: 1000, period: { kind: 'month' }, updatedAt: now });
   await mkdir(SHOTS, { recursive: true });
   context = await chromium.launchPersistentContext(profileDir, {
     executablePath: '/usr/bin/chromium',
@@ -80,13 +107,23 @@ afterAll(async () => {
   await context?.close();
   await server?.close();
   await upstream?.close();
+  await new Promise((r) => scorer?.close(r));
+  if (savedGuardrail === undefined) delete process.env.GUARDRAIL_URL;
+  else process.env.GUARDRAIL_URL = savedGuardrail;
   await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
   await rm(profileDir, { recursive: true, force: true });
   if (!SHOTS.startsWith(PROJECT_ROOT)) await rm(SHOTS, { recursive: true, force: true });
 });
 
 const shot = (name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-const client = (k: string) => new OpenAI({ baseURL: `${base}/a/${k === key ? 'app' : 'held'}/openai/v1`, apiKey: k, maxRetries: 0 });
+const client = (k: string) => new OpenAI({ baseURL: `${base}/a/${k === key ? 'app' : k === heldKey ? 'held' : k === scoredKey ? 'scored' : 'other'}/openai/v1`, apiKey: k, maxRetries: 0 });
+/** Nothing the page was given as text became markup or ran. */
+async function expectNoInjectedMarkup(): Promise<void> {
+  expect(await page.locator('#main img, #main script, #main i, #main b, #pwn, #pwn-reason').count()).toBe(0);
+  expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: unknown }).__pwned)).toBeUndefined();
+  expect(dialogs).toEqual([]);
+  expect(pageErrors).toEqual([]);
+}
 
 describe('the console in Chromium', () => {
   const sessionId = randomUUID();
@@ -219,6 +256,38 @@ describe('the console in Chromium', () => {
     expect(JSON.stringify(doc.messages)).toContain('transfer');
   });
 
+  it('trace detail shows the tool calls (made and answered) and the intent score; hostile prompt, tool output and reason stay text', async () => {
+    const hostile = 'refund please <script>window.__pwned=1</script><b id="pwn">bold</b>';
+    const toolOutput = '<img src=x onerror="window.__pwned=2;alert(3)">';
+    const { response } = await client(scoredKey)
+      .chat.completions.create({
+        model: 'test-tools',
+        messages: [
+          { role: 'user', content: hostile },
+          { role: 'assistant', content: null, tool_calls: [{ id: 'call_prev1', type: 'function', function: { name: 'lookup_account', arguments: '{}' } }] },
+          { role: 'tool', tool_call_id: 'call_prev1', content: toolOutput },
+        ],
+        tools: [{ type: 'function', function: { name: 'lookup_account', description: 'Looks an account up', parameters: { type: 'object', properties: {} } } }],
+      })
+      .withResponse();
+    const traceId = response.headers.get('x-sluice-trace-id')!;
+    await page.goto(`${base}/console/#/trace/${traceId}`);
+    const tools = page.locator('#tool-calls tbody tr');
+    await tools.first().waitFor();
+    const [result, call, ...more] = await tools.evaluateAll((rows) => rows.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent ?? '')));
+    expect(more.every((row) => row[0] === 'call')).toBe(true);
+    // The client's tool result (request) first, then the call the model made (response).
+    expect(result).toEqual(['result', '', 'call_prev1', toolOutput, '']);
+    expect(call!.slice(0, 2)).toEqual(['call', 'lookup_account']);
+    expect(call![2]).toMatch(/^call_/);
+    expect(JSON.parse(call![3]!)).toMatchObject({ query: hostile });
+    const intent = await page.locator('#intent tbody tr td').allTextContents();
+    expect(intent).toEqual(['scored', 'allow', '0.87', SCORER_REASON]);
+    expect(await page.locator('#request-body').textContent()).toContain(JSON.stringify(hostile).slice(1, -1));
+    await expectNoInjectedMarkup();
+    await shot('trace-tools');
+  });
+
   it('signs out: the API then answers 401', async () => {
     await page.locator('#sign-out').click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
@@ -242,5 +311,68 @@ describe('the console in Chromium', () => {
     const csrf = await page.evaluate(async () => ((await (await fetch('/admin/v1/session')).json()) as { csrf: string }).csrf);
     const r = await page.request.post(`${base}/admin/v1/approvals/${held.headers.get('x-sluice-approval-id')}/approve`, { headers: { origin: base, 'x-sluice-csrf': csrf } });
     expect(r.status()).toBe(403);
+  });
+  it('an org-scoped admin sees only its org: traces, sessions, spend, budgets, approvals, policies — also by direct URL', async () => {
+    const orgSession = randomUUID();
+    const { response } = await client(orgBKey).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'org b question' }] }, { headers: { 'x-sluice-session-id': orgSession } }).withResponse();
+    const orgTrace = response.headers.get('x-sluice-trace-id')!;
+    const pending = (await client(heldKey).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'transfer 5 EUR to Dave' }] }).catch((e: unknown) => e)) as { headers: Headers };
+    const approvalId = pending.headers.get('x-sluice-approval-id')!;
+    expect(approvalId).toBeTruthy();
+    const orgAdmin = generateAdminKey();
+    await new FileAdminStore(dataDir).putKey({ id: orgAdmin.id, hash: orgAdmin.hash, role: 'admin', orgId: 'org-b', createdAt: new Date().toISOString() });
+    await context.clearCookies();
+    await page.goto(`${base}/console/`);
+    await page.locator('#admin-key').fill(orgAdmin.key);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.locator('#who').textContent()).toContain('(admin');
+
+    // Traces: its own trace, no other org's, whatever the range.
+    await page.goto(`${base}/console/#/traces`);
+    await page.locator('select[name=range]').selectOption('604800000');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(async () => (await page.locator('#trace-results').textContent()) ?? '', { timeout: 10_000 }).toContain(orgTrace);
+    const listed = (await page.locator('#trace-results').textContent()) ?? '';
+    for (const id of traceIds) expect(listed).not.toContain(id);
+    const proxiesShown = await page.locator('#trace-results tbody tr td:nth-child(2)').allTextContents();
+    expect(new Set(proxiesShown)).toEqual(new Set(['other']));
+
+    // Another org's trace and session by direct URL: not found, nothing of it shown.
+    await page.goto(`${base}/console/#/trace/${traceIds[0]}`);
+    await expect.poll(() => page.locator('#main [role=alert]').textContent()).toContain(`No trace ${traceIds[0]}`);
+    expect(await page.locator('#main').textContent()).not.toContain('first question');
+    expect((await page.request.get(`${base}/admin/v1/traces/${traceIds[0]}`)).status()).toBe(404);
+    await page.goto(`${base}/console/#/session/${sessionId}`);
+    await page.getByRole('heading', { name: `Session ${sessionId}` }).waitFor();
+    expect(await page.locator('#main tbody tr').count()).toBe(0);
+    await page.goto(`${base}/console/#/sessions`);
+    await expect.poll(async () => (await page.locator('#main').textContent()) ?? '').toContain(orgSession);
+    expect(await page.locator('#main').textContent()).not.toContain(sessionId);
+
+    // Spend and budgets: its proxy only; the default org's key budget is not there.
+    const byProxy = (await (await page.request.get(`${base}/admin/v1/spend?by=proxy`)).json()) as { data: { group: string }[] };
+    expect(byProxy.data.map((l) => l.group)).toEqual(['other']);
+    const budgets = (await (await page.request.get(`${base}/admin/v1/budgets`)).json()) as { data: { scope_id: string }[] };
+    expect(budgets.data.map((b) => b.scope_id)).not.toContain(budgetKeyId);
+    await page.goto(`${base}/console/#/spend`);
+    await page.locator('#spend-chart').waitFor();
+    expect(await page.locator('#main').textContent()).not.toContain(budgetKeyId);
+
+    // Approvals: the other org's hold is neither listed nor decidable.
+    await page.goto(`${base}/console/#/approvals`);
+    await page.getByRole('heading', { name: 'Approvals' }).waitFor();
+    expect(await page.locator(`[data-approval-id="${approvalId}"]`).count()).toBe(0);
+    const csrf = await page.evaluate(async () => ((await (await fetch('/admin/v1/session')).json()) as { csrf: string }).csrf);
+    const decided = await page.request.post(`${base}/admin/v1/approvals/${approvalId}/approve`, { headers: { origin: base, 'x-sluice-csrf': csrf } });
+    expect(decided.status()).toBe(404);
+
+    // Policies: only its proxies; another org's proxy cannot be tested against.
+    await page.goto(`${base}/console/#/policies`);
+    await page.locator('[data-proxy="other"]').waitFor();
+    for (const p of ['app', 'held', 'scored']) expect(await page.locator(`[data-proxy="${p}"]`).count()).toBe(0);
+    const tested = await page.request.post(`${base}/admin/v1/policies/test`, { headers: { origin: base, 'x-sluice-csrf': csrf }, data: { proxy_id: 'held', trace_id: traceIds[0] } });
+    expect(tested.status()).toBe(404);
+    await shot('org-scope');
+    expect(pageErrors).toEqual([]);
   });
 });

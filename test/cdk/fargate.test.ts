@@ -2,9 +2,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { addSluiceStack } from '../../lib/app.js';
 import { configFromContext } from '../../lib/config.js';
+import { CORS_MAX_AGE_SECONDS, corsPolicyFromEnv, EXPOSED_HEADERS } from '../../functions/local/cors.js';
 import { CDK_JSON_CONTEXT, renderCfn, resourcesOfType, synthesizeApp } from './helpers.js';
 
 const ACCOUNT = '111111111111';
@@ -42,12 +44,14 @@ describe('cdk synth -c sluice:runtime=fargate -c sluice:certificateArn=<ARN> (pi
     expect(attrs['routing.http.drop_invalid_header_fields.enabled']).toBe('true');
   });
 
-  it('the idle timeout and deregistration delay follow sluice:timeoutSeconds', () => {
+  it('the idle timeout, deregistration delay and the container server\'s request limit follow sluice:timeoutSeconds', () => {
     const long = synthesizeApp({ ...FARGATE, 'sluice:timeoutSeconds': '900' });
     const attrs = attributes(one(long.template, 'AWS::ElasticLoadBalancingV2::LoadBalancer'), 'LoadBalancerAttributes');
     expect(Number(attrs['idle_timeout.timeout_seconds'])).toBe(905);
     const tg = attributes(one(long.template, 'AWS::ElasticLoadBalancingV2::TargetGroup'), 'TargetGroupAttributes');
     expect(Number(tg['deregistration_delay.timeout_seconds'])).toBe(900);
+    const [container] = one(long.template, 'AWS::ECS::TaskDefinition').ContainerDefinitions as { Environment: { Name: string; Value: string }[] }[];
+    expect(container!.Environment).toContainEqual({ Name: 'SLUICE_REQUEST_TIMEOUT_SECONDS', Value: '900' });
   });
 
   it('listeners: HTTPS 443 with the certificate and a TLS 1.2+ policy, HTTP 80 only redirects', () => {
@@ -106,6 +110,53 @@ describe('cdk synth -c sluice:runtime=fargate -c sluice:certificateArn=<ARN> (pi
   });
 });
 
+describe('monitoring on Fargate reads the gateway EMF metrics (as the Lambda does)', () => {
+  const s = synthesizeApp({ ...FARGATE, 'sluice:governance': 'true' });
+  const EMF = { Namespace: 'Sluice', Dimensions: [{ Name: 'service', Value: 'sluice-gateway' }] };
+
+  it('the tasks emit EMF (POWERTOOLS_METRICS_NAMESPACE set); the only log metric filter left is TraceRowsLost', () => {
+    const task = one(s.template, 'AWS::ECS::TaskDefinition') as { ContainerDefinitions: Array<{ Environment: Array<{ Name: string; Value: string }> }> };
+    const env = Object.fromEntries(task.ContainerDefinitions[0]!.Environment.map((e) => [e.Name, e.Value]));
+    expect(env).toMatchObject({ POWERTOOLS_METRICS_NAMESPACE: 'Sluice', POWERTOOLS_SERVICE_NAME: 'sluice-gateway' });
+    expect(resourcesOfType(s.template, 'AWS::Logs::MetricFilter').map(([, f]) => (renderCfn(f) as any).MetricTransformations[0].MetricName)).toEqual(['TraceRowsLost']);
+  });
+
+  it('refusal, policy-error and hold alarms on the EMF namespace and [service] dimension; runtime alarms on the load balancer', () => {
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmDescription: Match.stringLikeRegexp('budgets or rate limits'),
+      Metrics: Match.arrayWith([Match.objectLike({ Id: 'inv', MetricStat: Match.objectLike({ Metric: { MetricName: 'Requests', ...EMF } }) })]),
+    });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'PolicyErrors', ...EMF });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Policy_hold', ...EMF });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'HTTPCode_ELB_5XX_Count', Namespace: 'AWS/ApplicationELB' });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'UnHealthyHostCount' });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'TargetResponseTime', ExtendedStatistic: 'p99', Threshold: 240 });
+  });
+
+  it('the dashboard graphs the request metrics', () => {
+    const body = String((one(s.template, 'AWS::CloudWatch::Dashboard') as { DashboardBody: unknown }).DashboardBody);
+    for (const name of ['Requests', 'Errors', 'LatencyMs', 'TtftMs', 'InputTokens', 'OutputTokens', 'CostUsd']) {
+      expect(body).toContain(`"Sluice","${name}","service","sluice-gateway"`);
+    }
+  });
+});
+
+describe('CORS on Fargate is the Function URL\'s (one definition, functions/local/cors.ts)', () => {
+  it('the Lambda Function URL is configured from the values the container server answers with', () => {
+    const url = one(synthesizeApp(PIN).template, 'AWS::Lambda::Url') as { Cors: Record<string, unknown> };
+    expect(url.Cors).toEqual({ AllowHeaders: ['*'], AllowMethods: ['*'], AllowOrigins: ['*'], ExposeHeaders: [...EXPOSED_HEADERS], MaxAge: CORS_MAX_AGE_SECONDS });
+  });
+
+  it('sluice:allowedOrigins reaches the tasks as SLUICE_CORS_ALLOWED_ORIGINS (default *)', () => {
+    const envOf = (ctx: Record<string, unknown>) => {
+      const [container] = one(synthesizeApp(ctx).template, 'AWS::ECS::TaskDefinition').ContainerDefinitions as { Environment: { Name: string; Value: string }[] }[];
+      return Object.fromEntries(container!.Environment.map((e) => [e.Name, e.Value]));
+    };
+    expect(envOf({ ...FARGATE, 'sluice:allowedOrigins': 'https://a.example, https://b.example' }).SLUICE_CORS_ALLOWED_ORIGINS).toBe('https://a.example,https://b.example');
+    expect(corsPolicyFromEnv({ SLUICE_CORS_ALLOWED_ORIGINS: 'https://a.example,https://b.example' })).toEqual({ allowedOrigins: ['https://a.example', 'https://b.example'] });
+  });
+});
+
 describe('the Fargate task carries the same environment and grants as the Lambda', () => {
   const context = { ...PIN, 'sluice:traces': 's3', 'sluice:governance': 'true', 'sluice:bedrock': BEDROCK, 'sluice:otlpEndpoint': 'https://api.honeycomb.io' };
   const lambda = synthesizeApp(context);
@@ -120,8 +171,13 @@ describe('the Fargate task carries the same environment and grants as the Lambda
     // container runs the sources themselves (tsx), so it has no bundle to map.
     const { NODE_OPTIONS, ...lambdaOwn } = lambdaEnv;
     expect(NODE_OPTIONS).toBe('--enable-source-maps');
+    // The Lambda's limit is its function timeout; the container server enforces the same one itself.
+    const { SLUICE_REQUEST_TIMEOUT_SECONDS, SLUICE_CORS_ALLOWED_ORIGINS, ...taskOwn } = taskEnv;
+    expect(SLUICE_REQUEST_TIMEOUT_SECONDS).toBe('300');
+    // The Lambda's CORS is its Function URL's; the container server does the same itself.
+    expect(SLUICE_CORS_ALLOWED_ORIGINS).toBe('*');
     const sorted = (env: Record<string, string>) => JSON.stringify(Object.keys(env).sort().map((k) => [k, env[k]]));
-    expect(sorted(taskEnv)).toBe(sorted(lambdaOwn));
+    expect(sorted(taskOwn)).toBe(sorted(lambdaOwn));
     expect(taskEnv.SLUICE_TRACE_SINK).toBe('firehose,otlp');
   });
 
@@ -155,7 +211,6 @@ describe('HTTPS by default', () => {
   it('Lambda-only settings are refused on Fargate rather than ignored', () => {
     const withFargate = (extra: Record<string, unknown>) => () => configFromContext((k) => ({ ...FARGATE, ...extra }) [k as never]);
     expect(withFargate({ 'sluice:reservedConcurrency': '50' })).toThrow(/does not support sluice:reservedConcurrency/);
-    expect(withFargate({ 'sluice:allowedOrigins': 'https://a.example' })).toThrow(/does not support sluice:allowedOrigins/);
     expect(withFargate({ 'sluice:xrayTracing': 'true' })).toThrow(/does not support sluice:xrayTracing=true/);
     expect(withFargate({ 'sluice:xrayTracing': 'false', 'sluice:memorySize': '2048' })).not.toThrow();
   });

@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
 import { renderCfn, resourcesOfType, synthesizeApp, type Synthesized } from './helpers.js';
-import { GOVERNANCE_METRIC_NAMESPACE } from '../../lib/governance.js';
 
 describe('SluiceStack: governance', () => {
   let s: Synthesized;
@@ -57,17 +56,11 @@ describe('SluiceStack: governance', () => {
     expect(statements.some((st) => [st.Action].flat().includes('secretsmanager:GetSecretValue') && JSON.stringify(st.Resource).includes(id(gov().scorerSecret)))).toBe(true);
   });
 
-  it('alarms on any policy error and on a flood of holds, from the gateway log line the plugin writes', () => {
-    const filters = resourcesOfType(s.template, 'AWS::Logs::MetricFilter').map(([, f]) => renderCfn(f) as Record<string, any>);
-    for (const [name, event] of [['PolicyErrors', 'policy_error'], ['Holds', 'hold']] as const) {
-      const f = filters.find((x) => x.MetricTransformations[0].MetricName === name);
-      expect(f, name).toBeDefined();
-      expect(f!.FilterPattern).toContain('$.message = "governance_event"');
-      expect(f!.FilterPattern).toContain(`$.event = "${event}"`);
-      expect(f!.MetricTransformations[0]).toMatchObject({ MetricNamespace: GOVERNANCE_METRIC_NAMESPACE, MetricValue: '1' });
-    }
-    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'PolicyErrors', Namespace: GOVERNANCE_METRIC_NAMESPACE, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
-    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Holds', Namespace: GOVERNANCE_METRIC_NAMESPACE, Threshold: 20, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+  it('alarms on any policy error and on a flood of holds, from the gateway EMF metrics (no log metric filter)', () => {
+    expect(resourcesOfType(s.template, 'AWS::Logs::MetricFilter').map(([, f]) => (renderCfn(f) as any).MetricTransformations[0].MetricName)).toEqual(['TraceRowsLost']);
+    const emf = { Namespace: 'Sluice', Dimensions: [{ Name: 'service', Value: 'sluice-gateway' }], Statistic: 'Sum', Period: 300 };
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'PolicyErrors', ...emf, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    s.template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'Policy_hold', ...emf, Threshold: 20, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
   });
 
   function policiesOf(roleId: string): Record<string, any>[] {

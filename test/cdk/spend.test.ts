@@ -1,7 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
 import { renderCfn, resourcesOfType, synthesizeApp, type Synthesized } from './helpers.js';
-import { REFUSED } from '../../functions/gateway/plugins/spend.js';
 
 describe('SluiceStack: budgets and rate limits', () => {
   let s: Synthesized;
@@ -13,22 +12,12 @@ describe('SluiceStack: budgets and rate limits', () => {
     expect(s.validationError).toBeUndefined();
   });
 
-  it('counts budget and rate-limit refusals from the gateway log line the spend plugin writes', () => {
-    const filters = resourcesOfType(s.template, 'AWS::Logs::MetricFilter').map(([, f]) => renderCfn(f) as Record<string, any>);
-    const byName = new Map(filters.map((f) => [f.MetricTransformations[0].MetricName as string, f]));
-    for (const [name, reason] of [['BudgetRefusals', 'budget'], ['RateLimitRefusals', 'rate_limit']] as const) {
-      const f = byName.get(name);
-      expect(f, name).toBeDefined();
-      expect(f!.FilterPattern).toContain(`$.message = "${REFUSED}"`);
-      expect(f!.FilterPattern).toContain(`$.reason = "${reason}"`);
-      expect(f!.MetricTransformations[0]).toMatchObject({ MetricNamespace: 'Sluice/Spend', MetricValue: '1', DefaultValue: 0 });
-      // On the gateway's own log group.
-      const logGroupId = s.stack.getLogicalId(s.stack.gateway!.logGroup.node.defaultChild as never);
-      expect(JSON.stringify(f!.LogGroupName)).toContain(logGroupId);
-    }
+  it('counts budget and rate-limit refusals from the gateway EMF metrics, not from a log metric filter', () => {
+    const names = resourcesOfType(s.template, 'AWS::Logs::MetricFilter').map(([, f]) => (renderCfn(f) as any).MetricTransformations[0].MetricName);
+    expect(names).toEqual(['TraceRowsLost']);
   });
 
-  it('alarms when more than 10% of invocations are refused with 429, over two 5-minute periods', () => {
+  it('alarms when more than 10% of requests are refused with 429, over two 5-minute periods', () => {
     s.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       AlarmDescription: Match.stringLikeRegexp('budgets or rate limits'),
       Threshold: 10,
@@ -37,10 +26,11 @@ describe('SluiceStack: budgets and rate limits', () => {
       ComparisonOperator: 'GreaterThanThreshold',
       TreatMissingData: 'notBreaching',
       Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: Match.stringLikeRegexp('100 \\* \\(b \\+ r\\) / inv') }),
-        Match.objectLike({ Id: 'b', MetricStat: Match.objectLike({ Metric: { MetricName: 'BudgetRefusals', Namespace: 'Sluice/Spend' } }) }),
-        Match.objectLike({ Id: 'r', MetricStat: Match.objectLike({ Metric: { MetricName: 'RateLimitRefusals', Namespace: 'Sluice/Spend' } }) }),
-        Match.objectLike({ Id: 'inv', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Invocations', Namespace: 'AWS/Lambda' }) }) }),
+        Match.objectLike({ Expression: Match.stringLikeRegexp('100 \\* \\(b \\+ r \\+ t\\) / inv') }),
+        Match.objectLike({ Id: 'b', MetricStat: Match.objectLike({ Metric: { MetricName: 'Errors_budget_exceeded', Namespace: 'Sluice', Dimensions: [{ Name: 'service', Value: 'sluice-gateway' }] } }) }),
+        Match.objectLike({ Id: 'r', MetricStat: Match.objectLike({ Metric: { MetricName: 'Errors_rate_limit_exceeded', Namespace: 'Sluice', Dimensions: [{ Name: 'service', Value: 'sluice-gateway' }] } }) }),
+        Match.objectLike({ Id: 't', MetricStat: Match.objectLike({ Metric: { MetricName: 'Errors_request_too_large', Namespace: 'Sluice', Dimensions: [{ Name: 'service', Value: 'sluice-gateway' }] } }) }),
+        Match.objectLike({ Id: 'inv', MetricStat: Match.objectLike({ Metric: { MetricName: 'Requests', Namespace: 'Sluice', Dimensions: [{ Name: 'service', Value: 'sluice-gateway' }] } }) }),
       ]),
     });
   });

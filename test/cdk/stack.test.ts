@@ -204,6 +204,15 @@ describe('SluiceStack, cache off (default)', () => {
     s.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
+  it('the dashboard graphs the gateway EMF request metrics (namespace Sluice, dimension service)', () => {
+    const [[, dashboard]] = resourcesOfType(s.template, 'AWS::CloudWatch::Dashboard') as [[string, { DashboardBody: unknown }]];
+    const body = String(renderCfn(dashboard.DashboardBody));
+    for (const name of ['Requests', 'Errors', 'LatencyMs', 'TtftMs', 'InputTokens', 'OutputTokens', 'CostUsd', 'Attempts', 'Fallbacks']) {
+      expect(body).toContain(`"Sluice","${name}","service","sluice-gateway"`);
+    }
+    expect(body).toContain('"stat":"p99"');
+  });
+
   it('outputs the names the CLI reads', () => {
     const outputs = s.template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(Object.keys(outputs).sort()).toEqual(['ControlTableName', 'FunctionUrl', 'ProviderSecretPrefix', 'ResponseCacheStore', 'StateTableName']);

@@ -70,6 +70,15 @@ async function chat(key: string, model = 'test-ok') {
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any>, traceId: res.headers.get('x-sluice-trace-id')! };
 }
 
+async function streamed(key: string) {
+  const res = await fetch(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'test-ok', stream: true, messages: [{ role: 'user', content: 'one two three' }] }),
+  });
+  return { status: res.status, headers: res.headers, text: await res.text(), traceId: res.headers.get('x-sluice-trace-id')! };
+}
+
 describe('failure modes, each served by the fallback', () => {
   it('500: retried twice (backoff), then the fallback serves; attempts[] in the trace', async () => {
     const { upstream, key } = await failingProxy('f500', { kind: 'status', status: 500 }, { fallbacks: ['test'] });
@@ -137,6 +146,49 @@ describe('failure modes, each served by the fallback', () => {
     const trace = await traceIn(traces, r.traceId);
     const first = (trace!.attributes.attempts as Array<Record<string, unknown>>)[0]!;
     expect(first).toMatchObject({ target: 'ffirst', status: 504 });
+    expect(first.latencyMs as number).toBeLessThan(1_500);
+  });
+
+  it('a 200 stream that stalls, is cut or ends before its first body byte fails over: the client gets the fallback\'s 200, never the failed one', async () => {
+    for (const fault of ['stall', 'cut', 'eof'] as const) {
+      const p = await failingProxy(`fbody-${fault}`, { kind: 'stream-fault', fault }, { fallbacks: ['test'], retries: 0 });
+      const r = await streamed(p.key);
+      expect(r.status, fault).toBe(200);
+      expect(r.headers.get('x-sluice-served-by'), fault).toBe('test');
+      expect(r.headers.get('x-sluice-attempts'), fault).toBe('2');
+      expect(r.text, fault).toContain('data: [DONE]');
+      expect(r.text, fault).not.toContain('"error"');
+      const trace = await traceIn(traces, r.traceId);
+      const attempts = trace!.attributes.attempts as Array<Record<string, unknown>>;
+      expect(attempts[0], fault).toMatchObject({ target: `fbody-${fault}` });
+      expect([502, 504], fault).toContain(attempts[0]!.status);
+      expect(attempts[1], fault).toMatchObject({ target: 'test', status: 200 });
+      // The discarded attempt completed nothing: the trace is the served answer's.
+      expect(trace!.attributes.error, fault).toBeUndefined();
+      expect(trace!.attributes.servedBy, fault).toBe('test');
+    }
+  });
+
+  it('a stream cut after its first chunk is not failed over: the client gets the chunk, then an error event and [DONE]', async () => {
+    const p = await failingProxy('fbody-late', { kind: 'stream-fault', fault: 'after-first' }, { fallbacks: ['test'], retries: 0 });
+    const r = await streamed(p.key);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-sluice-served-by')).toBe('fbody-late');
+    expect(r.text).toContain('"content":"Hel"');
+    expect(r.text).toMatch(/"error":\{[^}]*"code":"stream_interrupted"/);
+    expect(r.text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    const trace = await traceIn(traces, r.traceId);
+    expect(trace!.attributes.error).toBeTruthy();
+  });
+
+  it('a stalled body with a per-target first-byte timeout fails over after that timeout, not the idle timeout', async () => {
+    const p = await failingProxy('fbody-fb', { kind: 'stream-fault', fault: 'stall' }, { fallbacks: ['test'], retries: 0, timeouts: { firstByteMs: 100, idleMs: 5_000 } });
+    const r = await streamed(p.key);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-sluice-served-by')).toBe('test');
+    const trace = await traceIn(traces, r.traceId);
+    const first = (trace!.attributes.attempts as Array<Record<string, unknown>>)[0]!;
+    expect(first).toMatchObject({ target: 'fbody-fb', status: 504 });
     expect(first.latencyMs as number).toBeLessThan(1_500);
   });
 
@@ -238,5 +290,24 @@ describe('outage', () => {
     expect(results.filter((r) => r.status === 200)).toHaveLength(200);
     expect(new Set(results.map((r) => r.headers.get('x-sluice-served-by')))).toEqual(new Set(['test']));
     expect(await settled(many)).toBe(200 * perRequest);
+  });
+
+  it('streamed requests whose primary body is cut before its first byte: spend settled once each, as for a request served directly', async () => {
+    const direct = await gw.addKey({ proxyId: 'test' });
+    const directBudget = await budgetFor(direct.record.id);
+    expect((await streamed(direct.key)).status).toBe(200);
+    const perRequest = await settled(directBudget);
+    expect(perRequest).toBeGreaterThan(0);
+
+    const { key, record } = await failingProxy('cut-spend', { kind: 'stream-fault', fault: 'cut' }, { fallbacks: ['test'], retries: 0 });
+    const budget = await budgetFor(record.id);
+    for (let i = 0; i < 5; i++) {
+      const r = await streamed(key);
+      expect(r.status).toBe(200);
+      expect(r.headers.get('x-sluice-served-by')).toBe('test');
+      expect(r.text).toContain('data: [DONE]');
+    }
+    // The discarded attempts settled nothing: five requests cost five direct ones.
+    expect(await settled(budget)).toBe(5 * perRequest);
   });
 });

@@ -30,11 +30,11 @@ interface Started {
   output: () => string;
 }
 
-async function startContainerServer(dataDir: string): Promise<Started> {
+async function startContainerServer(dataDir: string, extraEnv: Record<string, string> = {}): Promise<Started> {
   const [cmd, ...args] = await dockerCmd();
   const child = spawn(cmd === 'node' ? process.execPath : cmd!, args, {
     cwd: repo,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SLUICE_DATA_DIR: dataDir, SLUICE_STORE: 'file', NODE_ENV: 'production', SLUICE_LOG_LEVEL: 'SILENT' },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', SLUICE_DATA_DIR: dataDir, SLUICE_STORE: 'file', NODE_ENV: 'production', SLUICE_LOG_LEVEL: 'SILENT', ...extraEnv },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let out = '';
@@ -128,6 +128,29 @@ describe('container server (Dockerfile CMD)', () => {
     expect((await res.text()).trimEnd().endsWith('data: [DONE]')).toBe(true);
   });
 
+  it('CORS as the Function URL: a preflight is answered without a credential; answers (a 401 too) let the browser read them and the X-Sluice-* headers', async () => {
+    const origin = 'https://app.example';
+    const pre = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe('*');
+    expect(pre.headers.get('access-control-allow-headers')).toBe('authorization,content-type');
+    expect(pre.headers.get('access-control-allow-methods')).toContain('POST');
+    expect(pre.headers.get('access-control-max-age')).toBe('3600');
+    const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] });
+    const refused = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { origin, 'content-type': 'application/json' }, body });
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('access-control-allow-origin')).toBe('*');
+    const ok = await fetch(`${server.url}/v1/chat/completions`, { method: 'POST', headers: { origin, authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body });
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('access-control-allow-origin')).toBe('*');
+    expect(ok.headers.get('access-control-expose-headers')?.split(',')).toContain('X-Sluice-Trace-Id');
+    expect(ok.headers.get('x-sluice-trace-id')).toMatch(/^[0-9a-f-]{36}$/);
+    await ok.text();
+  });
+
   it('oversized headers: 431 with a JSON body (Node answers an empty body by default)', async () => {
     const answer = parseRaw(await raw(server.port, `GET /v1/models HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(40_000)}\r\n\r\n`));
     expect(answer.status).toBe(431);
@@ -159,5 +182,56 @@ describe('container server (Dockerfile CMD)', () => {
     expect(body.trimEnd().endsWith('data: [DONE]')).toBe(true);
     expect(await server.exited).toBe(0);
     expect(server.output()).toContain('SIGTERM received');
+  }, 30_000);
+});
+
+describe('container server: SLUICE_REQUEST_TIMEOUT_SECONDS (the Fargate stack sets it from sluice:timeoutSeconds)', () => {
+  let upstream: OpenAIUpstream;
+  let dataDir: string;
+  let key: string;
+  let server: Started;
+
+  beforeAll(async () => {
+    upstream = await startOpenAIUpstream();
+    dataDir = await mkdtemp(join(tmpdir(), 'sluice-container-deadline-'));
+    const store = new FileControlStore({ dataDir });
+    await store.putProxy({
+      id: 'up', orgId: 'default', name: 'up', provider: 'openai-compatible', baseUrl: upstream.url,
+      byok: false, allowPrivateNetwork: true, createdAt: new Date().toISOString(),
+    });
+    const generated = generateGatewayKey();
+    await store.putKey({ id: generated.id, hash: generated.hash, proxyId: 'up', orgId: 'default', name: 'container', createdAt: new Date().toISOString() });
+    key = generated.key;
+    server = await startContainerServer(dataDir, { SLUICE_REQUEST_TIMEOUT_SECONDS: '1' });
+  }, 90_000);
+  afterAll(async () => {
+    if (server?.child.exitCode === null) server.child.kill('SIGKILL');
+    await upstream?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('a stream still running at the limit ends with an error chunk and [DONE], not a silent cut; the server keeps serving', async () => {
+    const res = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-slow@first=0,gap=5000', stream: true, messages: [{ role: 'user', content: 'count slowly to twelve please' }] }),
+    });
+    expect(res.status).toBe(200);
+    const events = (await res.text()).trimEnd().split('\n\n');
+    expect(events.at(-1)).toBe('data: [DONE]');
+    const error = JSON.parse(events.at(-2)!.slice('data: '.length)) as { error: { type: string; code: string; message: string } };
+    expect(error.error).toMatchObject({ type: 'timeout_error', code: 'request_timeout', message: "The request ran past the gateway's 1 s time limit and was stopped." });
+    // Everything before the error is the model's own chunks, none of them a finish.
+    for (const e of events.slice(0, -2)) expect(JSON.parse(e.slice('data: '.length)).choices[0].finish_reason).toBeNull();
+    // The gateway still answers (the stopped invocation took nothing down).
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+    // The trace says the stream was cut ("client disconnected", as the gateway sees it); the
+    // server's log line says why, under the same trace id.
+    const line = server.output().split('\n').find((l) => l.includes('request stopped at the time limit'));
+    expect(JSON.parse(line!)).toMatchObject({ level: 'WARN', traceId: res.headers.get('x-sluice-trace-id'), timeoutMs: 1000, path: '/v1/chat/completions', responseBegun: true });
+  }, 30_000);
+
+  it('a value that is not 1-3600 whole seconds: the server refuses to start (exit 2)', async () => {
+    await expect(startContainerServer(dataDir, { SLUICE_REQUEST_TIMEOUT_SECONDS: '1.5' })).rejects.toThrow(/exited 2 before listening: .*SLUICE_REQUEST_TIMEOUT_SECONDS must be an integer 1-3600/s);
   }, 30_000);
 });

@@ -98,6 +98,27 @@ describe('local runtime: clients that leave', () => {
   });
 });
 
+describe('local runtime: clients that leave the console', () => {
+  it('a client that leaves before a console or admin API answer does not crash the server (its stream has no error listener)', async () => {
+    const url = new URL(gateway.url);
+    for (let i = 0; i < 20; i++) {
+      const target = ['/console/', '/admin/v1/traces', '/admin/v1/approvals', '/console/console.js'][i % 4]!;
+      await new Promise<void>((resolve) => {
+        const socket = net.connect(Number(url.port), url.hostname, () => {
+          socket.write([`GET ${target} HTTP/1.1`, `Host: ${url.host}`, 'Authorization: Bearer sk-sluice-adm_notarealkey0000000000000000000000000000000', '', ''].join('\r\n'));
+          // Gone before the answer (the console module is still loading, the store still read).
+          setImmediate(() => socket.destroy());
+        });
+        socket.on('error', () => undefined);
+        socket.on('close', () => resolve());
+      });
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    expect(uncaught).toEqual([]);
+    await serverStillServes();
+  });
+});
+
 describe('local runtime: streamed events are not held back', () => {
   it('the first SSE event reaches the SDK client before the upstream sends its last one', async () => {
     const gapMs = 120;

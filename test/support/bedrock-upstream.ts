@@ -18,7 +18,8 @@
  * tools), `thinking`, `cache` (cache read 100 / write 20), `no-output` (200 without
  * output), `guardrail` (stopReason guardrail_intervened), `filtered` (content_filtered),
  * `max`, `error=<ExceptionName>` (`context` for a too-long ValidationException),
- * `stream-error=<n>` (a throttlingException after n events), `cut=<n>`, `eof=<n>` (the
+ * `fail-first=<n>` (the `error=` exception for the first n requests to that model id, then
+ * served: an outage that heals), `stream-error=<n>` (a throttlingException after n events), `cut=<n>`, `eof=<n>` (the
  * stream ends cleanly after n events, without messageStop or metadata), `no-metadata`.
  *
  * Anthropic models are also served through InvokeModel (`/model/{id}/invoke` and
@@ -77,6 +78,9 @@ const STATUS: Record<string, number> = {
   ResourceNotFoundException: 404,
   ModelTimeoutException: 408,
   ThrottlingException: 429,
+  // AWS answers a model still loading (e.g. an imported model's cold start) with 429 too.
+  ModelNotReadyException: 429,
+  ServiceQuotaExceededException: 400,
   ServiceUnavailableException: 503,
   InternalServerException: 500,
   ModelErrorException: 424,
@@ -275,7 +279,8 @@ export async function startBedrockUpstream(opts: { region?: string; credentials?
     if (match[2] === 'invoke' || match[2] === 'invoke-with-response-stream') return invokeAnthropic(stream, modelId, body, match[2] === 'invoke');
     const s = anthropic.scenarioOf(modelId);
     try {
-      const err = s.params.get('error');
+      const failFirst = s.params.has('fail-first') ? Number(s.params.get('fail-first')) : undefined;
+      const err = failFirst === undefined || requests.filter((r) => r.modelId === modelId).length <= failFirst ? s.params.get('error') : undefined;
       if (err) throw new Refusal(err, err === 'ValidationException' && s.scenario.has('context') ? 'Input is too long for requested model.' : `Scenario ${err}`);
       validate(body);
     } catch (e) {

@@ -12,7 +12,9 @@ export type FaultMode =
   | { kind: 'insufficient-quota' }
   | { kind: 'anthropic-529' }
   | { kind: 'redirect' }
-  | { kind: 'slow-headers'; delayMs: number };
+  | { kind: 'slow-headers'; delayMs: number }
+  /** A 200 event stream whose body then fails before its first event: `stall` sends nothing more, `cut` resets the connection, `eof` ends it cleanly; `after-first` sends one chunk, then cuts. */
+  | { kind: 'stream-fault'; fault: 'stall' | 'cut' | 'eof' | 'after-first' };
 
 export interface FaultyUpstream {
   /** Base URL with OpenAI's /v1 prefix. */
@@ -57,6 +59,20 @@ export async function startFaultyUpstream(mode: FaultMode): Promise<FaultyUpstre
         case 'redirect':
           res.writeHead(307, { location: 'https://elsewhere.example/v1/chat/completions', 'content-length': '0' });
           return res.end();
+        case 'stream-fault': {
+          res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': `req_fault_${state.requests}` });
+          res.flushHeaders();
+          if (mode.fault === 'eof') return res.end();
+          if (mode.fault === 'stall') return;
+          const chunk = { id: 'chatcmpl-fault', object: 'chat.completion.chunk', created: 1, model: 'test-ok', choices: [{ index: 0, delta: { role: 'assistant', content: 'Hel' }, finish_reason: null }] };
+          const t = setTimeout(() => {
+            timers.delete(t);
+            if (mode.fault === 'after-first') res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+            setTimeout(() => res.socket?.destroy(), 20);
+          }, 20);
+          timers.add(t);
+          return;
+        }
         case 'slow-headers': {
           const t = setTimeout(() => {
             timers.delete(t);

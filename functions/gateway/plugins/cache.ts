@@ -141,7 +141,7 @@ export function cachePlugin(deps: CacheDeps): Plugin {
           v: 1,
           ingress: route.ingress,
           endpoint: route.endpoint,
-          body: answered,
+          body: rt.withWireUsage(route.endpoint, answered, state.usage),
           ...(state.usage ? { usage: state.usage } : {}),
           provider: state.upstream?.provider ?? upstream.provider,
           ...(state.upstream?.modelResolved !== undefined ? { model: state.upstream.modelResolved } : {}),

@@ -3,7 +3,8 @@ import { adapterFor } from '../../providers/registry.js';
 import type { UpstreamPlan, UpstreamWire } from '../../upstream/types.js';
 import type { UpstreamTarget } from '../../upstream/target.js';
 import type { ProxyConfig } from '../../stores/types.js';
-import { badGateway, badRequest, forbidden } from '../../upstream/errors.js';
+import { badGateway, badRequest, forbidden, GatewayError } from '../../upstream/errors.js';
+import { resolveCredential } from '../../upstream/adapter.js';
 import { parseRequestBody } from '../request-body.js';
 import { traceparentOf } from '../../traces/otlp/trace-context.js';
 import type { Endpoint } from '../routes.js';
@@ -59,12 +60,12 @@ export function routingPlugin(deps: GatewayDeps): Plugin {
  * and the request translated into its provider's API. Used for the proxy's own upstream
  * and for each fallback target (functions/gateway/attempts.ts).
  */
-export async function planTarget(deps: GatewayDeps, state: RequestState, models: Pick<ProxyConfig, 'modelAliases' | 'allowedModels'>, target: UpstreamTarget, answeredHere = false): Promise<UpstreamPlan> {
+export async function planTarget(deps: GatewayDeps, state: RequestState, models: Pick<ProxyConfig, 'modelAliases' | 'allowedModels'>, given: UpstreamTarget, answeredHere = false): Promise<UpstreamPlan> {
   const { route } = state;
   if (route.kind !== 'openai') throw new Error('planTarget reached for a route that is not a model call');
-  const adapter = adapterFor(target.provider);
-  if (!adapter) throw badRequest(`Provider '${target.provider}' is not available in this release.`, 'unsupported_provider');
-  if (!answeredHere && !adapter.serves(route)) throw badRequest(`The ${describe(route.endpoint)} is not available for provider '${target.provider}'.`, 'unsupported_endpoint');
+  const adapter = adapterFor(given.provider);
+  if (!adapter) throw badRequest(`Provider '${given.provider}' is not available in this release.`, 'unsupported_provider');
+  if (!answeredHere && !adapter.serves(route)) throw badRequest(`The ${describe(route.endpoint)} is not available for provider '${given.provider}'.`, 'unsupported_endpoint');
   let modelRequested: string | undefined;
   let modelResolved: string | undefined;
   if (route.endpoint !== 'models' && state.body) {
@@ -75,7 +76,9 @@ export async function planTarget(deps: GatewayDeps, state: RequestState, models:
     }
   }
   // The target's address first (a 400 for a target missing what its provider needs), then its credential.
-  const baseUrl = adapter.baseUrl?.(deps, target) ?? target.baseUrl;
+  const baseUrl = adapter.baseUrl?.(deps, given) ?? given.baseUrl;
+  // Several keys in rotation: one live key for this attempt (a 503 when all are benched); loaded only for such targets.
+  const { target, key, benched } = answeredHere || !given.credentialRefs ? { target: given } : await (await import('../key-rotation.js')).chooseKey({ resolveCredential, GatewayError }, deps, given, state);
   const credential = answeredHere ? undefined : await adapter.credential(deps, target);
   let checked;
   try {
@@ -97,6 +100,8 @@ export async function planTarget(deps: GatewayDeps, state: RequestState, models:
     ...wire,
     ...(modelRequested !== undefined ? { modelRequested } : {}),
     ...(modelResolved !== undefined ? { modelResolved } : {}),
+    key,
+    benched,
   };
 }
 

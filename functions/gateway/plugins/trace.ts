@@ -1,5 +1,4 @@
 import { ResponseCapture, toolResultsIn, truncateBody } from '../../traces/body-capture.js';
-import { metricsFromTrace } from '../../observability/metrics.js';
 import { stepRows, type TraceStepRow } from '../../traces/rows.js';
 import type { TraceBatch } from '../../traces/sink.js';
 import { GatewayError } from '../../upstream/errors.js';
@@ -121,8 +120,16 @@ export function completeTrace(deps: TraceDeps, state: RequestState, attributes: 
   });
   persist(deps, state);
   // One EMF line per request, from the finished trace (awaited with the trace write at the invocation's end).
-  if (deps.metrics) state.pending.push(deps.metrics.emit(metricsFromTrace(trace.record, state.proxy?.allowedModels)));
+  // The metric set is built in a lazily loaded module (never evaluated at Lambda init: the init bundle has a byte budget).
+  const emitter = deps.metrics;
+  if (emitter) {
+    const allowed = state.proxy?.allowedModels;
+    state.pending.push(loadMetrics().then((m) => emitter.emit(m.metricsFromTrace(trace.record, allowed)), (err: Error) => state.log.warn('metrics not emitted', { error: err.message })));
+  }
 }
+
+let metricsModule: Promise<typeof import('../../observability/metrics.js')> | undefined;
+const loadMetrics = () => (metricsModule ??= import('../../observability/metrics.js'));
 
 /** Writes the steps not yet written. Never throws, never rejects: the writer absorbs sink failures. */
 function persist(deps: TraceDeps, state: RequestState): void {

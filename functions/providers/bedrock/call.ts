@@ -6,7 +6,7 @@ import { observersFor } from '../http-call.js';
 import { chatUsage, usageFromCounts, type Json } from '../chat.js';
 import { chatFramer } from '../chat-framer.js';
 import { completeBody, namedFrame, translatedBody, type Frame } from '../transport.js';
-import { bedrockErrorName, bedrockTypeOf, mapBedrockError, type BedrockErrorLike } from './errors.js';
+import { bedrockTypeOf, mapBedrockError, type BedrockErrorLike } from './errors.js';
 import { fromEmbeddingAnswers, type EmbeddingPlan } from './embeddings.js';
 import { isAnthropicModel } from './api.js';
 import { encodeEvent, encodeException, EVENT_STREAM_CONTENT_TYPE } from './eventstream.js';
@@ -70,9 +70,8 @@ export async function callBedrock(deps: Deps, state: CallState, sentAt: number):
   const fail = (err: unknown): GatewayError => {
     if (timeoutReason) return gatewayTimeout(timeoutReason.message);
     if (err instanceof GatewayError) return err;
-    const mapped = mapBedrockError(err as BedrockErrorLike);
     // The native ingress keeps Bedrock's exception name for its x-amzn-errortype.
-    return native ? new GatewayError(mapped.status, mapped.message, bedrockErrorName(err as BedrockErrorLike), mapped.code, null, mapped.headers) : mapped;
+    return mapBedrockError(err as BedrockErrorLike, native);
   };
 
   touch();

@@ -33,20 +33,26 @@ export function bedrockErrorName(err: BedrockErrorLike): string {
 /**
  * An SDK exception (or a mid-stream exception event) → the OpenAI-shaped error. Throttling
  * is 429 with Retry-After; a context-length ValidationException is `context_length_exceeded`.
- * Errors that are not Bedrock's (network, aborts) are a 502.
+ * Errors that are not Bedrock's (network, aborts) are a 502. `native` (the Converse
+ * ingress): the error's type is Bedrock's exception name, for its x-amzn-errortype.
+ *
+ * Bedrock sends no Retry-After: the `retry-after: 1` on a 429 / 503 is a hint for the
+ * client (`retryAfterHint`), and the gateway's own retries use their backoff instead.
  */
-export function mapBedrockError(err: BedrockErrorLike): GatewayError {
+export function mapBedrockError(err: BedrockErrorLike, native = false): GatewayError {
   const name = bedrockErrorName(err);
   const known = BY_NAME[name];
   const message = err.message || `Bedrock answered ${name}.`;
   if (!known) {
     const status = err.$metadata?.httpStatusCode;
-    if (status && status >= 400 && status < 500) return new GatewayError(status, message, 'invalid_request_error', name);
-    return new GatewayError(502, `Bedrock call failed: ${message}`, 'upstream_error', 'upstream_error');
+    if (status && status >= 400 && status < 500) return new GatewayError(status, message, native ? name : 'invalid_request_error', name);
+    return new GatewayError(502, `Bedrock call failed: ${message}`, native ? name : 'upstream_error', 'upstream_error');
   }
   const code = known.status === 400 && CONTEXT_LENGTH.test(message) ? 'context_length_exceeded' : known.code;
-  const headers: Record<string, string> = known.status === 429 || known.status === 503 ? { 'retry-after': '1' } : {};
-  return new GatewayError(known.status, message, known.type, code, null, headers);
+  const hinted = known.status === 429 || known.status === 503;
+  const error = new GatewayError(known.status, message, native ? name : known.type, code, null, hinted ? { 'retry-after': '1' } : {});
+  if (hinted) error.retryAfterHint = true;
+  return error;
 }
 
 /**

@@ -14,6 +14,8 @@ import { startTestGateway, type TestGateway } from '../../support/gateway.js';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../../support/openai-upstream.js';
 
 const NAMESPACE = 'SluiceTest';
+/** USD per million tokens of the cached proxy's model. */
+const CACHE_PRICE = { input: 2, output: 8 };
 const SERVICE = 'sluice-gateway';
 let upstream: OpenAIUpstream;
 let gw: TestGateway;
@@ -25,12 +27,14 @@ beforeAll(async () => {
   gw = await startTestGateway({
     upstreamUrl: upstream.url,
     proxy: { allowedModels: ['gpt-4o-mini', 'gpt-4.1'] },
+    env: { SLUICE_PRICING_OVERRIDES: JSON.stringify({ models: { 'gpt-cache-priced': CACHE_PRICE } }) },
     deps: {
       traceSink: { write: async ({ record }) => void traces.push(record) },
       metrics: powertoolsEmitter({ namespace: NAMESPACE, service: SERVICE, sink: (line) => lines.push(line), warn: (w) => lines.push(`WARN ${w}`) }),
     },
   });
   await gw.addProxy({ id: 'open' }); // no allow-list: every model is `other`
+  await gw.addProxy({ id: 'cached', cache: { ttlSeconds: 60 }, allowedModels: ['gpt-cache-priced'] });
   await gw.addProxy({ id: 'down', baseUrl: await refusedUrl(), routing: { fallbacks: ['test'], retries: 0 } });
 });
 afterAll(async () => {
@@ -150,6 +154,35 @@ describe('request metrics from real traces', () => {
     expect(emf.Errors).toBeUndefined();
   });
 
+  it('the response cache: a miss is CacheMisses, a hit CacheHits with CacheSavedUsd and CostUsd 0; a proxy without a cache has neither', async () => {
+    const { key } = await gw.addKey({ proxyId: 'cached' });
+    const ask = async () => {
+      const res = await fetch(`${gw.url}/a/cached/openai/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'gpt-cache-priced', messages: [{ role: 'user', content: 'cache my tokens' }] }),
+      });
+      const body = (await res.json()) as { usage: { prompt_tokens: number; completion_tokens: number } };
+      return { cache: res.headers.get('x-sluice-cache'), traceId: res.headers.get('x-sluice-trace-id')!, usage: body.usage };
+    };
+    const miss = await ask();
+    const hit = await ask();
+    expect([miss.cache, hit.cache]).toEqual(['miss', 'hit']);
+    const missEmf = await emfOf(miss.traceId);
+    expect(missEmf).toMatchObject({ proxy: 'cached', model: 'gpt-cache-priced', CacheMisses: 1 });
+    expect(missEmf.CacheHits).toBeUndefined();
+    const saved = (hit.usage.prompt_tokens * CACHE_PRICE.input + hit.usage.completion_tokens * CACHE_PRICE.output) / 1_000_000;
+    const hitEmf = await emfOf(hit.traceId);
+    expectValidEmf(hitEmf);
+    expect(hitEmf).toMatchObject({ proxy: 'cached', CacheHits: 1, CostUsd: 0 });
+    expect(hitEmf.CacheSavedUsd).toBeCloseTo(saved, 12);
+    expect(hitEmf.CacheMisses).toBeUndefined();
+    expect(hitEmf.Attempts).toBeUndefined();
+    const plain = await chat(gw.key, 'gpt-4o-mini');
+    const plainEmf = await emfOf(plain.traceId);
+    expect(plainEmf.CacheHits ?? plainEmf.CacheMisses ?? plainEmf.CacheSavedUsd).toBeUndefined();
+  });
+
   it('one EMF line per request, and no Powertools warning', async () => {
     const before = lines.length;
     const ids = await Promise.all([1, 2, 3].map(() => chat(gw.key, 'gpt-4.1').then((r) => r.traceId)));
@@ -183,10 +216,12 @@ describe('policy decisions', () => {
   });
 });
 
-describe('only in Lambda', () => {
-  it('no emitter outside Lambda (local runtime, container); one when AWS_LAMBDA_FUNCTION_NAME is set', () => {
+describe('only where the deploy set a namespace', () => {
+  it('no emitter without POWERTOOLS_METRICS_NAMESPACE (npm start, a bare container, even in Lambda); one with it (the CDK sets it in both runtimes)', () => {
     expect(metricsEmitterFromEnv({})).toBeUndefined();
     expect(depsFromEnv({}).metrics).toBeUndefined();
-    expect(metricsEmitterFromEnv({ AWS_LAMBDA_FUNCTION_NAME: 'sluice-gateway' })).toBeDefined();
+    expect(metricsEmitterFromEnv({ AWS_LAMBDA_FUNCTION_NAME: 'sluice-gateway' })).toBeUndefined();
+    expect(metricsEmitterFromEnv({ POWERTOOLS_METRICS_NAMESPACE: 'Sluice' })).toBeDefined();
+    expect(depsFromEnv({ POWERTOOLS_METRICS_NAMESPACE: 'Sluice' }).metrics).toBeDefined();
   });
 });
