@@ -55,10 +55,20 @@ export function consoleDepsOf(deps: GatewayDeps): ConsoleDeps {
   return c;
 }
 
+/**
+ * Where the console is served from. SLUICE_PUBLIC_HOST (the container server behind a TLS
+ * load balancer, e.g. `gateway.example.com`) makes it https with the `__Host-` cookie and
+ * answers only that Host (421 otherwise); an unusable value answers every console request 421.
+ */
 export function siteFromEnv(env: NodeJS.ProcessEnv): SiteConfig {
   const port = Number(env.SLUICE_LOCAL_PORT);
+  const publicHost = env.SLUICE_PUBLIC_HOST?.trim().toLowerCase();
+  if (publicHost) return { aws: true, publicHost: PUBLIC_HOST.test(publicHost) ? publicHost : '' };
   return env.AWS_LAMBDA_FUNCTION_NAME ? { aws: true } : Number.isInteger(port) && port > 0 ? { aws: false, localPort: port } : { aws: false };
 }
+
+/** A DNS name with an optional port: no scheme, path or wildcard. */
+const PUBLIC_HOST = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$/;
 
 async function readSecret(secretId: string): Promise<string> {
   const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');

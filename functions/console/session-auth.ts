@@ -20,6 +20,8 @@ export interface SiteConfig {
   aws: boolean;
   /** Locally: the port the runtime listens on, when known (else any port on a loopback name). */
   localPort?: number;
+  /** The container server behind a TLS load balancer (SLUICE_PUBLIC_HOST): the one Host answered. */
+  publicHost?: string;
 }
 
 export const SESSION_TTL_MS = 8 * 3_600_000;
@@ -39,6 +41,10 @@ const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost']);
 /** The console's own origin for this Host, or a 421 when the Host is not one this runtime answers. */
 export function checkHost(req: ConsoleRequest, site: SiteConfig): string {
   const host = (req.headers.host ?? '').toLowerCase();
+  if (site.publicHost !== undefined) {
+    if (host !== site.publicHost) throw new ConsoleError(421, 'This host is not served: the console answers only its configured public host.', 'misdirected_host');
+    return `https://${host}`;
+  }
   if (site.aws) {
     if (!/^[a-z0-9.-]+(:\d+)?$/.test(host)) throw new ConsoleError(421, 'This host is not served.', 'misdirected_host');
     return `https://${host}`;

@@ -5,10 +5,13 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateAdminKey } from '../../functions/console/admin-keys.js';
+import { FileAdminStore } from '../../functions/console/admin-store.js';
 import { FileControlStore } from '../../functions/stores/file-store.js';
 import { generateGatewayKey } from '../../functions/stores/keys.js';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
@@ -234,4 +237,64 @@ describe('container server: SLUICE_REQUEST_TIMEOUT_SECONDS (the Fargate stack se
   it('a value that is not 1-3600 whole seconds: the server refuses to start (exit 2)', async () => {
     await expect(startContainerServer(dataDir, { SLUICE_REQUEST_TIMEOUT_SECONDS: '1.5' })).rejects.toThrow(/exited 2 before listening: .*SLUICE_REQUEST_TIMEOUT_SECONDS must be an integer 1-3600/s);
   }, 30_000);
+});
+
+describe('container server: SLUICE_PUBLIC_HOST (the console behind a load balancer on a real hostname)', () => {
+  const publicHost = 'gateway.example.test';
+  let dataDir: string;
+  let adminKey: string;
+  let server: Started;
+
+  /** A request with an arbitrary Host header (fetch cannot set one). */
+  const hostCall = (host: string, method: string, path: string, headers: Record<string, string>, body?: string) =>
+    new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port: server.port, method, path, headers: { host, ...headers } }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'sluice-container-host-'));
+    const generated = generateAdminKey();
+    await new FileAdminStore(dataDir).putKey({ id: generated.id, hash: generated.hash, role: 'admin', createdAt: new Date().toISOString() });
+    adminKey = generated.key;
+    server = await startContainerServer(dataDir, { SLUICE_PUBLIC_HOST: 'Gateway.Example.Test' });
+  }, 90_000);
+  afterAll(async () => {
+    if (server?.child.exitCode === null) server.child.kill('SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('the configured Host is served; any other Host (loopback ones too) answers 421 in JSON', async () => {
+    const auth = { authorization: `Bearer ${adminKey}` };
+    expect((await hostCall(publicHost, 'GET', '/admin/v1/traces', auth)).status).toBe(200);
+    for (const host of ['attacker.example', `127.0.0.1:${server.port}`, `localhost:${server.port}`, `${publicHost}.attacker.example`, '']) {
+      const r = await hostCall(host, 'GET', '/admin/v1/traces', auth);
+      expect(r.status, host).toBe(421);
+      expect(JSON.parse(r.body).error.code).toBe('misdirected_host');
+    }
+  });
+
+  it('sign-in works from https://<public host> and sets the __Host- cookie with Secure; another origin is refused', async () => {
+    const body = JSON.stringify({ admin_key: adminKey });
+    const json = { 'content-type': 'application/json' };
+    const ok = await hostCall(publicHost, 'POST', '/admin/v1/session', { ...json, origin: `https://${publicHost}` }, body);
+    expect(ok.status).toBe(200);
+    const cookie = String(ok.headers['set-cookie']);
+    expect(cookie).toMatch(/^__Host-sluice_console=/);
+    expect(cookie).toContain('Secure');
+    const session = await hostCall(publicHost, 'GET', '/admin/v1/session', { cookie: cookie.split(';')[0]! });
+    expect(session.status).toBe(200);
+    const wrongOrigin = await hostCall(publicHost, 'POST', '/admin/v1/session', { ...json, origin: `http://${publicHost}` }, body);
+    expect(wrongOrigin.status).toBe(403);
+  });
+
+  it('model calls still need a gateway key on the public host (401)', async () => {
+    const r = await hostCall(publicHost, 'POST', '/v1/chat/completions', { 'content-type': 'application/json' }, JSON.stringify({ model: 'gpt-4o-mini', messages: [] }));
+    expect(r.status).toBe(401);
+  });
 });
