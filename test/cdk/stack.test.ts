@@ -1,6 +1,32 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Match } from 'aws-cdk-lib/assertions';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoResponseCacheStore } from '../../functions/cache/dynamodb-store.js';
 import { renderCfn, resourcesOfType, synthesizeApp, type Synthesized } from './helpers.js';
+
+/**
+ * The IAM actions the DynamoDB response cache sends (`dynamodb:<Command>`), recorded from a
+ * client that answers every call (one key on a Query, so a purge reaches BatchWriteItem).
+ */
+async function responseCacheDynamoActions(): Promise<string[]> {
+  const sent = new Set<string>();
+  const client = {
+    send: async (command: object) => {
+      const name = command.constructor.name.replace(/Command$/, '');
+      sent.add(`dynamodb:${name}`);
+      if (name === 'Query') return { Items: [{ pk: { S: 'rcache#x' }, sk: { S: 'd' } }] };
+      return {};
+    },
+  } as unknown as DynamoDBClient;
+  const store = new DynamoResponseCacheStore({ client, tableName: 'state', now: () => 1_000 });
+  const key = { orgId: 'acme', proxyId: 'p', digest: 'a'.repeat(64) };
+  await store.get(key);
+  await store.set(key, { storedAt: 1_000, expiresAt: 2_000, payload: new Uint8Array([1]) });
+  await store.set(key, { storedAt: 1_000, expiresAt: 500, payload: new Uint8Array([1]) }); // dead: a delete
+  await store.purge({ orgId: 'acme', proxyId: 'p', digest: key.digest });
+  await store.purge({ orgId: 'acme', proxyId: 'p' });
+  return [...sent].sort();
+}
 
 /** Statements of the gateway role's policy, rendered to strings. */
 function gatewayStatements(s: Synthesized): Record<string, unknown>[] {
@@ -105,6 +131,13 @@ describe('SluiceStack, cache off (default)', () => {
         Resource: '${IdentitySigningKey9E1C146B}',
       },
     ]);
+  });
+
+  it('the DynamoDB response cache (the store without the cache context) needs only the state-table grant', async () => {
+    const actions = await responseCacheDynamoActions();
+    expect(actions).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
+    const state = gatewayStatements(s).find((st) => JSON.stringify(st.Resource) === JSON.stringify(['${TablesState705891C2.Arn}']))!;
+    expect(state.Action).toEqual(expect.arrayContaining(actions));
   });
 
   it('keeps the control table layout of the contract: pk/sk, gsi1, TTL, PITR, encryption, on demand', () => {

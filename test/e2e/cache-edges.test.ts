@@ -107,4 +107,20 @@ describe('edges', () => {
     expect(cached.every((t) => t.session)).toBe(true);
     expect(uncached.every((t) => typeof t.turn === 'number' && typeof t.strategy === 'string')).toBe(true);
   });
+
+  it('an answer over 1 MiB after gzip is served but not stored, and the trace says too_large', async () => {
+    // 100 × 3072 float32 as base64 (the SDK's default encoding): ~1.6 MB on the wire, ~1.2 MB gzipped (random bits barely
+    // compress), under the 8 MiB capture bound: it is the entry limit that refuses it.
+    const input = Array.from({ length: 100 }, (_, i) => fresh(`large ${i}`));
+    const ask = () => client.embeddings.create({ model: 'text-embedding-3-large', input, dimensions: 3072 }).withResponse();
+    const first = await ask();
+    expect(first.data.data).toHaveLength(100);
+    expect(first.data.data[0]!.embedding).toHaveLength(3072);
+    expect(first.response.headers.get('x-sluice-cache')).toBe('miss');
+    const trace = await traceIn(traces, (r) => r.traceId === first.response.headers.get('x-sluice-trace-id') && r.steps.some((s) => s.name === 'cache' && s.attributes.result === 'too_large' && Number(s.attributes.bytes) > 1024 * 1024));
+    expect(trace).toBeTruthy();
+    const second = await ask();
+    expect(second.response.headers.get('x-sluice-cache')).toBe('miss');
+    expect(upstream.requests.filter((r) => r.path === '/v1/embeddings')).toHaveLength(2);
+  });
 });

@@ -262,6 +262,24 @@ describe('cross-provider fallback through the official SDKs', () => {
   });
 });
 
+describe('first-chunk failover in the other ingress formats', () => {
+  it('Anthropic SDK streaming: an OpenAI-wire primary that stalls or is cut before its first byte falls back; the client sees one complete message', async () => {
+    for (const fault of ['stall', 'cut', 'eof'] as const) {
+      const { key, upstream } = await failingProxy(`anth-${fault}`, { kind: 'stream-fault', fault }, { fallbacks: ['test'], retries: 0 });
+      const client = new Anthropic({ baseURL: `${gw.url}/a/anth-${fault}/anthropic`, apiKey: key, maxRetries: 0 });
+      const events: string[] = [];
+      const stream = client.messages.stream({ model: 'test-ok', max_tokens: 50, messages: [{ role: 'user', content: 'hello there' }] });
+      for await (const event of stream) events.push(event.type);
+      const message = await stream.finalMessage();
+      expect(events[0], fault).toBe('message_start');
+      expect(events.at(-1), fault).toBe('message_stop');
+      expect(message.content[0]?.type, fault).toBe('text');
+      // The primary was asked once and gave nothing usable: the complete message is the fallback's.
+      expect(upstream!.requests, fault).toBe(1);
+    }
+  });
+});
+
 describe('outage', () => {
   const settled = async (b: BudgetDefinition) => {
     for (let i = 0; i < 200; i++) {

@@ -105,7 +105,9 @@ export function cachePlugin(deps: CacheDeps): Plugin {
       });
       const id = keyString(key);
       const started = deps.now();
+      // The digest in every cache step: what `sluice cache purge --key` takes.
       const scope = config.scope ?? 'proxy';
+      const traced = { scope, key: key.digest };
 
       if (controls.mode === 'use') {
         const found = await lookup(store, key, lookupTimeoutMs);
@@ -113,14 +115,14 @@ export function cachePlugin(deps: CacheDeps): Plugin {
         // Every read checks the expiry itself (store TTL deletion lags), and X-Sluice-Cache-Ttl also bounds the age accepted.
         const live = found.entry && found.entry.expiresAt > now && now - found.entry.storedAt < controls.ttlSeconds * 1000 ? found.entry : undefined;
         const answer = live ? rt.decodeAnswer(live.payload) : undefined;
-        if (answer && live) return hit(state, rt, answer, { scope, ageMs: Math.round(now - live.storedAt) }, started);
+        if (answer && live) return hit(state, rt, answer, { ...traced, ageMs: Math.round(now - live.storedAt) }, started);
         const joined = flights.join(id, deps.flightWaitMs ?? deps.upstreamDeadlineMs);
         if (joined) {
           const shared = await joined;
-          if (shared) return hit(state, rt, shared, { scope, coalesced: true }, started);
+          if (shared) return hit(state, rt, shared, { ...traced, coalesced: true }, started);
         }
-        state.trace.step('cache', { result: 'miss', scope, ...(found.error ? { storeError: found.error } : {}) }, started);
-      } else state.trace.step('cache', { result: 'miss', scope, refresh: true }, started);
+        state.trace.step('cache', { result: 'miss', ...traced, ...(found.error ? { storeError: found.error } : {}) }, started);
+      } else state.trace.step('cache', { result: 'miss', ...traced, refresh: true }, started);
       state.trace.set({ cache: 'miss' });
       state.cache = { result: 'miss' };
 
@@ -132,7 +134,7 @@ export function cachePlugin(deps: CacheDeps): Plugin {
         const answered = pending.ok && result.ok ? result.body : undefined;
         if (!answered) {
           pending.settle?.(undefined);
-          if (pending.ok && !result.ok && result.reason === 'too_large') state.trace.step('cache', { result: 'too_large', scope });
+          if (pending.ok && !result.ok && result.reason === 'too_large') state.trace.step('cache', { result: 'too_large', ...traced });
           return;
         }
         const answer: StoredAnswer = {
@@ -147,7 +149,7 @@ export function cachePlugin(deps: CacheDeps): Plugin {
         const encoded = rt.encodeAnswer(answer);
         pending.settle?.(answer);
         if (!encoded.ok) {
-          state.trace.step('cache', { result: 'too_large', scope, bytes: encoded.bytes });
+          state.trace.step('cache', { result: 'too_large', ...traced, bytes: encoded.bytes });
           return;
         }
         const storedAt = deps.now();
