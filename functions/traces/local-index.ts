@@ -23,7 +23,8 @@ interface Entry {
 }
 
 const DAY_FILE = /^\d{4}-\d{2}-\d{2}\.jsonl$/;
-const READ_CHUNK = 8 * 1024 * 1024;
+// 1 MiB: the parse of a chunk is synchronous, so a request arriving during a build waits at most one chunk per step.
+const READ_CHUNK = 1024 * 1024;
 
 /**
  * An in-memory index over the local JSONL trace store, so list, session and spend
