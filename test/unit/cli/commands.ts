@@ -13,6 +13,7 @@ export const COMMANDS: Record<string, string[]> = {
   sessions: ['list', 'show'],
   budgets: ['set', 'show', 'list', 'delete'],
   limits: ['set', 'show', 'list', 'delete'],
+  cache: ['purge'],
 };
 
 /** Groups that take no command word. */
