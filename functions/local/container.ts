@@ -7,13 +7,16 @@
  * running past SLUICE_REQUEST_TIMEOUT_SECONDS (default 300, as the Lambda's timeout; the
  * Fargate stack sets it from `sluice:timeoutSeconds`) is stopped as Lambda stops it, and
  * the client is told (functions/local/deadline.ts). CORS as the Function URL's, origins
- * from SLUICE_CORS_ALLOWED_ORIGINS (default `*`; functions/local/cors.ts).
+ * from SLUICE_CORS_ALLOWED_ORIGINS (default `*`; functions/local/cors.ts). Request headers
+ * and body must arrive within SLUICE_HEADERS_TIMEOUT_MS / SLUICE_REQUEST_BODY_TIMEOUT_MS
+ * (408 otherwise; functions/local/production.ts).
  */
 import './awslambda.js';
 import { startLocalServer } from './server.js';
 import { corsPolicyFromEnv } from './cors.js';
 import { batchWrites } from './batched-stdout.js';
 import { exitOnStopSignals } from './shutdown.js';
+import { receiveTimeoutsFromEnv, type ReceiveTimeouts } from './production.js';
 import { warmLocalTraceIndex } from '../traces/warm-index.js';
 
 const port = Number(process.env.PORT ?? 8080);
@@ -27,6 +30,14 @@ if (!Number.isInteger(timeoutSeconds) || timeoutSeconds < 1 || timeoutSeconds > 
   process.stderr.write(`Sluice: SLUICE_REQUEST_TIMEOUT_SECONDS must be an integer 1-3600, not "${process.env.SLUICE_REQUEST_TIMEOUT_SECONDS}"\n`);
   process.exit(2);
 }
+// Slow-loris bounds on receiving a request (headers, then body); never on the response.
+let receiveTimeouts: ReceiveTimeouts;
+try {
+  receiveTimeouts = receiveTimeoutsFromEnv(process.env);
+} catch (err) {
+  process.stderr.write(`Sluice: ${(err as Error).message}\n`);
+  process.exit(2);
+}
 // Log lines written in one event-loop turn go out in one write (flushed on exit).
 batchWrites(process.stdout);
 const { handler, flushTraces } = await import('../gateway/handler.js');
@@ -36,6 +47,7 @@ const server = await startLocalServer({
   host,
   production: true,
   timeoutMs: timeoutSeconds * 1000,
+  receiveTimeouts,
   cors: corsPolicyFromEnv(process.env),
   // The gateway's trace records a stopped stream as cut; this line says why, under its trace id.
   onDeadline: (stopped) => process.stdout.write(`${JSON.stringify({ level: 'WARN', message: 'request stopped at the time limit', ...stopped })}\n`),

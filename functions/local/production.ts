@@ -7,8 +7,10 @@ import type { Duplex } from 'node:stream';
  * before any handler runs, and `/healthz` for load-balancer readiness checks.
  */
 
-/** Time a client has to send its request headers (slow-loris bound). */
+/** Time a client has by default to send its request headers, from its first byte (slow-loris bound). */
 export const HEADERS_TIMEOUT_MS = 20_000;
+/** Time a client has by default to send its whole request body once the headers are in (6 MiB at ~100 KB/s). */
+export const REQUEST_BODY_TIMEOUT_MS = 60_000;
 /** Idle keep-alive: above the ALB's idle timeout would keep dead sockets; 65 s as the ALB default + 5 s. */
 export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
@@ -29,14 +31,58 @@ export function clientErrorResponse(err: NodeJS.ErrnoException): string {
   return rawJsonResponse(400, 'Bad Request', errorBody('The request is not valid HTTP/1.1.', 'malformed_request'));
 }
 
-/** Applies the production timeouts and refusal answers to a node:http server. */
-export function hardenForProduction(server: Server): void {
-  server.headersTimeout = HEADERS_TIMEOUT_MS;
+/** The bounds on receiving a request; the response is bounded by the invocation time limit instead. */
+export interface ReceiveTimeouts {
+  /** From a request's first byte (or the connection's start) until its headers are complete. */
+  headersMs: number;
+  /** From the headers until the last byte of the body (the local server's own timer). */
+  bodyMs: number;
+}
+
+const TIMEOUT_VARIABLES = [
+  ['SLUICE_HEADERS_TIMEOUT_MS', 'headersMs', HEADERS_TIMEOUT_MS],
+  ['SLUICE_REQUEST_BODY_TIMEOUT_MS', 'bodyMs', REQUEST_BODY_TIMEOUT_MS],
+] as const;
+
+/** Reads SLUICE_HEADERS_TIMEOUT_MS / SLUICE_REQUEST_BODY_TIMEOUT_MS (whole ms, 100-3,600,000); throws on a bad value. */
+export function receiveTimeoutsFromEnv(env: Record<string, string | undefined>): ReceiveTimeouts {
+  const out = { headersMs: HEADERS_TIMEOUT_MS, bodyMs: REQUEST_BODY_TIMEOUT_MS };
+  for (const [name, field, fallback] of TIMEOUT_VARIABLES) {
+    const text = env[name]?.trim();
+    const value = text ? Number(text) : fallback;
+    if (!Number.isInteger(value) || value < 100 || value > 3_600_000) throw new Error(`${name} must be an integer 100-3600000 (milliseconds), not "${env[name]}"`);
+    out[field] = value;
+  }
+  return out;
+}
+
+/** The 408 for a request whose body did not arrive within the bound. */
+export function bodyTimeoutBody(bodyMs: number): string {
+  return errorBody(`The request body did not arrive within ${bodyMs} ms.`, 'request_timeout');
+}
+
+/**
+ * Applies the production timeouts and refusal answers to a node:http server (before it
+ * listens: Node reads the checking interval when listening starts).
+ */
+export function hardenForProduction(server: Server, timeouts: ReceiveTimeouts = { headersMs: HEADERS_TIMEOUT_MS, bodyMs: REQUEST_BODY_TIMEOUT_MS }): void {
+  server.headersTimeout = timeouts.headersMs;
+  // Node checks the headers bound on an interval (30 s by default, which would let a 20 s bound
+  // run to 50 s): check often enough that a bound is kept within a quarter of itself (or 1 s).
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = Math.max(25, Math.min(1_000, Math.floor(timeouts.headersMs / 4)));
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  // requestTimeout stays 0: a streamed completion may legitimately run for many minutes; the
-  // invocation's own deadline (the function timeout) bounds it.
+  // requestTimeout stays 0: the body bound is the server's own timer (functions/local/server.ts),
+  // which answers a 408 in the gateway's shape through the request's response. Neither bound
+  // covers the response: a streamed completion is bounded by the invocation time limit only.
   server.requestTimeout = 0;
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // A response already begun on this connection (a pipelined request went wrong behind
+    // it): writing a refusal now would corrupt it. Let it finish, then close.
+    const current = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+    if (current?.headersSent && !current.writableFinished) {
+      current.once('close', () => socket.destroy());
+      return;
+    }
     if (!socket.writable || (err.code === 'ECONNRESET')) {
       socket.destroy();
       return;

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { MAX_BODY_BYTES } from '../gateway/request-body.js';
 import { LambdaResponseStream, PRELUDE_CONTENT_TYPE, PRELUDE_DELIMITER } from './awslambda.js';
 import { toFunctionUrlEvent } from './function-url-event.js';
-import { answerHealthz, hardenForProduction } from './production.js';
+import { answerHealthz, bodyTimeoutBody, hardenForProduction, REQUEST_BODY_TIMEOUT_MS, type ReceiveTimeouts } from './production.js';
 import { applyCors, type CorsPolicy } from './cors.js';
 import { deadlineError, deadlineResponse, deadlineStreamEnd, routeOf } from './deadline.js';
 import { drainHttpServer, type Drainable } from './shutdown.js';
@@ -28,6 +28,11 @@ export interface LocalServerOptions {
   timeoutMs?: number;
   /** The container server: production timeouts, JSON answers for refused requests, `/healthz`. */
   production?: boolean;
+  /**
+   * With `production`: the bounds on receiving a request (headers, then body; defaults in
+   * functions/local/production.ts). A body not complete in time is answered 408.
+   */
+  receiveTimeouts?: ReceiveTimeouts;
   /** CORS as the Function URL does it (functions/local/cors.ts); none when omitted. */
   cors?: CorsPolicy;
   /** Told of every invocation stopped at `timeoutMs` (the container server logs it). */
@@ -60,6 +65,8 @@ export interface LocalServer extends Drainable {
 export async function startLocalServer(opts: LocalServerOptions): Promise<LocalServer> {
   const handler = opts.handler as StreamingHandler;
   const timeoutMs = opts.timeoutMs ?? 15 * 60_000;
+  // The body bound is the container server's (npm start and sluice dev wait for a body as long as it takes).
+  const bodyTimeoutMs = opts.production ? opts.receiveTimeouts?.bodyMs ?? REQUEST_BODY_TIMEOUT_MS : 0;
   // Invocations still running (trace and session writes finish after the last byte):
   // close() waits for them, as Lambda waits for the handler to resolve.
   const inflight = new Set<Promise<void>>();
@@ -68,7 +75,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     if (opts.production && answerHealthz(req, res)) return;
     // Nothing that goes wrong with one request may take the server down (Node exits on an
     // unhandled rejection): an unexpected failure is a 502, or a cut connection once begun.
-    const invocation = serve(handler, req, res, opts.coalesceBytes ?? 0, timeoutMs, opts.onDeadline).catch((err: unknown) => {
+    const invocation = serve(handler, req, res, opts.coalesceBytes ?? 0, timeoutMs, bodyTimeoutMs, opts.onDeadline).catch((err: unknown) => {
       if (!res.headersSent) {
         res.writeHead(502, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ message: 'Internal Server Error' }));
@@ -78,7 +85,7 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
     void invocation.finally(() => inflight.delete(invocation));
   });
   server.keepAliveTimeout = 65_000;
-  if (opts.production) hardenForProduction(server);
+  if (opts.production) hardenForProduction(server, opts.receiveTimeouts);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve());
@@ -98,8 +105,18 @@ export async function startLocalServer(opts: LocalServerOptions): Promise<LocalS
   };
 }
 
-async function serve(handler: StreamingHandler, req: IncomingMessage, res: ServerResponse, coalesceBytes: number, timeoutMs: number, onDeadline?: (stopped: StoppedInvocation) => void) {
-  const body = await readBody(req);
+async function serve(handler: StreamingHandler, req: IncomingMessage, res: ServerResponse, coalesceBytes: number, timeoutMs: number, bodyTimeoutMs: number, onDeadline?: (stopped: StoppedInvocation) => void) {
+  const body = await readBody(req, bodyTimeoutMs);
+  // The client went away before its body was complete: there is no one to answer.
+  if (body === 'aborted') return;
+  if (body === 'timed-out') {
+    // Slow or stalled body: answered (HTTP still allows it, nothing has been sent) and the
+    // connection closed, so whatever else trickles in is not read.
+    const refusal = bodyTimeoutBody(bodyTimeoutMs);
+    res.writeHead(408, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(refusal), 'x-sluice-trace-id': randomUUID(), 'x-sluice-session-id': randomUUID(), connection: 'close' });
+    res.end(refusal);
+    return;
+  }
   if (body === 'too-large') {
     const refusal = JSON.stringify({ error: { message: `Request body exceeds the ${MAX_BODY_BYTES} byte limit.`, type: 'invalid_request_error', code: 'payload_too_large', param: null } });
     res.writeHead(413, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(refusal), 'x-sluice-trace-id': randomUUID(), 'x-sluice-session-id': randomUUID(), connection: 'close' });
@@ -188,7 +205,11 @@ function lowerCased(headers: IncomingMessage['headers']): Record<string, string>
   return out;
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+/**
+ * The whole request body, or why not: over the size limit, not complete within `timeoutMs`
+ * of the headers (0: no bound), or the client gone first.
+ */
+function readBody(req: IncomingMessage, timeoutMs: number): Promise<Buffer | 'too-large' | 'timed-out' | 'aborted'> {
   return new Promise((resolve) => {
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > MAX_BODY_BYTES) {
@@ -196,6 +217,15 @@ function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
       resolve('too-large');
       return;
     }
+    const timer = timeoutMs > 0 ? setTimeout(() => {
+      req.removeAllListeners('data');
+      req.pause();
+      resolve('timed-out');
+    }, timeoutMs) : undefined;
+    req.once('close', () => {
+      clearTimeout(timer);
+      if (!req.complete) resolve('aborted');
+    });
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -206,8 +236,14 @@ function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(size > MAX_BODY_BYTES ? 'too-large' : Buffer.concat(chunks)));
-    req.on('error', () => resolve(Buffer.alloc(0)));
+    req.on('end', () => {
+      clearTimeout(timer);
+      resolve(size > MAX_BODY_BYTES ? 'too-large' : Buffer.concat(chunks));
+    });
+    req.on('error', () => {
+      clearTimeout(timer);
+      resolve('aborted');
+    });
   });
 }
 

@@ -320,3 +320,156 @@ describe('container server: SLUICE_PUBLIC_HOST (the console behind a load balanc
     expect(r.status).toBe(401);
   });
 });
+
+/**
+ * A raw connection that sends `parts` with `gapMs` between them (stopping once the server has
+ * answered) and resolves with everything answered and when, once the server closes it.
+ */
+function trickle(port: number, parts: string[], gapMs: number): Promise<{ text: string; answeredAfterMs: number; closedAfterMs: number }> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    let answeredAfterMs = -1;
+    let timer: NodeJS.Timeout | undefined;
+    socket.on('data', (d) => {
+      if (answeredAfterMs < 0) answeredAfterMs = Date.now() - started;
+      text += d.toString();
+    });
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve({ text, answeredAfterMs, closedAfterMs: Date.now() - started });
+    });
+    // A write racing the server's close is the client's problem, not the test's.
+    socket.on('error', () => {});
+    const next = (i: number) => {
+      if (i >= parts.length || answeredAfterMs >= 0 || socket.destroyed) return;
+      socket.write(parts[i]!);
+      timer = setTimeout(() => next(i + 1), gapMs);
+    };
+    socket.once('connect', () => next(0));
+    setTimeout(() => reject(new Error(`no close in 30 s; got ${JSON.stringify(text)}`)), 30_000).unref();
+  });
+}
+
+describe('container server: slow-loris bounds (SLUICE_HEADERS_TIMEOUT_MS / SLUICE_REQUEST_BODY_TIMEOUT_MS at 1 s)', () => {
+  let upstream: OpenAIUpstream;
+  let dataDir: string;
+  let key: string;
+  let server: Started;
+
+  beforeAll(async () => {
+    upstream = await startOpenAIUpstream();
+    dataDir = await mkdtemp(join(tmpdir(), 'sluice-container-slow-'));
+    const store = new FileControlStore({ dataDir });
+    await store.putProxy({
+      id: 'up', orgId: 'default', name: 'up', provider: 'openai-compatible', baseUrl: upstream.url,
+      byok: false, allowPrivateNetwork: true, createdAt: new Date().toISOString(),
+    });
+    const generated = generateGatewayKey();
+    await store.putKey({ id: generated.id, hash: generated.hash, proxyId: 'up', orgId: 'default', name: 'container', createdAt: new Date().toISOString() });
+    key = generated.key;
+    server = await startContainerServer(dataDir, { SLUICE_HEADERS_TIMEOUT_MS: '1000', SLUICE_REQUEST_BODY_TIMEOUT_MS: '1000' });
+  }, 90_000);
+  afterAll(async () => {
+    if (server?.child.exitCode === null) server.child.kill('SIGKILL');
+    await upstream?.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] });
+  const head = (length: number) => `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
+
+  it('headers never finished: 408 in the OpenAI error shape after the headers bound, then the connection is closed', async () => {
+    const got = await trickle(server.port, [`POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${key}\r\n`], 0);
+    const answer = parseRaw(got.text);
+    expect(answer.status).toBe(408);
+    expect(answer.headers).toContain('content-type: application/json');
+    expect(answer.body).toEqual({ error: { message: 'The request headers did not arrive in time.', type: 'invalid_request_error', code: 'request_timeout', param: null } });
+    // Kept within a quarter of the bound (Node checks it on an interval, 30 s by default).
+    expect(got.answeredAfterMs).toBeGreaterThanOrEqual(950);
+    expect(got.answeredAfterMs).toBeLessThan(2_000);
+  });
+
+  it('a connection that sends nothing at all is closed with a 408 too', async () => {
+    const got = await trickle(server.port, [], 0);
+    expect(parseRaw(got.text).status).toBe(408);
+    expect(got.closedAfterMs).toBeLessThan(2_000);
+  });
+
+  it('body stalls mid-way: 408 in the OpenAI error shape after the body bound; nothing reaches the upstream', async () => {
+    const before = upstream.requests.length;
+    const got = await trickle(server.port, [head(Buffer.byteLength(body)) + body.slice(0, 20)], 0);
+    const answer = parseRaw(got.text);
+    expect(answer.status).toBe(408);
+    expect(answer.headers).toContain('connection: close');
+    expect(answer.headers).toMatch(/x-sluice-trace-id: [0-9a-f-]{36}/);
+    expect(answer.body).toEqual({ error: { message: 'The request body did not arrive within 1000 ms.', type: 'invalid_request_error', code: 'request_timeout', param: null } });
+    expect(got.answeredAfterMs).toBeGreaterThanOrEqual(950);
+    expect(got.answeredAfterMs).toBeLessThan(2_000);
+    expect(upstream.requests.length).toBe(before);
+  });
+
+  it('body trickling slower than the bound (a byte every 100 ms, never idle long): 408 at the bound, the connection closed', async () => {
+    const before = upstream.requests.length;
+    const got = await trickle(server.port, [head(Buffer.byteLength(body)), ...body.split('')], 100);
+    const answer = parseRaw(got.text);
+    expect(answer.status).toBe(408);
+    expect(answer.body).toMatchObject({ error: { code: 'request_timeout' } });
+    expect(got.answeredAfterMs).toBeGreaterThanOrEqual(950);
+    expect(got.answeredAfterMs).toBeLessThan(2_000);
+    // Closed by the server right after its answer (the client would have gone on for seconds).
+    expect(got.closedAfterMs).toBeLessThan(2_500);
+    expect(upstream.requests.length).toBe(before);
+  });
+
+  it('a body that arrives within the bound in pieces is served', async () => {
+    const closing = head(Buffer.byteLength(body)).replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n');
+    const got = await trickle(server.port, [closing, body.slice(0, 10), body.slice(10, 30), body.slice(30)], 200);
+    expect(got.text.startsWith('HTTP/1.1 200')).toBe(true);
+    expect(got.text).toContain('You said: hello');
+  });
+
+  it('a pipelined request whose headers stall behind a streaming response: the stream is not corrupted or cut, then the connection closes', async () => {
+    const stream = JSON.stringify({ model: 'test-slow@first=500,gap=500', stream: true, messages: [{ role: 'user', content: 'one two three four' }] });
+    const got = await trickle(server.port, [head(Buffer.byteLength(stream)) + stream + 'GET /v1/models HTTP/1.1\r\nHost: x\r\n'], 0);
+    expect(got.closedAfterMs).toBeGreaterThan(3_000); // the stream's own length, well past the 1 s bound
+    const at = got.text.indexOf('\r\n\r\n');
+    expect(got.text.slice(0, at)).toMatch(/^HTTP\/1\.1 200 /);
+    // The chunked body is whole: every chunk's length is right, the last is the zero chunk, nothing after it.
+    let rest = got.text.slice(at + 4);
+    let decoded = '';
+    for (;;) {
+      const line = rest.indexOf('\r\n');
+      const size = parseInt(rest.slice(0, line), 16);
+      expect(Number.isNaN(size)).toBe(false);
+      decoded += rest.slice(line + 2, line + 2 + size);
+      expect(rest.slice(line + 2 + size, line + 4 + size)).toBe('\r\n');
+      rest = rest.slice(line + 4 + size);
+      if (size === 0) break;
+    }
+    expect(rest).toBe('');
+    expect(decoded.trimEnd().endsWith('data: [DONE]')).toBe(true);
+  });
+
+  it('a stream running 10 s+ (10 × the bounds) is not cut: every event arrives, [DONE] last', async () => {
+    const started = Date.now();
+    const res = await fetch(`${server.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'test-slow@first=1500,gap=1500', stream: true, messages: [{ role: 'user', content: 'one two three four' }] }),
+    });
+    expect(res.status).toBe(200);
+    const events = (await res.text()).trimEnd().split('\n\n');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(10_000);
+    expect(events.at(-1)).toBe('data: [DONE]');
+    const text = events.slice(0, -1).map((e) => JSON.parse(e.slice('data: '.length)) as { choices: { delta?: { content?: string } }[] })
+      .map((c) => c.choices[0]?.delta?.content ?? '').join('');
+    expect(text).toBe('You said: one two three four');
+  }, 30_000);
+
+  it('a value that is not 100-3600000 whole milliseconds: the server refuses to start (exit 2)', async () => {
+    await expect(startContainerServer(dataDir, { SLUICE_REQUEST_BODY_TIMEOUT_MS: '5s' })).rejects.toThrow(/exited 2 before listening: .*SLUICE_REQUEST_BODY_TIMEOUT_MS must be an integer 100-3600000/s);
+    await expect(startContainerServer(dataDir, { SLUICE_HEADERS_TIMEOUT_MS: '50' })).rejects.toThrow(/exited 2 before listening: .*SLUICE_HEADERS_TIMEOUT_MS must be an integer/s);
+  }, 30_000);
+});
