@@ -43,6 +43,8 @@ export interface AttemptRecord {
   key?: string;
   /** Not tried: why (`policy_denied`, `stored_credential`, `unavailable`, …). */
   skipped?: string;
+  /** A skip's explanation, where there is one (the policy's deny reasons). */
+  reason?: string;
 }
 
 /**
@@ -69,8 +71,8 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
   const balanced = rerouted && routing.balance ? (await import('../routing/balance.js')).weightedOrder(routing.balance) : [primaryName];
   const order = [...balanced, ...(rerouted ? (routing.fallbacks ?? []) : []).filter((n) => !balanced.includes(n))];
   const attempts: AttemptRecord[] = [];
-  // The (provider, resolved model) pairs whose request-stage policy ran (fallback-target.ts adds the policy plugin's, for the primary plan).
-  const evaluated = new Set<string>();
+  // The (provider, resolved model) pairs whose request-stage policy ran, with its deny if it denied (fallback-target.ts adds the policy plugin's, for the primary plan).
+  const evaluated = new Map<string, GatewayError | undefined>();
   const breakers = breakersOf(deps);
   const deadline = state.startedAt + deps.upstreamDeadlineMs - RESERVE_MS;
   let waitedMs = 0;
@@ -91,6 +93,12 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
     if (index > 0 && deps.now() > deadline) break;
     // The own upstream with every key benched is skipped (key-rotation.ts); an open breaker skips its target at no
     // cost while another target remains, the last one is tried regardless.
+    // The policy plugin denied the own plan: skipped, the deny answers when no other target serves.
+    if (primary && state.primaryDenied) {
+      denied = state.primaryDenied;
+      attempts.push({ target: name, provider: primaryPlan.provider, skipped: 'policy_denied', reason: denied.message });
+      continue;
+    }
     const skipped = primary && primaryPlan.benched ? 'upstream_keys_benched' : index < order.length - 1 && !breakers.allow(breaker) ? 'breaker_open' : '';
     if (skipped) {
       lastError ??= primaryPlan.benched;
@@ -107,7 +115,7 @@ export async function callWithRetries(deps: GatewayDeps, state: RequestState, ca
       if ('skipped' in planned) {
         if (planned.denied) denied = planned.denied;
         breakers.release(breaker);
-        attempts.push({ target: name, ...(planned.provider ? { provider: planned.provider } : {}), skipped: planned.skipped });
+        attempts.push({ target: name, ...(planned.provider ? { provider: planned.provider } : {}), skipped: planned.skipped, ...(planned.denied ? { reason: planned.denied.message } : {}) });
         continue;
       }
       state.upstream = planned.plan;

@@ -27,9 +27,9 @@ export type FallbackPlan =
  * hold skips the target. Not planned (unknown, another org, BYOK rules, a planning 4xx):
  * skipped with the reason.
  */
-export async function planFallback(kit: FallbackKit, deps: GatewayDeps, state: RequestState, proxy: ProxyConfig, name: string, evaluated: Set<string>, judged: UpstreamPlan): Promise<FallbackPlan> {
-  // The policy plugin judged the proxy's own plan.
-  if (!evaluated.size) evaluated.add(policyKey(judged));
+export async function planFallback(kit: FallbackKit, deps: GatewayDeps, state: RequestState, proxy: ProxyConfig, name: string, evaluated: Map<string, GatewayError | undefined>, judged: UpstreamPlan): Promise<FallbackPlan> {
+  // The policy plugin judged the proxy's own plan (and may have denied it).
+  if (!evaluated.size) evaluated.set(policyKey(judged), state.primaryDenied);
   let planned: FallbackPlan;
   try {
     planned = await plan(kit, deps, state, proxy, name);
@@ -39,8 +39,12 @@ export async function planFallback(kit: FallbackKit, deps: GatewayDeps, state: R
   }
   if ('skipped' in planned) return planned;
   const key = policyKey(planned.plan);
-  if (evaluated.has(key)) return planned;
-  evaluated.add(key);
+  if (evaluated.has(key)) {
+    // Evaluated once per (provider, resolved model): an earlier deny skips this target too.
+    const earlier = evaluated.get(key);
+    return earlier ? { skipped: 'policy_denied', provider: planned.plan.provider, denied: earlier } : planned;
+  }
+  evaluated.set(key, undefined);
   // The policy input's `provider` and model are the planned target's.
   const previous = state.upstream;
   state.upstream = planned.plan;
@@ -49,6 +53,7 @@ export async function planFallback(kit: FallbackKit, deps: GatewayDeps, state: R
   } catch (err) {
     state.upstream = previous;
     if (!(err instanceof kit.GatewayError)) throw err;
+    if (err.status === 403) evaluated.set(key, err);
     return { skipped: err.status === 409 ? 'policy_hold' : 'policy_denied', provider: planned.plan.provider, denied: err };
   }
   return planned;

@@ -72,6 +72,11 @@ export interface RequestState {
   /** Upstream attempts made (X-Sluice-Attempts) and the target that answered (X-Sluice-Served-By). */
   attempts?: number;
   servedBy?: string;
+  /**
+   * The request-stage policy denied the proxy's own plan on a proxy with other targets:
+   * that target is skipped, not the request refused (functions/gateway/attempts.ts).
+   */
+  primaryDenied?: import('../upstream/errors.js').GatewayError;
   /** Set when the upstream's status and headers arrived: gateway time before that, in ms. */
   overheadMs?: number;
   /** Usage taken from the response (plain or streamed). */

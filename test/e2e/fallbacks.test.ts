@@ -19,6 +19,7 @@ import type { RoutingConfig } from '../../functions/stores/types.js';
 import type { TraceRecord } from '../../functions/traces/recorder.js';
 import { startAnthropicUpstream, type AnthropicUpstream } from '../support/anthropic-upstream.js';
 import { refusedUrl, startFaultyUpstream, type FaultMode, type FaultyUpstream } from '../support/faulty-upstream.js';
+import { setPolicy } from '../../functions/governance/policy-admin.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { startOpenAIUpstream, type OpenAIUpstream } from '../support/openai-upstream.js';
 import { traceIn } from '../support/traces.js';
@@ -37,7 +38,7 @@ beforeAll(async () => {
   spendConfig = new FileSpendConfigStore({ dataDir: mkdtempSync(join(tmpdir(), 'sluice-fallback-spend-')) });
   gw = await startTestGateway({
     upstreamUrl: openai.url,
-    env: { ANTHROPIC_FALLBACK_KEY: 'sk-ant-fallback', SLUICE_PRICING_OVERRIDES: JSON.stringify({ models: { 'test-ok': PRICE } }) },
+    env: { ANTHROPIC_FALLBACK_KEY: 'sk-ant-fallback', OPENAI_POLICY_KEY: 'sk-openai-policy', SLUICE_PRICING_OVERRIDES: JSON.stringify({ models: { 'test-ok': PRICE } }) },
     deps: {
       traceSink: { write: async ({ record }: { record: TraceRecord }) => void traces.push(record) },
       upstreamIdleTimeoutMs: 400,
@@ -277,6 +278,102 @@ describe('first-chunk failover in the other ingress formats', () => {
       // The primary was asked once and gave nothing usable: the complete message is the fallback's.
       expect(upstream!.requests, fault).toBe(1);
     }
+  });
+});
+
+describe('the request-stage policy, once per (provider, resolved model) before that target is tried', () => {
+  const DENY_OPENAI_MINI = `package sluice.policy
+deny contains "gpt-4o-mini is not sent to openai" if {
+  input.provider == "openai"
+  input.model.resolved == "gpt-4o-mini"
+}
+`;
+  const DENY_MINI_ANYWHERE = `package sluice.policy
+deny contains "no gpt-4o-mini anywhere" if input.model.requested == "gpt-4o-mini"
+`;
+  const openaiProxy = (id: string, extra: Record<string, unknown> = {}) =>
+    gw.addProxy({ id, provider: 'openai', baseUrl: openai.url, credentialRef: 'env:OPENAI_POLICY_KEY', ...extra });
+  /** A governed OpenAI proxy with a twin (same provider and model) and an Anthropic proxy that maps the model, as fallbacks. */
+  async function governed(id: string, policy: string) {
+    await openaiProxy(`${id}-twin`);
+    await gw.addProxy({ id: `${id}-claude`, provider: 'anthropic', baseUrl: anthropic.url, credentialRef: 'env:ANTHROPIC_FALLBACK_KEY', modelAliases: { 'gpt-4o-mini': 'claude-haiku-4-5' } });
+    await openaiProxy(id, { governance: { enabled: true }, routing: { fallbacks: [`${id}-twin`, `${id}-claude`], retries: 0 } });
+    await setPolicy(gw.store, id, 'request', policy);
+    const { key } = await gw.addKey({ proxyId: id });
+    return { key, client: new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: key, maxRetries: 0 }) };
+  }
+  const evaluations = (trace: TraceRecord) => trace.steps.filter((s) => s.name === 'policy' && s.attributes.stage === 'request' && s.attributes.mode === 'evaluated');
+
+  it('OpenAI SDK: a deny of gpt-4o-mini on openai skips the own upstream and its twin (one evaluation for both) and the Anthropic target serves', async () => {
+    const { client } = await governed('pol', DENY_OPENAI_MINI);
+    openai.reset();
+    anthropic.reset();
+    const { data, response } = await client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 50, messages: [{ role: 'user', content: 'hello there' }] }).withResponse();
+    expect(data.choices[0]?.message.content).toBeTruthy();
+    expect(response.headers.get('x-sluice-served-by')).toBe('pol-claude');
+    expect(response.headers.get('x-sluice-attempts')).toBe('1');
+    // The healthy OpenAI upstream was never called; the Anthropic one got the mapped model.
+    expect(openai.requests).toHaveLength(0);
+    expect(anthropic.requests).toHaveLength(1);
+    expect((anthropic.requests[0]!.body as Record<string, unknown>).model).toBe('claude-haiku-4-5');
+    const trace = (await traceIn(traces, response.headers.get('x-sluice-trace-id')!))!;
+    const reason = 'Denied by policy: gpt-4o-mini is not sent to openai';
+    expect(trace.attributes.attempts).toEqual([
+      { target: 'pol', provider: 'openai', skipped: 'policy_denied', reason },
+      { target: 'pol-twin', provider: 'openai', skipped: 'policy_denied', reason },
+      expect.objectContaining({ target: 'pol-claude', provider: 'anthropic', status: 200 }),
+    ]);
+    expect(trace.attributes.servedBy).toBe('pol-claude');
+    // Three targets, two distinct (provider, resolved model): two evaluations, a deny then an allow.
+    expect(evaluations(trace).map((s) => s.attributes.decision)).toEqual(['deny', 'allow']);
+    expect(trace.attributes.error).toBeUndefined();
+  });
+
+  it('every target denied: 403 policy_violation in the client\'s API shape (OpenAI and Anthropic SDKs), no upstream called, each pair evaluated once', async () => {
+    const { client, key } = await governed('poldeny', DENY_MINI_ANYWHERE);
+    openai.reset();
+    anthropic.reset();
+    const err = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello there' }] }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    const denied = err as InstanceType<typeof OpenAI.PermissionDeniedError>;
+    expect(denied.status).toBe(403);
+    expect(denied.code).toBe('policy_violation');
+    expect(denied.message).toContain('no gpt-4o-mini anywhere');
+    expect(openai.requests).toHaveLength(0);
+    expect(anthropic.requests).toHaveLength(0);
+    const trace = (await traceIn(traces, denied.headers!.get('x-sluice-trace-id')!))!;
+    expect((trace.attributes.attempts as Array<Record<string, unknown>>).map((a) => [a.target, a.skipped])).toEqual([
+      ['poldeny', 'policy_denied'],
+      ['poldeny-twin', 'policy_denied'],
+      ['poldeny-claude', 'policy_denied'],
+    ]);
+    expect(evaluations(trace).map((s) => s.attributes.decision)).toEqual(['deny', 'deny']);
+
+    const claudeClient = new Anthropic({ baseURL: `${gw.url}/a/poldeny/anthropic`, apiKey: key, maxRetries: 0 });
+    const anthropicErr = await claudeClient.messages.create({ model: 'gpt-4o-mini', max_tokens: 20, messages: [{ role: 'user', content: 'hello there' }] }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(anthropicErr).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect((anthropicErr as InstanceType<typeof Anthropic.PermissionDeniedError>).status).toBe(403);
+    expect(((anthropicErr as InstanceType<typeof Anthropic.PermissionDeniedError>).error as { type?: string }).type).toBe('error');
+    expect(openai.requests).toHaveLength(0);
+    expect(anthropic.requests).toHaveLength(0);
+  });
+
+  it('without other targets a deny still refuses the request at once (the policy plugin, before any plan is tried)', async () => {
+    await openaiProxy('polsolo', { governance: { enabled: true } });
+    await setPolicy(gw.store, 'polsolo', 'request', DENY_OPENAI_MINI);
+    const { key } = await gw.addKey({ proxyId: 'polsolo' });
+    openai.reset();
+    const r = await chat(key, 'gpt-4o-mini');
+    expect(r.status).toBe(403);
+    expect(r.body.error.code).toBe('policy_violation');
+    expect(r.headers.get('x-sluice-attempts')).toBeNull();
+    expect(openai.requests).toHaveLength(0);
   });
 });
 

@@ -33,13 +33,25 @@ export function policyPlugin(deps: PolicyDeps): Plugin {
   return {
     name: 'policy',
     async before(state: RequestState) {
-      await requestStage(deps, state);
+      try {
+        await requestStage(deps, state);
+      } catch (err) {
+        // A deny on a proxy with other targets skips its own target only; the model call tries the rest.
+        if (!(err instanceof GatewayError) || err.code !== 'policy_violation' || !hasOtherTargets(state)) throw err;
+        state.primaryDenied = err;
+      }
       await prepareResponseStage(deps, state);
     },
     after(state: RequestState, response: GatewayResponse) {
       startResponseStage(deps, state, response);
     },
   };
+}
+
+/** Fallback or balanced targets the model call may try after (or instead of) the proxy's own. */
+function hasOtherTargets(state: RequestState): boolean {
+  const routing = state.proxy?.routing;
+  return state.target?.via === 'proxy' && !!(routing?.fallbacks?.length || routing?.balance);
 }
 
 /** The request stage for `state.upstream` (re-run by the model call for each fallback target's provider and model). */
